@@ -1,0 +1,80 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The layout follows the pipeline: sources → decode → reorder/journey state → sink → alerts.
+let package = Package(
+    name: "cjmd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cjmd", targets: ["cjmd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // libpq, from the system (Debian: libpq-dev).
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        // A thin, typed libpq client: connections, parameters, transactions, COPY, LISTEN/NOTIFY.
+        .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        // Pure journey logic: events, configuration model, stage matching, reorder buffer,
+        // instance state machine. No I/O.
+        .target(name: "JourneyCore"),
+        // NDJSON line → event or dead-letter reason. Pure.
+        .target(
+            name: "EventDecoding",
+            dependencies: ["JourneyCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // YAML configuration → JourneyCore model, with every problem named by key and line.
+        .target(name: "JourneyConfig", dependencies: ["JourneyCore", "Yams"]),
+        // Versioned SQL migrations, embedded in the binary (sources of truth: sql/*.sql).
+        .target(
+            name: "CJMSchema",
+            path: "sql",
+            exclude: ["README.md"],
+            resources: [.embedInCode("migrations")]
+        ),
+        // PostgreSQL sink: migrations, batch writer, state loading, checkpoints.
+        .target(
+            name: "JourneyStore",
+            dependencies: ["PostgresClient", "JourneyCore", "CJMSchema", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Sources and the pipeline that drives decode → engine → store.
+        .target(
+            name: "Ingest",
+            dependencies: ["JourneyCore", "EventDecoding", "JourneyStore", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Seeded, deterministic generator of realistic journeys.
+        .target(name: "JourneySimulator", dependencies: ["JourneyCore"]),
+        .executableTarget(
+            name: "cjmd",
+            dependencies: [
+                "JourneyCore", "EventDecoding", "JourneyConfig", "JourneyStore", "Ingest", "JourneySimulator",
+                "PostgresClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A plain recomputation of SPEC §3–4 written from the SPEC alone, for differential tests.
+        // It uses JourneyCore's data types only, never its matching or engine code.
+        .target(name: "JourneyReference", dependencies: ["JourneyCore"], path: "Tests/JourneyReference"),
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
+        .testTarget(name: "JourneyCoreTests", dependencies: ["JourneyCore", "JourneyReference"]),
+        .testTarget(name: "EventDecodingTests", dependencies: ["EventDecoding", "JourneyCore"]),
+        .testTarget(name: "JourneyConfigTests", dependencies: ["JourneyConfig", "JourneyCore"]),
+        .testTarget(
+            name: "JourneyStoreTests",
+            dependencies: [
+                "JourneyStore", "JourneyCore", "PostgresClient", "JourneySimulator", "Ingest", "EventDecoding",
+                "JourneyReference", "JourneyConfig",
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,119 @@
+/// What the engine reports about one journey instance: the row of `cjm.journey_instances`.
+public struct InstanceRecord: Sendable, Equatable {
+    /// Lifecycle of an instance (SPEC §3).
+    public enum Status: String, Sendable {
+        case active, abandoned, converted, expired
+    }
+
+    public var journey: Int
+    public var customerID: String
+    public var instance: Int32
+    public var enteredAt: EventTime
+    /// Furthest stage reached.
+    public var stageIndex: Int
+    public var status: Status
+    public var lastSeen: EventTime
+    public var exitedAt: EventTime?
+    /// Per stage: reach time and the events attributed to it.
+    public var stages: [StageTally]
+    /// Last event and touchpoint of the customer (kept so that a restarted engine can write
+    /// the same critical moments as an uninterrupted one).
+    public var lastEvent: String
+    public var lastTouchpoint: String
+    /// Pain points seen in the instance so far (latest ``PainPoint/retained`` at most).
+    public var painPoints: [PainPoint]
+    /// Critical moments written for this instance so far.
+    public var moments: Int32
+
+    /// Whether the instance is still open (can progress, be flagged or recover).
+    public var isOpen: Bool { exitedAt == nil }
+}
+
+/// Reach time and attributed activity of one stage of one instance.
+public struct StageTally: Sendable, Equatable {
+    /// When the instance reached the stage; nil if it has not.
+    public var reachedAt: EventTime?
+    /// Events attributed to the stage.
+    public var events: Int32 = 0
+    /// Events attributed to the stage that carried a sentiment.
+    public var sentimentCount: Int32 = 0
+    public var sentimentSum: Double = 0
+    public var revenue = DecimalText(micros: 0)
+
+    public init(reachedAt: EventTime? = nil) { self.reachedAt = reachedAt }
+}
+
+/// An event that hurt: a critical event or one with sentiment below the journey's threshold.
+public struct PainPoint: Sendable, Equatable {
+    /// How many pain points an instance keeps (the latest ones).
+    public static let retained = 50
+
+    public var event: String
+    public var touchpoint: String
+    public var time: EventTime
+    public var stageIndex: Int
+    public var sentiment: Double?
+
+    public init(event: String, touchpoint: String, time: EventTime, stageIndex: Int, sentiment: Double?) {
+        self.event = event
+        self.touchpoint = touchpoint
+        self.time = time
+        self.stageIndex = stageIndex
+        self.sentiment = sentiment
+    }
+}
+
+/// A critical moment: the row of `cjm.critical_moments` (SPEC §3).
+public struct CriticalMomentRecord: Sendable, Equatable {
+    public enum Reason: String, Sendable {
+        case inactive
+        case windowExpired = "window_expired"
+    }
+
+    public var journey: Int
+    public var customerID: String
+    public var instance: Int32
+    /// 1, 2, … within the instance.
+    public var moment: Int32
+    public var stageIndex: Int
+    public var reason: Reason
+    public var lastEvent: String
+    public var lastTouchpoint: String
+    public var lastSeen: EventTime
+    public var timeInStage: TimeSpan
+    public var painPoints: [PainPoint]
+    public var detectedAt: EventTime
+    public var recoveredAt: EventTime?
+}
+
+/// Activity attributed to one (journey, stage, touchpoint) during a batch.
+public struct TouchpointKey: Hashable, Sendable {
+    public var journey: Int
+    public var stageIndex: Int
+    public var touchpoint: String
+}
+
+/// Additive totals for a ``TouchpointKey``.
+public struct TouchpointTally: Sendable, Equatable {
+    public var events: Int64 = 0
+    public var sentimentCount: Int64 = 0
+    public var sentimentSum: Double = 0
+    public var revenue = DecimalText(micros: 0)
+    /// Customers seen at this key in the batch (the store counts the distinct ones).
+    public var customers: Set<String> = []
+    public init() {}
+}
+
+/// Everything a batch changed, for the store to write in one transaction.
+public struct EngineChanges: Sendable {
+    /// Latest state of every instance the batch touched (opened, advanced, flagged, closed, seen).
+    public var instances: [InstanceRecord] = []
+    /// Latest state of every critical moment the batch created or recovered.
+    public var moments: [CriticalMomentRecord] = []
+    public var touchpoints: [TouchpointKey: TouchpointTally] = [:]
+    /// Events applied after the watermark had passed them.
+    public var lateEvents: Int = 0
+    /// Events applied in this batch (in time, or late).
+    public var appliedEvents: Int = 0
+    public init() {}
+}

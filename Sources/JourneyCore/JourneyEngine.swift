@@ -1,0 +1,402 @@
+/// The journey state machine of SPEC §3: reorder buffer, watermark, instances, deadlines.
+///
+/// Pure and deterministic: time comes in only through event times and the watermark the
+/// caller sets (wall clock − lateness live, largest `ts` − lateness in a replay), so a replay
+/// of the same events yields the same changes as live ingestion. The engine never does I/O;
+/// the store takes ``takeChanges()`` after each batch and writes them in one transaction.
+/// When that transaction fails, the caller discards the engine and restores a new one from
+/// the database (``EngineSnapshot``), which is the same path as a restart.
+public struct JourneyEngine: ~Copyable {
+    public let catalog: JourneyCatalog
+    public let allowedLateness: TimeSpan
+
+    /// Events with `ts` below the watermark have been applied; deadlines below it have fired.
+    public private(set) var watermark: EventTime
+    /// Largest event time accepted so far.
+    public private(set) var maxEventTime: EventTime
+
+    private var customers: [CustomerState] = []
+    private var customerIndex: [String: Int32] = [:]
+    private var buffer = MinHeap<PendingEvent> { ($0.event.time, $0.sequence) < ($1.event.time, $1.sequence) }
+    private var deadlines = MinHeap<ScheduledDeadline> { $0.time < $1.time }
+    private var changes = ChangeCollector()
+
+    /// Creates an engine continuing from a snapshot (an empty snapshot starts fresh).
+    public init(catalog: JourneyCatalog, allowedLateness: TimeSpan, restoring snapshot: EngineSnapshot = .init()) {
+        self.catalog = catalog
+        self.allowedLateness = allowedLateness
+        self.watermark = snapshot.watermark
+        self.maxEventTime = snapshot.maxEventTime
+        for (journey, customerID, count) in snapshot.instanceCounts where journey < catalog.journeys.count {
+            let idx = customer(customerID)
+            customers[Int(idx)].instanceCounts[journey] = max(customers[Int(idx)].instanceCounts[journey], count)
+        }
+        for record in snapshot.openInstances where record.journey < catalog.journeys.count
+            && record.stages.count == catalog.journeys[record.journey].stages.count {
+            let idx = customer(record.customerID)
+            var state = customers[Int(idx)]
+            if record.lastSeen >= state.lastSeen {
+                state.lastSeen = record.lastSeen
+                state.lastEvent = record.lastEvent
+                state.lastTouchpoint = record.lastTouchpoint
+            }
+            state.instanceCounts[record.journey] = max(state.instanceCounts[record.journey], record.instance)
+            let flagged = snapshot.openMoments.first {
+                $0.journey == record.journey && $0.customerID == record.customerID && $0.instance == record.instance
+            }
+            state.open[record.journey] = OpenInstance(record: record, flaggedMoment: record.status == .abandoned ? flagged : nil)
+            customers[Int(idx)] = state
+            reschedule(idx)
+        }
+        for pending in snapshot.pendingEvents {
+            buffer.push(PendingEvent(event: pending.event, sequence: pending.sequence))
+        }
+    }
+
+    // MARK: Input
+
+    /// Accepts a new (already de-duplicated) event. It waits in the reorder buffer until the
+    /// watermark passes it, or is applied at once when the watermark already has (late).
+    /// - Returns: true when the event was late.
+    @discardableResult
+    public mutating func ingest(_ event: TouchpointEvent, sequence: Int64) -> Bool {
+        if event.time > maxEventTime { maxEventTime = event.time }
+        if event.time < watermark {
+            changes.lateEvents += 1
+            apply(event)
+            return true
+        }
+        buffer.push(PendingEvent(event: event, sequence: sequence))
+        return false
+    }
+
+    /// Moves the watermark forward (never back) to `newWatermark`: applies buffered events
+    /// with `ts` below it and fires every deadline below it, per customer in time order.
+    public mutating func advanceWatermark(to newWatermark: EventTime) {
+        guard newWatermark > watermark else { return }
+        while let next = buffer.first, next.event.time < newWatermark {
+            buffer.pop()
+            apply(next.event)
+        }
+        fireDeadlines(before: newWatermark)
+        watermark = newWatermark
+    }
+
+    /// The replay watermark: largest `ts` seen − allowed lateness.
+    public mutating func advanceReplayWatermark() {
+        guard maxEventTime > .distantPast else { return }
+        advanceWatermark(to: maxEventTime - allowedLateness)
+    }
+
+    /// End of a replay: applies every buffered event with `ts ≤ asOf` and fires every deadline
+    /// before `asOf` (docs/semantics.md). Events after `asOf` stay buffered.
+    public mutating func finish(asOf: EventTime) {
+        while let next = buffer.first, next.event.time <= asOf {
+            buffer.pop()
+            apply(next.event)
+        }
+        fireDeadlines(before: asOf)
+        let after = asOf + TimeSpan(microseconds: 1)
+        if after > watermark { watermark = after }
+    }
+
+    /// Events waiting in the reorder buffer.
+    public var bufferedEvents: Int { buffer.count }
+
+    /// The smallest `ts` in the reorder buffer: every stored event at or after it is unapplied.
+    public var pendingFrom: EventTime? { buffer.first?.event.time }
+
+    /// Open instances held in memory.
+    public var openInstances: Int {
+        customers.reduce(0) { $0 + $1.open.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
+    }
+
+    /// Everything changed since the last call, for the store to write.
+    public mutating func takeChanges() -> EngineChanges {
+        var result = EngineChanges()
+        result.instances = changes.closed
+        for slot in changes.touchedOpen {
+            if let open = customers[Int(slot.customer)].open[slot.journey] {
+                result.instances.append(open.record)
+            }
+        }
+        result.moments = Array(changes.moments.values)
+        result.touchpoints = changes.touchpoints
+        result.lateEvents = changes.lateEvents
+        result.appliedEvents = changes.appliedEvents
+        changes = ChangeCollector()
+        return result
+    }
+
+    // MARK: Applying one event
+
+    private mutating func customer(_ id: String) -> Int32 {
+        if let idx = customerIndex[id] { return idx }
+        let idx = Int32(customers.count)
+        customers.append(CustomerState(id: id, journeyCount: catalog.journeys.count))
+        customerIndex[id] = idx
+        return idx
+    }
+
+    private mutating func apply(_ event: TouchpointEvent) {
+        let idx = customer(event.customerID)
+        fireCustomerDeadlines(idx, before: event.time)
+        changes.appliedEvents += 1
+        var state = customers[Int(idx)]
+        if event.time >= state.lastSeen {
+            state.lastSeen = event.time
+            state.lastEvent = event.name
+            state.lastTouchpoint = event.touchpoint
+        }
+        let restriction: Int? = event.journey.map { catalog.journeyIndex(named: $0) ?? -1 }
+        for j in 0..<catalog.journeys.count {
+            let journey = catalog.journeys[j]
+            var open = state.open[j]
+            if open != nil, var moment = open!.flaggedMoment {
+                moment.recoveredAt = event.time
+                changes.record(moment)
+                open!.flaggedMoment = nil
+                open!.record.status = .active
+            }
+            if restriction == nil || restriction == j,
+               let stage = catalog.stage(inJourney: j, event: event.name, touchpoint: event.touchpoint) {
+                if open == nil {
+                    if stage == 0 {
+                        state.instanceCounts[j] += 1
+                        var stages = [StageTally](repeating: StageTally(), count: journey.stages.count)
+                        stages[0].reachedAt = event.time
+                        open = OpenInstance(record: InstanceRecord(
+                            journey: j, customerID: state.id, instance: state.instanceCounts[j],
+                            enteredAt: event.time, stageIndex: 0, status: .active, lastSeen: event.time, exitedAt: nil,
+                            stages: stages, lastEvent: event.name, lastTouchpoint: event.touchpoint,
+                            painPoints: [], moments: 0))
+                    }
+                } else if stage == open!.record.stageIndex + 1,
+                          event.time <= open!.record.enteredAt + journey.conversionWindow {
+                    open!.record.stageIndex = stage
+                    open!.record.stages[stage].reachedAt = event.time
+                    if stage == journey.stages.count - 1 {
+                        open!.record.status = .converted
+                        open!.record.exitedAt = event.time
+                    }
+                }
+            }
+            if var current = open {
+                current.record.lastSeen = state.lastSeen
+                current.record.lastEvent = state.lastEvent
+                current.record.lastTouchpoint = state.lastTouchpoint
+                if restriction == nil || restriction == j {
+                    attribute(event, to: &current.record, journey: j)
+                }
+                if current.record.isOpen {
+                    state.open[j] = current
+                    changes.touchedOpen.insert(SlotKey(customer: idx, journey: j))
+                } else {
+                    state.open[j] = nil
+                    changes.closed.append(current.record)
+                }
+            }
+        }
+        customers[Int(idx)] = state
+        reschedule(idx)
+    }
+
+    private mutating func attribute(_ event: TouchpointEvent, to record: inout InstanceRecord, journey j: Int) {
+        let stage = record.stageIndex
+        record.stages[stage].events += 1
+        if let s = event.sentiment {
+            record.stages[stage].sentimentCount += 1
+            record.stages[stage].sentimentSum += s
+        }
+        if let r = event.revenue { record.stages[stage].revenue = record.stages[stage].revenue + r }
+        changes.attribute(event, journey: j, stage: stage)
+        if catalog.isPainPoint(inJourney: j, event: event.name, sentiment: event.sentiment) {
+            record.painPoints.append(PainPoint(
+                event: event.name, touchpoint: event.touchpoint, time: event.time, stageIndex: stage,
+                sentiment: event.sentiment))
+            if record.painPoints.count > PainPoint.retained {
+                record.painPoints.removeFirst(record.painPoints.count - PainPoint.retained)
+            }
+        }
+    }
+
+    // MARK: Deadlines
+
+    private func nextDeadline(_ state: CustomerState) -> EventTime? {
+        var best: EventTime? = nil
+        for j in 0..<state.open.count {
+            guard let open = state.open[j] else { continue }
+            let journey = catalog.journeys[j]
+            var d = open.record.enteredAt + journey.conversionWindow
+            if open.flaggedMoment == nil, let abandon = abandonDeadline(open.record, journey: journey, lastSeen: state.lastSeen) {
+                d = min(d, abandon)
+            }
+            if best == nil || d < best! { best = d }
+        }
+        return best
+    }
+
+    private func abandonDeadline(_ record: InstanceRecord, journey: JourneyDefinition, lastSeen: EventTime) -> EventTime? {
+        guard record.stageIndex < journey.stages.count - 1,
+              let after = journey.stages[record.stageIndex].abandonAfter else { return nil }
+        return lastSeen + after
+    }
+
+    private mutating func reschedule(_ idx: Int32) {
+        let state = customers[Int(idx)]
+        guard let next = nextDeadline(state) else { return }
+        if let scheduled = state.scheduled, scheduled <= next { return }
+        customers[Int(idx)].scheduled = next
+        deadlines.push(ScheduledDeadline(time: next, customer: idx))
+    }
+
+    private mutating func fireDeadlines(before limit: EventTime) {
+        while let top = deadlines.first, top.time < limit {
+            deadlines.pop()
+            guard customers[Int(top.customer)].scheduled == top.time else { continue }  // superseded
+            customers[Int(top.customer)].scheduled = nil
+            fireCustomerDeadlines(top.customer, before: limit)
+            reschedule(top.customer)
+        }
+    }
+
+    /// Fires the customer's deadlines before `limit` in time order; at one instant,
+    /// abandonment before expiry.
+    private mutating func fireCustomerDeadlines(_ idx: Int32, before limit: EventTime) {
+        var state = customers[Int(idx)]
+        var changed = false
+        while let d = nextDeadline(state), d < limit {
+            changed = true
+            for j in 0..<state.open.count {
+                guard var open = state.open[j], open.flaggedMoment == nil else { continue }
+                let journey = catalog.journeys[j]
+                guard abandonDeadline(open.record, journey: journey, lastSeen: state.lastSeen) == d else { continue }
+                let k = open.record.stageIndex
+                open.record.status = .abandoned
+                open.record.moments += 1
+                let moment = CriticalMomentRecord(
+                    journey: j, customerID: state.id, instance: open.record.instance, moment: open.record.moments,
+                    stageIndex: k, reason: .inactive, lastEvent: state.lastEvent, lastTouchpoint: state.lastTouchpoint,
+                    lastSeen: state.lastSeen, timeInStage: d - (open.record.stages[k].reachedAt ?? open.record.enteredAt),
+                    painPoints: open.record.painPoints, detectedAt: d, recoveredAt: nil)
+                open.flaggedMoment = moment
+                changes.record(moment)
+                state.open[j] = open
+                changes.touchedOpen.insert(SlotKey(customer: idx, journey: j))
+            }
+            for j in 0..<state.open.count {
+                guard var open = state.open[j] else { continue }
+                let journey = catalog.journeys[j]
+                guard open.record.enteredAt + journey.conversionWindow == d else { continue }
+                open.record.exitedAt = d
+                if open.flaggedMoment == nil {
+                    let k = open.record.stageIndex
+                    open.record.status = .expired
+                    open.record.moments += 1
+                    changes.record(CriticalMomentRecord(
+                        journey: j, customerID: state.id, instance: open.record.instance, moment: open.record.moments,
+                        stageIndex: k, reason: .windowExpired, lastEvent: state.lastEvent,
+                        lastTouchpoint: state.lastTouchpoint, lastSeen: state.lastSeen,
+                        timeInStage: d - (open.record.stages[k].reachedAt ?? open.record.enteredAt),
+                        painPoints: open.record.painPoints, detectedAt: d, recoveredAt: nil))
+                }
+                changes.closed.append(open.record)
+                state.open[j] = nil
+            }
+        }
+        if changed { customers[Int(idx)] = state }
+    }
+}
+
+/// What the engine needs to continue where a previous run (or a failed batch) left off.
+public struct EngineSnapshot: Sendable {
+    public var watermark: EventTime = .distantPast
+    public var maxEventTime: EventTime = .distantPast
+    /// Open instances (status active or abandoned, not exited).
+    public var openInstances: [InstanceRecord] = []
+    /// The unrecovered `inactive` moments of open abandoned instances.
+    public var openMoments: [CriticalMomentRecord] = []
+    /// Instances each customer already had per journey (journey index, customer, count).
+    public var instanceCounts: [(Int, String, Int32)] = []
+    /// Stored events not applied yet, with their arrival sequence.
+    public var pendingEvents: [(event: TouchpointEvent, sequence: Int64)] = []
+    public init() {}
+}
+
+// MARK: - Internal state
+
+private struct PendingEvent {
+    var event: TouchpointEvent
+    var sequence: Int64
+}
+
+private struct ScheduledDeadline {
+    var time: EventTime
+    var customer: Int32
+}
+
+private struct OpenInstance {
+    var record: InstanceRecord
+    /// The unrecovered `inactive` moment while the instance is flagged abandoned.
+    var flaggedMoment: CriticalMomentRecord?
+}
+
+private struct CustomerState {
+    let id: String
+    var lastSeen: EventTime = .distantPast
+    var lastEvent = ""
+    var lastTouchpoint = ""
+    var instanceCounts: [Int32]
+    var open: [OpenInstance?]
+    /// The earliest deadline entry of this customer in the schedule, if any.
+    var scheduled: EventTime?
+
+    init(id: String, journeyCount: Int) {
+        self.id = id
+        self.instanceCounts = Array(repeating: 0, count: journeyCount)
+        self.open = Array(repeating: nil, count: journeyCount)
+    }
+}
+
+private struct SlotKey: Hashable {
+    var customer: Int32
+    var journey: Int
+}
+
+private struct MomentKey: Hashable {
+    var journey: Int
+    var customer: String
+    var instance: Int32
+    var moment: Int32
+}
+
+private struct ChangeCollector {
+    var touchedOpen: Set<SlotKey> = []
+    var closed: [InstanceRecord] = []
+    var moments: [MomentKey: CriticalMomentRecord] = [:]
+    var touchpoints: [TouchpointKey: TouchpointTally] = [:]
+    var lateEvents = 0
+    var appliedEvents = 0
+
+    mutating func record(_ moment: CriticalMomentRecord) {
+        moments[MomentKey(journey: moment.journey, customer: moment.customerID, instance: moment.instance,
+                          moment: moment.moment)] = moment
+    }
+
+    mutating func attribute(_ event: TouchpointEvent, journey: Int, stage: Int) {
+        let key = TouchpointKey(journey: journey, stageIndex: stage, touchpoint: event.touchpoint)
+        touchpoints[key, default: TouchpointTally()].add(event)
+    }
+}
+
+extension TouchpointTally {
+    mutating func add(_ event: TouchpointEvent) {
+        events += 1
+        if let s = event.sentiment {
+            sentimentCount += 1
+            sentimentSum += s
+        }
+        if let r = event.revenue { revenue = revenue + r }
+        customers.insert(event.customerID)
+    }
+}
