@@ -25,6 +25,26 @@ public struct InstanceRecord: Sendable, Equatable {
     /// Critical moments written for this instance so far.
     public var moments: Int32
 
+    public init(
+        journey: Int, customerID: String, instance: Int32, enteredAt: EventTime, stageIndex: Int, status: Status,
+        lastSeen: EventTime, exitedAt: EventTime?, stages: [StageTally], lastEvent: String, lastTouchpoint: String,
+        painPoints: [PainPoint], moments: Int32
+    ) {
+        self.journey = journey
+        self.customerID = customerID
+        self.instance = instance
+        self.enteredAt = enteredAt
+        self.stageIndex = stageIndex
+        self.status = status
+        self.lastSeen = lastSeen
+        self.exitedAt = exitedAt
+        self.stages = stages
+        self.lastEvent = lastEvent
+        self.lastTouchpoint = lastTouchpoint
+        self.painPoints = painPoints
+        self.moments = moments
+    }
+
     /// Whether the instance is still open (can progress, be flagged or recover).
     public var isOpen: Bool { exitedAt == nil }
 }
@@ -84,6 +104,26 @@ public struct CriticalMomentRecord: Sendable, Equatable {
     public var painPoints: [PainPoint]
     public var detectedAt: EventTime
     public var recoveredAt: EventTime?
+
+    public init(
+        journey: Int, customerID: String, instance: Int32, moment: Int32, stageIndex: Int, reason: Reason,
+        lastEvent: String, lastTouchpoint: String, lastSeen: EventTime, timeInStage: TimeSpan, painPoints: [PainPoint],
+        detectedAt: EventTime, recoveredAt: EventTime?
+    ) {
+        self.journey = journey
+        self.customerID = customerID
+        self.instance = instance
+        self.moment = moment
+        self.stageIndex = stageIndex
+        self.reason = reason
+        self.lastEvent = lastEvent
+        self.lastTouchpoint = lastTouchpoint
+        self.lastSeen = lastSeen
+        self.timeInStage = timeInStage
+        self.painPoints = painPoints
+        self.detectedAt = detectedAt
+        self.recoveredAt = recoveredAt
+    }
 }
 
 /// Activity attributed to one (journey, stage, touchpoint) during a batch.

@@ -58,6 +58,9 @@ public struct TimeSpan: Hashable, Comparable, Sendable, CustomStringConvertible 
     public static let zero = TimeSpan(microseconds: 0)
 
     @inlinable public static func < (lhs: TimeSpan, rhs: TimeSpan) -> Bool { lhs.microseconds < rhs.microseconds }
+    @inlinable public static func + (lhs: TimeSpan, rhs: TimeSpan) -> TimeSpan { TimeSpan(microseconds: lhs.microseconds &+ rhs.microseconds) }
+    @inlinable public static func * (lhs: TimeSpan, rhs: Int64) -> TimeSpan { TimeSpan(microseconds: lhs.microseconds &* rhs) }
+    @inlinable public static func / (lhs: TimeSpan, rhs: Int64) -> TimeSpan { TimeSpan(microseconds: lhs.microseconds / rhs) }
 
     /// Seconds as a floating-point number (for reports and SQL intervals).
     public var seconds: Double { Double(microseconds) / 1_000_000 }

@@ -47,6 +47,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public var detail: String?
     /// The server's optional hint on how to fix the problem.
     public var hint: String?
+    /// Where in the server it happened, such as `COPY events, line 5001, column id: "x"`,
+    /// which names the offending row of a COPY.
+    public var context: String?
     /// The first line of the SQL that failed, to find the statement without logging values.
     public var statement: String?
     /// Whether libpq reported the connection as broken when the error happened.
@@ -55,13 +58,14 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// Creates an error; the client builds these, tests and callers may build them to fake one.
     public init(
         kind: Kind, message: String, sqlState: String? = nil, detail: String? = nil,
-        hint: String? = nil, statement: String? = nil, connectionWasBad: Bool = false
+        hint: String? = nil, context: String? = nil, statement: String? = nil, connectionWasBad: Bool = false
     ) {
         self.kind = kind
         self.message = message
         self.sqlState = sqlState
         self.detail = detail
         self.hint = hint
+        self.context = context
         self.statement = statement.map(Self.firstLine(of:))
         self.connectionWasBad = connectionWasBad
     }
@@ -77,13 +81,14 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         return sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(sqlState)
     }
 
-    /// One line per field, for logs: `queryFailed 23505: duplicate key ... (detail: ...)`.
+    /// Everything on one line, for logs: `queryFailed 23505: duplicate key ... (detail: ...)`.
     public var description: String {
         var text = "\(kind)"
         if let sqlState { text += " \(sqlState)" }
         text += ": \(message)"
         if let detail { text += " (detail: \(detail))" }
         if let hint { text += " (hint: \(hint))" }
+        if let context { text += " (context: \(context))" }
         if let statement { text += " [statement: \(statement)]" }
         return text
     }

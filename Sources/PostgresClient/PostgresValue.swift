@@ -31,28 +31,31 @@ public enum PostgresValue: Sendable, Hashable {
         }
     }
 
-    /// The value in PostgreSQL's text input format, NUL-terminated for libpq.
-    func textFormatBytes() throws(PostgresError) -> [UInt8] {
-        var encoder = CopyTextEncoder(reservingCapacity: 32)
-        switch self {
-        case .text(let string):
-            var bytes = Array(string.utf8)
-            if bytes.contains(0) {
+    /// Appends the value in PostgreSQL's text input format (without a terminator).
+    func appendTextFormat(to buffer: inout [UInt8]) throws(PostgresError) {
+        if case .text(let string) = self {
+            let start = buffer.count
+            buffer.append(contentsOf: string.utf8)
+            if buffer[start...].contains(0) {
+                buffer.removeSubrange(start...)
                 throw PostgresError(
                     kind: .invalidArgument,
-                    message: "text parameter contains a NUL byte, which PostgreSQL text cannot store; remove it or send the value as bytea")
+                    message: "a text parameter contains a NUL character, which PostgreSQL text cannot store; remove it or send the value as bytea")
             }
-            bytes.append(0)
-            return bytes
+            return
+        }
+        // Borrow the buffer (no copy) for the encoder's number and timestamp formatting.
+        var encoder = CopyTextEncoder(adopting: buffer)
+        buffer = []
+        switch self {
+        case .text: break
         case .int(let value): encoder.appendRawInteger(value)
         case .double(let value): encoder.appendRawDouble(value)
         case .bool(let value): encoder.appendRaw(value ? UInt8(ascii: "t") : UInt8(ascii: "f"))
         case .bytea(let bytes): encoder.appendRawByteaHex(bytes, backslashes: 1)
         case .timestamp(let micros): encoder.appendRawTimestamp(microsecondsSinceEpoch: micros)
         }
-        var bytes = encoder.bytes
-        bytes.append(0)
-        return bytes
+        buffer = encoder.takeBytes()
     }
 }
 

@@ -1,0 +1,44 @@
+import EventDecoding
+import JourneyCore
+import JourneyStore
+
+/// Turns framed lines into a batch: decodes each line, keeps accepted events and rejected
+/// lines (with the raw bytes, cut to `max_line_bytes`) in arrival order.
+public struct LineBatcher: Sendable {
+    public let decoder: EventDecoder
+    public private(set) var batch = IngestBatch()
+    /// Blank lines seen (neither events nor rejections).
+    public private(set) var blankLines = 0
+
+    public init(settings: IngestSettings) {
+        self.decoder = EventDecoder(settings: settings)
+    }
+
+    /// Decodes one framed line from `source` received at `now`.
+    public mutating func add(_ line: FramedLine, source: String, now: EventTime) {
+        switch line {
+        case .line(let bytes):
+            switch decoder.decode(bytes, now: now) {
+            case .event(let event):
+                batch.events.append(AcceptedEvent(event: event, source: source, receivedAt: now))
+            case .rejected(let rejection):
+                batch.rejections.append(RejectedLine(
+                    reason: rejection.reason.rawValue, detail: rejection.detail,
+                    raw: Array(bytes.prefix(decoder.settings.maxLineBytes)), source: source, receivedAt: now))
+            case .blank:
+                blankLines += 1
+            }
+        case .tooLong(let prefix, let length):
+            let rejection = Rejection.lineTooLong(length: length, maxLineBytes: decoder.settings.maxLineBytes)
+            batch.rejections.append(RejectedLine(
+                reason: rejection.reason.rawValue, detail: rejection.detail, raw: Array(prefix),
+                source: source, receivedAt: now))
+        }
+    }
+
+    /// Hands out the batch collected so far and starts a new one.
+    public mutating func take() -> IngestBatch {
+        defer { batch = IngestBatch() }
+        return batch
+    }
+}

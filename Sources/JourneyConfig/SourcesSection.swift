@@ -1,0 +1,167 @@
+import JourneyCore
+import Yams
+
+extension ConfigReader {
+    /// The keys each source type takes.
+    static let sourceKeysByType: [(type: String, keys: [String])] = [
+        ("unix", ["type", "name", "path", "mode"]),
+        ("tcp", ["type", "name", "listen"]),
+        ("tail", ["type", "name", "path", "start_at"]),
+    ]
+    static let sourceTypes = sourceKeysByType.map(\.type)
+    static let allSourceKeys = ["type", "name", "path", "mode", "listen", "start_at"]
+
+    /// Longest Unix socket path: `sun_path` holds 108 bytes including the terminating NUL.
+    static let maximumSocketPathBytes = 107
+    /// systemd's limit on `FileDescriptorName=`, which a source name is matched against.
+    static let maximumSourceNameBytes = 255
+    /// Mode of a Unix socket when `mode` is left out: owner and group may connect.
+    static let defaultSocketMode: UInt32 = 0o660
+
+    func readSources(_ field: Field?) -> [SourceSettings] {
+        guard let field, !field.isNull,
+              let items = list(field, of: "sources", shape: "one \"- type: ...\" item per source") else { return [] }
+        var sources: [SourceSettings] = []
+        var firstLineByName: [String: Int] = [:]
+        for item in items {
+            guard let (source, nameField) = readSource(item) else { continue }
+            let line = item.node.mark?.line ?? 1
+            if let firstLine = firstLineByName[source.name] {
+                if let nameField {
+                    report("the name \(Self.quoted(source.name)) is already used by the source at line \(firstLine); "
+                        + "give each source its own name", at: nameField)
+                } else {
+                    report("this source repeats the one at line \(firstLine) (both are \(Self.quoted(source.name))); "
+                        + "remove one, or give each a distinct name:", at: item)
+                }
+                continue
+            }
+            firstLineByName[source.name] = line
+            sources.append(source)
+        }
+        return sources
+    }
+
+    /// One source and the field of its explicit name, if any; nil when it has problems.
+    private func readSource(_ item: Field) -> (SourceSettings, Field?)? {
+        let declaredType = Self.peekScalar("type", in: item.node)
+        let typeKeys = Self.sourceKeysByType.first { $0.type == declaredType }?.keys
+        guard let source = mapping(
+            item, expecting: "a source as key: value lines starting with type: unix, tcp or tail",
+            knownKeys: typeKeys ?? Self.allSourceKeys,
+            misplacedAdvice: { key in
+                guard let typeKeys, let declaredType, Self.allSourceKeys.contains(key) else { return nil }
+                let owners = Self.sourceKeysByType.filter { $0.keys.contains(key) }.map(\.type)
+                return "\(Self.quoted(key)) applies to \(owners.joined(separator: " and ")) sources only; "
+                    + "a \(declaredType) source takes " + typeKeys.joined(separator: ", ")
+            }
+        ) else { return nil }
+
+        let problemsBefore = problems.count
+        let name = text(source["name"], expecting: "a name for the source")
+        if let name = name.value, name.utf8.count > Self.maximumSourceNameBytes, let nameField = source["name"] {
+            report("a source name can be at most \(Self.maximumSourceNameBytes) bytes "
+                + "(systemd's limit for FileDescriptorName=); shorten it", at: nameField)
+        }
+        let kind: SourceSettings.Kind?
+        switch text(source["type"], expecting: "a source type: unix, tcp or tail") {
+        case .absent:
+            reportMissing("type", in: source, advice: "write type: unix, type: tcp or type: tail")
+            kind = nil
+        case .invalid:
+            kind = nil
+        case .valid(let type):
+            switch type {
+            case "unix": kind = readUnixSource(source)
+            case "tcp": kind = readTCPSource(source)
+            case "tail": kind = readTailSource(source)
+            default:
+                var message = "unknown source type \(Self.quoted(type)); expected unix, tcp or tail"
+                if let suggestion = Suggestion.closest(to: type, among: Self.sourceTypes) {
+                    message += " (did you mean \(Self.quoted(suggestion))?)"
+                }
+                if let typeField = source["type"] { report(message, at: typeField) }
+                kind = nil
+            }
+        }
+        guard let kind, problems.count == problemsBefore else { return nil }
+        return (SourceSettings(kind: kind, name: name.value), source["name"])
+    }
+
+    private func readUnixSource(_ source: MappingView) -> SourceSettings.Kind? {
+        let expected = "a socket path such as /run/cjmd/events.sock"
+        let path = text(source["path"], expecting: expected)
+        if case .absent = path {
+            reportMissing("path", in: source, advice: "write path: /run/cjmd/events.sock")
+        }
+        if let pathText = path.value, pathText.utf8.count > Self.maximumSocketPathBytes, let field = source["path"] {
+            report("a Unix socket path can be at most \(Self.maximumSocketPathBytes) bytes, this one has "
+                + "\(pathText.utf8.count); choose a shorter one such as /run/cjmd/events.sock", at: field)
+            return nil
+        }
+        var mode = Self.defaultSocketMode
+        if let modeField = source["mode"], let modeText = text(modeField, expecting: "an octal mode such as \"0660\"").value {
+            switch ValueFormats.fileMode(modeText) {
+            case .success(let parsed): mode = parsed
+            case .failure(let error):
+                report(error.message, at: modeField)
+                return nil
+            }
+        }
+        guard let pathText = path.value else { return nil }
+        return .unix(path: pathText, mode: mode)
+    }
+
+    private func readTCPSource(_ source: MappingView) -> SourceSettings.Kind? {
+        switch text(source["listen"], expecting: "host:port such as 127.0.0.1:7410") {
+        case .absent:
+            reportMissing("listen", in: source, advice: "write listen: 127.0.0.1:7410 (host:port)")
+            return nil
+        case .invalid:
+            return nil
+        case .valid(let address):
+            switch ValueFormats.listenAddress(address) {
+            case .success(let parsed): return .tcp(host: parsed.host, port: parsed.port)
+            case .failure(let error):
+                if let field = source["listen"] { report(error.message, at: field) }
+                return nil
+            }
+        }
+    }
+
+    private func readTailSource(_ source: MappingView) -> SourceSettings.Kind? {
+        let path = text(source["path"], expecting: "a file path or glob such as /var/log/shop/*.ndjson")
+        if case .absent = path {
+            reportMissing("path", in: source, advice: "write path: /var/log/shop/events.ndjson (a glob is allowed)")
+        }
+        var startAtBeginning = false
+        if let field = source["start_at"], let startAt = text(field, expecting: "beginning or end").value {
+            switch startAt {
+            case "beginning": startAtBeginning = true
+            case "end": startAtBeginning = false
+            default:
+                var message = "expected beginning or end, got \(Self.quoted(startAt))"
+                if let suggestion = Suggestion.closest(to: startAt, among: ["beginning", "end"]) {
+                    message += "; did you mean \(Self.quoted(suggestion))?"
+                }
+                report(message, at: field)
+                return nil
+            }
+        }
+        guard let pathText = path.value else { return nil }
+        return .tail(path: pathText, startAtBeginning: startAtBeginning)
+    }
+
+    /// The text of a scalar under `key` when `node` is a mapping, read before the mapping is
+    /// validated because the source type decides which keys are valid.
+    static func peekScalar(_ key: String, in node: Node) -> String? {
+        guard case .mapping(let mapping) = node else { return nil }
+        for (keyNode, value) in mapping {
+            if case .scalar(let keyScalar) = keyNode, keyScalar.string == key,
+               case .scalar(let valueScalar) = value {
+                return valueScalar.string
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,241 @@
+import JourneyCore
+
+/// A seeded, deterministic generator of realistic customer journeys for a configuration:
+/// customers arrive over time, enter a journey, progress stage by stage with declining
+/// probability and realistic delays, meet touchpoints, feel things, pay, stall, come back.
+///
+/// Output is streamed in arrival order with memory bounded by the customers in flight, so
+/// it scales to tens of millions of events.
+public struct JourneySimulator {
+    private let journeys: [JourneyDefinition]
+    private let options: SimulationOptions
+    private var rng: SplitMix64
+    private var inFlight = ArrivalQueue()
+    private var emittedEvents = 0
+    private var sequence: UInt64 = 0
+
+    /// Touchpoints used when a stage does not restrict them.
+    static let defaultTouchpoints = ["web", "mobile", "email", "ads", "store", "support"]
+    /// Event names that match no stage in the shipped configuration (activity only).
+    static let noiseEvents = ["page_scroll", "app_open", "newsletter_click", "search"]
+
+    public init(journeys: [JourneyDefinition], options: SimulationOptions) {
+        self.journeys = journeys
+        self.options = options
+        self.rng = SplitMix64(seed: options.seed)
+    }
+
+    /// Generates every line, calling `emit` with each one (ending in `\n`) in arrival order.
+    /// - Returns: the number of event lines written (malformed and duplicate lines included).
+    @discardableResult
+    public mutating func run(_ emit: ([UInt8]) throws -> Void) rethrows -> Int {
+        guard !journeys.isEmpty, options.customers > 0 else { return 0 }
+        let meanGap = Double(options.duration.microseconds) / Double(options.customers)
+        var arrival = Double(options.start.microseconds)
+        var lines = 0
+        for customer in 0..<options.customers {
+            arrival += rng.exponential(mean: meanGap)
+            let start = EventTime(microseconds: Int64(arrival))
+            while let next = inFlight.first, next.arrival < start {
+                inFlight.pop()
+                try emit(next.line)
+                lines += 1
+            }
+            for event in simulateCustomer(customer, start: start) {
+                enqueue(event)
+            }
+        }
+        while let next = inFlight.pop() {
+            try emit(next.line)
+            lines += 1
+        }
+        return lines
+    }
+
+    // MARK: One customer
+
+    private mutating func simulateCustomer(_ number: Int, start: EventTime) -> [SimulatedEvent] {
+        let customerID = "c\(options.seed % 1000)-\(number)"
+        let journeyIndex = number % journeys.count
+        let journey = journeys[journeyIndex]
+        var events: [SimulatedEvent] = []
+        var time = start
+        var entries = 0
+        repeat {
+            entries += 1
+            let converted = simulateInstance(of: journey, customerID: customerID, from: &time, into: &events)
+            guard converted || rng.chance(0.3) else { break }
+            time = time + TimeSpan(microseconds: Int64(rng.exponential(mean: Double(journey.conversionWindow.microseconds) / 3)))
+        } while entries < 3 && rng.chance(0.25)
+        return events
+    }
+
+    /// Simulates one pass through `journey`; returns whether it converted.
+    private mutating func simulateInstance(
+        of journey: JourneyDefinition, customerID: String, from time: inout EventTime, into events: inout [SimulatedEvent]
+    ) -> Bool {
+        let stageCount = journey.stages.count
+        let meanDelay = meanStageDelay(journey)
+        var stage = 0
+        let unhappy = rng.chance(0.3)
+        while true {
+            let definition = journey.stages[stage]
+            events.append(makeEvent(customerID, name: concreteName(definition.events), stage: definition,
+                                    stageIndex: stage, journey: journey, unhappy: unhappy, time: time))
+            let extra = Int(rng.exponential(mean: options.extraActivity).rounded(.down))
+            for _ in 0..<min(extra, 6) {
+                time = time + jitter(meanDelay / 6)
+                let name = rng.chance(0.5) ? concreteName(definition.events) : rng.pick(Self.noiseEvents)
+                events.append(makeEvent(customerID, name: name, stage: definition, stageIndex: stage,
+                                        journey: journey, unhappy: unhappy, time: time))
+            }
+            if !journey.critical.events.isEmpty, rng.chance(unhappy ? 0.25 : 0.03) {
+                time = time + jitter(meanDelay / 8)
+                events.append(makeEvent(customerID, name: concreteName(journey.critical.events), stage: definition,
+                                        stageIndex: stage, journey: journey, unhappy: true, time: time))
+            }
+            if stage == stageCount - 1 { return true }
+            guard rng.chance(progression(journey, stage: stage, at: time) * (unhappy ? 0.6 : 1)) else {
+                // Stalls: some come back once after a while (recovering a flagged instance).
+                if rng.chance(0.25) {
+                    time = time + jitter(meanDelay * 4)
+                    events.append(makeEvent(customerID, name: rng.pick(Self.noiseEvents), stage: definition,
+                                            stageIndex: stage, journey: journey, unhappy: unhappy, time: time))
+                }
+                return false
+            }
+            time = time + jitter(meanDelay)
+            stage += 1
+        }
+    }
+
+    private func meanStageDelay(_ journey: JourneyDefinition) -> TimeSpan {
+        var mean = journey.conversionWindow.microseconds / Int64(journey.stages.count * 3)
+        for stage in journey.stages {
+            if let a = stage.abandonAfter { mean = min(mean, a.microseconds / 3) }
+        }
+        return TimeSpan(microseconds: max(mean, 1_000_000))
+    }
+
+    private mutating func progression(_ journey: JourneyDefinition, stage: Int, at time: EventTime) -> Double {
+        if let spike = options.spike, spike.journey == journey.name,
+           journey.stages[stage].name == spike.stage, time >= spike.start, time < spike.start + spike.duration {
+            return spike.progression
+        }
+        if let list = options.progression, !list.isEmpty { return list[min(stage, list.count - 1)] }
+        return max(0.25, 0.65 - 0.12 * Double(stage))
+    }
+
+    private mutating func jitter(_ mean: TimeSpan) -> TimeSpan {
+        TimeSpan(microseconds: 1 + Int64(rng.exponential(mean: Double(mean.microseconds))))
+    }
+
+    /// A name matching one of the patterns: a literal as is, a glob with its stars filled in.
+    private mutating func concreteName(_ patterns: [EventPattern]) -> String {
+        let pattern = rng.pick(patterns).text
+        guard pattern.contains("*") else { return pattern }
+        return pattern.split(separator: "*", omittingEmptySubsequences: false)
+            .joined(separator: rng.pick(["spring", "home", "promo", "x"]))
+    }
+
+    private mutating func makeEvent(
+        _ customerID: String, name: String, stage: StageDefinition, stageIndex: Int, journey: JourneyDefinition,
+        unhappy: Bool, time: EventTime
+    ) -> SimulatedEvent {
+        let touchpoint = stage.touchpoints.map { rng.pick($0) } ?? rng.pick(Self.defaultTouchpoints)
+        var sentiment: Double? = nil
+        if rng.chance(0.4) {
+            let base = unhappy ? -0.45 : 0.35
+            let value = base + (rng.unit() - 0.5) * 0.9
+            sentiment = (min(1, max(-1, value)) * 100).rounded() / 100
+        }
+        var revenue: Int64? = nil
+        let paying = stage.name.contains("purchase") || (stageIndex == journey.stages.count - 1 && !journey.stages.contains { $0.name.contains("purchase") })
+        if paying, stage.events.contains(where: { $0.text == name || (!$0.isLiteral && $0.matches(name)) }) {
+            revenue = Int64(rng.int(in: 1000...30000))  // cents
+        }
+        return SimulatedEvent(customerID: customerID, name: name, time: time, touchpoint: touchpoint,
+                              sentiment: sentiment, revenueCents: revenue)
+    }
+
+    // MARK: Output
+
+    private mutating func enqueue(_ event: SimulatedEvent) {
+        emittedEvents += 1
+        let delay = options.disorder.microseconds > 0 ? Int64(rng.unit() * 0.9 * Double(options.disorder.microseconds)) : 0
+        let arrival = event.time + TimeSpan(microseconds: delay)
+        if options.malformed > 0, rng.chance(options.malformed) {
+            push(MalformedLines.line(number: emittedEvents, event: event), at: arrival)
+            return
+        }
+        let withID = !rng.chance(options.withoutEventID)
+        let line = EventLineWriter.line(for: event, eventID: withID ? "e\(options.seed)-\(emittedEvents)" : nil)
+        push(line, at: arrival)
+        if options.duplicates > 0, rng.chance(options.duplicates) {
+            let resend = options.disorder.microseconds > 0
+                ? Int64(rng.unit() * 0.9 * Double(options.disorder.microseconds)) : Int64(rng.int(in: 0...1000))
+            push(line, at: arrival + TimeSpan(microseconds: resend))
+        }
+    }
+
+    private mutating func push(_ line: [UInt8], at arrival: EventTime) {
+        sequence += 1
+        inFlight.push(QueuedLine(arrival: arrival, sequence: sequence, line: line))
+    }
+}
+
+/// One simulated event before it is written as a line.
+struct SimulatedEvent {
+    var customerID: String
+    var name: String
+    var time: EventTime
+    var touchpoint: String
+    var sentiment: Double?
+    var revenueCents: Int64?
+}
+
+struct QueuedLine {
+    var arrival: EventTime
+    var sequence: UInt64
+    var line: [UInt8]
+}
+
+/// Lines waiting for their arrival time, earliest first.
+struct ArrivalQueue {
+    private var heap: [QueuedLine] = []
+
+    var first: QueuedLine? { heap.first }
+
+    private static func less(_ a: QueuedLine, _ b: QueuedLine) -> Bool {
+        (a.arrival, a.sequence) < (b.arrival, b.sequence)
+    }
+
+    mutating func push(_ item: QueuedLine) {
+        heap.append(item)
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Self.less(heap[child], heap[parent]) else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    @discardableResult
+    mutating func pop() -> QueuedLine? {
+        guard !heap.isEmpty else { return nil }
+        heap.swapAt(0, heap.count - 1)
+        let top = heap.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            guard left < heap.count else { break }
+            var smallest = left
+            if left + 1 < heap.count, Self.less(heap[left + 1], heap[left]) { smallest = left + 1 }
+            guard Self.less(heap[smallest], heap[parent]) else { break }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return top
+    }
+}

@@ -1,0 +1,49 @@
+import JourneyCore
+
+/// How `cjmd simulate` shapes its customers. Every field has a realistic default; the same
+/// options and seed always give the same lines.
+public struct SimulationOptions: Sendable {
+    /// Seed of the generator.
+    public var seed: UInt64 = 1
+    /// Customers to simulate (each enters one journey, some re-enter after an exit).
+    public var customers: Int = 10_000
+    /// First customer arrival.
+    public var start: EventTime = RFC3339.parse("2026-01-05T00:00:00Z")!
+    /// Customers arrive evenly (Poisson) over this span.
+    public var duration: TimeSpan = .days(7)
+    /// Probability of advancing from stage k to k+1; the last value repeats. Nil: a typical
+    /// declining funnel (0.65, 0.5, 0.4, …).
+    public var progression: [Double]? = nil
+    /// Mean number of extra activity events per stage (beyond the one that reached it).
+    public var extraActivity: Double = 1.2
+    /// Arrival jitter: each line arrives up to this much after its `ts`. Keep it below the
+    /// configured `allowed_lateness` for output that replays with no late events.
+    public var disorder: TimeSpan = .zero
+    /// Fraction of events sent a second time (same id) shortly after.
+    public var duplicates: Double = 0
+    /// Fraction of lines replaced by malformed input (each rejection reason in turn).
+    public var malformed: Double = 0
+    /// Fraction of events sent without `event_id` (cjmd derives the id from the content).
+    public var withoutEventID: Double = 0.1
+    /// A drop-off spike: during [start, start + duration) customers at `stage` of `journey`
+    /// advance with probability `progression` instead of the normal one.
+    public var spike: Spike? = nil
+
+    /// A temporary collapse of one stage's progression, for alert tests and demos.
+    public struct Spike: Sendable {
+        public var journey: String
+        public var stage: String
+        public var start: EventTime
+        public var duration: TimeSpan
+        public var progression: Double
+        public init(journey: String, stage: String, start: EventTime, duration: TimeSpan, progression: Double = 0.05) {
+            self.journey = journey
+            self.stage = stage
+            self.start = start
+            self.duration = duration
+            self.progression = progression
+        }
+    }
+
+    public init() {}
+}

@@ -1,0 +1,161 @@
+import JourneyCore
+import PostgresClient
+
+/// Reads what a new engine needs to continue exactly where the committed state left off:
+/// watermark, open instances, unrecovered moments, instance counts and unapplied events.
+enum EngineSnapshotLoader {
+    struct Loaded {
+        var snapshot: EngineSnapshot
+        var nextSequence: Int64
+    }
+
+    static func load(catalog: JourneyCatalog, from connection: PostgresConnection) throws -> Loaded {
+        var snapshot = EngineSnapshot()
+        let state = try connection.execute(
+            "SELECT watermark, max_event_time, pending_from, next_seq FROM cjm.engine_state WHERE id = 1")
+        guard state.rowCount == 1 else {
+            throw StoreError(message: "cjm.engine_state has no row", hint: "run `cjmd migrate`, or `cjmd rebuild` to recompute the derived tables")
+        }
+        snapshot.watermark = try state.timestampMicroseconds(row: 0, column: 0).map { EventTime(microseconds: $0) } ?? .distantPast
+        snapshot.maxEventTime = try state.timestampMicroseconds(row: 0, column: 1).map { EventTime(microseconds: $0) } ?? .distantPast
+        let pendingFrom = try state.timestampMicroseconds(row: 0, column: 2)
+        let nextSequence = try state.int64(row: 0, column: 3) ?? 1
+
+        let names = catalog.journeys.map(\.name)
+        func journeyIndex(_ result: QueryResult, _ row: Int) -> Int? {
+            result.string(row: row, column: 0).flatMap { catalog.journeyIndex(named: $0) }
+        }
+
+        let counts = try connection.execute(
+            "SELECT journey, customer_id, max(instance) FROM cjm.journey_instances WHERE journey = ANY($1::text[]) GROUP BY 1, 2",
+            [.text(SQLText.textArray(names))])
+        for row in 0..<counts.rowCount {
+            guard let j = journeyIndex(counts, row), let customer = counts.string(row: row, column: 1) else { continue }
+            snapshot.instanceCounts.append((j, customer, Int32(try counts.int64(row: row, column: 2) ?? 0)))
+        }
+
+        snapshot.openInstances = try loadOpenInstances(catalog: catalog, names: names, connection: connection)
+
+        let moments = try connection.execute("""
+            SELECT m.journey, m.customer_id, m.instance, m.moment, m.stage_index, m.last_event, m.last_touchpoint,
+                   m.last_seen, (extract(epoch FROM m.time_in_stage) * 1000000)::int8, m.detected_at
+            FROM cjm.critical_moments m
+            JOIN cjm.journey_instances i USING (journey, customer_id, instance)
+            WHERE i.exited_at IS NULL AND i.status = 'abandoned' AND m.reason = 'inactive'
+              AND m.recovered_at IS NULL AND m.journey = ANY($1::text[])
+            """, [.text(SQLText.textArray(names))])
+        for row in 0..<moments.rowCount {
+            guard let j = journeyIndex(moments, row) else { continue }
+            // Pain points are not reloaded: a moment's content never changes after detection;
+            // recovery only sets `recovered_at` (see JourneySink's upsert).
+            snapshot.openMoments.append(CriticalMomentRecord(
+                journey: j, customerID: moments.string(row: row, column: 1) ?? "",
+                instance: Int32(try moments.int64(row: row, column: 2) ?? 0),
+                moment: Int32(try moments.int64(row: row, column: 3) ?? 0),
+                stageIndex: Int(try moments.int64(row: row, column: 4) ?? 0), reason: .inactive,
+                lastEvent: moments.string(row: row, column: 5) ?? "",
+                lastTouchpoint: moments.string(row: row, column: 6) ?? "",
+                lastSeen: EventTime(microseconds: try moments.timestampMicroseconds(row: row, column: 7) ?? 0),
+                timeInStage: TimeSpan(microseconds: try moments.int64(row: row, column: 8) ?? 0),
+                painPoints: [],
+                detectedAt: EventTime(microseconds: try moments.timestampMicroseconds(row: row, column: 9) ?? 0),
+                recoveredAt: nil))
+        }
+
+        if let pendingFrom {
+            let pending = try connection.execute("""
+                SELECT event_id, customer_id, ts, event, touchpoint, journey, sentiment, revenue, properties::text, seq
+                FROM cjm.events WHERE ts >= $1 ORDER BY seq
+                """, [.timestamp(microsecondsSinceEpoch: pendingFrom)])
+            for row in 0..<pending.rowCount {
+                let event = TouchpointEvent(
+                    eventID: pending.string(row: row, column: 0) ?? "",
+                    customerID: pending.string(row: row, column: 1) ?? "",
+                    name: pending.string(row: row, column: 3) ?? "",
+                    time: EventTime(microseconds: try pending.timestampMicroseconds(row: row, column: 2) ?? 0),
+                    touchpoint: pending.string(row: row, column: 4) ?? "unknown",
+                    journey: pending.string(row: row, column: 5),
+                    sentiment: try pending.double(row: row, column: 6),
+                    revenue: pending.string(row: row, column: 7).flatMap { DecimalText(json: $0) },
+                    propertiesJSON: pending.string(row: row, column: 8))
+                snapshot.pendingEvents.append((event, try pending.int64(row: row, column: 9) ?? 0))
+            }
+        }
+        return Loaded(snapshot: snapshot, nextSequence: nextSequence)
+    }
+
+    private static func loadOpenInstances(
+        catalog: JourneyCatalog, names: [String], connection: PostgresConnection
+    ) throws -> [InstanceRecord] {
+        let rows = try connection.execute("""
+            SELECT journey, customer_id, instance, entered_at, stage_index, status, last_seen,
+                   last_event, last_touchpoint, moments,
+                   array_to_string(ARRAY(SELECT (extract(epoch FROM r) * 1000000)::int8
+                                         FROM unnest(reached_at) WITH ORDINALITY u(r, n) ORDER BY n), ',', ''),
+                   array_to_string(stage_events, ','), array_to_string(stage_sentiment_count, ','),
+                   array_to_string(stage_sentiment_sum, ','), array_to_string(stage_revenue, ',')
+            FROM cjm.journey_instances
+            WHERE exited_at IS NULL AND journey = ANY($1::text[])
+            ORDER BY journey, customer_id, instance
+            """, [.text(SQLText.textArray(names))])
+        var records: [InstanceRecord] = []
+        var position: [String: Int] = [:]  // "journey\0customer\0instance" → index
+        for row in 0..<rows.rowCount {
+            guard let j = rows.string(row: row, column: 0).flatMap({ catalog.journeyIndex(named: $0) }) else { continue }
+            let stageCount = catalog.journeys[j].stages.count
+            func list(_ column: Int) -> [Substring] {
+                (rows.string(row: row, column: column) ?? "").split(separator: ",", omittingEmptySubsequences: false)
+            }
+            let reached = list(10), events = list(11), sentimentCounts = list(12), sentimentSums = list(13),
+                revenues = list(14)
+            guard reached.count == stageCount, events.count == stageCount else { continue }  // journey changed shape
+            var stages: [StageTally] = []
+            for k in 0..<stageCount {
+                var tally = StageTally(reachedAt: Int64(reached[k]).map { EventTime(microseconds: $0) })
+                tally.events = Int32(events[k]) ?? 0
+                tally.sentimentCount = Int32(sentimentCounts[k]) ?? 0
+                tally.sentimentSum = Double(sentimentSums[k]) ?? 0
+                tally.revenue = DecimalText(json: revenues[k]) ?? DecimalText(micros: 0)
+                stages.append(tally)
+            }
+            let customer = rows.string(row: row, column: 1) ?? ""
+            let instance = Int32(try rows.int64(row: row, column: 2) ?? 0)
+            position["\(j)\u{0}\(customer)\u{0}\(instance)"] = records.count
+            records.append(InstanceRecord(
+                journey: j, customerID: customer, instance: instance,
+                enteredAt: EventTime(microseconds: try rows.timestampMicroseconds(row: row, column: 3) ?? 0),
+                stageIndex: Int(try rows.int64(row: row, column: 4) ?? 0),
+                status: InstanceRecord.Status(rawValue: rows.string(row: row, column: 5) ?? "") ?? .active,
+                lastSeen: EventTime(microseconds: try rows.timestampMicroseconds(row: row, column: 6) ?? 0),
+                exitedAt: nil, stages: stages,
+                lastEvent: rows.string(row: row, column: 7) ?? "",
+                lastTouchpoint: rows.string(row: row, column: 8) ?? "",
+                painPoints: [], moments: Int32(try rows.int64(row: row, column: 9) ?? 0)))
+        }
+        let pain = try connection.execute("""
+            SELECT i.journey, i.customer_id, i.instance, p->>'event', p->>'touchpoint',
+                   (p->>'ts')::timestamptz, (p->>'stage_index')::int, (p->>'sentiment')::float8
+            FROM cjm.journey_instances i, jsonb_array_elements(i.pain_points) WITH ORDINALITY e(p, n)
+            WHERE i.exited_at IS NULL AND i.journey = ANY($1::text[])
+            ORDER BY i.journey, i.customer_id, i.instance, n
+            """, [.text(SQLText.textArray(names))])
+        for row in 0..<pain.rowCount {
+            guard let j = pain.string(row: row, column: 0).flatMap({ catalog.journeyIndex(named: $0) }) else { continue }
+            let key = "\(j)\u{0}\(pain.string(row: row, column: 1) ?? "")\u{0}\(try pain.int64(row: row, column: 2) ?? 0)"
+            guard let index = position[key] else { continue }
+            records[index].painPoints.append(PainPoint(
+                event: pain.string(row: row, column: 3) ?? "", touchpoint: pain.string(row: row, column: 4) ?? "",
+                time: EventTime(microseconds: try pain.timestampMicroseconds(row: row, column: 5) ?? 0),
+                stageIndex: Int(try pain.int64(row: row, column: 6) ?? 0),
+                sentiment: try pain.double(row: row, column: 7)))
+        }
+        return records
+    }
+}
+
+/// A problem with the stored state that the operator must fix.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var hint: String
+    public var description: String { "\(message); \(hint)" }
+}

@@ -1,0 +1,71 @@
+import JourneyCore
+
+/// An event accepted by a source, ready to be stored and applied.
+public struct AcceptedEvent: Sendable {
+    public var event: TouchpointEvent
+    /// The source's name (`cjm.events.source`).
+    public var source: String
+    /// Wall-clock time of acceptance.
+    public var receivedAt: EventTime
+
+    public init(event: TouchpointEvent, source: String, receivedAt: EventTime) {
+        self.event = event
+        self.source = source
+        self.receivedAt = receivedAt
+    }
+}
+
+/// A line that was not an acceptable event: it goes to `cjm.rejected_events`.
+public struct RejectedLine: Sendable {
+    /// One of SPEC §1's reasons (`invalid_json`, …).
+    public var reason: String
+    /// A sentence naming the field and the problem.
+    public var detail: String
+    /// The line's bytes, cut to `max_line_bytes`.
+    public var raw: [UInt8]
+    public var source: String
+    public var receivedAt: EventTime
+
+    public init(reason: String, detail: String, raw: [UInt8], source: String, receivedAt: EventTime) {
+        self.reason = reason
+        self.detail = detail
+        self.raw = raw
+        self.source = source
+        self.receivedAt = receivedAt
+    }
+}
+
+/// What one batch carries into its transaction.
+public struct IngestBatch: Sendable {
+    public var events: [AcceptedEvent] = []
+    public var rejections: [RejectedLine] = []
+    public init() {}
+
+    public var isEmpty: Bool { events.isEmpty && rejections.isEmpty }
+    public var count: Int { events.count + rejections.count }
+}
+
+/// How the watermark moves when a batch is committed.
+public enum WatermarkRule: Sendable {
+    /// Replay: largest `ts` seen − allowed lateness.
+    case replay
+    /// Live: the given wall-clock time − allowed lateness.
+    case live(now: EventTime)
+    /// End of a replay: apply everything up to `asOf` (nil: the largest `ts` seen).
+    case finish(asOf: EventTime?)
+    /// Exactly this watermark (rebuild feeds stored events in time order).
+    case through(EventTime)
+}
+
+/// What a committed batch did.
+public struct BatchOutcome: Sendable, Equatable {
+    /// Events stored for the first time.
+    public var stored = 0
+    /// Events whose id was already stored (in this batch, this run or an earlier one).
+    public var duplicates = 0
+    /// Lines written to the dead-letter table.
+    public var rejected = 0
+    /// Events applied after the watermark had passed them.
+    public var late = 0
+    public init() {}
+}

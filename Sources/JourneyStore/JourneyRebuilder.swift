@@ -1,0 +1,86 @@
+import JourneyCore
+import Logging
+import PostgresClient
+
+/// `cjmd rebuild`: recomputes every derived table from `cjm.events` under the current journey
+/// definitions, in one transaction (readers see the old numbers until it commits).
+///
+/// Events are applied in (`ts`, arrival) order — as a replay with unlimited lateness would —
+/// so no event is late in a rebuild. The watermark ends where it was before, so deadlines
+/// that had fired fire again and nothing fires early.
+public enum JourneyRebuilder {
+    /// What a rebuild did.
+    public struct Summary: Sendable {
+        public var events = 0
+        public var watermark: EventTime?
+    }
+
+    static let chunk = 20_000
+
+    public static func rebuild(
+        configuration: CJMConfiguration, connection: PostgresConnection, logger: Logger
+    ) throws -> Summary {
+        try JourneySink.publishJourneys(configuration, on: connection)
+        return try connection.transaction {
+            var summary = Summary()
+            let state = try connection.execute("SELECT watermark FROM cjm.engine_state WHERE id = 1 FOR UPDATE")
+            let oldWatermark = try state.rowCount == 1 ? state.timestampMicroseconds(row: 0, column: 0) : nil
+            summary.watermark = oldWatermark.map { EventTime(microseconds: $0) }
+            try connection.executeScript("""
+                TRUNCATE cjm.journey_instances, cjm.critical_moments, cjm.touchpoint_stats, cjm.touchpoint_customers,
+                         cjm.alerts;
+                UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL,
+                       updated_at = now() WHERE id = 1;
+                CREATE TEMP TABLE IF NOT EXISTS rebuild_stages (event_id text, stages jsonb) ON COMMIT DROP;
+                DECLARE rebuild_events NO SCROLL CURSOR FOR
+                    SELECT event_id, customer_id, ts, event, touchpoint, journey, sentiment, revenue, properties::text, seq
+                    FROM cjm.events ORDER BY ts, seq;
+                """)
+            let sink = try JourneySink(configuration: configuration, connection: connection, logger: logger)
+            while true {
+                let rows = try connection.execute("FETCH \(chunk) FROM rebuild_events")
+                if rows.rowCount == 0 { break }
+                var events: [(TouchpointEvent, Int64)] = []
+                events.reserveCapacity(rows.rowCount)
+                for row in 0..<rows.rowCount {
+                    let event = TouchpointEvent(
+                        eventID: rows.string(row: row, column: 0) ?? "",
+                        customerID: rows.string(row: row, column: 1) ?? "",
+                        name: rows.string(row: row, column: 3) ?? "",
+                        time: EventTime(microseconds: try rows.timestampMicroseconds(row: row, column: 2) ?? 0),
+                        touchpoint: rows.string(row: row, column: 4) ?? "unknown",
+                        journey: rows.string(row: row, column: 5),
+                        sentiment: try rows.double(row: row, column: 6),
+                        revenue: rows.string(row: row, column: 7).flatMap { DecimalText(json: $0) },
+                        propertiesJSON: rows.string(row: row, column: 8))
+                    events.append((event, try rows.int64(row: row, column: 9) ?? 0))
+                }
+                // Re-map stages under the current definitions.
+                try connection.copyIn("COPY pg_temp.rebuild_stages FROM STDIN") { writer in
+                    for (event, _) in events {
+                        writer.appendText(event.eventID)
+                        writer.appendText(SQLText.mappedStages(sink.catalog.mappedStages(for: event), catalog: sink.catalog))
+                        try writer.endRow()
+                    }
+                }
+                _ = try connection.execute("""
+                    UPDATE cjm.events e SET stages = r.stages FROM pg_temp.rebuild_stages r
+                    WHERE e.event_id = r.event_id AND e.stages IS DISTINCT FROM r.stages
+                    """)
+                _ = try connection.execute("TRUNCATE pg_temp.rebuild_stages")
+                summary.events += events.count
+                // Everything before the last time of this chunk is complete: release it.
+                let through = events[events.count - 1].0.time
+                let limit = oldWatermark.map { min(through, EventTime(microseconds: $0)) } ?? through
+                try sink.applyStored(events, rule: .through(limit))
+            }
+            _ = try connection.execute("CLOSE rebuild_events")
+            if let oldWatermark {
+                try sink.applyStored([], rule: .through(EventTime(microseconds: oldWatermark)))
+            } else {
+                try sink.applyStored([], rule: .finish(asOf: nil))
+            }
+            return summary
+        }
+    }
+}

@@ -1,0 +1,311 @@
+import JourneyCore
+import Logging
+import PostgresClient
+
+/// The PostgreSQL sink of the pipeline: it owns the journey engine and one connection, and
+/// commits each batch — raw events, rejected lines, instance changes, critical moments,
+/// aggregates and the engine's position — in a single transaction (SPEC §4). A crash at any
+/// point therefore loses nothing committed and counts nothing twice.
+///
+/// Not thread-safe: one owner drives it (libpq calls block, so keep it off event loops).
+/// When a transaction fails, the engine is restored from the database before the error is
+/// rethrown, so the caller can retry the same batch on a healthy connection.
+public final class JourneySink {
+    public let configuration: CJMConfiguration
+    public let catalog: JourneyCatalog
+    private let connection: PostgresConnection
+    private var engine: JourneyEngine
+    private var nextSequence: Int64
+    private let logger: Logger
+
+    /// Writes the configured journeys into `cjm.journey_stages` (call once at start, outside
+    /// any transaction, before creating sinks).
+    public static func publishJourneys(_ configuration: CJMConfiguration, on connection: PostgresConnection) throws {
+        try connection.transaction { try JourneyStages.synchronize(configuration.journeys, on: connection) }
+    }
+
+    /// Connects the sink to a migrated database and restores the engine from it.
+    public init(configuration: CJMConfiguration, connection: PostgresConnection, logger: Logger) throws {
+        self.configuration = configuration
+        self.catalog = JourneyCatalog(journeys: configuration.journeys)
+        self.connection = connection
+        self.logger = logger
+        try Self.prepareStaging(connection)
+        let loaded = try EngineSnapshotLoader.load(catalog: catalog, from: connection)
+        self.engine = JourneyEngine(catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
+                                    restoring: loaded.snapshot)
+        self.nextSequence = loaded.nextSequence
+        if !loaded.snapshot.pendingEvents.isEmpty || !loaded.snapshot.openInstances.isEmpty {
+            logger.info("restored journey state", metadata: [
+                "open_instances": "\(loaded.snapshot.openInstances.count)",
+                "pending_events": "\(loaded.snapshot.pendingEvents.count)",
+                "watermark": "\(loaded.snapshot.watermark)",
+            ])
+        }
+    }
+
+    /// The engine's watermark.
+    public var watermark: EventTime { engine.watermark }
+    /// Events waiting in the reorder buffer.
+    public var bufferedEvents: Int { engine.bufferedEvents }
+
+    /// Stores and applies one batch in one transaction.
+    @discardableResult
+    public func commit(_ batch: IngestBatch, watermark rule: WatermarkRule) throws -> BatchOutcome {
+        do {
+            return try connection.transaction { try write(batch, rule: rule) }
+        } catch {
+            logger.warning("batch not committed; restoring journey state from the database",
+                           metadata: ["error": "\(error)"])
+            restoreAfterFailure()
+            throw error
+        }
+    }
+
+    private func restoreAfterFailure() {
+        do {
+            let loaded = try EngineSnapshotLoader.load(catalog: catalog, from: connection)
+            engine = JourneyEngine(catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
+                                   restoring: loaded.snapshot)
+            nextSequence = loaded.nextSequence
+        } catch {
+            // The connection is gone; the next commit fails too and the owner reconnects by
+            // creating a new sink, which restores the state then.
+            logger.debug("restore postponed until the database answers", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: The transaction
+
+    private func write(_ batch: IngestBatch, rule: WatermarkRule) throws -> BatchOutcome {
+        var outcome = BatchOutcome()
+        let fresh = try storeEvents(batch.events, outcome: &outcome)
+        try apply(fresh, rule: rule, outcome: &outcome)
+        outcome.rejected = try storeRejections(batch.rejections)
+        try saveEngineState()
+        return outcome
+    }
+
+    /// Applies events that are already in `cjm.events` (rebuild), inside the caller's
+    /// transaction.
+    func applyStored(_ events: [(TouchpointEvent, Int64)], rule: WatermarkRule) throws {
+        var outcome = BatchOutcome()
+        try apply(events, rule: rule, outcome: &outcome)
+        try saveEngineState()
+    }
+
+    private func apply(_ fresh: [(TouchpointEvent, Int64)], rule: WatermarkRule, outcome: inout BatchOutcome) throws {
+        for (event, sequence) in fresh {
+            let late = engine.ingest(event, sequence: sequence)
+            if late { outcome.late += 1 }
+        }
+        switch rule {
+        case .replay:
+            engine.advanceReplayWatermark()
+        case .live(let now):
+            engine.advanceWatermark(to: now - configuration.ingest.allowedLateness)
+        case .finish(let asOf):
+            engine.advanceReplayWatermark()
+            engine.finish(asOf: asOf ?? engine.maxEventTime)
+        case .through(let time):
+            engine.advanceWatermark(to: time)
+        }
+        let changes = engine.takeChanges()
+        try writeInstances(changes.instances)
+        try writeMoments(changes.moments)
+        try writeTouchpoints(changes.touchpoints)
+    }
+
+    private func saveEngineState() throws {
+        _ = try connection.execute("""
+            UPDATE cjm.engine_state SET watermark = $1, max_event_time = $2, pending_from = $3, next_seq = $4,
+                   updated_at = now() WHERE id = 1
+            """, [
+                engine.watermark > .distantPast ? .timestamp(microsecondsSinceEpoch: engine.watermark.microseconds) : nil,
+                engine.maxEventTime > .distantPast ? .timestamp(microsecondsSinceEpoch: engine.maxEventTime.microseconds) : nil,
+                engine.pendingFrom.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) },
+                .int(nextSequence),
+            ])
+    }
+
+    /// COPYs the batch into staging and moves the new ones into `cjm.events`; returns the
+    /// events that were not stored before, with their arrival sequence.
+    private func storeEvents(_ events: [AcceptedEvent], outcome: inout BatchOutcome) throws -> [(TouchpointEvent, Int64)] {
+        guard !events.isEmpty else { return [] }
+        var seen = Set<String>(minimumCapacity: events.count)
+        var candidates: [(TouchpointEvent, Int64)] = []
+        candidates.reserveCapacity(events.count)
+        try connection.copyIn("""
+            COPY pg_temp.stage_events (event_id, customer_id, ts, event, touchpoint, sentiment, revenue, properties,
+                                       source, received_at, seq, journey, stages) FROM STDIN
+            """) { writer in
+            for accepted in events {
+                let e = accepted.event
+                guard seen.insert(e.eventID).inserted else {
+                    outcome.duplicates += 1
+                    continue
+                }
+                let sequence = nextSequence
+                nextSequence += 1
+                candidates.append((e, sequence))
+                writer.appendText(e.eventID)
+                writer.appendText(e.customerID)
+                writer.appendTimestamp(microsecondsSinceEpoch: e.time.microseconds)
+                writer.appendText(e.name)
+                writer.appendText(e.touchpoint)
+                writer.appendDouble(e.sentiment)
+                writer.appendText(e.revenue.map(\.description))
+                writer.appendText(e.propertiesJSON)
+                writer.appendText(accepted.source)
+                writer.appendTimestamp(microsecondsSinceEpoch: accepted.receivedAt.microseconds)
+                writer.appendInteger(sequence)
+                writer.appendText(e.journey)
+                writer.appendText(SQLText.mappedStages(catalog.mappedStages(for: e), catalog: catalog))
+                try writer.endRow()
+            }
+        }
+        let inserted = try connection.execute("""
+            INSERT INTO cjm.events SELECT * FROM pg_temp.stage_events ON CONFLICT (event_id) DO NOTHING RETURNING seq
+            """)
+        var newSequences = Set<Int64>(minimumCapacity: inserted.rowCount)
+        for row in 0..<inserted.rowCount {
+            if let s = try inserted.int64(row: row, column: 0) { newSequences.insert(s) }
+        }
+        outcome.stored = newSequences.count
+        outcome.duplicates += candidates.count - newSequences.count
+        return newSequences.count == candidates.count ? candidates : candidates.filter { newSequences.contains($0.1) }
+    }
+
+    private func storeRejections(_ rejections: [RejectedLine]) throws -> Int {
+        guard !rejections.isEmpty else { return 0 }
+        return try connection.copyIn(
+            "COPY cjm.rejected_events (received_at, source, reason, detail, raw) FROM STDIN"
+        ) { writer in
+            for r in rejections {
+                writer.appendTimestamp(microsecondsSinceEpoch: r.receivedAt.microseconds)
+                writer.appendText(r.source)
+                writer.appendText(r.reason)
+                writer.appendText(r.detail)
+                writer.appendBytea(r.raw)
+                try writer.endRow()
+            }
+        }
+    }
+
+    private func writeInstances(_ instances: [InstanceRecord]) throws {
+        guard !instances.isEmpty else { return }
+        try connection.copyIn("COPY pg_temp.stage_instances FROM STDIN") { writer in
+            for r in instances {
+                let journey = catalog.journeys[r.journey]
+                writer.appendText(journey.name)
+                writer.appendText(r.customerID)
+                writer.appendInteger(r.instance)
+                writer.appendTimestamp(microsecondsSinceEpoch: r.enteredAt.microseconds)
+                writer.appendInteger(r.stageIndex)
+                writer.appendText(journey.stages[r.stageIndex].name)
+                writer.appendText(SQLText.timestampArray(r.stages.map(\.reachedAt)))
+                writer.appendText(r.status.rawValue)
+                writer.appendTimestamp(microsecondsSinceEpoch: r.lastSeen.microseconds)
+                writer.appendTimestamp(microsecondsSinceEpoch: r.exitedAt?.microseconds)
+                writer.appendText(r.lastEvent)
+                writer.appendText(r.lastTouchpoint)
+                writer.appendText(SQLText.array(r.stages.map { "\($0.events)" }))
+                writer.appendText(SQLText.array(r.stages.map { "\($0.sentimentCount)" }))
+                writer.appendText(SQLText.array(r.stages.map { SQLText.double($0.sentimentSum) }))
+                writer.appendText(SQLText.array(r.stages.map { $0.revenue.description }))
+                writer.appendText(SQLText.painPoints(r.painPoints, journey: journey))
+                writer.appendInteger(r.moments)
+                try writer.endRow()
+            }
+        }
+        _ = try connection.execute("""
+            INSERT INTO cjm.journey_instances SELECT * FROM pg_temp.stage_instances
+            ON CONFLICT (journey, customer_id, instance) DO UPDATE SET
+                entered_at = EXCLUDED.entered_at, stage_index = EXCLUDED.stage_index, stage = EXCLUDED.stage,
+                reached_at = EXCLUDED.reached_at, status = EXCLUDED.status, last_seen = EXCLUDED.last_seen,
+                exited_at = EXCLUDED.exited_at, last_event = EXCLUDED.last_event,
+                last_touchpoint = EXCLUDED.last_touchpoint, stage_events = EXCLUDED.stage_events,
+                stage_sentiment_count = EXCLUDED.stage_sentiment_count,
+                stage_sentiment_sum = EXCLUDED.stage_sentiment_sum, stage_revenue = EXCLUDED.stage_revenue,
+                pain_points = EXCLUDED.pain_points, moments = EXCLUDED.moments
+            """)
+    }
+
+    private func writeMoments(_ moments: [CriticalMomentRecord]) throws {
+        guard !moments.isEmpty else { return }
+        try connection.copyIn("COPY pg_temp.stage_moments FROM STDIN") { writer in
+            for m in moments {
+                let journey = catalog.journeys[m.journey]
+                writer.appendText(journey.name)
+                writer.appendText(m.customerID)
+                writer.appendInteger(m.instance)
+                writer.appendInteger(m.moment)
+                writer.appendInteger(m.stageIndex)
+                writer.appendText(journey.stages[m.stageIndex].name)
+                writer.appendText(m.reason.rawValue)
+                writer.appendText(m.lastEvent)
+                writer.appendText(m.lastTouchpoint)
+                writer.appendTimestamp(microsecondsSinceEpoch: m.lastSeen.microseconds)
+                writer.appendText(SQLText.interval(m.timeInStage))
+                writer.appendText(SQLText.painPoints(m.painPoints, journey: journey))
+                writer.appendTimestamp(microsecondsSinceEpoch: m.detectedAt.microseconds)
+                writer.appendTimestamp(microsecondsSinceEpoch: m.recoveredAt?.microseconds)
+                try writer.endRow()
+            }
+        }
+        // A moment is immutable once detected but for its recovery time.
+        _ = try connection.execute("""
+            INSERT INTO cjm.critical_moments SELECT * FROM pg_temp.stage_moments
+            ON CONFLICT (journey, customer_id, instance, moment) DO UPDATE SET recovered_at = EXCLUDED.recovered_at
+            """)
+    }
+
+    private func writeTouchpoints(_ tallies: [TouchpointKey: TouchpointTally]) throws {
+        guard !tallies.isEmpty else { return }
+        try connection.copyIn("COPY pg_temp.stage_touchpoints FROM STDIN") { writer in
+            for (key, tally) in tallies {
+                writer.appendText(catalog.journeys[key.journey].name)
+                writer.appendInteger(key.stageIndex)
+                writer.appendText(key.touchpoint)
+                writer.appendInteger(tally.events)
+                writer.appendInteger(tally.sentimentCount)
+                writer.appendDouble(tally.sentimentSum)
+                writer.appendText(tally.revenue.description)
+                try writer.endRow()
+            }
+        }
+        try connection.copyIn("COPY pg_temp.stage_touchpoint_customers FROM STDIN") { writer in
+            for (key, tally) in tallies {
+                for customer in tally.customers {
+                    writer.appendText(catalog.journeys[key.journey].name)
+                    writer.appendInteger(key.stageIndex)
+                    writer.appendText(key.touchpoint)
+                    writer.appendText(customer)
+                    try writer.endRow()
+                }
+            }
+        }
+        _ = try connection.execute("""
+            INSERT INTO cjm.touchpoint_stats AS t SELECT * FROM pg_temp.stage_touchpoints
+            ON CONFLICT (journey, stage_index, touchpoint) DO UPDATE SET
+                events = t.events + EXCLUDED.events, sentiment_count = t.sentiment_count + EXCLUDED.sentiment_count,
+                sentiment_sum = t.sentiment_sum + EXCLUDED.sentiment_sum, revenue = t.revenue + EXCLUDED.revenue
+            """)
+        _ = try connection.execute("""
+            INSERT INTO cjm.touchpoint_customers SELECT * FROM pg_temp.stage_touchpoint_customers
+            ON CONFLICT DO NOTHING
+            """)
+    }
+
+    /// Session-local staging tables: COPY lands there, then one set-based statement moves the
+    /// rows into place (de-duplicating or upserting) — far cheaper than row-wise INSERTs.
+    private static func prepareStaging(_ connection: PostgresConnection) throws {
+        try connection.executeScript("""
+            CREATE TEMP TABLE IF NOT EXISTS stage_events (LIKE cjm.events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+            CREATE TEMP TABLE IF NOT EXISTS stage_instances (LIKE cjm.journey_instances INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+            CREATE TEMP TABLE IF NOT EXISTS stage_moments (LIKE cjm.critical_moments INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+            CREATE TEMP TABLE IF NOT EXISTS stage_touchpoints (LIKE cjm.touchpoint_stats) ON COMMIT DELETE ROWS;
+            CREATE TEMP TABLE IF NOT EXISTS stage_touchpoint_customers (LIKE cjm.touchpoint_customers) ON COMMIT DELETE ROWS;
+            """)
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import JourneyConfig
+import JourneyCore
+import JourneyStore
+import Logging
+import PostgresClient
+
+/// Options every command that reads the configuration shares.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "The configuration file.")
+    var config: String = ConfigurationLoader.defaultPath
+}
+
+/// Writes a line to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+enum CommandSupport {
+    /// Loads and validates the configuration, or exits 66/78 with every problem listed.
+    static func loadConfiguration(_ path: String) throws -> CJMConfiguration {
+        do {
+            return try ConfigurationLoader.load(path: path)
+        } catch {
+            printError(error.description)
+            if case .invalid = error {
+                printError("cjmd: fix the problems above in \(path); `cjmd check-config --config \(path)` checks again")
+            }
+            throw ExitCode(error.exitCode)
+        }
+    }
+
+    /// Connects to the configured database, or exits 69 saying what to check.
+    static func connect(_ configuration: CJMConfiguration, configPath: String) throws -> PostgresConnection {
+        do {
+            return try PostgresConnection(conninfo: configuration.database.url)
+        } catch {
+            printError("cjmd: cannot connect to PostgreSQL: \(error.message)")
+            printError("cjmd: check database.url in \(configPath) (and PG* variables), and that the server is running")
+            throw ExitStatus.unavailable
+        }
+    }
+
+    /// Connects and brings the schema up to date.
+    static func connectMigrated(_ configuration: CJMConfiguration, configPath: String) throws -> PostgresConnection {
+        let connection = try connect(configuration, configPath: configPath)
+        do {
+            try Migrator.migrate(connection)
+        } catch {
+            printError("cjmd: cannot apply the schema: \(error)")
+            throw ExitStatus.unavailable
+        }
+        return connection
+    }
+
+    static func makeLogger(_ label: String = "cjmd") -> Logger {
+        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+        if let level = ProcessInfo.processInfo.environment["CJMD_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) {
+            logger.logLevel = level
+        }
+        return logger
+    }
+
+    /// Wall-clock time as an event time.
+    @Sendable static func now() -> EventTime {
+        EventTime(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
+    }
+
+    /// Maps a database failure during work to exit 69 with the server's words.
+    static func databaseFailure(_ error: any Error, doing what: String) -> ExitCode {
+        if let pg = error as? PostgresError {
+            printError("cjmd: \(what) failed: \(pg)")
+            if pg.isConnectionProblem {
+                printError("cjmd: the database went away; run the command again once it is back (nothing is counted twice)")
+            }
+        } else {
+            printError("cjmd: \(what) failed: \(error)")
+        }
+        return ExitStatus.unavailable
+    }
+}

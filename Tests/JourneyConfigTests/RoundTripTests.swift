@@ -1,0 +1,226 @@
+import JourneyConfig
+import JourneyCore
+import Testing
+
+/// Property: any valid configuration, written out as YAML, loads back equal to itself.
+@Suite("Random valid configurations survive YAML and back")
+struct RoundTripTests {
+    @Test(arguments: 1...150)
+    func randomConfigurationRoundTrips(seed: UInt64) throws {
+        var random = SplitMix64(seed: seed)
+        let original = RandomConfiguration.make(using: &random)
+        let yaml = YAMLWriter.render(original, using: &random)
+        let loaded: CJMConfiguration
+        do {
+            loaded = try ConfigurationLoader.parse(yaml: yaml, fileName: "seed-\(seed).yaml")
+        } catch {
+            Issue.record("seed \(seed) did not load:\n\(error)\n--- YAML ---\n\(yaml)")
+            return
+        }
+        #expect(loaded == original, "seed \(seed)\n--- YAML ---\n\(yaml)")
+    }
+}
+
+/// A small, seedable generator so failures reproduce from the seed alone.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Builds configurations that satisfy every rule of the loader.
+enum RandomConfiguration {
+    /// Characters YAML treats specially, non-ASCII text, and plain letters.
+    static let alphabet: [Character] = Array("abcdefghijklmnopqrstuvwxyz_0123456789 -:#*&!|>%@`'\"\\,[]{}é✓日🙂")
+
+    static func text<R: RandomNumberGenerator>(maxLength: Int, using random: inout R) -> String {
+        let length = Int.random(in: 1...maxLength, using: &random)
+        return String((0..<length).map { _ in alphabet.randomElement(using: &random) ?? "a" })
+    }
+
+    static func span<R: RandomNumberGenerator>(allowZero: Bool = false, using random: inout R) -> TimeSpan {
+        if allowZero, Bool.random(using: &random) { return .zero }
+        let value = Int64.random(in: 1...1000, using: &random)
+        switch Int.random(in: 0..<6, using: &random) {
+        case 0: return TimeSpan(microseconds: value)
+        case 1: return .milliseconds(value)
+        case 2: return .seconds(value)
+        case 3: return .minutes(value)
+        case 4: return .hours(value)
+        default: return .days(value)
+        }
+    }
+
+    static func make<R: RandomNumberGenerator>(using random: inout R) -> CJMConfiguration {
+        var database = DatabaseSettings()
+        if Bool.random(using: &random) { database.url = "postgresql://cjm@db:5432/" + text(maxLength: 8, using: &random) }
+
+        var sources: [SourceSettings] = []
+        for index in 0..<Int.random(in: 0...4, using: &random) {
+            let kind: SourceSettings.Kind
+            switch Int.random(in: 0..<3, using: &random) {
+            case 0: kind = .unix(path: "/run/cjmd/s\(index).sock", mode: UInt32.random(in: 0...0o777, using: &random))
+            case 1:
+                let host = ["127.0.0.1", "::1", "0.0.0.0", "localhost", "fe80::1%eth0"].randomElement(using: &random) ?? "::1"
+                kind = .tcp(host: host, port: 1000 + index * 1000 + Int.random(in: 0..<1000, using: &random))
+            default: kind = .tail(path: "/var/log/app\(index)/*.ndjson", startAtBeginning: Bool.random(using: &random))
+            }
+            let name = Bool.random(using: &random) ? "n\(index) " + text(maxLength: 12, using: &random) : nil
+            sources.append(SourceSettings(kind: kind, name: name))
+        }
+
+        var ingest = IngestSettings()
+        ingest.maxLineBytes = Int.random(in: 256...(64 << 20), using: &random)
+        ingest.allowedLateness = span(allowZero: true, using: &random)
+        ingest.maxFutureSkew = span(allowZero: true, using: &random)
+        ingest.batchMaxEvents = Int.random(in: 1...100_000, using: &random)
+        ingest.batchMaxDelay = span(using: &random)
+
+        var journeys: [JourneyDefinition] = []
+        for journeyIndex in 0..<Int.random(in: 1...3, using: &random) {
+            let stageCount = Int.random(in: 2...5, using: &random)
+            let stages = (0..<stageCount).map { stageIndex in
+                StageDefinition(
+                    name: "s\(stageIndex) " + text(maxLength: 10, using: &random),
+                    events: (0..<Int.random(in: 1...4, using: &random)).map { _ in
+                        EventPattern(text(maxLength: 24, using: &random))
+                    },
+                    touchpoints: Bool.random(using: &random)
+                        ? (0..<Int.random(in: 1...3, using: &random)).map { _ in text(maxLength: 10, using: &random) }
+                        : nil,
+                    abandonAfter: stageIndex < stageCount - 1 && Bool.random(using: &random) ? span(using: &random) : nil)
+            }
+            let critical = CriticalRules(
+                events: (0..<Int.random(in: 0...3, using: &random)).map { _ in EventPattern(text(maxLength: 16, using: &random)) },
+                sentimentBelow: Bool.random(using: &random) ? Double.random(in: -1...1, using: &random) : nil)
+            journeys.append(JourneyDefinition(
+                name: "j\(journeyIndex) " + text(maxLength: 10, using: &random),
+                conversionWindow: span(using: &random), stages: stages, critical: critical))
+        }
+
+        var alerts = AlertSettings()
+        alerts.window = span(using: &random)
+        alerts.baseline = TimeSpan(microseconds: alerts.window.microseconds * Int64.random(in: 1...100, using: &random))
+        alerts.minDecided = Int.random(in: 1...10_000, using: &random)
+        alerts.z = Double.random(in: 0.001...20, using: &random)
+        alerts.minDelta = Double.random(in: 0...1, using: &random)
+        alerts.webhook = Bool.random(using: &random)
+            ? "http://alerts.example:\(Int.random(in: 1...65535, using: &random))/api/v2/alerts" : nil
+
+        var service = ServiceSettings()
+        switch Int.random(in: 0..<3, using: &random) {
+        case 0: service.metricsListen = nil
+        case 1: service.metricsListen = "127.0.0.1:\(Int.random(in: 1...65535, using: &random))"
+        default: service.metricsListen = "[::1]:\(Int.random(in: 1...65535, using: &random))"
+        }
+        return CJMConfiguration(database: database, sources: sources, ingest: ingest, journeys: journeys,
+                                alerts: alerts, service: service)
+    }
+}
+
+/// A test-side YAML writer, varying style (block or flow lists, quoted or plain text,
+/// optional keys left out when they equal the default) so the loader meets many spellings.
+enum YAMLWriter {
+    static func render<R: RandomNumberGenerator>(_ config: CJMConfiguration, using random: inout R) -> String {
+        var out = "# generated\n"
+        out += "database:\n  url: \(string(config.database.url, using: &random))\n"
+        if !config.sources.isEmpty {
+            out += "sources:\n"
+            for source in config.sources {
+                switch source.kind {
+                case .unix(let path, let mode):
+                    out += "  - type: unix\n    path: \(string(path, using: &random))\n"
+                    let octal = String(mode, radix: 8)
+                    out += "    mode: \"\(String(repeating: "0", count: 4 - octal.count) + octal)\"\n"
+                case .tcp(let host, let port):
+                    let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+                    out += "  - type: tcp\n    listen: \(string(address, using: &random))\n"
+                case .tail(let path, let startAtBeginning):
+                    out += "  - type: tail\n    path: \(string(path, using: &random))\n"
+                    if startAtBeginning || Bool.random(using: &random) {
+                        out += "    start_at: \(startAtBeginning ? "beginning" : "end")\n"
+                    }
+                }
+                if source.name != SourceSettings(kind: source.kind).name {
+                    out += "    name: \(string(source.name, using: &random))\n"
+                }
+            }
+        } else if Bool.random(using: &random) {
+            out += "sources: []\n"
+        }
+        out += "ingest:\n"
+        out += "  max_line_bytes: \(config.ingest.maxLineBytes)\n"
+        out += "  allowed_lateness: \(config.ingest.allowedLateness)\n"
+        out += "  max_future_skew: \(config.ingest.maxFutureSkew)\n"
+        out += "  batch_max_events: \(config.ingest.batchMaxEvents)\n"
+        out += "  batch_max_delay: \(config.ingest.batchMaxDelay)\n"
+        out += "journeys:\n"
+        for journey in config.journeys {
+            out += "  - name: \(string(journey.name, using: &random))\n"
+            if journey.conversionWindow != .days(30) || Bool.random(using: &random) {
+                out += "    conversion_window: \(journey.conversionWindow)\n"
+            }
+            out += "    stages:\n"
+            for stage in journey.stages {
+                out += "      - name: \(string(stage.name, using: &random))\n"
+                out += "        events: \(list(stage.events.map(\.text), indent: 10, using: &random))\n"
+                if let touchpoints = stage.touchpoints {
+                    out += "        touchpoints: \(list(touchpoints, indent: 10, using: &random))\n"
+                }
+                if let abandonAfter = stage.abandonAfter {
+                    out += "        abandon_after: \(abandonAfter)\n"
+                }
+            }
+            if journey.critical != CriticalRules() || Bool.random(using: &random) {
+                out += "    critical:\n"
+                out += "      events: \(list(journey.critical.events.map(\.text), indent: 8, using: &random))\n"
+                if let below = journey.critical.sentimentBelow {
+                    out += "      sentiment_below: \(below)\n"
+                }
+            }
+        }
+        out += "alerts:\n"
+        out += "  window: \(config.alerts.window)\n  baseline: \(config.alerts.baseline)\n"
+        out += "  min_decided: \(config.alerts.minDecided)\n  z: \(config.alerts.z)\n"
+        out += "  min_delta: \(config.alerts.minDelta)\n"
+        if let webhook = config.alerts.webhook { out += "  webhook: \(string(webhook, using: &random))\n" }
+        out += "service:\n  metrics_listen: "
+        out += config.service.metricsListen.map { string($0, using: &random) } ?? (Bool.random(using: &random) ? "off" : "~")
+        return out + "\n"
+    }
+
+    /// Flow (`[a, "b"]`) or block (`- a` lines, starting on the next line) list.
+    private static func list<R: RandomNumberGenerator>(_ items: [String], indent: Int, using random: inout R) -> String {
+        if items.isEmpty || Bool.random(using: &random) {
+            return "[" + items.map { quoted($0) }.joined(separator: ", ") + "]"
+        }
+        let padding = String(repeating: " ", count: indent)
+        return items.map { "\n\(padding)- \(string($0, using: &random))" }.joined()
+    }
+
+    /// Plain when YAML would read it back as the same text, else double-quoted.
+    private static func string<R: RandomNumberGenerator>(_ text: String, using random: inout R) -> String {
+        let plainSafe = text.first.map { $0.isLetter && $0.isASCII } == true
+            && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_./-".contains($0)) }
+            && !["null", "Null", "NULL"].contains(text)
+        return plainSafe && Bool.random(using: &random) ? text : quoted(text)
+    }
+
+    private static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

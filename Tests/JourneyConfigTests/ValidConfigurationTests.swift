@@ -1,0 +1,156 @@
+import Foundation
+import JourneyConfig
+import JourneyCore
+import Testing
+
+@Suite("Valid configurations load with the right values")
+struct ValidConfigurationTests {
+    static let shippedConfigPath = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("config/cjmd.yaml").path
+
+    @Test func shippedConfigurationLoadsWithTheSpecExampleValues() throws {
+        let config = try ConfigurationLoader.load(path: Self.shippedConfigPath)
+        #expect(config.database.url == "postgresql:///cjm")
+        #expect(config.sources.map(\.kind) == [
+            .unix(path: "/run/cjmd/events.sock", mode: 0o660),
+            .tcp(host: "127.0.0.1", port: 7410),
+            .tail(path: "/var/log/shop/events.ndjson", startAtBeginning: true),
+        ])
+        #expect(config.sources.map(\.name) == ["events", "tcp:127.0.0.1:7410", "tail:/var/log/shop/events.ndjson"])
+        #expect(config.ingest == IngestSettings())
+        #expect(config.alerts.webhook == "http://127.0.0.1:9093/api/v2/alerts")
+        #expect(config.alerts.window == .minutes(15) && config.alerts.baseline == .hours(24))
+        #expect(config.alerts.minDecided == 50 && config.alerts.z == 3.0 && config.alerts.minDelta == 0.05)
+        #expect(config.service.metricsListen == "127.0.0.1:9464")
+        let journey = try #require(config.journeys.first)
+        #expect(config.journeys.count == 1)
+        #expect(journey.name == "purchase")
+        #expect(journey.conversionWindow == .days(30))
+        #expect(journey.stages.map(\.name) == ["awareness", "consideration", "purchase", "loyalty"])
+        #expect(journey.stages[0].events.map(\.text) == ["ad_impression", "email_open", "landing_*"])
+        #expect(journey.stages.map(\.abandonAfter) == [.days(7), .days(3), nil, nil])
+        #expect(journey.stages.map(\.touchpoints) == [nil, nil, ["web", "mobile", "store"], nil])
+        #expect(journey.critical.events.map(\.text) == ["payment_failed", "support_ticket", "refund_requested"])
+        #expect(journey.critical.sentimentBelow == -0.5)
+        #expect(config.logSummary.contains("1 journey (purchase: 4 stages)"))
+    }
+
+    @Test func absentKeysTakeTheirDefaults() throws {
+        let config = try ConfigurationLoader.parse(yaml: minimalJourneys, fileName: "min.yaml")
+        #expect(config.database.url == "postgresql:///cjm")
+        #expect(config.sources.isEmpty)
+        #expect(config.ingest.maxLineBytes == 65_536)
+        #expect(config.ingest.allowedLateness == .seconds(5))
+        #expect(config.ingest.maxFutureSkew == .minutes(5))
+        #expect(config.ingest.batchMaxEvents == 5000)
+        #expect(config.ingest.batchMaxDelay == .milliseconds(200))
+        #expect(config.alerts == AlertSettings())
+        #expect(config.alerts.webhook == nil)
+        #expect(config.service.metricsListen == "127.0.0.1:9464")
+        let journey = try #require(config.journeys.first)
+        #expect(journey.conversionWindow == .days(30))
+        #expect(journey.stages.allSatisfy { $0.abandonAfter == nil && $0.touchpoints == nil })
+        #expect(journey.critical == CriticalRules())
+    }
+
+    @Test func emptySectionsAndNullOptionalKeysMeanDefaults() throws {
+        let yaml = """
+            database:
+            sources:
+            ingest:
+            alerts:
+              webhook:
+            service:
+            journeys:
+              - name: j
+                stages:
+                  - {name: a, events: [x], abandon_after: ~, touchpoints: null}
+                  - {name: b, events: [y]}
+                critical:
+            """
+        let config = try ConfigurationLoader.parse(yaml: yaml, fileName: "nulls.yaml")
+        #expect(config == CJMConfiguration(journeys: [JourneyDefinition(
+            name: "j", conversionWindow: .days(30),
+            stages: [StageDefinition(name: "a", events: [EventPattern("x")]),
+                     StageDefinition(name: "b", events: [EventPattern("y")])])]))
+    }
+
+    @Test(arguments: [
+        ("250us", TimeSpan(microseconds: 250)),
+        ("200ms", TimeSpan.milliseconds(200)),
+        ("90s", TimeSpan.seconds(90)),
+        ("15m", TimeSpan.minutes(15)),
+        ("36h", TimeSpan.hours(36)),
+        ("7d", TimeSpan.days(7)),
+        ("\"45s\"", TimeSpan.seconds(45)),
+    ])
+    func durationsOfEveryUnit(text: String, expected: TimeSpan) throws {
+        let yaml = minimalJourneys + "\ningest:\n  batch_max_delay: \(text)\n  max_future_skew: \(text)\n"
+        let config = try ConfigurationLoader.parse(yaml: yaml, fileName: "d.yaml")
+        #expect(config.ingest.batchMaxDelay == expected)
+        #expect(config.ingest.maxFutureSkew == expected)
+    }
+
+    @Test func allowedLatenessMayBeZero() throws {
+        for zero in ["0", "0s", "0ms"] {
+            let yaml = minimalJourneys + "\ningest:\n  allowed_lateness: \(zero)\n"
+            let config = try ConfigurationLoader.parse(yaml: yaml, fileName: "z.yaml")
+            #expect(config.ingest.allowedLateness == .zero)
+        }
+    }
+
+    @Test(arguments: ["off", "null", "~", "Off", "false"])
+    func metricsEndpointCanBeDisabled(value: String) throws {
+        let yaml = minimalJourneys + "\nservice:\n  metrics_listen: \(value)\n"
+        #expect(try ConfigurationLoader.parse(yaml: yaml, fileName: "m.yaml").service.metricsListen == nil)
+    }
+
+    @Test func listenAddressesAcceptHostNamesAndBracketedIPv6() throws {
+        let yaml = minimalJourneys + """
+
+            sources:
+              - {type: tcp, listen: "[::1]:7410"}
+              - {type: tcp, listen: ingest.example.internal:80}
+              - {type: tcp, listen: 0.0.0.0:65535}
+              - {type: unix, path: /run/s.sock, mode: 0600}
+              - {type: unix, path: /run/t.sock, mode: "666"}
+              - {type: tail, path: "/var/log/*.ndjson"}
+            service:
+              metrics_listen: "[::1]:9464"
+            """
+        let config = try ConfigurationLoader.parse(yaml: yaml, fileName: "l.yaml")
+        #expect(config.sources.map(\.kind) == [
+            .tcp(host: "::1", port: 7410), .tcp(host: "ingest.example.internal", port: 80),
+            .tcp(host: "0.0.0.0", port: 65535), .unix(path: "/run/s.sock", mode: 0o600),
+            .unix(path: "/run/t.sock", mode: 0o666), .tail(path: "/var/log/*.ndjson", startAtBeginning: false),
+        ])
+        #expect(config.service.metricsListen == "[::1]:9464")
+    }
+
+    @Test func eventPatternsAreTextAsWritten() throws {
+        let yaml = """
+            journeys:
+              - name: j
+                stages:
+                  - name: a
+                    events: [404, "*_view", 'checkout_*', yes, 1.50]
+                  - name: b
+                    events:
+                      - order placed
+            """
+        let config = try ConfigurationLoader.parse(yaml: yaml, fileName: "p.yaml")
+        let stages = try #require(config.journeys.first?.stages)
+        #expect(stages[0].events.map(\.text) == ["404", "*_view", "checkout_*", "yes", "1.50"])
+        #expect(stages[1].events.map(\.text) == ["order placed"])
+        #expect(stages[0].events[1].matches("product_view"))
+    }
+
+    @Test func baselineEqualToWindowIsAccepted() throws {
+        let yaml = minimalJourneys + "\nalerts:\n  window: 1h\n  baseline: 60m\n  min_delta: 0\n  webhook: https://hooks.example.com/a\n"
+        let alerts = try ConfigurationLoader.parse(yaml: yaml, fileName: "a.yaml").alerts
+        #expect(alerts.window == alerts.baseline)
+        #expect(alerts.minDelta == 0)
+        #expect(alerts.webhook == "https://hooks.example.com/a")
+    }
+}

@@ -1,0 +1,70 @@
+import JourneyCore
+
+/// Seeded, deterministic scenarios for differential tests.
+public enum RandomScenario {
+    /// 2025-01-01T00:00:00Z.
+    static let firstDay = EventTime(seconds: 1_735_689_600)
+
+    /// A scenario determined entirely by `seed`: 1–3 journeys, 10–60 customers, about 3–40 events
+    /// each, with duplicates re-sent within the lateness bound and arrival disorder within it.
+    public static func make(seed: UInt64) -> Scenario {
+        var random = SplitMix64(seed: seed)
+        let journeys = ScenarioJourneys.make(using: &random)
+        let lateness = random.element(of: [TimeSpan.milliseconds(500), .seconds(2), .seconds(5), .seconds(30), .minutes(2)])
+        let customers = ScenarioCustomers(journeys: journeys)
+        let base = firstDay + .days(Int64(random.int(in: 0...180))) + TimeSpan(microseconds: random.int64(in: 0...86_399_999_999))
+        let longestWindow = journeys.map(\.conversionWindow.microseconds).max() ?? 0
+        let customerCount = random.int(in: 10...60)
+
+        var events: [TouchpointEvent] = []
+        for index in 0..<customerCount {
+            let customerID = random.chance(0.12)
+                ? "\(random.element(of: ScenarioVocabulary.unusualCustomerIDs))-\(index)"
+                : "cust-\(index)"
+            var start = base + TimeSpan(microseconds: random.int64(in: 0...(2 * longestWindow)))
+            if random.chance(0.2) { start = EventTime(seconds: start.microseconds / 1_000_000) }  // ties across customers
+            events += customers.events(customerID: customerID, start: start, using: &random)
+        }
+
+        let prefix = String(seed, radix: 16)
+        for index in events.indices where random.chance(0.85) {
+            events[index].eventID = random.chance(0.7) ? "evt-\(prefix)-\(index)" : uuidLike(using: &random)
+        }
+        for index in events.indices {
+            let style = WireStyle(seed: seed, eventID: events[index].eventID)
+            if let carried = style.aliasProperties(for: events[index]) {
+                events[index].propertiesJSON = carried
+            } else if random.chance(0.15) {
+                events[index].propertiesJSON = random.element(of: [
+                    "{\"page\":\"/pricing\",\"items\":3}", "{\"tags\":[\"a\",\"b\"],\"nested\":{\"ok\":true}}",
+                    "{}", "{\"note\":\"caf\\u00e9 \\\"quoted\\\"\"}",
+                ])
+            }
+        }
+        let arrivals = arrivalOrder(of: events, lateness: lateness, using: &random)
+        return Scenario(seed: seed, journeys: journeys, allowedLateness: lateness, arrivals: arrivals)
+    }
+
+    /// Sorts events by `ts + u` (u uniform in [0, lateness]), which keeps every arrival within the
+    /// lateness bound, and re-sends about 6% of them as exact copies arriving later, still within it.
+    private static func arrivalOrder(of events: [TouchpointEvent], lateness: TimeSpan, using random: inout SplitMix64)
+        -> [TouchpointEvent]
+    {
+        var keyed: [(key: Int64, order: Int, event: TouchpointEvent)] = []
+        for (index, event) in events.enumerated() {
+            let latest = event.time.microseconds + lateness.microseconds
+            let key = random.int64(in: event.time.microseconds...latest)
+            keyed.append((key, 2 * index, event))
+            if random.chance(0.06) {
+                keyed.append((random.int64(in: key...latest), 2 * index + 1, event))
+            }
+        }
+        return keyed.sorted { ($0.key, $0.order) < ($1.key, $1.order) }.map(\.event)
+    }
+
+    private static func uuidLike(using random: inout SplitMix64) -> String {
+        let high = String(random.next(), radix: 16), low = String(random.next(), radix: 16)
+        let hex = Array(String(repeating: "0", count: 16 - high.count) + high + String(repeating: "0", count: 16 - low.count) + low)
+        return [hex[0..<8], hex[8..<12], hex[12..<16], hex[16..<20], hex[20..<32]].map { String($0) }.joined(separator: "-")
+    }
+}

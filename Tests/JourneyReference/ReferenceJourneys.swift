@@ -1,0 +1,70 @@
+import JourneyCore
+
+/// A plain recomputation of the journey semantics (SPEC §1 duplicates, §3, §4) for differential
+/// tests: clear rather than fast, and sharing no matching or engine code with JourneyCore.
+public enum ReferenceJourneys {
+    /// Computes instances, critical moments and the funnel.
+    ///
+    /// - Parameters:
+    ///   - journeys: The journey definitions, in configuration order.
+    ///   - arrivals: Events in arrival order. An event whose id arrived before is a duplicate and
+    ///     is dropped (the first arrival wins).
+    ///   - asOf: The end of the replay; every deadline before it takes effect. Nil means the
+    ///     largest `ts` among the accepted events.
+    /// - Returns: What the engine must produce when every arrival is within the allowed lateness.
+    public static func compute(journeys: [JourneyDefinition], arrivals: [TouchpointEvent], asOf: EventTime?)
+        -> ReferenceResult
+    {
+        var seenIDs = Set<String>()
+        var accepted: [(arrival: Int, event: TouchpointEvent)] = []
+        for (index, event) in arrivals.enumerated() where seenIDs.insert(event.eventID).inserted {
+            accepted.append((index, event))
+        }
+        let end = asOf ?? accepted.map(\.event.time).max()
+
+        let byCustomer = Dictionary(grouping: accepted, by: \.event.customerID)
+        var instances: [ReferenceInstance] = []
+        var moments: [ReferenceMoment] = []
+        for (customerID, events) in byCustomer {
+            // Per customer, (ts, arrival) order; deadlines before each event's ts come first.
+            let ordered = events.sorted { ($0.event.time, $0.arrival) < ($1.event.time, $1.arrival) }
+            var replay = ReferenceCustomerReplay(customerID: customerID, journeys: journeys)
+            for (_, event) in ordered {
+                replay.fireDeadlines(before: event.time)
+                replay.apply(event)
+            }
+            if let end { replay.fireDeadlines(before: end) }
+            instances += replay.instanceRows()
+            moments += replay.moments
+        }
+
+        instances.sort {
+            ReferenceOrder.precedes(($0.journey, $0.customerID, $0.instance), ($1.journey, $1.customerID, $1.instance))
+        }
+        moments.sort {
+            let left = ($0.journey, $0.customerID, $0.instance), right = ($1.journey, $1.customerID, $1.instance)
+            if left == right { return $0.detectedAt < $1.detectedAt }
+            return ReferenceOrder.precedes(left, right)
+        }
+        return ReferenceResult(
+            instances: instances, moments: moments,
+            funnel: ReferenceFunnel.rows(journeys: journeys, instances: instances),
+            acceptedEvents: accepted.count, duplicateEvents: arrivals.count - accepted.count
+        )
+    }
+}
+
+/// The row order of the reference's results: strings in UTF-8 byte order (PostgreSQL's `C` collation).
+public enum ReferenceOrder {
+    /// Whether `a` sorts before `b` in UTF-8 byte order.
+    public static func precedes(_ a: String, _ b: String) -> Bool {
+        a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+
+    /// Orders (journey, customer, instance) keys: journey, then customer, then instance number.
+    public static func precedes(_ a: (String, String, Int), _ b: (String, String, Int)) -> Bool {
+        if a.0 != b.0 { return precedes(a.0, b.0) }
+        if a.1 != b.1 { return precedes(a.1, b.1) }
+        return a.2 < b.2
+    }
+}

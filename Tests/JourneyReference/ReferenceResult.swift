@@ -1,0 +1,224 @@
+import JourneyCore
+
+/// What the reference computes from a set of journeys and events: the content of
+/// `cjm.journey_instances`, `cjm.critical_moments` and `cjm.funnel` (SPEC §4).
+public struct ReferenceResult: Sendable, Hashable {
+    /// Every instance, ordered by journey name, customer id (both in UTF-8 byte order) and instance number.
+    public var instances: [ReferenceInstance]
+    /// Every critical moment, ordered by journey name, customer id, instance and detection time.
+    public var moments: [ReferenceMoment]
+    /// One row per journey (in configuration order) and stage (in stage order).
+    public var funnel: [ReferenceFunnelRow]
+    /// Events that were applied: arrivals minus duplicates.
+    public var acceptedEvents: Int
+    /// Arrivals dropped because an earlier arrival had the same event id.
+    public var duplicateEvents: Int
+
+    /// Creates a result; the reference builds these, tests may build expected ones.
+    public init(
+        instances: [ReferenceInstance], moments: [ReferenceMoment], funnel: [ReferenceFunnelRow],
+        acceptedEvents: Int, duplicateEvents: Int
+    ) {
+        self.instances = instances
+        self.moments = moments
+        self.funnel = funnel
+        self.acceptedEvents = acceptedEvents
+        self.duplicateEvents = duplicateEvents
+    }
+}
+
+/// The final or current status of a journey instance, spelled as in `cjm.journey_instances.status`.
+public enum ReferenceStatus: String, Sendable, Hashable, CaseIterable {
+    case active
+    case abandoned
+    case converted
+    case expired
+}
+
+/// Why a critical moment was written, spelled as in `cjm.critical_moments.reason`.
+public enum ReferenceMomentReason: String, Sendable, Hashable, CaseIterable {
+    /// The customer was silent for longer than the stage's `abandon_after`.
+    case inactive
+    /// The conversion window ran out while the instance was not flagged abandoned.
+    case windowExpired = "window_expired"
+}
+
+/// One row of `cjm.journey_instances`, plus what was attributed to each of its stages.
+public struct ReferenceInstance: Sendable, Hashable {
+    public var journey: String
+    public var customerID: String
+    /// 1, 2, … per customer and journey.
+    public var instance: Int
+    public var enteredAt: EventTime
+    /// The furthest stage reached.
+    public var stageIndex: Int
+    /// The name of the furthest stage.
+    public var stage: String
+    /// The reach time of every stage of the journey; nil for stages not reached.
+    public var reachedAt: [EventTime?]
+    public var status: ReferenceStatus
+    /// The latest event time of the customer (any journey) while this instance was open.
+    public var lastSeen: EventTime
+    /// Conversion time or expiry deadline; nil while open.
+    public var exitedAt: EventTime?
+    /// Per stage: events attributed to that stage of this instance.
+    public var events: [Int]
+    /// Per stage: sum of the sentiments of attributed events that carried one.
+    public var sentimentSum: [Double]
+    /// Per stage: number of attributed events that carried a sentiment.
+    public var sentimentCount: [Int]
+    /// Per stage: exact sum of attributed revenue (zero when none).
+    public var revenue: [DecimalText]
+
+    /// Creates an instance row; the reference builds these, tests may build expected ones.
+    public init(
+        journey: String, customerID: String, instance: Int, enteredAt: EventTime, stageIndex: Int, stage: String,
+        reachedAt: [EventTime?], status: ReferenceStatus, lastSeen: EventTime, exitedAt: EventTime?,
+        events: [Int], sentimentSum: [Double], sentimentCount: [Int], revenue: [DecimalText]
+    ) {
+        self.journey = journey
+        self.customerID = customerID
+        self.instance = instance
+        self.enteredAt = enteredAt
+        self.stageIndex = stageIndex
+        self.stage = stage
+        self.reachedAt = reachedAt
+        self.status = status
+        self.lastSeen = lastSeen
+        self.exitedAt = exitedAt
+        self.events = events
+        self.sentimentSum = sentimentSum
+        self.sentimentCount = sentimentCount
+        self.revenue = revenue
+    }
+}
+
+/// One row of `cjm.critical_moments`.
+public struct ReferenceMoment: Sendable, Hashable {
+    public var journey: String
+    public var customerID: String
+    public var instance: Int
+    public var stageIndex: Int
+    public var stage: String
+    public var reason: ReferenceMomentReason
+    /// Name of the customer's last applied event before detection, in any journey.
+    public var lastEvent: String
+    /// Touchpoint of that event.
+    public var lastTouchpoint: String
+    /// Time of that event.
+    public var lastSeen: EventTime
+    /// Detection time minus the reach time of the stage.
+    public var timeInStage: TimeSpan
+    /// The instance's pain points up to detection, oldest first, the latest 50 at most.
+    public var painPoints: [ReferencePainPoint]
+    /// The deadline that produced the moment.
+    public var detectedAt: EventTime
+    /// Time of the first event of the customer after detection while the instance was still open.
+    public var recoveredAt: EventTime?
+
+    /// Creates a moment row; the reference builds these, tests may build expected ones.
+    public init(
+        journey: String, customerID: String, instance: Int, stageIndex: Int, stage: String,
+        reason: ReferenceMomentReason, lastEvent: String, lastTouchpoint: String, lastSeen: EventTime,
+        timeInStage: TimeSpan, painPoints: [ReferencePainPoint], detectedAt: EventTime, recoveredAt: EventTime?
+    ) {
+        self.journey = journey
+        self.customerID = customerID
+        self.instance = instance
+        self.stageIndex = stageIndex
+        self.stage = stage
+        self.reason = reason
+        self.lastEvent = lastEvent
+        self.lastTouchpoint = lastTouchpoint
+        self.lastSeen = lastSeen
+        self.timeInStage = timeInStage
+        self.painPoints = painPoints
+        self.detectedAt = detectedAt
+        self.recoveredAt = recoveredAt
+    }
+}
+
+/// One element of a critical moment's `pain_points`: a critical event or one with low sentiment.
+public struct ReferencePainPoint: Sendable, Hashable {
+    public var event: String
+    public var touchpoint: String
+    public var ts: EventTime
+    /// Name of the stage the instance was at after applying the event.
+    public var stage: String
+    public var stageIndex: Int
+    public var sentiment: Double?
+
+    /// Creates a pain point; the reference builds these, tests may build expected ones.
+    public init(event: String, touchpoint: String, ts: EventTime, stage: String, stageIndex: Int, sentiment: Double?) {
+        self.event = event
+        self.touchpoint = touchpoint
+        self.ts = ts
+        self.stage = stage
+        self.stageIndex = stageIndex
+        self.sentiment = sentiment
+    }
+}
+
+/// One row of the `cjm.funnel` view.
+public struct ReferenceFunnelRow: Sendable, Hashable {
+    public var journey: String
+    public var stageIndex: Int
+    public var stage: String
+    /// Instances whose furthest stage is at least this one.
+    public var reached: Int
+    /// Distinct customers with such an instance.
+    public var customers: Int
+    /// reached(k+1); nil for the last stage.
+    public var convertedToNext: Int?
+    /// reached(k+1) / reached(k); nil for the last stage or when reached(k) = 0.
+    public var stepConversion: Double?
+    /// reached(k) / reached(0); nil when reached(0) = 0.
+    public var overallConversion: Double?
+    /// reached(k) − reached(k+1); nil for the last stage.
+    public var dropOff: Int?
+    /// 1 − stepConversion; nil when that is nil.
+    public var dropOffRate: Double?
+    /// Instances with status `active` whose furthest stage is this one.
+    public var active: Int
+    /// Instances with status `abandoned` whose furthest stage is this one.
+    public var abandoned: Int
+    /// Instances with status `expired` whose furthest stage is this one.
+    public var expired: Int
+    /// `percentile_cont(0.5)` of seconds from reaching this stage to reaching the next; nil when none.
+    public var medianTimeToNext: Double?
+    /// `percentile_cont(0.9)` of the same durations; nil when none.
+    public var p90TimeToNext: Double?
+    /// Events attributed to this stage over all instances.
+    public var events: Int
+    /// Mean sentiment of attributed events that carried one; nil when none did.
+    public var avgSentiment: Double?
+    /// Exact sum of attributed revenue.
+    public var revenue: DecimalText
+
+    /// Creates a funnel row; the reference builds these, tests may build expected ones.
+    public init(
+        journey: String, stageIndex: Int, stage: String, reached: Int, customers: Int, convertedToNext: Int?,
+        stepConversion: Double?, overallConversion: Double?, dropOff: Int?, dropOffRate: Double?,
+        active: Int, abandoned: Int, expired: Int, medianTimeToNext: Double?, p90TimeToNext: Double?,
+        events: Int, avgSentiment: Double?, revenue: DecimalText
+    ) {
+        self.journey = journey
+        self.stageIndex = stageIndex
+        self.stage = stage
+        self.reached = reached
+        self.customers = customers
+        self.convertedToNext = convertedToNext
+        self.stepConversion = stepConversion
+        self.overallConversion = overallConversion
+        self.dropOff = dropOff
+        self.dropOffRate = dropOffRate
+        self.active = active
+        self.abandoned = abandoned
+        self.expired = expired
+        self.medianTimeToNext = medianTimeToNext
+        self.p90TimeToNext = p90TimeToNext
+        self.events = events
+        self.avgSentiment = avgSentiment
+        self.revenue = revenue
+    }
+}

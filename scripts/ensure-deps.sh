@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what building and testing cjmd needs on Debian 12 (PostgreSQL server, libpq
+# headers, pkg-config), and only what is missing: a no-op on a prepared machine.
+set -euo pipefail
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib/postgres.sh
+source "$script_dir/lib/postgres.sh"
+
+missing=()
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libpq; then
+    missing+=(libpq-dev)
+fi
+if ! pg_bindir >/dev/null || ! id -u postgres >/dev/null 2>&1; then
+    missing+=(postgresql)
+fi
+
+if ((${#missing[@]} > 0)); then
+    if [[ $EUID -ne 0 ]]; then
+        echo "ensure-deps: missing ${missing[*]}; install with: sudo apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "ensure-deps: missing ${missing[*]} and no apt-get here; install them with your package manager" >&2
+        exit 1
+    fi
+    echo "ensure-deps: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! bindir=$(pg_bindir); then
+    echo "ensure-deps: PostgreSQL server binaries (initdb, pg_ctl) not found after installing" >&2
+    exit 1
+fi
+if ! pkg-config --exists libpq; then
+    echo "ensure-deps: pkg-config cannot find libpq after installing libpq-dev" >&2
+    exit 1
+fi
+echo "ensure-deps: ok (PostgreSQL binaries in $bindir)" >&2

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The project's one test command: installs missing dependencies, starts a throwaway
+# PostgreSQL cluster, runs `swift test` against it (extra arguments are passed on, e.g.
+# --filter PostgresClientTests), and removes the cluster afterwards, also on failure.
+#
+# Tests find the database through CJM_TEST_DATABASE_URL; CJM_REQUIRE_DATABASE=1 makes a
+# sentinel test fail when it is unreachable, so database tests can never be skipped silently.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/ensure-deps.sh
+
+cluster_dir=$(mktemp -d /tmp/cjm-test-pg.XXXXXX)
+# shellcheck disable=SC2317  # called from the EXIT trap
+cleanup() {
+    bash scripts/pg-cluster.sh stop "$cluster_dir" >/dev/null 2>&1 || true
+    rm -rf "$cluster_dir"
+}
+trap cleanup EXIT
+# Turn signals into a normal exit so the EXIT trap runs.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+bash scripts/pg-cluster.sh start "$cluster_dir" --fast --database cjm_test
+CJM_TEST_DATABASE_URL=$(bash scripts/pg-cluster.sh conninfo "$cluster_dir")
+export CJM_TEST_DATABASE_URL
+export CJM_REQUIRE_DATABASE=1
+
+status=0
+swift test "$@" || status=$?
+exit "$status"

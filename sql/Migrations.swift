@@ -1,0 +1,27 @@
+/// The schema migrations of cjmd, embedded in the binary so that an installed `cjmd` needs
+/// no data files. Sources of truth: `sql/migrations/*.sql`; a test checks that this list
+/// names every file there.
+public enum SchemaMigrations {
+    /// One migration: its version (the file's number), name and SQL text.
+    public struct Migration: Sendable {
+        /// The number at the start of the file name; applied in ascending order.
+        public let version: Int
+        /// The file name without number and extension.
+        public let name: String
+        /// The SQL, applied in one transaction.
+        public let sql: String
+
+        init(_ version: Int, _ name: String, _ bytes: [UInt8]) {
+            self.version = version
+            self.name = name
+            self.sql = String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    /// Every migration, in order.
+    public static let all: [Migration] = [
+        Migration(1, "initial", PackageResources._01_initial_sql),
+        Migration(2, "views", PackageResources._02_views_sql),
+        Migration(3, "reader_grants", PackageResources._03_reader_grants_sql),
+    ]
+}
