@@ -26,7 +26,7 @@ die() {
 }
 
 usage() {
-    sed -n '4,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '5,14s/^# \{0,1\}//p' "$script_dir/pg-cluster.sh" >&2
     exit 2
 }
 
@@ -84,7 +84,6 @@ cmd_start() {
     [[ $database =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "database name '$database' must be a plain identifier"
     [[ -z $port || $port =~ ^[0-9]+$ ]] || die "port '$port' is not a number"
 
-    mkdir -p "$dir"
     if [[ $EUID -eq 0 ]]; then
         id -u postgres >/dev/null 2>&1 || die "user 'postgres' missing: run scripts/ensure-deps.sh"
         chown postgres: "$dir"
@@ -160,7 +159,16 @@ cmd_conninfo() {
 
 (($# >= 2)) || usage
 command=$1
-mkdir -p "$2"
+case $command in
+start | stop | env | conninfo) ;;
+*) usage ;;
+esac
+if [[ $command == start ]]; then
+    mkdir -p "$2"
+elif [[ ! -d $2 ]]; then
+    [[ $command == stop ]] && exit 0
+    die "no cluster directory $2"
+fi
 dir=$(cd "$2" && pwd)
 data=$dir/data
 shift 2

@@ -29,34 +29,62 @@ public enum DerivedEventID {
 
     /// The derived id of an event with these identifying fields.
     public static func make(customerID: String, event: String, time: EventTime, touchpoint: String) -> String {
-        var hasher = SHA256()
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(start: domainTag.utf8Start, count: domainTag.utf8CodeUnitCount))
-        appendField(customerID, to: &hasher)
-        appendField(event, to: &hasher)
-        withUnsafeBytes(of: time.microseconds.bigEndian) { hasher.update(bufferPointer: $0) }
-        appendField(touchpoint, to: &hasher)
-        let digest = hasher.finalize()
-
-        let hexDigits: StaticString = "0123456789abcdef"
-        return digest.withUnsafeBytes { hash in
-            String(unsafeUninitializedCapacity: 34) { out in
-                out[0] = UInt8(ascii: "d")
-                out[1] = UInt8(ascii: "-")
-                let hex = hexDigits.utf8Start
-                for i in 0..<16 {
-                    out[2 + 2 * i] = hex[Int(hash[i] >> 4)]
-                    out[3 + 2 * i] = hex[Int(hash[i] & 0x0F)]
+        var customerID = customerID
+        var event = event
+        var touchpoint = touchpoint
+        return customerID.withUTF8 { customer in
+            event.withUTF8 { name in
+                touchpoint.withUTF8 { channel in
+                    hash(customer: UnsafeRawBufferPointer(customer), event: UnsafeRawBufferPointer(name),
+                         time: time, touchpoint: UnsafeRawBufferPointer(channel))
                 }
-                return 34
             }
         }
     }
 
-    private static func appendField(_ value: String, to hasher: inout SHA256) {
-        var value = value
-        value.withUTF8 { bytes in
-            withUnsafeBytes(of: UInt32(truncatingIfNeeded: bytes.count).bigEndian) { hasher.update(bufferPointer: $0) }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
+    /// Lays the fields out in one stack buffer and hashes it in one call: each `update` of
+    /// swift-crypto's incremental hasher costs more than hashing these few bytes.
+    private static func hash(
+        customer: UnsafeRawBufferPointer, event: UnsafeRawBufferPointer, time: EventTime, touchpoint: UnsafeRawBufferPointer
+    ) -> String {
+        let tagLength = domainTag.utf8CodeUnitCount
+        let length = tagLength + 4 + customer.count + 4 + event.count + 8 + 4 + touchpoint.count
+        return withUnsafeTemporaryAllocation(byteCount: length, alignment: 8) { message in
+            var offset = 0
+            func put(_ bytes: UnsafeRawBufferPointer) {
+                guard let source = bytes.baseAddress, !bytes.isEmpty, let target = message.baseAddress else { return }
+                (target + offset).copyMemory(from: source, byteCount: bytes.count)
+                offset += bytes.count
+            }
+            func putLength(_ bytes: UnsafeRawBufferPointer) {
+                withUnsafeBytes(of: UInt32(truncatingIfNeeded: bytes.count).bigEndian) { put($0) }
+            }
+            put(UnsafeRawBufferPointer(start: domainTag.utf8Start, count: tagLength))
+            putLength(customer)
+            put(customer)
+            putLength(event)
+            put(event)
+            withUnsafeBytes(of: time.microseconds.bigEndian) { put($0) }
+            putLength(touchpoint)
+            put(touchpoint)
+            var hasher = SHA256()
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(message))
+            return hasher.finalize().withUnsafeBytes(format)
+        }
+    }
+
+    /// `d-` and the hex of the first 16 bytes.
+    private static func format(_ hash: UnsafeRawBufferPointer) -> String {
+        let hexDigits: StaticString = "0123456789abcdef"
+        return String(unsafeUninitializedCapacity: 34) { out in
+            out[0] = UInt8(ascii: "d")
+            out[1] = UInt8(ascii: "-")
+            let hex = hexDigits.utf8Start
+            for i in 0..<16 {
+                out[2 + 2 * i] = hex[Int(hash[i] >> 4)]
+                out[3 + 2 * i] = hex[Int(hash[i] & 0x0F)]
+            }
+            return 34
         }
     }
 }

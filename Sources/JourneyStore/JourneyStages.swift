@@ -5,8 +5,9 @@ import PostgresClient
 /// (so a stage nobody reached still has its funnel row). Journeys no longer configured are
 /// removed from it; their instances stay in the tables.
 enum JourneyStages {
+    /// Call inside a transaction.
     static func synchronize(_ journeys: [JourneyDefinition], on connection: PostgresConnection) throws {
-        try connection.transaction {
+        do {
             _ = try connection.execute("DELETE FROM cjm.journey_stages")
             try connection.copyIn("""
                 COPY cjm.journey_stages (journey, stage_index, stage, stage_count, conversion_window,

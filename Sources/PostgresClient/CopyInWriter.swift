@@ -49,6 +49,8 @@ public struct CopyInWriter: ~Copyable {
     public mutating func appendBool(_ value: Bool?) { encoder.appendBool(value) }
     /// Appends bytes for a `bytea` column.
     public mutating func appendBytea(_ value: some Sequence<UInt8>) { encoder.appendBytea(value) }
+    /// Appends bytes for a `bytea` column, or `NULL` for `nil`.
+    public mutating func appendBytea(_ value: [UInt8]?) { encoder.appendBytea(value) }
     /// Appends microseconds since 1970-01-01 UTC for a `timestamptz` column.
     public mutating func appendTimestamp(microsecondsSinceEpoch micros: Int64) {
         encoder.appendTimestamp(microsecondsSinceEpoch: micros)

@@ -135,6 +135,12 @@ public struct CopyTextEncoder: Sendable {
         appendRawByteaHex(value, backslashes: 2)
     }
 
+    /// Appends bytes for a `bytea` column, or `NULL` for `nil`.
+    public mutating func appendBytea(_ value: [UInt8]?) {
+        guard let value else { return appendNull() }
+        appendBytea(value)
+    }
+
     /// Appends a point in time (microseconds since 1970-01-01 UTC) for a `timestamptz` column,
     /// as `YYYY-MM-DD HH:MM:SS.ffffff+00`. `Int64.max`/`Int64.min` write `infinity`/`-infinity`.
     public mutating func appendTimestamp(microsecondsSinceEpoch micros: Int64) {

@@ -77,9 +77,7 @@ public final class QueryResult: @unchecked Sendable {
 
     /// A floating-point value (`float4`, `float8`, `numeric`), including NaN and infinities.
     public func double(row: Int, column: Int) throws(PostgresError) -> Double? {
-        try decode(row: row, column: column, as: "a number") { text, pointer in
-            TextFormatParsing.double(pointer, count: text.count)
-        }
+        try decode(row: row, column: column, as: "a number") { text, _ in TextFormatParsing.double(text) }
     }
 
     /// A `bool` value.

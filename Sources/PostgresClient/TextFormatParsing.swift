@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Parsers for PostgreSQL's text output of scalar types, straight from libpq's buffers
 /// (no intermediate String). Each returns nil when the text is not in the expected form.
 enum TextFormatParsing {
@@ -34,13 +26,10 @@ enum TextFormatParsing {
     }
 
     /// `float4`/`float8`/`numeric` output, including `NaN`, `Infinity`, `-Infinity`.
-    /// `pointer` must be NUL-terminated after `count` bytes, as libpq's values are.
-    static func double(_ pointer: UnsafePointer<CChar>, count: Int) -> Double? {
-        guard count > 0 else { return nil }
-        var end: UnsafeMutablePointer<CChar>?
-        let value = strtod(pointer, &end)
-        guard let end, end == UnsafeMutablePointer(mutating: pointer) + count else { return nil }
-        return value
+    /// Swift's parser is used rather than strtod, which would follow the process locale.
+    static func double(_ text: UnsafeBufferPointer<UInt8>) -> Double? {
+        guard !text.isEmpty else { return nil }
+        return Double(String(decoding: text, as: UTF8.self))
     }
 
     /// `bool` output: `t` or `f` (also `true`/`false`, which some casts produce).

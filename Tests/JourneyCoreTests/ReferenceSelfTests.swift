@@ -246,7 +246,7 @@ struct ReferenceSelfTests {
         let moment = try #require(result.moments.first)
         #expect(moment.detectedAt == at(38))
         #expect(moment.painPoints.count == 50)
-        #expect(moment.painPoints.first?.ts == at(1.2))  // pain points 13…60 of checkout_error, then the ping at 8
+        #expect(moment.painPoints.first?.ts == at(1.2))  // checkout_error 12…60, then the ping at 8
         #expect(moment.painPoints.last == ReferencePainPoint(
             event: "ping", touchpoint: "web", ts: at(8), stage: "visit", stageIndex: 0, sentiment: -0.51
         ))

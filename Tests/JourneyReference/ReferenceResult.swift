@@ -29,9 +29,13 @@ public struct ReferenceResult: Sendable, Hashable {
 
 /// The final or current status of a journey instance, spelled as in `cjm.journey_instances.status`.
 public enum ReferenceStatus: String, Sendable, Hashable, CaseIterable {
+    /// Open and not flagged.
     case active
+    /// Flagged abandoned (and possibly expired since).
     case abandoned
+    /// Reached the last stage.
     case converted
+    /// The conversion window ran out while not flagged.
     case expired
 }
 
@@ -45,10 +49,13 @@ public enum ReferenceMomentReason: String, Sendable, Hashable, CaseIterable {
 
 /// One row of `cjm.journey_instances`, plus what was attributed to each of its stages.
 public struct ReferenceInstance: Sendable, Hashable {
+    /// The journey's name.
     public var journey: String
+    /// The customer the row belongs to.
     public var customerID: String
     /// 1, 2, … per customer and journey.
     public var instance: Int
+    /// Time of the stage-0 event that opened the instance.
     public var enteredAt: EventTime
     /// The furthest stage reached.
     public var stageIndex: Int
@@ -56,6 +63,7 @@ public struct ReferenceInstance: Sendable, Hashable {
     public var stage: String
     /// The reach time of every stage of the journey; nil for stages not reached.
     public var reachedAt: [EventTime?]
+    /// Final or current status.
     public var status: ReferenceStatus
     /// The latest event time of the customer (any journey) while this instance was open.
     public var lastSeen: EventTime
@@ -95,11 +103,17 @@ public struct ReferenceInstance: Sendable, Hashable {
 
 /// One row of `cjm.critical_moments`.
 public struct ReferenceMoment: Sendable, Hashable {
+    /// The journey's name.
     public var journey: String
+    /// The customer the row belongs to.
     public var customerID: String
+    /// The instance number, 1-based per customer and journey.
     public var instance: Int
+    /// Index of the stage (0-based).
     public var stageIndex: Int
+    /// Name of the stage.
     public var stage: String
+    /// Why the moment was written.
     public var reason: ReferenceMomentReason
     /// Name of the customer's last applied event before detection, in any journey.
     public var lastEvent: String
@@ -140,12 +154,17 @@ public struct ReferenceMoment: Sendable, Hashable {
 
 /// One element of a critical moment's `pain_points`: a critical event or one with low sentiment.
 public struct ReferencePainPoint: Sendable, Hashable {
+    /// The event name.
     public var event: String
+    /// The event's touchpoint.
     public var touchpoint: String
+    /// The event's time.
     public var ts: EventTime
     /// Name of the stage the instance was at after applying the event.
     public var stage: String
+    /// Index of the stage (0-based).
     public var stageIndex: Int
+    /// The event's sentiment, if it carried one.
     public var sentiment: Double?
 
     /// Creates a pain point; the reference builds these, tests may build expected ones.
@@ -161,8 +180,11 @@ public struct ReferencePainPoint: Sendable, Hashable {
 
 /// One row of the `cjm.funnel` view.
 public struct ReferenceFunnelRow: Sendable, Hashable {
+    /// The journey's name.
     public var journey: String
+    /// Index of the stage (0-based).
     public var stageIndex: Int
+    /// Name of the stage.
     public var stage: String
     /// Instances whose furthest stage is at least this one.
     public var reached: Int

@@ -60,6 +60,18 @@ struct ParameterRoundTripTests {
         #expect(try result.bool(row: 0, column: 1) == true)
     }
 
+    @Test("literals in a parameter list pick the matching value kind")
+    func literalParameters() throws {
+        let connection = try TestDatabase.connect()
+        let result = try connection.execute(
+            "SELECT $1::text, $2::int8 + 1, $3::float8 * 2, $4::bool, $5::text IS NULL", ["x", 41, 1.25, true, nil])
+        #expect(result.string(row: 0, column: 0) == "x")
+        #expect(try result.int64(row: 0, column: 1) == 42)
+        #expect(try result.double(row: 0, column: 2) == 2.5)
+        #expect(try result.bool(row: 0, column: 3) == true)
+        #expect(try result.bool(row: 0, column: 4) == true)
+    }
+
     @Test("booleans round trip")
     func boolRoundTrip() throws {
         let connection = try TestDatabase.connect()
