@@ -109,6 +109,8 @@ cmd_start() {
                 echo "fsync = off"
                 echo "synchronous_commit = off"
                 echo "full_page_writes = off"
+                # Parallel test targets each open their own connections.
+                echo "max_connections = 200"
             fi
         } | run_pg tee -a "$data/postgresql.conf" >/dev/null
     fi

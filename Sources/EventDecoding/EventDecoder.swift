@@ -90,7 +90,7 @@ extension JSONScanner {
         }
         let shape: DocumentShape
         if first == UInt8(ascii: "{") {
-            _ = try scanContainer(depth: 1, keys: .all) { (scanner: inout JSONScanner, key: JSONToken) throws(JSONSyntaxError) in
+            _ = try scanObject(depth: 1, memberValues: .handOver) { (scanner: inout JSONScanner, key: JSONToken) throws(JSONSyntaxError) in
                 try scanner.scanTopLevelMember(named: key, into: &slots)
             }
             shape = .object
@@ -115,7 +115,7 @@ extension JSONScanner {
             // A later `context` replaces an earlier one entirely, so forget its channel first.
             slots[.contextChannel] = nil
             if current == UInt8(ascii: "{") {
-                _ = try scanContainer(depth: 2, keys: .all) { (scanner: inout JSONScanner, key: JSONToken) throws(JSONSyntaxError) in
+                _ = try scanObject(depth: 2, memberValues: .handOver) { (scanner: inout JSONScanner, key: JSONToken) throws(JSONSyntaxError) in
                     try scanner.scanNestedMember(named: key, matching: KeyMatcher.inContext, into: &slots)
                 }
             } else {
@@ -126,7 +126,7 @@ extension JSONScanner {
             slots[.propertiesRevenue] = nil
             slots[.propertiesAmount] = nil
             if current == UInt8(ascii: "{") {
-                slots[.properties] = try scanContainer(depth: 2, keys: .all) {
+                slots[.properties] = try scanObject(depth: 2, memberValues: .handOver) {
                     (scanner: inout JSONScanner, key: JSONToken) throws(JSONSyntaxError) in
                     try scanner.scanNestedMember(named: key, matching: KeyMatcher.inProperties, into: &slots)
                 }

@@ -87,7 +87,7 @@ struct JSONScanner {
         case UInt8(ascii: "\""):
             return try scanString()
         case UInt8(ascii: "{"):
-            return try scanContainer(depth: depth, keys: .none) { _, _ in }
+            return try scanObject(depth: depth, memberValues: .skip) { _, _ in }
         case UInt8(ascii: "["):
             return try scanArray(depth: depth)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
@@ -113,13 +113,17 @@ struct JSONScanner {
         return JSONToken(kind: kind, start: start, end: position)
     }
 
-    /// Which member names the caller wants to hear about while an object is scanned.
-    enum KeyInterest { case none, all }
+    /// What ``scanObject(depth:memberValues:onMember:)`` does with each member's value.
+    enum MemberValues {
+        /// Scan and discard it (the closure is not called).
+        case skip
+        /// Call `onMember` with the member's name, positioned at the value; it must scan the value.
+        case handOver
+    }
 
-    /// Scans an object at nesting level `depth`. With `keys == .all`, `onMember` is called with
-    /// each member's name token, positioned at the member's value, and must consume the value.
-    mutating func scanContainer(
-        depth: Int, keys: KeyInterest,
+    /// Scans an object at nesting level `depth`, starting at its `{`.
+    mutating func scanObject(
+        depth: Int, memberValues: MemberValues,
         onMember: (inout JSONScanner, JSONToken) throws(JSONSyntaxError) -> Void
     ) throws(JSONSyntaxError) -> JSONToken {
         guard depth <= Self.maxDepth else {
@@ -139,9 +143,9 @@ struct JSONScanner {
                 skipWhitespace()
                 try consume(UInt8(ascii: ":"), "':' after a member name")
                 skipWhitespace()
-                switch keys {
-                case .none: _ = try scanValue(depth: depth + 1)
-                case .all: try onMember(&self, key)
+                switch memberValues {
+                case .skip: _ = try scanValue(depth: depth + 1)
+                case .handOver: try onMember(&self, key)
                 }
                 skipWhitespace()
                 guard let next = current else { throw unexpected(expecting: "',' or '}' after a member") }
@@ -296,7 +300,11 @@ struct JSONScanner {
         if byte(at: position) == UInt8(ascii: "-") { position += 1 }
         guard let first = current, Self.isDigit(first) else { throw unexpected(expecting: "a digit in a number") }
         position += 1
-        if first != UInt8(ascii: "0") { skipDigits() }
+        if first != UInt8(ascii: "0") {
+            skipDigits()
+        } else if let next = current, Self.isDigit(next) {
+            throw JSONSyntaxError(message: "a number cannot start with 0 followed by more digits", offset: start)
+        }
         let integerEnd = position
         var fractionEnd = position
         var isInteger = true

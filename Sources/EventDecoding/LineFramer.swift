@@ -26,10 +26,9 @@ public enum FramedLine {
 ///
 /// - Lines that lie entirely inside one chunk are handed out as slices of that chunk: no copy.
 ///   Only a line that spans chunks is gathered in an internal buffer.
-/// - The internal buffer never holds more than `maxLineBytes + 1` bytes (the `+ 1` decides
-///   whether a line of exactly `maxLineBytes` is followed by `\r\n`). Of a longer line only
-///   the first `maxLineBytes` bytes are kept and the rest is counted and dropped, so a 1 GB
-///   line costs no more memory than a short one.
+/// - The internal buffer never holds more than `maxLineBytes` bytes: of a longer line only the
+///   first `maxLineBytes` bytes are kept and the rest is counted and dropped, so a 1 GB line
+///   costs no more memory than a short one.
 /// - An unfinished last line stays pending until its `\n` arrives. At the end of input the
 ///   caller decides: ``finish(_:)`` hands it out as a line (replay files), while a tail source
 ///   just keeps waiting and commits ``committedOffset``.
@@ -39,7 +38,7 @@ public struct LineFramer: Sendable {
     /// Lines longer than this (line ending excluded) are reported as ``FramedLine/tooLong(prefix:length:)``.
     public let maxLineBytes: Int
 
-    /// The unfinished line's first bytes, at most `maxLineBytes + 1` of them.
+    /// The unfinished line's first bytes, at most `maxLineBytes` of them.
     private var pending: [UInt8] = []
     /// The unfinished line's full length so far, including bytes dropped beyond `pending`.
     private var pendingLength: Int64 = 0
@@ -68,7 +67,7 @@ public struct LineFramer: Sendable {
     /// that were dropped because the line is too long).
     public var pendingByteCount: Int64 { pendingLength }
 
-    /// The capacity of the internal buffer in bytes; stays within about `2 × (maxLineBytes + 1)`
+    /// The capacity of the internal buffer in bytes; stays within about `2 × maxLineBytes`
     /// whatever the input. Exposed so tests and metrics can watch memory.
     public var bufferCapacity: Int { pending.capacity }
 
@@ -123,10 +122,11 @@ public struct LineFramer: Sendable {
         try emitPending(endOffset: offset, body)
     }
 
-    /// Keeps as much of a partial line as a verdict needs, and counts the rest.
+    /// Keeps as much of a partial line as a verdict needs, and counts the rest. A `\r` that
+    /// would end a line of exactly `maxLineBytes` is remembered by `pendingEndsWithCR`.
     private mutating func absorb(_ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty else { return }
-        let room = maxLineBytes + 1 - pending.count
+        let room = maxLineBytes - pending.count
         if room > 0 {
             pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes.prefix(room)))
         }

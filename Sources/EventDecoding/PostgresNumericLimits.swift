@@ -1,18 +1,20 @@
 /// What PostgreSQL's `numeric` can hold, since `jsonb` stores every JSON number as `numeric` and
-/// one number it refuses fails the whole `COPY` of a batch.
+/// one number it refuses ("value overflows numeric format") fails the whole `COPY` of a batch.
 ///
-/// PostgreSQL 15 refuses more than 131072 digits before the decimal point (a base-10000 weight
-/// above 32767) and more than 16383 after it (display scale), and PostgreSQL before 15 refused
-/// exponents beyond ±1000 outright. A number in `properties` beyond any of these makes the
-/// event `invalid_field`. The limits are slightly conservative (leading zeros count against
-/// the exponent check), which only matters for numbers no real payload carries.
+/// PostgreSQL 15 (checked against a live server) refuses a number whose integer part has more
+/// than 131072 digits (`1e131071` fits, `1e131072` does not) or whose display scale — digits
+/// written after the point, minus the exponent — exceeds 16383 (`1e-16383` fits, `1e-16384`
+/// and even `0e-16384` do not). A number in `properties` beyond either makes the event
+/// `invalid_field`.
 enum PostgresNumericLimits {
     /// A number with fewer characters than this and no exponent always fits.
     static let longestAlwaysStorable = 16_000
 
     static let maxDigitsBeforePoint = 131_072
     static let maxDigitsAfterPoint = 16_383
-    static let maxExponentMagnitude = 1000
+    /// Exponents are read up to this magnitude; beyond it no number of digits in a line of any
+    /// sane length can bring the value back into range, so it is refused without more arithmetic.
+    static let exponentCap = 10_000_000
 
     /// Whether the number in `start..<end` (already checked against the JSON grammar) fits.
     /// `integerEnd` is where the integer part ends, `fractionEnd` where the fraction ends.
@@ -20,7 +22,8 @@ enum PostgresNumericLimits {
         var digitsStart = start
         if scanner.byte(at: digitsStart) == UInt8(ascii: "-") { digitsStart += 1 }
         let integerDigits = integerEnd - digitsStart
-        let fractionDigits = fractionEnd > integerEnd ? fractionEnd - integerEnd - 1 : 0
+        let fractionStart = integerEnd + 1  // after "."
+        let fractionDigits = fractionEnd > integerEnd ? fractionEnd - fractionStart : 0
 
         var exponent = 0
         if fractionEnd < end {
@@ -33,13 +36,27 @@ enum PostgresNumericLimits {
             }
             while index < end {
                 exponent = exponent * 10 + Int(scanner.byte(at: index) - UInt8(ascii: "0"))
-                if exponent > maxExponentMagnitude { return false }
+                if exponent > exponentCap { return false }
                 index += 1
             }
             if negative { exponent = -exponent }
         }
-        let scale = max(0, fractionDigits - exponent)
-        let digitsBefore = integerDigits + exponent
-        return scale <= maxDigitsAfterPoint && digitsBefore <= maxDigitsBeforePoint
+        guard fractionDigits - exponent <= maxDigitsAfterPoint else { return false }
+
+        // The integer part's length is set by the first non-zero digit; a zero has none.
+        var firstNonZero: Int? = nil  // position among all digits, integer part first
+        for k in 0..<integerDigits where scanner.byte(at: digitsStart + k) != UInt8(ascii: "0") {
+            firstNonZero = k
+            break
+        }
+        if firstNonZero == nil {
+            for k in 0..<fractionDigits where scanner.byte(at: fractionStart + k) != UInt8(ascii: "0") {
+                firstNonZero = integerDigits + k
+                break
+            }
+        }
+        guard let firstNonZero else { return true }
+        let digitsBeforePoint = integerDigits - firstNonZero + exponent
+        return digitsBeforePoint <= maxDigitsBeforePoint
     }
 }

@@ -1,0 +1,82 @@
+import JourneyCore
+import JourneyReference
+import Testing
+
+/// The engine against the plain reference recomputation (Tests/JourneyReference), over
+/// thousands of random scenarios: configurations of 2–6 stages, windows, abandonment,
+/// touchpoint filters, globs, disorder within lateness and duplicates.
+@Suite struct EngineDifferentialTests {
+    static let scenarioCount = 3000
+
+    @Test func engineMatchesReferenceOnRandomScenarios() {
+        var failures = 0
+        var checkedInstances = 0
+        var checkedMoments = 0
+        for seed in 0..<UInt64(Self.scenarioCount) {
+            let scenario = RandomScenario.make(seed: seed)
+            let expected = scenario.reference()
+            let batch = 1 + Int(seed % 97)
+            let actual = EngineHarness.run(journeys: scenario.journeys, lateness: scenario.allowedLateness,
+                                           arrivals: scenario.arrivals, batchSize: batch)
+            checkedInstances += expected.instances.count
+            checkedMoments += expected.moments.count
+            let instancesMatch = Self.sameInstances(actual.sortedInstances, expected.instances)
+            let momentsMatch = actual.sortedMoments == expected.moments
+            if !instancesMatch || !momentsMatch || actual.late != 0 {
+                failures += 1
+                if failures <= 3 {
+                    Issue.record("""
+                        seed \(seed) (batch \(batch)): instances match: \(instancesMatch), moments match: \(momentsMatch), \
+                        late: \(actual.late)
+                        \(Self.firstDifference(actual: actual, expected: expected))
+                        """)
+                }
+            }
+        }
+        #expect(failures == 0)
+        // The scenarios must exercise the interesting paths, or the comparison proves little.
+        #expect(checkedInstances > Self.scenarioCount * 5)
+        #expect(checkedMoments > Self.scenarioCount)
+    }
+
+    @Test func anyArrivalOrderWithinLatenessGivesTheSameResult() {
+        for seed in 0..<UInt64(500) {
+            let scenario = RandomScenario.make(seed: seed &+ 10_000)
+            let base = EngineHarness.run(journeys: scenario.journeys, lateness: scenario.allowedLateness,
+                                         arrivals: scenario.arrivals, batchSize: 7)
+            let permuted = scenario.permutedArrivals(seed: seed)
+            #expect(scenario.respectsLateness(permuted))
+            let other = EngineHarness.run(journeys: scenario.journeys, lateness: scenario.allowedLateness,
+                                          arrivals: permuted, batchSize: 13)
+            #expect(other.sortedInstances == base.sortedInstances, "seed \(seed)")
+            #expect(other.sortedMoments == base.sortedMoments, "seed \(seed)")
+        }
+    }
+
+    /// Sentiment sums may differ in the last bits with the order of addition.
+    static func sameInstances(_ a: [ReferenceInstance], _ b: [ReferenceInstance]) -> Bool {
+        guard a.count == b.count else { return false }
+        for (x, y) in zip(a, b) {
+            var x2 = x
+            x2.sentimentSum = y.sentimentSum
+            guard x2 == y, zip(x.sentimentSum, y.sentimentSum).allSatisfy({ abs($0 - $1) < 1e-9 }) else { return false }
+        }
+        return true
+    }
+
+    static func firstDifference(actual: EngineHarness, expected: ReferenceResult) -> String {
+        let a = actual.sortedInstances
+        for (i, y) in expected.instances.enumerated() {
+            guard i < a.count else { return "engine has fewer instances (\(a.count) vs \(expected.instances.count)); next expected: \(y)" }
+            if !sameInstances([a[i]], [y]) { return "instance differs:\n engine:    \(a[i])\n reference: \(y)" }
+        }
+        if a.count > expected.instances.count { return "engine has extra instance \(a[expected.instances.count])" }
+        let m = actual.sortedMoments
+        for (i, y) in expected.moments.enumerated() {
+            guard i < m.count else { return "engine has fewer moments (\(m.count) vs \(expected.moments.count)); next expected: \(y)" }
+            if m[i] != y { return "moment differs:\n engine:    \(m[i])\n reference: \(y)" }
+        }
+        if m.count > expected.moments.count { return "engine has extra moment \(m[expected.moments.count])" }
+        return "late events: \(actual.late)"
+    }
+}
