@@ -92,6 +92,11 @@ public final class JourneySink {
         var outcome = BatchOutcome()
         try apply(events, rule: rule, outcome: &outcome)
         try saveEngineState()
+        // Staging rows normally vanish at commit; this transaction goes on.
+        try connection.executeScript("""
+            TRUNCATE pg_temp.stage_instances, pg_temp.stage_moments, pg_temp.stage_touchpoints,
+                     pg_temp.stage_touchpoint_customers
+            """)
     }
 
     private func apply(_ fresh: [(TouchpointEvent, Int64)], rule: WatermarkRule, outcome: inout BatchOutcome) throws {
@@ -106,7 +111,10 @@ public final class JourneySink {
             engine.advanceWatermark(to: now - configuration.ingest.allowedLateness)
         case .finish(let asOf):
             engine.advanceReplayWatermark()
-            engine.finish(asOf: asOf ?? engine.maxEventTime)
+            // Nothing was ever accepted and no time given: there is no end to move to.
+            if let end = asOf ?? (engine.maxEventTime > .distantPast ? engine.maxEventTime : nil) {
+                engine.finish(asOf: end)
+            }
         case .through(let time):
             engine.advanceWatermark(to: time)
         }

@@ -1,0 +1,88 @@
+import Foundation
+import Ingest
+import JourneyCore
+import JourneyStore
+import Logging
+import PostgresClient
+
+/// Runs the real replay path (framing, decoding, engine, store) against a test database and
+/// reads the tables back in a canonical order.
+final class StoreHarness {
+    let conninfo: String
+    let configuration: CJMConfiguration
+    let connection: PostgresConnection
+    let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+    /// The wall clock the decoder sees (injected: no test depends on when it runs).
+    let now: EventTime
+
+    init(conninfo: String, configuration: CJMConfiguration, now: EventTime = RFC3339.parse("2026-11-22T00:00:00Z")!) throws {
+        self.conninfo = conninfo
+        self.configuration = configuration
+        self.now = now
+        self.connection = try PostgresConnection(conninfo: conninfo)
+        try JourneySink.publishJourneys(configuration, on: connection)
+    }
+
+    /// Replays NDJSON text through a new sink (as a new `cjmd replay` process would).
+    @discardableResult
+    func replay(_ text: String, asOf: EventTime? = nil) throws -> ReplayRunner.Summary {
+        try replay(bytes: Array(text.utf8), asOf: asOf)
+    }
+
+    @discardableResult
+    func replay(bytes: [UInt8], asOf: EventTime? = nil) throws -> ReplayRunner.Summary {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cjm-test-\(UUID().uuidString).ndjson").path
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let sink = try JourneySink(configuration: configuration, connection: connection, logger: logger)
+        let fixed = now
+        let runner = ReplayRunner(settings: configuration.ingest, clock: { fixed }, logger: logger)
+        return try runner.replay([path], into: sink, asOf: asOf)
+    }
+
+    /// Every table and view, as text rows in a canonical order.
+    func snapshot() throws -> TablesSnapshot {
+        func rows(_ sql: String) throws -> [[String?]] {
+            let r = try connection.execute(sql)
+            return (0..<r.rowCount).map { i in (0..<r.columnCount).map { r.string(row: i, column: $0) } }
+        }
+        // Sums of doubles depend on the order of addition in their last bits; compare 11 digits.
+        try connection.executeScript("SET extra_float_digits = -4")
+        defer { try? connection.executeScript("SET extra_float_digits = 3") }
+        return TablesSnapshot(
+            events: try rows("SELECT event_id, customer_id, ts, event, touchpoint, sentiment, revenue, properties, journey, stages FROM cjm.events ORDER BY event_id"),
+            instances: try rows("SELECT * FROM cjm.journey_instances ORDER BY journey, customer_id, instance"),
+            moments: try rows("SELECT * FROM cjm.critical_moments ORDER BY journey, customer_id, instance, moment"),
+            funnel: try rows("SELECT * FROM cjm.funnel"),
+            touchpoints: try rows("SELECT * FROM cjm.touchpoints ORDER BY journey, stage_index, touchpoint"),
+            exitPoints: try rows("SELECT * FROM cjm.exit_points"),
+            daily: try rows("SELECT journey, day, stage_index, reached FROM cjm.funnel_daily"),
+            rejected: try rows("SELECT source, reason, detail, raw FROM cjm.rejected_events ORDER BY id"),
+            watermark: try rows("SELECT watermark, pending_from FROM cjm.engine_state"))
+    }
+
+    /// Empties every table, as a fresh database would be.
+    func reset() throws {
+        try connection.executeScript("""
+            TRUNCATE cjm.events, cjm.rejected_events, cjm.journey_instances, cjm.critical_moments, cjm.touchpoint_stats,
+                     cjm.touchpoint_customers, cjm.alerts, cjm.source_checkpoints;
+            UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL, next_seq = 1;
+            """)
+    }
+}
+
+/// The whole observable state of a database, for equality checks.
+struct TablesSnapshot: Equatable {
+    var events: [[String?]]
+    var instances: [[String?]]
+    var moments: [[String?]]
+    var funnel: [[String?]]
+    var touchpoints: [[String?]]
+    var exitPoints: [[String?]]
+    var daily: [[String?]]
+    var rejected: [[String?]]
+    var watermark: [[String?]]
+
+    /// Everything derived from events (not the raw rows, whose `seq`/`received_at` differ by run).
+    var derived: [[[String?]]] { [instances, moments, funnel, touchpoints, exitPoints, daily] }
+}
