@@ -32,7 +32,7 @@ struct DeadLetterTests {
 
     static let cases: [Case] = [
         Case(reason: "invalid_utf8", line: Array(#"{"customer_id":"a"#.utf8) + [0xFF, 0xFE] + Array(#"","event":"visit","ts":"2026-01-01T00:00:00Z"}"#.utf8), detailMentions: "UTF-8"),
-        Case(reason: "invalid_json", line: Array(#"{"customer_id": "a", "event": "visit", "ts": }"#.utf8), detailMentions: "JSON"),
+        Case(reason: "invalid_json", line: Array(#"{"customer_id": "a", "event": "visit", "ts": }"#.utf8), detailMentions: "expected a value"),
         Case(reason: "not_an_object", line: Array(#"["customer_id", "a"]"#.utf8), detailMentions: "object"),
         Case(reason: "missing_field", line: Array(#"{"event":"visit","ts":"2026-01-01T00:00:00Z"}"#.utf8), detailMentions: "customer_id"),
         Case(reason: "invalid_field", line: Array(#"{"customer_id":42,"event":"visit","ts":"2026-01-01T00:00:00Z"}"#.utf8), detailMentions: "customer_id"),
