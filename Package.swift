@@ -65,6 +65,8 @@ let package = Package(
         // It uses JourneyCore's data types only, never its matching or engine code.
         .target(name: "JourneyReference", dependencies: ["JourneyCore"], path: "Tests/JourneyReference"),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
+        // Drives the real `cjmd` binary: exit codes, messages, output formats.
+        .testTarget(name: "CJMDTests", dependencies: ["cjmd", "JourneyStore", "PostgresClient"]),
         .testTarget(name: "JourneyCoreTests", dependencies: ["JourneyCore", "JourneyReference"]),
         .testTarget(name: "EventDecodingTests", dependencies: ["EventDecoding", "JourneyCore"]),
         .testTarget(name: "JourneyConfigTests", dependencies: ["JourneyConfig", "JourneyCore"]),

@@ -1,0 +1,113 @@
+import Foundation
+import JourneyStore
+import PostgresClient
+import Testing
+
+/// The command line of SPEC §6, through the real binary.
+@Suite struct CommandLineTests {
+    static let unreachable = "host=/nonexistent-cjmd-test port=1 dbname=none connect_timeout=2"
+
+    @Test func checkConfigAcceptsTheShippedConfiguration() throws {
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../config/cjmd.yaml").standardized.path
+        let result = try CommandRunner.run(["check-config", "--config", shipped])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("OK"))
+    }
+
+    @Test func checkConfigListsEveryProblemWithLineAndExits78() throws {
+        let path = CommandRunner.temporaryFile("""
+            journeys:
+              - name: shop
+                conversion_window: soon
+                stages:
+                  - name: only
+                    events: [visit]
+            ingest:
+              batch_max_evnts: 10
+            """)
+        let result = try CommandRunner.run(["check-config", "--config", path])
+        #expect(result.status == 78)
+        #expect(result.stderr.contains("\(path):3:"), "conversion_window is on line 3: \(result.stderr)")
+        #expect(result.stderr.contains("journeys[0].conversion_window"))
+        #expect(result.stderr.contains("journeys[0].stages"), "fewer than two stages: \(result.stderr)")
+        #expect(result.stderr.contains(":8:"), "the unknown key is on line 8: \(result.stderr)")
+        #expect(result.stderr.contains("batch_max_events"), "suggests the known key: \(result.stderr)")
+    }
+
+    @Test func missingConfigurationExits66() throws {
+        let result = try CommandRunner.run(["check-config", "--config", "/nonexistent/cjmd.yaml"])
+        #expect(result.status == 66)
+        #expect(result.stderr.contains("/nonexistent/cjmd.yaml"))
+    }
+
+    @Test func usageErrorsExit64() throws {
+        let config = CommandRunner.temporaryFile(CommandRunner.configuration(databaseURL: Self.unreachable))
+        #expect(try CommandRunner.run(["replay", "--config", config]).status == 64)
+        #expect(try CommandRunner.run(["replay", "--config", config, "--as-of", "yesterday", "x.ndjson"]).status == 64)
+        #expect(try CommandRunner.run(["no-such-command"]).status == 64)
+    }
+
+    @Test func unreachableDatabaseExits69AndSaysWhatToCheck() throws {
+        let config = CommandRunner.temporaryFile(CommandRunner.configuration(databaseURL: Self.unreachable))
+        let result = try CommandRunner.run(["migrate", "--config", config])
+        #expect(result.status == 69)
+        #expect(result.stderr.contains("database.url"))
+    }
+
+    @Test func simulateIsDeterministicPerSeed() throws {
+        let config = CommandRunner.temporaryFile(CommandRunner.configuration(databaseURL: Self.unreachable))
+        let a = try CommandRunner.run(["simulate", "--config", config, "--customers", "300", "--seed", "5"])
+        let b = try CommandRunner.run(["simulate", "--config", config, "--customers", "300", "--seed", "5"])
+        let c = try CommandRunner.run(["simulate", "--config", config, "--customers", "300", "--seed", "6"])
+        #expect(a.status == 0)
+        #expect(a.stdout.split(separator: "\n").count > 600)
+        #expect(a.stdout == b.stdout)
+        #expect(a.stdout != c.stdout)
+    }
+
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"] != nil))
+    func replayThenReportInEveryFormat() throws {
+        let base = try #require(ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"])
+        let admin = try PostgresConnection(conninfo: base)
+        let name = "cjm_cli_\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
+        try admin.executeScript("CREATE DATABASE \(name)")
+        defer { try? admin.executeScript("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
+        let config = CommandRunner.temporaryFile(CommandRunner.configuration(databaseURL: base + " dbname=\(name)"))
+
+        let simulated = try CommandRunner.run(["simulate", "--config", config, "--customers", "500", "--malformed", "0.01"])
+        let events = CommandRunner.temporaryFile(simulated.stdout, suffix: ".ndjson")
+        #expect(try CommandRunner.run(["replay", "--config", config, "/nonexistent.ndjson"]).status == 66)
+        let replay = try CommandRunner.run(["replay", "--config", config, events])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        #expect(replay.stdout.contains("stored"))
+        let strict = try CommandRunner.run(["replay", "--config", config, "--fail-on-rejected", events])
+        #expect(strict.status == 65, "the simulated file has malformed lines")
+        // Standard input works too, and changes nothing the second time.
+        let again = try CommandRunner.run(["replay", "--config", config, "-"], stdin: Data(simulated.stdout.utf8))
+        #expect(again.status == 0)
+        #expect(again.stdout.contains(" 0 stored"), "\(again.stdout)")
+
+        let connection = try PostgresConnection(conninfo: base + " dbname=\(name)")
+        let funnel = try FunnelQuery.funnel(connection)
+        #expect(funnel.count == 3)
+        #expect(funnel[0].reached > 0)
+
+        let json = try CommandRunner.run(["report", "--config", config, "--format", "json"])
+        #expect(json.status == 0)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.count == 3)
+        #expect((rows[0]["reached"] as? Int).map(Int64.init) == funnel[0].reached)
+        #expect(rows[2]["step_conversion"] is NSNull)
+
+        let csv = try CommandRunner.run(["report", "--config", config, "--format", "csv"])
+        let lines = csv.stdout.split(separator: "\n")
+        #expect(lines.count == 4)
+        #expect(lines[0].hasPrefix("journey,stage_index,stage,reached"))
+        #expect(lines[1].hasPrefix("shop,0,visit,\(funnel[0].reached),"))
+
+        let table = try CommandRunner.run(["report", "--config", config])
+        #expect(table.stdout.contains("journey shop"))
+        #expect(try CommandRunner.run(["report", "--config", config, "--journey", "nope"]).status == 65)
+    }
+}
