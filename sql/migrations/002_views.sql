@@ -122,8 +122,12 @@ BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'cjm_reader') THEN
         BEGIN
             CREATE ROLE cjm_reader NOLOGIN;
-        EXCEPTION WHEN insufficient_privilege THEN
-            RAISE NOTICE 'cjm_reader not created: this role lacks CREATEROLE; create it as a superuser: CREATE ROLE cjm_reader NOLOGIN';
+        EXCEPTION
+            WHEN insufficient_privilege THEN
+                RAISE NOTICE 'cjm_reader not created: this role lacks CREATEROLE; create it as a superuser: CREATE ROLE cjm_reader NOLOGIN';
+            -- Roles are cluster-wide: another database's migration may create it at the same time.
+            WHEN duplicate_object OR unique_violation THEN
+                NULL;
         END;
     END IF;
 END
