@@ -13,6 +13,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libpq, from the system (Debian: libpq-dev).
@@ -48,7 +52,28 @@ let package = Package(
         // Sources and the pipeline that drives decode → engine → store.
         .target(
             name: "Ingest",
-            dependencies: ["JourneyCore", "EventDecoding", "JourneyStore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "JourneyCore", "EventDecoding", "JourneyStore", "PostgresClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // systemd integration: sd_notify, watchdog, socket activation, journald log lines.
+        .target(name: "SystemdSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // Prometheus metrics and the health endpoint on a local HTTP address.
+        .target(
+            name: "ServiceMetrics",
+            dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Seeded, deterministic generator of realistic journeys.
         .target(name: "JourneySimulator", dependencies: ["JourneyCore"]),
@@ -56,7 +81,9 @@ let package = Package(
             name: "cjmd",
             dependencies: [
                 "JourneyCore", "EventDecoding", "JourneyConfig", "JourneyStore", "Ingest", "JourneySimulator",
-                "PostgresClient",
+                "PostgresClient", "SystemdSupport", "ServiceMetrics",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -65,6 +92,11 @@ let package = Package(
         // It uses JourneyCore's data types only, never its matching or engine code.
         .target(name: "JourneyReference", dependencies: ["JourneyCore"], path: "Tests/JourneyReference"),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
+        .testTarget(name: "SystemdSupportTests", dependencies: ["SystemdSupport"]),
+        .testTarget(
+            name: "ServiceMetricsTests",
+            dependencies: ["ServiceMetrics", .product(name: "Metrics", package: "swift-metrics")]
+        ),
         // Drives the real `cjmd` binary: exit codes, messages, output formats.
         .testTarget(name: "CJMDTests", dependencies: ["cjmd", "JourneyStore", "PostgresClient"]),
         .testTarget(name: "JourneyCoreTests", dependencies: ["JourneyCore", "JourneyReference"]),

@@ -2,12 +2,12 @@ import ArgumentParser
 
 /// The `cjmd` command line (SPEC §6).
 @main
-struct CJMD: ParsableCommand {
+struct CJMD: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cjmd",
         abstract: "Live customer-journey analytics: touchpoint events in, journey funnels in PostgreSQL out.",
         subcommands: [
-            MigrateCommand.self, CheckConfigCommand.self, ReplayCommand.self, RebuildCommand.self,
+            RunCommand.self, MigrateCommand.self, CheckConfigCommand.self, ReplayCommand.self, RebuildCommand.self,
             ReportCommand.self, SimulateCommand.self,
         ]
     )

@@ -1,0 +1,185 @@
+import Foundation
+import JourneyCore
+import JourneyStore
+import Logging
+import PostgresClient
+import ServiceLifecycle
+
+/// The committing side of `cjmd run`: one dedicated thread (libpq blocks, so it never runs
+/// on an event loop) takes batches from the ``CommitQueue`` by size or delay, commits each in
+/// one transaction with the live watermark (wall clock − allowed lateness), and wakes the
+/// sources' acknowledgement callbacks. While idle it still commits once a second, so
+/// abandonment and expiry deadlines take effect on time without traffic.
+///
+/// When PostgreSQL is unavailable it keeps the batch, reconnects with backoff (logging the
+/// outage once, and the recovery once) and retries; the queue fills, sources stop reading,
+/// and TCP flow control slows the clients. Nothing accepted is dropped.
+///
+/// On graceful shutdown it commits everything queued, then returns.
+public final class LivePipeline: Service, Sendable {
+    public let configuration: CJMConfiguration
+    let queue: CommitQueue
+    private let connect: @Sendable () throws -> PostgresConnection
+    private let clock: @Sendable () -> EventTime
+    private let logger: Logger
+    private let observer: PipelineObserver
+
+    /// - Parameters:
+    ///   - connect: opens a connection to the (migrated) database.
+    ///   - observer: told about commits and outages (metrics, health).
+    public init(
+        configuration: CJMConfiguration, connect: @escaping @Sendable () throws -> PostgresConnection,
+        clock: @escaping @Sendable () -> EventTime, logger: Logger, observer: PipelineObserver = PipelineObserver()
+    ) {
+        self.configuration = configuration
+        self.queue = CommitQueue(capacity: max(configuration.ingest.batchMaxEvents * 8, 10_000))
+        self.connect = connect
+        self.clock = clock
+        self.logger = logger
+        self.observer = observer
+    }
+
+    /// Runs the commit loop until graceful shutdown, then drains the queue.
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let thread = Thread { [self] in
+                    commitLoop()
+                    continuation.resume()
+                }
+                thread.name = "cjmd-commit"
+                thread.start()
+            }
+        } onGracefulShutdown: { [queue] in
+            queue.close()
+        }
+    }
+
+    /// Stops taking input and lets the loop drain (also used by tests).
+    public func shutdown() { queue.close() }
+
+    // MARK: The loop (on the commit thread)
+
+    private func commitLoop() {
+        let ingest = configuration.ingest
+        var session: Session? = nil
+        var outage = OutageLog(logger: logger)
+        while true {
+            let taken = queue.take(maxItems: ingest.batchMaxEvents,
+                                   maxDelay: Double(ingest.batchMaxDelay.microseconds) / 1e6, idle: 1.0)
+            var batch = IngestBatch()
+            for item in taken.items {
+                switch item {
+                case .event(let e): batch.events.append(e)
+                case .rejection(let r): batch.rejections.append(r)
+                }
+            }
+            var backoff = 0.25
+            while true {
+                do {
+                    if session == nil { session = try Session(configuration: configuration, connect: connect, logger: logger) }
+                    let started = DispatchTime.now().uptimeNanoseconds
+                    let outcome = try session!.sink.commit(batch, watermark: .live(now: clock()))
+                    observer.committed(batch: batch, outcome: outcome,
+                                       seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
+                                       watermark: session!.sink.watermark, bufferedEvents: session!.sink.bufferedEvents,
+                                       queueDepth: queue.depth)
+                    outage.recovered()
+                    observer.databaseUp(true)
+                    break
+                } catch {
+                    let connectionLost = (error as? PostgresError)?.isConnectionProblem ?? false
+                        || session?.connection.status != .ok
+                    if connectionLost || session == nil {
+                        session = nil
+                        observer.databaseUp(false)
+                        outage.failed(error, queued: queue.depth + batch.count)
+                    } else {
+                        // The database refused the batch itself: find and dead-letter the culprit
+                        // rather than stall every client behind it.
+                        batch = isolateRefused(batch, error: error, session: session!)
+                        continue
+                    }
+                    Thread.sleep(forTimeInterval: backoff)
+                    backoff = min(backoff * 2, 5)
+                }
+            }
+            queue.markCommitted(through: taken.lastTicket)
+            if queue.isClosed && queue.depth == 0 && taken.items.isEmpty { break }
+        }
+        logger.info("committed everything accepted; commit loop stopped")
+    }
+
+    /// Commits the batch's events one by one, turning each that PostgreSQL refuses into a
+    /// dead letter; returns what is left to commit (the rejections, and the refused events
+    /// as rejections). Only reached when a batch fails for a reason other than the connection.
+    private func isolateRefused(_ batch: IngestBatch, error: any Error, session: Session) -> IngestBatch {
+        logger.error("PostgreSQL refused a batch; committing its events one by one", metadata: ["error": "\(error)"])
+        var rest = IngestBatch()
+        rest.rejections = batch.rejections
+        for accepted in batch.events {
+            var single = IngestBatch()
+            single.events = [accepted]
+            do {
+                _ = try session.sink.commit(single, watermark: .live(now: clock()))
+            } catch let refusal {
+                if let pg = refusal as? PostgresError, pg.isConnectionProblem {
+                    rest.events.append(accepted)
+                    continue
+                }
+                rest.rejections.append(RejectedLine(
+                    reason: "invalid_field", detail: "PostgreSQL refused the event: \(refusal)",
+                    raw: Array("{\"event_id\":\"\(accepted.event.eventID)\"}".utf8), source: accepted.source,
+                    receivedAt: accepted.receivedAt))
+            }
+        }
+        return rest
+    }
+
+    /// A live connection with its sink (engine restored from the database).
+    private struct Session {
+        let connection: PostgresConnection
+        let sink: JourneySink
+
+        init(configuration: CJMConfiguration, connect: () throws -> PostgresConnection, logger: Logger) throws {
+            connection = try connect()
+            try JourneySink.publishJourneys(configuration, on: connection)
+            sink = try JourneySink(configuration: configuration, connection: connection, logger: logger)
+        }
+    }
+}
+
+/// Logs a database outage once when it starts and once when it ends, not per retry.
+struct OutageLog {
+    let logger: Logger
+    var since: Date? = nil
+
+    mutating func failed(_ error: any Error, queued: Int) {
+        guard since == nil else { return }
+        since = Date()
+        logger.error("database unavailable; holding accepted events and retrying (sources pause when the buffer is full)",
+                     metadata: ["error": "\(error)", "queued": "\(queued)"])
+    }
+
+    mutating func recovered() {
+        guard let since else { return }
+        logger.notice("database is back; resuming", metadata: ["outage_seconds": "\(Int(Date().timeIntervalSince(since)))"])
+        self.since = nil
+    }
+}
+
+/// Hooks for metrics and health; the default does nothing.
+public struct PipelineObserver: Sendable {
+    public var onCommit: @Sendable (_ batch: IngestBatch, _ outcome: BatchOutcome, _ seconds: Double) -> Void = { _, _, _ in }
+    public var onState: @Sendable (_ watermark: EventTime, _ bufferedEvents: Int, _ queueDepth: Int) -> Void = { _, _, _ in }
+    public var onDatabase: @Sendable (_ up: Bool) -> Void = { _ in }
+
+    public init() {}
+
+    func committed(batch: IngestBatch, outcome: BatchOutcome, seconds: Double, watermark: EventTime, bufferedEvents: Int, queueDepth: Int) {
+        onCommit(batch, outcome, seconds)
+        onState(watermark, bufferedEvents, queueDepth)
+    }
+
+    func databaseUp(_ up: Bool) { onDatabase(up) }
+}

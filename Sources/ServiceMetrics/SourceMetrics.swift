@@ -1,0 +1,73 @@
+import Metrics
+
+/// The per-source series of one configured source, created once and then reused, so
+/// recording an event costs an atomic add and no allocation or lookup.
+///
+/// Get one from ``CJMMetrics/source(_:)`` and keep it where the source is read.
+public final class SourceMetrics: Sendable {
+    /// The `source` label value of every series here.
+    public let source: String
+    private let accepted: Counter
+    private let duplicate: Counter
+    private let late: Counter
+    private let rejected: [RejectReasonLabel: Counter]
+    private let connections: Meter
+
+    init(source: String, factory: any MetricsFactory) {
+        self.source = source
+        let sourceLabel = [(CJMMetricLabel.source, source)]
+        accepted = Counter(label: CJMMetricName.eventsAccepted.rawValue, dimensions: sourceLabel, factory: factory)
+        duplicate = Counter(label: CJMMetricName.eventsDuplicate.rawValue, dimensions: sourceLabel, factory: factory)
+        late = Counter(label: CJMMetricName.eventsLate.rawValue, dimensions: sourceLabel, factory: factory)
+        var rejected: [RejectReasonLabel: Counter] = [:]
+        for reason in RejectReasonLabel.allCases {
+            rejected[reason] = Counter(
+                label: CJMMetricName.eventsRejected.rawValue,
+                dimensions: sourceLabel + [(CJMMetricLabel.reason, reason.rawValue)],
+                factory: factory
+            )
+        }
+        self.rejected = rejected
+        connections = Meter(label: CJMMetricName.connections.rawValue, dimensions: sourceLabel, factory: factory)
+    }
+
+    /// Counts events accepted into the pipeline. Counts below 1 are ignored, since a
+    /// Prometheus counter only grows.
+    public func recordAccepted(count: Int = 1) {
+        guard count > 0 else { return }
+        accepted.increment(by: count)
+    }
+
+    /// Counts lines sent to the dead-letter table for `reason`.
+    public func recordRejected(reason: RejectReasonLabel, count: Int = 1) {
+        guard count > 0, let counter = rejected[reason] else { return }
+        counter.increment(by: count)
+    }
+
+    /// Counts events that were duplicates of already accepted ones.
+    public func recordDuplicate(count: Int = 1) {
+        guard count > 0 else { return }
+        duplicate.increment(by: count)
+    }
+
+    /// Counts events that arrived behind the watermark.
+    public func recordLate(count: Int = 1) {
+        guard count > 0 else { return }
+        late.increment(by: count)
+    }
+
+    /// Sets the number of open client connections of this source.
+    public func setConnections(_ count: Int) {
+        connections.set(count)
+    }
+
+    /// Adds one open client connection.
+    public func connectionOpened() {
+        connections.increment()
+    }
+
+    /// Removes one open client connection.
+    public func connectionClosed() {
+        connections.decrement()
+    }
+}

@@ -1,0 +1,181 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+import SystemdSupport
+import Testing
+
+@Suite("journald-aware log lines written to a real pipe")
+struct JournalAwareLogHandlerTests {
+    private func logger(_ pipe: CapturePipe, style: LogOutput.Style, level: Logger.Level = .trace) -> Logger {
+        let output = LogOutput(fileDescriptor: pipe.writeEnd, style: style)
+        return Logger(label: "cjmd.test") { label in
+            JournalAwareLogHandler(label: label, output: output, logLevel: level)
+        }
+    }
+
+    @Test("journal lines carry the sd-daemon priority of each level and no timestamp")
+    func journalPriorities() throws {
+        let pipe = try CapturePipe()
+        let log = logger(pipe, style: .journal)
+        log.trace("t")
+        log.debug("d")
+        log.info("i")
+        log.notice("n")
+        log.warning("w")
+        log.error("e")
+        log.critical("c")
+        #expect(pipe.readAvailable() == """
+            <7>cjmd.test: t
+            <7>cjmd.test: d
+            <6>cjmd.test: i
+            <5>cjmd.test: n
+            <4>cjmd.test: w
+            <3>cjmd.test: e
+            <2>cjmd.test: c
+
+            """)
+    }
+
+    @Test("plain lines start with an ISO-8601 UTC timestamp with milliseconds and the level")
+    func plainLines() throws {
+        let pipe = try CapturePipe()
+        let log = logger(pipe, style: .plain)
+        log.warning("disk almost full", metadata: ["free": "3%"])
+        let line = pipe.readAvailable()
+        let pattern = /(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z warning cjmd\.test: disk almost full free=3%\n/
+        let match = try #require(line.wholeMatch(of: pattern))
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        // The year the handler printed is this year in UTC (allowing for a New Year's Eve tick).
+        let year = try #require(Int(match.output.1))
+        #expect(abs(year - (Int(parts.tm_year) + 1900)) <= 1)
+        #expect((1 ... 12).contains(Int(match.output.2) ?? 0))
+    }
+
+    @Test("metadata is sorted by key, call metadata wins, and values with spaces or quotes are quoted")
+    func metadataFormatting() throws {
+        let pipe = try CapturePipe()
+        var log = logger(pipe, style: .journal)
+        log[metadataKey: "source"] = "tcp"
+        log[metadataKey: "batch"] = "7"
+        log.info("committed", metadata: [
+            "batch": "8",
+            "note": "two words",
+            "quote": "say \"hi\"",
+            "empty": "",
+            "list": .array(["a", "b"]),
+            "count": .stringConvertible(42),
+        ])
+        #expect(pipe.readAvailable()
+            == #"<6>cjmd.test: committed batch=8 count=42 empty="" list="[a, b]" note="two words" quote="say \"hi\"" source=tcp"#
+            + "\n")
+    }
+
+    @Test("an attached error is rendered as error=…")
+    func errorMetadata() throws {
+        struct DiskFull: Error, CustomStringConvertible { var description: String { "disk full" } }
+        let pipe = try CapturePipe()
+        let log = logger(pipe, style: .journal)
+        log.error("checkpoint failed", error: DiskFull())
+        #expect(pipe.readAvailable() == "<3>cjmd.test: checkpoint failed error=\"disk full\"\n")
+    }
+
+    @Test("a multi-line message stays one line")
+    func newlinesAreEscaped() throws {
+        let pipe = try CapturePipe()
+        let log = logger(pipe, style: .journal)
+        log.info("first\nsecond\tthird\u{1B}", metadata: ["detail": "a\nb"])
+        #expect(pipe.readAvailable() == #"<6>cjmd.test: first\nsecond\tthird\u001B detail=a\nb"# + "\n")
+    }
+
+    @Test("passwords never reach the output")
+    func redaction() throws {
+        let pipe = try CapturePipe()
+        let log = logger(pipe, style: .journal)
+        log.info("connecting to postgresql://cjm:s3cret@db.example/cjm", metadata: [
+            "password": "hunter2",
+            "DB_PASSWORD": .stringConvertible(12345),
+            "conninfo": "host=/run/postgresql dbname=cjm password='p w'",
+            "nested": .dictionary(["password": "x1", "user": "cjm"]),
+        ])
+        let line = pipe.readAvailable()
+        for secret in ["s3cret", "hunter2", "12345", "p w", "x1"] {
+            #expect(!line.contains(secret), "\(secret) leaked: \(line)")
+        }
+        #expect(line == #"<6>cjmd.test: connecting to postgresql://cjm:***@db.example/cjm DB_PASSWORD=*** conninfo="host=/run/postgresql dbname=cjm password=***" nested="[password: ***, user: cjm]" password=***"# + "\n")
+    }
+
+    @Test("levels below the handler's are not written")
+    func levelFiltering() throws {
+        let pipe = try CapturePipe()
+        let log = logger(pipe, style: .journal, level: .notice)
+        log.info("hidden")
+        log.notice("shown")
+        #expect(pipe.readAvailable() == "<5>cjmd.test: shown\n")
+    }
+
+    @Test("metadata providers contribute context beneath the call's own metadata")
+    func metadataProvider() throws {
+        let pipe = try CapturePipe()
+        let output = LogOutput(fileDescriptor: pipe.writeEnd, style: .journal)
+        let provider = Logger.MetadataProvider { ["request": "r1", "stage": "provider"] }
+        let log = Logger(label: "ctx") { label in
+            JournalAwareLogHandler(label: label, output: output, metadataProvider: provider)
+        }
+        log.info("step", metadata: ["stage": "call"])
+        #expect(pipe.readAvailable() == "<6>ctx: step request=r1 stage=call\n")
+    }
+
+    @Test("JOURNAL_STREAM selects journal style only when it names the output's device and inode")
+    func journalStreamDetection() throws {
+        let pipe = try CapturePipe()
+        let matching = LogOutput.detecting(fileDescriptor: pipe.writeEnd, environment: ["JOURNAL_STREAM": pipe.journalStreamValue()])
+        #expect(matching.style == .journal)
+
+        let other = try CapturePipe()
+        let inherited = LogOutput.detecting(fileDescriptor: pipe.writeEnd, environment: ["JOURNAL_STREAM": other.journalStreamValue()])
+        #expect(inherited.style == .plain)
+        #expect(LogOutput.detecting(fileDescriptor: pipe.writeEnd, environment: [:]).style == .plain)
+        #expect(LogOutput.detecting(fileDescriptor: pipe.writeEnd, environment: ["JOURNAL_STREAM": "garbage"]).style == .plain)
+    }
+
+    @Test("lines from many threads never interleave, even past the pipe's atomic-write size")
+    func concurrentLinesStayWhole() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/log"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o600)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        let output = LogOutput(fileDescriptor: fd, style: .journal)
+        let payload = String(repeating: "x", count: 6000)
+        let writers = 8
+        let linesPerWriter = 100
+        await withTaskGroup(of: Void.self) { group in
+            for writer in 0 ..< writers {
+                group.addTask {
+                    let log = Logger(label: "w\(writer)") { JournalAwareLogHandler(label: $0, output: output) }
+                    for index in 0 ..< linesPerWriter { log.info("\(index) \(payload)") }
+                }
+            }
+        }
+        let file = open(path, O_RDONLY)
+        try #require(file >= 0)
+        defer { close(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while case let count = read(file, &buffer, buffer.count), count > 0 { bytes += buffer[0 ..< count] }
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        #expect(lines.count == writers * linesPerWriter)
+        let wellFormed = lines.filter { line in
+            guard line.hasPrefix("<6>w"), line.hasSuffix(" " + payload) else { return false }
+            return line.split(separator: " ").count == 3
+        }
+        #expect(wellFormed.count == lines.count)
+    }
+}
