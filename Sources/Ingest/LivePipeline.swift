@@ -2,6 +2,7 @@ import Foundation
 import JourneyCore
 import JourneyStore
 import Logging
+import NIOConcurrencyHelpers
 import PostgresClient
 import ServiceLifecycle
 
@@ -23,6 +24,16 @@ public final class LivePipeline: Service, Sendable {
     private let clock: @Sendable () -> EventTime
     private let logger: Logger
     private let observer: PipelineObserver
+    private let heartbeat = NIOLockedValueBox<UInt64>(DispatchTime.now().uptimeNanoseconds)
+
+    /// Seconds since the commit loop last came round (it does at least once a second, or
+    /// once per retry while the database is away): a stuck loop shows here.
+    public var secondsSinceHeartbeat: Double {
+        Double(DispatchTime.now().uptimeNanoseconds - heartbeat.withLockedValue { $0 }) / 1e9
+    }
+
+    /// Items accepted and not yet committed.
+    public var queuedItems: Int { queue.depth }
 
     /// - Parameters:
     ///   - connect: opens a connection to the (migrated) database.
@@ -65,6 +76,7 @@ public final class LivePipeline: Service, Sendable {
         var session: Session? = nil
         var outage = OutageLog(logger: logger)
         while true {
+            heartbeat.withLockedValue { $0 = DispatchTime.now().uptimeNanoseconds }
             let taken = queue.take(maxItems: ingest.batchMaxEvents,
                                    maxDelay: Double(ingest.batchMaxDelay.microseconds) / 1e6, idle: 1.0)
             var batch = IngestBatch()
@@ -80,19 +92,19 @@ public final class LivePipeline: Service, Sendable {
                     if session == nil { session = try Session(configuration: configuration, connect: connect, logger: logger) }
                     let started = DispatchTime.now().uptimeNanoseconds
                     let outcome = try session!.sink.commit(batch, watermark: .live(now: clock()))
-                    observer.committed(batch: batch, outcome: outcome,
-                                       seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
-                                       watermark: session!.sink.watermark, bufferedEvents: session!.sink.bufferedEvents,
-                                       queueDepth: queue.depth)
+                    observer.onCommit(batch, outcome, Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+                    observer.onState(PipelineState(
+                        watermark: session!.sink.watermark, reorderBuffer: session!.sink.bufferedEvents,
+                        queueDepth: queue.depth, openInstances: session!.sink.openInstances))
                     outage.recovered()
-                    observer.databaseUp(true)
+                    observer.onDatabase(true)
                     break
                 } catch {
                     let connectionLost = (error as? PostgresError)?.isConnectionProblem ?? false
                         || session?.connection.status != .ok
                     if connectionLost || session == nil {
                         session = nil
-                        observer.databaseUp(false)
+                        observer.onDatabase(false)
                         outage.failed(error, queued: queue.depth + batch.count)
                     } else {
                         // The database refused the batch itself: find and dead-letter the culprit
@@ -168,18 +180,19 @@ struct OutageLog {
     }
 }
 
-/// Hooks for metrics and health; the default does nothing.
+/// The pipeline's position after a commit.
+public struct PipelineState: Sendable {
+    public var watermark: EventTime
+    public var reorderBuffer: Int
+    public var queueDepth: Int
+    public var openInstances: Int
+}
+
+/// Hooks for metrics and health; the default does nothing. Called on the commit thread.
 public struct PipelineObserver: Sendable {
     public var onCommit: @Sendable (_ batch: IngestBatch, _ outcome: BatchOutcome, _ seconds: Double) -> Void = { _, _, _ in }
-    public var onState: @Sendable (_ watermark: EventTime, _ bufferedEvents: Int, _ queueDepth: Int) -> Void = { _, _, _ in }
+    public var onState: @Sendable (PipelineState) -> Void = { _ in }
     public var onDatabase: @Sendable (_ up: Bool) -> Void = { _ in }
 
     public init() {}
-
-    func committed(batch: IngestBatch, outcome: BatchOutcome, seconds: Double, watermark: EventTime, bufferedEvents: Int, queueDepth: Int) {
-        onCommit(batch, outcome, seconds)
-        onState(watermark, bufferedEvents, queueDepth)
-    }
-
-    func databaseUp(_ up: Bool) { onDatabase(up) }
 }

@@ -44,6 +44,7 @@ public struct JourneyEngine: ~Copyable {
             let flagged = snapshot.openMoments.first {
                 $0.journey == record.journey && $0.customerID == record.customerID && $0.instance == record.instance
             }
+            if state.open[record.journey] == nil { openInstances += 1 }
             state.open[record.journey] = OpenInstance(record: record, flaggedMoment: record.status == .abandoned ? flagged : nil)
             customers[Int(idx)] = state
             reschedule(idx)
@@ -107,9 +108,7 @@ public struct JourneyEngine: ~Copyable {
     public var pendingFrom: EventTime? { buffer.first?.event.time }
 
     /// Open instances held in memory.
-    public var openInstances: Int {
-        customers.reduce(0) { $0 + $1.open.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
-    }
+    public private(set) var openInstances = 0
 
     /// Everything changed since the last call, for the store to write.
     public mutating func takeChanges() -> EngineChanges {
@@ -188,10 +187,13 @@ public struct JourneyEngine: ~Copyable {
                 if restriction == nil || restriction == j {
                     attribute(event, to: &current.record, journey: j)
                 }
+                let wasOpen = state.open[j] != nil
                 if current.record.isOpen {
+                    if !wasOpen { openInstances += 1 }
                     state.open[j] = current
                     changes.touchedOpen.insert(SlotKey(customer: idx, journey: j))
                 } else {
+                    if wasOpen { openInstances -= 1 }
                     state.open[j] = nil
                     changes.closed.append(current.record)
                 }
@@ -302,6 +304,7 @@ public struct JourneyEngine: ~Copyable {
                 }
                 changes.closed.append(open.record)
                 state.open[j] = nil
+                openInstances -= 1
             }
         }
         if changed { customers[Int(idx)] = state }

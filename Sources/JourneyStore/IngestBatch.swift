@@ -67,5 +67,8 @@ public struct BatchOutcome: Sendable, Equatable {
     public var rejected = 0
     /// Events applied after the watermark had passed them.
     public var late = 0
+    /// Duplicates and late events by source (for metrics).
+    public var duplicatesBySource: [String: Int] = [:]
+    public var lateBySource: [String: Int] = [:]
     public init() {}
 }

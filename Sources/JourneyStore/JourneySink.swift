@@ -48,6 +48,8 @@ public final class JourneySink {
     public var watermark: EventTime { engine.watermark }
     /// Events waiting in the reorder buffer.
     public var bufferedEvents: Int { engine.bufferedEvents }
+    /// Open journey instances in memory.
+    public var openInstances: Int { engine.openInstances }
 
     /// Stores and applies one batch in one transaction.
     @discardableResult
@@ -90,7 +92,7 @@ public final class JourneySink {
     /// transaction.
     func applyStored(_ events: [(TouchpointEvent, Int64)], rule: WatermarkRule) throws {
         var outcome = BatchOutcome()
-        try apply(events, rule: rule, outcome: &outcome)
+        try apply(events.map { ($0.0, $0.1, "") }, rule: rule, outcome: &outcome)
         try saveEngineState()
         // Staging rows normally vanish at commit; this transaction goes on.
         try connection.executeScript("""
@@ -99,10 +101,13 @@ public final class JourneySink {
             """)
     }
 
-    private func apply(_ fresh: [(TouchpointEvent, Int64)], rule: WatermarkRule, outcome: inout BatchOutcome) throws {
-        for (event, sequence) in fresh {
+    private func apply(_ fresh: [(TouchpointEvent, Int64, String)], rule: WatermarkRule, outcome: inout BatchOutcome) throws {
+        for (event, sequence, source) in fresh {
             let late = engine.ingest(event, sequence: sequence)
-            if late { outcome.late += 1 }
+            if late {
+                outcome.late += 1
+                outcome.lateBySource[source, default: 0] += 1
+            }
         }
         switch rule {
         case .replay:
@@ -138,10 +143,10 @@ public final class JourneySink {
 
     /// COPYs the batch into staging and moves the new ones into `cjm.events`; returns the
     /// events that were not stored before, with their arrival sequence.
-    private func storeEvents(_ events: [AcceptedEvent], outcome: inout BatchOutcome) throws -> [(TouchpointEvent, Int64)] {
+    private func storeEvents(_ events: [AcceptedEvent], outcome: inout BatchOutcome) throws -> [(TouchpointEvent, Int64, String)] {
         guard !events.isEmpty else { return [] }
         var seen = Set<String>(minimumCapacity: events.count)
-        var candidates: [(TouchpointEvent, Int64)] = []
+        var candidates: [(TouchpointEvent, Int64, String)] = []
         candidates.reserveCapacity(events.count)
         try connection.copyIn("""
             COPY pg_temp.stage_events (event_id, customer_id, ts, event, touchpoint, sentiment, revenue, properties,
@@ -151,11 +156,12 @@ public final class JourneySink {
                 let e = accepted.event
                 guard seen.insert(e.eventID).inserted else {
                     outcome.duplicates += 1
+                    outcome.duplicatesBySource[accepted.source, default: 0] += 1
                     continue
                 }
                 let sequence = nextSequence
                 nextSequence += 1
-                candidates.append((e, sequence))
+                candidates.append((e, sequence, accepted.source))
                 writer.appendText(e.eventID)
                 writer.appendText(e.customerID)
                 writer.appendTimestamp(microsecondsSinceEpoch: e.time.microseconds)
@@ -181,7 +187,16 @@ public final class JourneySink {
         }
         outcome.stored = newSequences.count
         outcome.duplicates += candidates.count - newSequences.count
-        return newSequences.count == candidates.count ? candidates : candidates.filter { newSequences.contains($0.1) }
+        if newSequences.count == candidates.count { return candidates }
+        var fresh: [(TouchpointEvent, Int64, String)] = []
+        for candidate in candidates {
+            if newSequences.contains(candidate.1) {
+                fresh.append(candidate)
+            } else {
+                outcome.duplicatesBySource[candidate.2, default: 0] += 1
+            }
+        }
+        return fresh
     }
 
     private func storeRejections(_ rejections: [RejectedLine]) throws -> Int {

@@ -7,7 +7,10 @@ import JourneyStore
 import Logging
 import NIOPosix
 import PostgresClient
+import Prometheus
 import ServiceLifecycle
+import ServiceMetrics
+import SystemdSupport
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,27 +19,71 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
+        let level = ProcessInfo.processInfo.environment["CJMD_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        JournalAwareLogHandler.bootstrap(logLevel: level)
+        let logger = Logger(label: "cjmd")
         let configuration = try CommandSupport.loadConfiguration(options.config)
-        let logger = CommandSupport.makeLogger()
-        let conninfo = configuration.database.url
-        // The schema must be in place before anything is accepted; wait for the database.
+        let notifier = (try? SystemdNotifier(unsetEnvironment: true)) ?? SystemdNotifier(address: nil)
+        let activated: [String: Int32]
+        do {
+            activated = Dictionary(try SocketActivation.listeners(unset: true).map { ($0.name, $0.fd) },
+                                   uniquingKeysWith: { first, _ in first })
+        } catch {
+            printError("cjmd: socket activation: \(error)")
+            throw ExitStatus.configuration
+        }
+        let watchdog = try? WatchdogSettings.fromEnvironment(unset: true)
+
+        notifier.status("waiting for the database")
         try await Self.waitForDatabase(configuration, configPath: options.config, logger: logger)
 
+        let health = DaemonHealth()
+        var metrics: CJMMetrics? = nil
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        var observer = PipelineObserver()
+        if let listen = configuration.service.metricsListen {
+            let registry = PrometheusCollectorRegistry()
+            let cjmMetrics = CJMMetrics(factory: CJMMetrics.bootstrapPrometheus(registry: registry),
+                                        sources: configuration.sources.map(\.name))
+            metrics = cjmMetrics
+            observer = MetricsObserver.make(cjmMetrics, health: health)
+            do {
+                let server = try await MetricsHTTPServer.bind(
+                    address: try MetricsListenAddress(parsing: listen), registry: registry,
+                    health: { health.health }, logger: logger)
+                services.append(.init(service: MetricsService(server: server)))
+            } catch {
+                printError("cjmd: \(error)")
+                throw ExitStatus.configuration
+            }
+        } else {
+            observer.onDatabase = { health.setDatabaseUp($0) }
+        }
+
+        let conninfo = configuration.database.url
         let pipeline = LivePipeline(
             configuration: configuration, connect: { try PostgresConnection(conninfo: conninfo) },
-            clock: CommandSupport.now, logger: logger)
+            clock: CommandSupport.now, logger: logger, observer: observer)
         let sources = SocketSources(
-            sources: configuration.sources, pipeline: pipeline, group: MultiThreadedEventLoopGroup.singleton,
-            clock: CommandSupport.now, logger: logger,
+            sources: configuration.sources, inherited: activated, pipeline: pipeline,
+            group: MultiThreadedEventLoopGroup.singleton, clock: CommandSupport.now, logger: logger,
             onListening: { _ in
+                health.setListening(true)
                 logger.info("ready", metadata: ["configuration": "\(configuration.logSummary)"])
+                notifier.ready(status: "running")
             })
-        // Shutdown runs in reverse order: sources stop and hand over first, then the pipeline drains.
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: pipeline), .init(service: sources)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+        // Shutdown runs in reverse order: STOPPING=1 first, then sources stop and hand over,
+        // then the pipeline drains; metrics stay up until the end.
+        services.insert(.init(service: pipeline), at: 0)
+        if let watchdog {
+            services.append(.init(service: WatchdogService(settings: watchdog, notifier: notifier, pipeline: pipeline)))
+        }
+        services.append(.init(service: ReloadService(configPath: options.config, running: configuration,
+                                                     notifier: notifier, metrics: metrics, logger: logger)))
+        services.append(.init(service: sources))
+        services.append(.init(service: StoppingNotifier(notifier: notifier)))
+        let group = ServiceGroup(configuration: .init(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {

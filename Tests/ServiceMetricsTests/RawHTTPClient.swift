@@ -37,12 +37,18 @@ enum RawHTTPClientError: Error, CustomStringConvertible {
 /// connection tasks need.
 enum RawHTTPClient {
     /// Sends `request` verbatim to 127.0.0.1:`port` and reads until the server closes.
-    /// - Parameter readDelay: How long to wait after sending before reading, as a slow client.
+    /// - Parameters:
+    ///   - readDelay: How long to wait after sending before reading, as a slow client.
+    ///   - receiveBufferBytes: A small socket receive buffer, so the kernel cannot absorb a
+    ///     large response on the client's behalf.
     static func exchange(
-        port: Int, request: String, timeoutSeconds: Int = 5, readDelay: Duration = .zero
+        port: Int, request: String, timeoutSeconds: Int = 5, readDelay: Duration = .zero, receiveBufferBytes: Int32? = nil
     ) async throws -> [UInt8] {
         try await onOwnThread {
-            try blockingExchange(port: port, request: request, timeoutSeconds: timeoutSeconds, readDelay: readDelay)
+            try blockingExchange(
+                port: port, request: request, timeoutSeconds: timeoutSeconds,
+                readDelay: readDelay, receiveBufferBytes: receiveBufferBytes
+            )
         }
     }
 
@@ -103,7 +109,7 @@ enum RawHTTPClient {
         return nil
     }
 
-    private static func connectedSocket(port: Int, timeoutSeconds: Int) throws -> Int32 {
+    private static func connectedSocket(port: Int, timeoutSeconds: Int, receiveBufferBytes: Int32? = nil) throws -> Int32 {
         #if canImport(Glibc)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -113,6 +119,10 @@ enum RawHTTPClient {
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        if var size = receiveBufferBytes {
+            // Before connect, so the advertised window is small from the start.
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -131,9 +141,9 @@ enum RawHTTPClient {
     }
 
     private static func blockingExchange(
-        port: Int, request: String, timeoutSeconds: Int, readDelay: Duration
+        port: Int, request: String, timeoutSeconds: Int, readDelay: Duration, receiveBufferBytes: Int32?
     ) throws -> [UInt8] {
-        let fd = try connectedSocket(port: port, timeoutSeconds: timeoutSeconds)
+        let fd = try connectedSocket(port: port, timeoutSeconds: timeoutSeconds, receiveBufferBytes: receiveBufferBytes)
         defer { close(fd) }
         let requestBytes = Array(request.utf8)
         var sent = 0

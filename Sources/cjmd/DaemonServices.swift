@@ -1,0 +1,138 @@
+import Foundation
+import Ingest
+import JourneyConfig
+import JourneyCore
+import JourneyStore
+import Logging
+import NIOConcurrencyHelpers
+import Prometheus
+import ServiceLifecycle
+import ServiceMetrics
+import SystemdSupport
+import UnixSignals
+
+/// Shared, thread-safe facts the health check and the watchdog read.
+final class DaemonHealth: Sendable {
+    private let state = NIOLockedValueBox((databaseUp: true, listening: false))
+
+    func setDatabaseUp(_ up: Bool) { state.withLockedValue { $0.databaseUp = up } }
+    func setListening(_ listening: Bool) { state.withLockedValue { $0.listening = listening } }
+
+    var health: ServiceHealth {
+        let s = state.withLockedValue { $0 }
+        var problems: [String] = []
+        if !s.databaseUp { problems.append("database unreachable") }
+        if !s.listening { problems.append("sources not listening") }
+        return ServiceHealth(problems: problems)
+    }
+}
+
+/// Feeds commit outcomes into the Prometheus metrics.
+enum MetricsObserver {
+    static func make(_ metrics: CJMMetrics, health: DaemonHealth) -> PipelineObserver {
+        var observer = PipelineObserver()
+        observer.onCommit = { batch, outcome, seconds in
+            var accepted: [String: Int] = [:]
+            for e in batch.events { accepted[e.source, default: 0] += 1 }
+            for (source, n) in accepted { metrics.recordAccepted(source: source, count: n) }
+            var rejected: [String: [String: Int]] = [:]
+            for r in batch.rejections { rejected[r.source, default: [:]][r.reason, default: 0] += 1 }
+            for (source, reasons) in rejected {
+                for (reason, n) in reasons {
+                    if let label = RejectReasonLabel(rawValue: reason) { metrics.recordRejected(source: source, reason: label, count: n) }
+                }
+            }
+            for (source, n) in outcome.duplicatesBySource { metrics.recordDuplicate(source: source, count: n) }
+            for (source, n) in outcome.lateBySource { metrics.recordLate(source: source, count: n) }
+            if batch.count > 0 { metrics.observeCommit(seconds: seconds, events: batch.count) }
+        }
+        observer.onState = { state in
+            metrics.setWatermark(microsecondsSinceEpoch: state.watermark > .distantPast ? state.watermark.microseconds : nil)
+            metrics.setReorderBufferDepth(state.reorderBuffer)
+            metrics.setBufferDepth(state.queueDepth)
+            metrics.setOpenInstances(state.openInstances)
+        }
+        observer.onDatabase = { up in
+            metrics.setDatabaseUp(up)
+            health.setDatabaseUp(up)
+        }
+        return observer
+    }
+}
+
+/// Serves /metrics and /healthz until shutdown.
+struct MetricsService: Service {
+    let server: MetricsHTTPServer
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await server.run()
+        } onGracefulShutdown: {
+            Task { await server.shutdown() }
+        }
+    }
+}
+
+/// Tells systemd STOPPING=1 as soon as shutdown begins (it is the last service, so the
+/// first one the group shuts down).
+struct StoppingNotifier: Service {
+    let notifier: SystemdNotifier
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        notifier.stopping(status: "stopping: committing what was accepted")
+    }
+}
+
+/// WATCHDOG=1 at half of WatchdogSec while the commit loop comes round.
+struct WatchdogService: Service {
+    let settings: WatchdogSettings
+    let notifier: SystemdNotifier
+    let pipeline: LivePipeline
+
+    func run() async throws {
+        let limit = Double(settings.timeoutMicroseconds) / 1e6
+        await cancelWhenGracefulShutdown {
+            await settings.sendPings(through: notifier) { pipeline.secondsSinceHeartbeat < limit }
+        }
+    }
+}
+
+/// SIGHUP: re-reads the configuration with RELOADING=1 + MONOTONIC_USEC, then READY=1.
+/// An invalid file is logged problem by problem and the running configuration stays.
+struct ReloadService: Service {
+    let configPath: String
+    let running: CJMConfiguration
+    let notifier: SystemdNotifier
+    let metrics: CJMMetrics?
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in signals {
+                notifier.reloading(status: "reloading \(configPath)")
+                do {
+                    let candidate = try ConfigurationLoader.load(path: configPath)
+                    if candidate == running {
+                        logger.notice("reload: configuration unchanged")
+                    } else {
+                        logger.warning("reload: the new configuration is valid; restart cjmd to apply it (live apply of source and journey changes is not implemented yet)",
+                                       metadata: ["configuration": "\(candidate.logSummary)"])
+                    }
+                    metrics?.recordReload(.success)
+                } catch let error as ConfigurationError {
+                    for problem in error.problems { logger.error("reload: \(problem)") }
+                    if error.problems.isEmpty { logger.error("reload: \(error)") }
+                    logger.error("reload: keeping the running configuration")
+                    metrics?.recordReload(.failure)
+                } catch {
+                    logger.error("reload: \(error)")
+                    logger.error("reload: keeping the running configuration")
+                    metrics?.recordReload(.failure)
+                }
+                notifier.ready(status: "running")
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import PostgresClient
+import Testing
+
+/// A `cjmd run` process against its own test database, with a Unix and a TCP source.
+final class DaemonHarness {
+    let conninfo: String
+    let admin: PostgresConnection
+    let databaseName: String
+    let directory: URL
+    let socketPath: String
+    let tcpPort: Int
+    let configPath: String
+    var process: Process?
+    let logPath: String
+
+    init(journeyYAML: String, ingestYAML: String = "") throws {
+        let base = try #require(ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"])
+        admin = try PostgresConnection(conninfo: base)
+        databaseName = "cjm_d_\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
+        try admin.executeScript("CREATE DATABASE \(databaseName)")
+        conninfo = base + " dbname=\(databaseName)"
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("cjmd-daemon-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        socketPath = directory.appendingPathComponent("events.sock").path
+        tcpPort = freeTCPPort()
+        logPath = directory.appendingPathComponent("cjmd.log").path
+        configPath = directory.appendingPathComponent("cjmd.yaml").path
+        let yaml = """
+            database:
+              url: "\(conninfo.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))"
+            sources:
+              - type: unix
+                path: \(socketPath)
+                mode: "0600"
+              - type: tcp
+                listen: 127.0.0.1:\(tcpPort)
+            service:
+              metrics_listen: off
+            \(ingestYAML)
+            \(journeyYAML)
+            """
+        _ = FileManager.default.createFile(atPath: configPath, contents: Data(yaml.utf8))
+    }
+
+    /// Starts the daemon and waits until it accepts TCP connections.
+    func start() throws {
+        let process = Process()
+        process.executableURL = CommandRunner.binary
+        process.arguments = ["run", "--config", configPath]
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        self.process = process
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if (try? LineClient(tcpPort: tcpPort)) != nil, FileManager.default.fileExists(atPath: socketPath) { return }
+            guard process.isRunning else { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Issue.record("cjmd did not start listening: \(log())")
+        throw CancellationError()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    func terminate(timeout: TimeInterval = 60) -> Int32? {
+        guard let process else { return nil }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            return nil
+        }
+        return process.terminationStatus
+    }
+
+    func log() -> String {
+        (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+    }
+
+    func query(_ sql: String) throws -> QueryResult {
+        let connection = try PostgresConnection(conninfo: conninfo)
+        return try connection.execute(sql)
+    }
+
+    deinit {
+        if let process, process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        try? admin.executeScript("DROP DATABASE IF EXISTS \(databaseName) WITH (FORCE)")
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
