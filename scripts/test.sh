@@ -29,5 +29,8 @@ export CJM_REQUIRE_DATABASE=1
 status=0
 # Release mode: the differential tests run thousands of random scenarios, which a debug
 # build would take ten times longer for. -enable-testing keeps @testable imports working.
-swift test -c release -Xswiftc -enable-testing "$@" || status=$?
+# Serially: the machine has 2 cores, so the Swift concurrency pool has 2 threads, and tests
+# that block (database round trips, child processes) running side by side starve the
+# async ones (HTTP servers, timers) into spurious time-outs.
+swift test -c release -Xswiftc -enable-testing --no-parallel "$@" || status=$?
 exit "$status"

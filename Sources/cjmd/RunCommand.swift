@@ -23,17 +23,43 @@ struct RunCommand: AsyncParsableCommand {
         JournalAwareLogHandler.bootstrap(logLevel: level)
         let logger = Logger(label: "cjmd")
         let configuration = try CommandSupport.loadConfiguration(options.config)
-        let notifier = (try? SystemdNotifier(unsetEnvironment: true)) ?? SystemdNotifier(address: nil)
+        let notifier: SystemdNotifier
+        do {
+            notifier = try SystemdNotifier(unsetEnvironment: true)
+        } catch {
+            // systemd would wait for READY=1 until its start timeout: say why it never comes.
+            logger.critical("NOTIFY_SOCKET is unusable; systemd will not hear READY=1", metadata: ["error": "\(error)"])
+            notifier = SystemdNotifier(address: nil)
+        }
         let activated: [String: Int32]
         do {
-            activated = Dictionary(try SocketActivation.listeners(unset: true).map { ($0.name, $0.fd) },
-                                   uniquingKeysWith: { first, _ in first })
+            let listeners = try SocketActivation.listeners(unset: true)
+            for listener in listeners {
+                let description = try SocketDescription(fd: listener.fd)
+                guard description.isListeningStream else {
+                    printError("cjmd: socket-activated descriptor \(listener.fd) (\(listener.name)) is not a listening stream socket; use ListenStream= in the socket unit")
+                    throw ExitStatus.configuration
+                }
+                guard configuration.sources.contains(where: { $0.name == listener.name }) else {
+                    printError("cjmd: systemd passed a socket named \(listener.name), but no source has that name; set FileDescriptorName= to a source's name")
+                    throw ExitStatus.configuration
+                }
+            }
+            activated = Dictionary(listeners.map { ($0.name, $0.fd) }, uniquingKeysWith: { first, _ in first })
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             printError("cjmd: socket activation: \(error)")
             throw ExitStatus.configuration
         }
         let watchdog = try? WatchdogSettings.fromEnvironment(unset: true)
 
+        for source in configuration.sources {
+            if case .tail(let path, _) = source.kind {
+                logger.warning("tail sources are not supported by this version yet; not following \(path) (replay files with `cjmd replay`)",
+                               metadata: ["source": "\(source.name)"])
+            }
+        }
         notifier.status("waiting for the database")
         try await Self.waitForDatabase(configuration, configPath: options.config, logger: logger)
 

@@ -3,7 +3,7 @@ import PostgresClient
 import Testing
 
 /// A `cjmd run` process against its own test database, with a Unix and a TCP source.
-final class DaemonHarness {
+final class DaemonHarness: @unchecked Sendable {
     let conninfo: String
     let admin: PostgresConnection
     let databaseName: String
@@ -60,7 +60,7 @@ final class DaemonHarness {
             guard process.isRunning else { break }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        Issue.record("cjmd did not start listening: \(log())")
+        Issue.record("cjmd did not start listening: \(self.log())")
         throw CancellationError()
     }
 

@@ -33,12 +33,13 @@ struct DaemonTests {
         let sent = LockedCounters(count: clients)
         let base = Date().addingTimeInterval(-60)
         let group = DispatchGroup()
+        let socketPath = daemon.socketPath, tcpPort = daemon.tcpPort
         for c in 0..<clients {
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
                 do {
-                    let client = c % 2 == 0 ? try LineClient(unixPath: daemon.socketPath) : try LineClient(tcpPort: daemon.tcpPort)
+                    let client = c % 2 == 0 ? try LineClient(unixPath: socketPath) : try LineClient(tcpPort: tcpPort)
                     for chunk in 0..<chunks {
                         var text = ""
                         for i in 0..<perChunk {

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,6 +6,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 import Logging
 import SystemdSupport
 import Testing
@@ -145,17 +147,42 @@ struct JournalAwareLogHandlerTests {
         #expect(LogOutput.detecting(fileDescriptor: pipe.writeEnd, environment: ["JOURNAL_STREAM": "garbage"]).style == .plain)
     }
 
-    @Test("lines from many threads never interleave, even past the pipe's atomic-write size")
+    @Test("lines from many threads never interleave on a stream socket like journald's")
     func concurrentLinesStayWhole() async throws {
-        let directory = try TemporaryDirectory()
-        let path = directory.path + "/log"
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o600)
-        try #require(fd >= 0)
-        defer { close(fd) }
-        let output = LogOutput(fileDescriptor: fd, style: .journal)
-        let payload = String(repeating: "x", count: 6000)
+        // systemd connects stderr to journald with an AF_UNIX stream socket; a small send buffer
+        // makes the kernel accept long lines in parts, where unlocked writers would interleave.
+        var ends: [Int32] = [0, 0]
+        try #require(socketpair(AF_UNIX, testStreamType, 0, &ends) == 0)
+        let (readEnd, writeEnd) = (ends[0], ends[1])
+        defer { close(readEnd); close(writeEnd) }
+        var sendBuffer: Int32 = 4096
+        setsockopt(writeEnd, SOL_SOCKET, SO_SNDBUF, &sendBuffer, socklen_t(MemoryLayout<Int32>.size))
+        let output = LogOutput(fileDescriptor: writeEnd, style: .journal)
+        let payload = String(repeating: "x", count: 100_000)
         let writers = 8
-        let linesPerWriter = 100
+        let linesPerWriter = 20
+
+        let expectedBytes = (0 ..< writers).reduce(0) { total, writer in
+            total + (0 ..< linesPerWriter).reduce(0) { $0 + "<6>w\(writer): \($1) \(payload)\n".utf8.count }
+        }
+
+        // Read while writing, like journald: a full pipe would otherwise block the writers.
+        let collected = MessageCollector()
+        let readingDone = DispatchSemaphore(value: 0)
+        // A dedicated thread: GCD's global queues share the Swift concurrency pool's threads on Linux.
+        Thread.detachNewThread {
+            var bytes: [UInt8] = []
+            // Small reads keep the buffer full, so writers wait mid-line and others get a turn.
+            var buffer = [UInt8](repeating: 0, count: 1024)
+            bytes.reserveCapacity(expectedBytes)
+            while bytes.count < expectedBytes {
+                let count = read(readEnd, &buffer, buffer.count)
+                guard count > 0 else { break }
+                bytes.append(contentsOf: buffer[0 ..< count])
+            }
+            collected.append(String(decoding: bytes, as: UTF8.self))
+            readingDone.signal()
+        }
         await withTaskGroup(of: Void.self) { group in
             for writer in 0 ..< writers {
                 group.addTask {
@@ -164,13 +191,9 @@ struct JournalAwareLogHandlerTests {
                 }
             }
         }
-        let file = open(path, O_RDONLY)
-        try #require(file >= 0)
-        defer { close(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while case let count = read(file, &buffer, buffer.count), count > 0 { bytes += buffer[0 ..< count] }
-        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        readingDone.wait()
+        let text = try #require(collected.all.first)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         #expect(lines.count == writers * linesPerWriter)
         let wellFormed = lines.filter { line in
             guard line.hasPrefix("<6>w"), line.hasSuffix(" " + payload) else { return false }

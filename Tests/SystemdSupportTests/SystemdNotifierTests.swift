@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,6 +6,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 import SystemdSupport
 import Testing
 
@@ -136,23 +138,59 @@ struct SystemdNotifierTests {
         #expect(notifier.address == .path(path))
     }
 
-    @Test("many tasks notifying at once each deliver one intact datagram")
-    func concurrentNotifications() async throws {
+    @Test("many threads notifying at once each deliver one intact datagram")
+    func concurrentNotifications() throws {
         let directory = try TemporaryDirectory()
         let socketPath = directory.path + "/notify"
         let receiver = try DatagramReceiver(name: socketPath)
-        var bufferSize: Int32 = 1 << 20
-        setsockopt(receiver.fd, SOL_SOCKET, SO_RCVBUF, &bufferSize, socklen_t(MemoryLayout<Int32>.size))
         let notifier = try SystemdNotifier(environment: ["NOTIFY_SOCKET": socketPath])
-        let outcomes = await withTaskGroup(of: NotifyOutcome.self) { group in
-            for index in 0 ..< 64 {
-                group.addTask { notifier.status("task \(index)") }
+        let senders = 64
+        // The receiver's queue holds only ~10 datagrams, so it must read while the threads send,
+        // as systemd does.
+        let received = MessageCollector()
+        let reading = DispatchSemaphore(value: 0)
+        // Dedicated threads, not GCD: on Linux the global queues share their threads with the
+        // Swift concurrency pool (as many as cores), which other tests may be occupying.
+        Thread.detachNewThread {
+            for _ in 0 ..< senders {
+                guard let message = receiver.receive() else { break }
+                received.append(message)
             }
-            return await group.reduce(into: []) { $0.append($1) }
+            reading.signal()
         }
-        #expect(outcomes.allSatisfy { $0 == .sent })
-        let received = Set(receiver.drain())
-        #expect(received == Set((0 ..< 64).map { "STATUS=task \($0)" }))
+        let outcomes = MessageCollector()
+        let sent = DispatchGroup()
+        for index in 0 ..< senders {
+            sent.enter()
+            Thread.detachNewThread {
+                outcomes.append(notifier.status("thread \(index)") == .sent ? "sent" : "not sent")
+                sent.leave()
+            }
+        }
+        sent.wait()
+        reading.wait()
+        #expect(outcomes.all.filter { $0 == "sent" }.count == senders)
+        #expect(Set(received.all) == Set((0 ..< senders).map { "STATUS=thread \($0)" }))
+    }
+
+    @Test("a receiver that stops reading makes a send fail after sendTimeout instead of hanging")
+    func fullQueueTimesOut() throws {
+        let directory = try TemporaryDirectory()
+        let socketPath = directory.path + "/notify"
+        let receiver = try DatagramReceiver(name: socketPath)
+        let notifier = try SystemdNotifier(environment: ["NOTIFY_SOCKET": socketPath], sendTimeout: .milliseconds(50))
+        var outcome = NotifyOutcome.sent
+        var sentBeforeFull = 0
+        let started = monotonicMicroseconds()
+        while outcome == .sent, sentBeforeFull < 10_000 {
+            outcome = notifier.watchdog()
+            if outcome == .sent { sentBeforeFull += 1 }
+        }
+        let elapsed = monotonicMicroseconds() - started
+        #expect(outcome == .failed(NotifyFailure(errno: EAGAIN, socket: socketPath, step: "send")))
+        #expect(sentBeforeFull > 0)
+        #expect(elapsed >= 50_000 && elapsed < 5_000_000)
+        #expect(receiver.drain().count == sentBeforeFull)
     }
 
     @Test("unsetEnvironment removes NOTIFY_SOCKET from the process after reading it")

@@ -61,7 +61,7 @@ func withUnixAddress<R>(_ name: String, abstract: Bool, _ body: (UnsafePointer<s
 }
 
 /// A bound AF_UNIX datagram socket standing in for systemd's notification socket.
-final class DatagramReceiver {
+final class DatagramReceiver: Sendable {
     let fd: Int32
 
     init(name: String, abstract: Bool = false) throws {
@@ -85,6 +85,20 @@ final class DatagramReceiver {
         let count = recv(fd, &buffer, buffer.count, 0)
         guard count >= 0 else { return nil }
         return String(decoding: buffer[0 ..< count], as: UTF8.self)
+    }
+
+    /// The next datagram, waiting without blocking a Swift concurrency thread (the pool has
+    /// as many threads as cores, and a blocked one can starve the task that should send).
+    func receiveAsync(timeout: Duration = .seconds(10)) async -> String? {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while clock.now < deadline {
+            let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if count >= 0 { return String(decoding: buffer[0 ..< count], as: UTF8.self) }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return nil
     }
 
     /// Datagrams already queued, without waiting.

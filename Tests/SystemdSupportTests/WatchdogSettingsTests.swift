@@ -57,8 +57,8 @@ struct WatchdogSettingsTests {
         let settings = WatchdogSettings(timeoutMicroseconds: 40_000)
 
         let pinger = Task { await settings.sendPings(through: notifier) }
-        #expect(receiver.receive() == "WATCHDOG=1")
-        #expect(receiver.receive() == "WATCHDOG=1")
+        #expect(await receiver.receiveAsync() == "WATCHDOG=1")
+        #expect(await receiver.receiveAsync() == "WATCHDOG=1")
         pinger.cancel()
         await pinger.value
         _ = receiver.drain()
