@@ -22,6 +22,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 bash scripts/pg-cluster.sh start "$cluster_dir" --fast --database cjm_test
+# The outage test stops and restarts this cluster.
+export CJM_TEST_CLUSTER_DIR=$cluster_dir
 CJM_TEST_DATABASE_URL=$(bash scripts/pg-cluster.sh conninfo "$cluster_dir")
 export CJM_TEST_DATABASE_URL
 export CJM_REQUIRE_DATABASE=1

@@ -14,7 +14,7 @@ final class DaemonHarness: @unchecked Sendable {
     var process: Process?
     let logPath: String
 
-    init(journeyYAML: String, ingestYAML: String = "") throws {
+    init(journeyYAML: String, ingestYAML: String = "", sourceNames: (unix: String, tcp: String)? = nil) throws {
         let base = try #require(ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"])
         admin = try PostgresConnection(conninfo: base)
         databaseName = "cjm_d_\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
@@ -33,8 +33,10 @@ final class DaemonHarness: @unchecked Sendable {
               - type: unix
                 path: \(socketPath)
                 mode: "0600"
+                name: \(sourceNames?.unix ?? "unix-test")
               - type: tcp
                 listen: 127.0.0.1:\(tcpPort)
+                name: \(sourceNames?.tcp ?? "tcp-test")
             service:
               metrics_listen: off
             \(ingestYAML)
@@ -43,17 +45,25 @@ final class DaemonHarness: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: configPath, contents: Data(yaml.utf8))
     }
 
-    /// Starts the daemon and waits until it accepts TCP connections.
-    func start() throws {
+    /// Starts the daemon (through `launcher`, e.g. systemd-socket-activate, when given) and,
+    /// unless `waitForListening` is false, waits until it accepts TCP connections.
+    func start(environment: [String: String] = [:], launcher: [String] = [], waitForListening: Bool = true) throws {
         let process = Process()
-        process.executableURL = CommandRunner.binary
-        process.arguments = ["run", "--config", configPath]
+        if let first = launcher.first {
+            process.executableURL = URL(fileURLWithPath: first)
+            process.arguments = Array(launcher.dropFirst()) + [CommandRunner.binary.path, "run", "--config", configPath]
+        } else {
+            process.executableURL = CommandRunner.binary
+            process.arguments = ["run", "--config", configPath]
+        }
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = log
         process.standardError = log
         try process.run()
         self.process = process
+        guard waitForListening else { return }
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if (try? LineClient(tcpPort: tcpPort)) != nil, FileManager.default.fileExists(atPath: socketPath) { return }
@@ -75,6 +85,14 @@ final class DaemonHarness: @unchecked Sendable {
             return nil
         }
         return process.terminationStatus
+    }
+
+    /// The daemon's resident memory in KiB (VmRSS), or nil when it is not running.
+    func residentKiB() -> Int? {
+        guard let pid = process?.processIdentifier,
+              let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }
 
     func log() -> String {
