@@ -53,16 +53,7 @@ final class LineConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                         return
                     }
                     lines += 1
-                    switch decoder.decode(text, now: now) {
-                    case .event(let event):
-                        pending.append(.event(AcceptedEvent(event: event, source: source, receivedAt: now)))
-                    case .rejected(let rejection):
-                        pending.append(.rejection(RejectedLine(
-                            reason: rejection.reason.rawValue, detail: rejection.detail,
-                            raw: Array(text.prefix(maxLineBytes)), source: source, receivedAt: now)))
-                    case .blank:
-                        break
-                    }
+                    enqueue(text, now: now)
                 case .tooLong(let prefix, let length):
                     lines += 1
                     let rejection = Rejection.lineTooLong(length: length, maxLineBytes: maxLineBytes)
@@ -80,19 +71,25 @@ final class LineConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         let now = clock()
         framer.finish { line, _ in
             if case .line(let text) = line, !EventDecoder.isAckRequest(text) {
-                switch decoder.decode(text, now: now) {
-                case .event(let event):
-                    pending.append(.event(AcceptedEvent(event: event, source: source, receivedAt: now)))
-                case .rejected(let rejection):
-                    pending.append(.rejection(RejectedLine(
-                        reason: rejection.reason.rawValue, detail: rejection.detail,
-                        raw: Array(text.prefix(maxLineBytes)), source: source, receivedAt: now)))
-                case .blank: break
-                }
+                enqueue(text, now: now)
             }
         }
         flush()
         context.fireChannelInactive()
+    }
+
+    /// Decodes one complete line into the pending items (blank lines carry nothing).
+    private func enqueue(_ text: UnsafeRawBufferPointer, now: EventTime) {
+        switch decoder.decode(text, now: now) {
+        case .event(let event):
+            pending.append(.event(AcceptedEvent(event: event, source: source, receivedAt: now)))
+        case .rejected(let rejection):
+            pending.append(.rejection(RejectedLine(
+                reason: rejection.reason.rawValue, detail: rejection.detail,
+                raw: Array(text.prefix(maxLineBytes)), source: source, receivedAt: now)))
+        case .blank:
+            break
+        }
     }
 
     /// Submits what was decoded; returns whether the queue asks producers to pause.

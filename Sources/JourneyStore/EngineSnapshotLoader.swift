@@ -64,21 +64,10 @@ enum EngineSnapshotLoader {
 
         if let pendingFrom {
             let pending = try connection.execute("""
-                SELECT event_id, customer_id, ts, event, touchpoint, journey, sentiment, revenue, properties::text, seq
-                FROM cjm.events WHERE ts >= $1 ORDER BY seq
+                SELECT \(StoredEventRow.columns) FROM cjm.events WHERE ts >= $1 ORDER BY seq
                 """, [.timestamp(microsecondsSinceEpoch: pendingFrom)])
             for row in 0..<pending.rowCount {
-                let event = TouchpointEvent(
-                    eventID: pending.string(row: row, column: 0) ?? "",
-                    customerID: pending.string(row: row, column: 1) ?? "",
-                    name: pending.string(row: row, column: 3) ?? "",
-                    time: EventTime(microseconds: try pending.timestampMicroseconds(row: row, column: 2) ?? 0),
-                    touchpoint: pending.string(row: row, column: 4) ?? "unknown",
-                    journey: pending.string(row: row, column: 5),
-                    sentiment: try pending.double(row: row, column: 6),
-                    revenue: pending.string(row: row, column: 7).flatMap { DecimalText(json: $0) },
-                    propertiesJSON: pending.string(row: row, column: 8))
-                snapshot.pendingEvents.append((event, try pending.int64(row: row, column: 9) ?? 0))
+                snapshot.pendingEvents.append(try StoredEventRow.decode(pending, row: row))
             }
         }
         return Loaded(snapshot: snapshot, nextSequence: nextSequence)
@@ -158,4 +147,24 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public var message: String
     public var hint: String
     public var description: String { "\(message); \(hint)" }
+}
+
+/// An event read back from `cjm.events` (restarts, rebuild): the columns to select and how to
+/// turn a row of them into an event with its arrival sequence.
+enum StoredEventRow {
+    static let columns = "event_id, customer_id, ts, event, touchpoint, journey, sentiment, revenue, properties::text, seq"
+
+    static func decode(_ rows: QueryResult, row: Int) throws -> (event: TouchpointEvent, sequence: Int64) {
+        let event = TouchpointEvent(
+            eventID: rows.string(row: row, column: 0) ?? "",
+            customerID: rows.string(row: row, column: 1) ?? "",
+            name: rows.string(row: row, column: 3) ?? "",
+            time: EventTime(microseconds: try rows.timestampMicroseconds(row: row, column: 2) ?? 0),
+            touchpoint: rows.string(row: row, column: 4) ?? "unknown",
+            journey: rows.string(row: row, column: 5),
+            sentiment: try rows.double(row: row, column: 6),
+            revenue: rows.string(row: row, column: 7).flatMap { DecimalText(json: $0) },
+            propertiesJSON: rows.string(row: row, column: 8))
+        return (event, try rows.int64(row: row, column: 9) ?? 0)
+    }
 }

@@ -33,8 +33,7 @@ public enum JourneyRebuilder {
                        updated_at = now() WHERE id = 1;
                 CREATE TEMP TABLE IF NOT EXISTS rebuild_stages (event_id text, stages jsonb) ON COMMIT DROP;
                 DECLARE rebuild_events NO SCROLL CURSOR FOR
-                    SELECT event_id, customer_id, ts, event, touchpoint, journey, sentiment, revenue, properties::text, seq
-                    FROM cjm.events ORDER BY ts, seq;
+                    SELECT \(StoredEventRow.columns) FROM cjm.events ORDER BY ts, seq;
                 """)
             let sink = try JourneySink(configuration: configuration, connection: connection, logger: logger)
             while true {
@@ -43,17 +42,8 @@ public enum JourneyRebuilder {
                 var events: [(TouchpointEvent, Int64)] = []
                 events.reserveCapacity(rows.rowCount)
                 for row in 0..<rows.rowCount {
-                    let event = TouchpointEvent(
-                        eventID: rows.string(row: row, column: 0) ?? "",
-                        customerID: rows.string(row: row, column: 1) ?? "",
-                        name: rows.string(row: row, column: 3) ?? "",
-                        time: EventTime(microseconds: try rows.timestampMicroseconds(row: row, column: 2) ?? 0),
-                        touchpoint: rows.string(row: row, column: 4) ?? "unknown",
-                        journey: rows.string(row: row, column: 5),
-                        sentiment: try rows.double(row: row, column: 6),
-                        revenue: rows.string(row: row, column: 7).flatMap { DecimalText(json: $0) },
-                        propertiesJSON: rows.string(row: row, column: 8))
-                    events.append((event, try rows.int64(row: row, column: 9) ?? 0))
+                    let stored = try StoredEventRow.decode(rows, row: row)
+                    events.append((stored.event, stored.sequence))
                 }
                 // Re-map stages under the current definitions.
                 try connection.copyIn("COPY pg_temp.rebuild_stages FROM STDIN") { writer in
