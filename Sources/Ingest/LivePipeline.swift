@@ -18,9 +18,11 @@ import ServiceLifecycle
 ///
 /// On graceful shutdown it commits everything queued, then returns.
 public final class LivePipeline: Service, Sendable {
-    public let configuration: CJMConfiguration
+    /// The configuration in force (replaced by ``reload(_:)``).
+    public var configuration: CJMConfiguration { current.withLockedValue { $0.configuration } }
+    private let current: NIOLockedValueBox<(configuration: CJMConfiguration, pendingReload: Bool)>
     let queue: CommitQueue
-    private let connect: @Sendable () throws -> PostgresConnection
+    private let connect: @Sendable (CJMConfiguration) throws -> PostgresConnection
     private let clock: @Sendable () -> EventTime
     private let logger: Logger
     private let observer: PipelineObserver
@@ -36,13 +38,13 @@ public final class LivePipeline: Service, Sendable {
     public var queuedItems: Int { queue.depth }
 
     /// - Parameters:
-    ///   - connect: opens a connection to the (migrated) database.
+    ///   - connect: opens a connection to the (migrated) database of a configuration.
     ///   - observer: told about commits and outages (metrics, health).
     public init(
-        configuration: CJMConfiguration, connect: @escaping @Sendable () throws -> PostgresConnection,
+        configuration: CJMConfiguration, connect: @escaping @Sendable (CJMConfiguration) throws -> PostgresConnection,
         clock: @escaping @Sendable () -> EventTime, logger: Logger, observer: PipelineObserver = PipelineObserver()
     ) {
-        self.configuration = configuration
+        self.current = NIOLockedValueBox((configuration, false))
         self.queue = CommitQueue(capacity: max(configuration.ingest.batchMaxEvents * 8, 10_000))
         self.connect = connect
         self.clock = clock
@@ -69,16 +71,33 @@ public final class LivePipeline: Service, Sendable {
     /// Stops taking input and lets the loop drain (also used by tests).
     public func shutdown() { queue.close() }
 
+    /// Applies a new configuration from the next batch on: journeys (for events committed from
+    /// then on; open instances of a journey whose stages changed are left as they are),
+    /// ingest settings and the database. The engine is restored from the database under the
+    /// new journeys, exactly as at a restart.
+    public func reload(_ configuration: CJMConfiguration) {
+        current.withLockedValue { $0 = (configuration, true) }
+    }
+
     // MARK: The loop (on the commit thread)
 
     private func commitLoop() {
-        let ingest = configuration.ingest
         var session: Session? = nil
         var outage = OutageLog(logger: logger)
         while true {
             heartbeat.withLockedValue { $0 = DispatchTime.now().uptimeNanoseconds }
-            let taken = queue.take(maxItems: ingest.batchMaxEvents,
-                                   maxDelay: Double(ingest.batchMaxDelay.microseconds) / 1e6, idle: 1.0)
+            let limits = self.configuration.ingest
+            let taken = queue.take(maxItems: limits.batchMaxEvents,
+                                   maxDelay: Double(limits.batchMaxDelay.microseconds) / 1e6, idle: 1.0)
+            // A reload that arrived while waiting applies to this batch already.
+            let (configuration, reloaded) = current.withLockedValue { state in
+                defer { state.pendingReload = false }
+                return state
+            }
+            if reloaded {
+                session = nil
+                logger.notice("applying the reloaded configuration", metadata: ["journeys": "\(configuration.journeys.map(\.name).joined(separator: ", "))"])
+            }
             var batch = IngestBatch()
             for item in taken.items {
                 switch item {
@@ -89,7 +108,9 @@ public final class LivePipeline: Service, Sendable {
             var backoff = 0.25
             while true {
                 do {
-                    if session == nil { session = try Session(configuration: configuration, connect: connect, logger: logger) }
+                    if session == nil {
+                        session = try Session(configuration: configuration, connect: { try connect(configuration) }, logger: logger)
+                    }
                     let started = DispatchTime.now().uptimeNanoseconds
                     let outcome = try session!.sink.commit(batch, watermark: .live(now: clock()))
                     observer.onCommit(batch, outcome, Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)

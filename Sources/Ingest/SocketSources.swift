@@ -11,8 +11,10 @@ import ServiceLifecycle
 /// accepting and reading, waits until everything received is committed (so pending
 /// acknowledgements go out), then closes the connections.
 public final class SocketSources: Service, Sendable {
-    private let sources: [SourceSettings]
+    private let initialSources: [SourceSettings]
     private let inherited: [String: Int32]
+    /// Bound listeners by source name, with the settings they were bound for.
+    private let listeners = NIOLockedValueBox([String: (settings: SourceSettings, channel: any Channel)]())
     private let pipeline: LivePipeline
     private let group: any EventLoopGroup
     private let clock: @Sendable () -> EventTime
@@ -28,10 +30,7 @@ public final class SocketSources: Service, Sendable {
         group: any EventLoopGroup, clock: @escaping @Sendable () -> EventTime, logger: Logger,
         onListening: @escaping @Sendable ([String]) -> Void = { _ in }
     ) {
-        self.sources = sources.filter {
-            if case .tail = $0.kind { return false }
-            return true
-        }
+        self.initialSources = Self.socketSources(sources)
         self.inherited = inherited
         self.pipeline = pipeline
         self.group = group
@@ -40,17 +39,23 @@ public final class SocketSources: Service, Sendable {
         self.onListening = onListening
     }
 
+    static func socketSources(_ sources: [SourceSettings]) -> [SourceSettings] {
+        sources.filter {
+            if case .tail = $0.kind { return false }
+            return true
+        }
+    }
+
     public func run() async throws {
-        var listeners: [any Channel] = []
         var descriptions: [String] = []
         do {
-            for source in sources {
+            for source in initialSources {
                 let channel = try await bind(source)
-                listeners.append(channel)
+                listeners.withLockedValue { $0[source.name] = (source, channel) }
                 descriptions.append("\(source.name) (\(channel.localAddress.map { "\($0)" } ?? "?"))")
             }
         } catch {
-            for listener in listeners { try? await listener.close() }
+            for listener in listeners.withLockedValue({ $0.values.map(\.channel) }) { try? await listener.close() }
             throw error
         }
         logger.info("listening", metadata: ["sources": "\(descriptions.joined(separator: ", "))"])
@@ -59,7 +64,11 @@ public final class SocketSources: Service, Sendable {
         try? await gracefulShutdown()
 
         // Stop accepting and reading; then let the pipeline commit what was received.
-        for listener in listeners { try? await listener.close() }
+        let bound = listeners.withLockedValue { current in
+            defer { current = [:] }
+            return Array(current.values)
+        }
+        for listener in bound { try? await listener.channel.close() }
         connections.forEach { channel in
             channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         }
@@ -71,15 +80,36 @@ public final class SocketSources: Service, Sendable {
         try? await Task.sleep(for: .milliseconds(100))
         connections.forEach { $0.close(promise: nil) }
         // Socket files this process created go with it (systemd removes its own).
-        for source in sources where inherited[source.name] == nil {
-            if case .unix(let path, _) = source.kind { unlink(path) }
+        for listener in bound where inherited[listener.settings.name] == nil {
+            if case .unix(let path, _) = listener.settings.kind { unlink(path) }
         }
         logger.info("sources closed; everything received is committed")
     }
 
+    /// Reload: binds sources that are new or changed, closes listeners of sources that are
+    /// gone or changed (their open connections stay until the clients close them).
+    /// - Returns: a description of what changed, for the log.
+    public func apply(_ sources: [SourceSettings]) async throws -> [String] {
+        let wanted = Dictionary(Self.socketSources(sources).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let current = listeners.withLockedValue { $0 }
+        var changes: [String] = []
+        for (name, listener) in current where wanted[name] != listener.settings {
+            try? await listener.channel.close()
+            if inherited[name] == nil, case .unix(let path, _) = listener.settings.kind { unlink(path) }
+            _ = listeners.withLockedValue { $0.removeValue(forKey: name) }
+            changes.append("closed \(name)")
+        }
+        for (name, source) in wanted where current[name]?.settings != source {
+            let channel = try await bind(source)
+            listeners.withLockedValue { $0[name] = (source, channel) }
+            changes.append("listening on \(name)")
+        }
+        return changes
+    }
+
     private func bind(_ source: SourceSettings) async throws -> any Channel {
         let queue = pipeline.queue
-        let settings = pipeline.configuration.ingest
+        let pipeline = self.pipeline
         let clock = self.clock
         let connections = self.connections
         let name = source.name
@@ -89,6 +119,8 @@ public final class SocketSources: Service, Sendable {
             .childChannelOption(ChannelOptions.autoRead, value: true)
             .childChannelInitializer { channel in
                 connections.insert(channel)
+                // Read per connection, so a reload's ingest limits apply to new connections.
+                let settings = pipeline.configuration.ingest
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         LineConnectionHandler(source: name, settings: settings, queue: queue, clock: clock))

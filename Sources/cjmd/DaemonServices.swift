@@ -98,18 +98,23 @@ struct WatchdogService: Service {
     }
 }
 
-/// SIGHUP: re-reads the configuration with RELOADING=1 + MONOTONIC_USEC, then READY=1.
-/// An invalid file is logged problem by problem and the running configuration stays.
+/// SIGHUP: re-reads the configuration with RELOADING=1 + MONOTONIC_USEC, applies it — sources
+/// added, removed or changed; journeys, ingest limits and the database for the batches that
+/// follow — then READY=1. An invalid file is logged problem by problem and the running
+/// configuration stays. The metrics address takes a restart to change.
 struct ReloadService: Service {
     let configPath: String
-    let running: CJMConfiguration
+    let initial: CJMConfiguration
     let notifier: SystemdNotifier
     let metrics: CJMMetrics?
+    let pipeline: LivePipeline
+    let sources: SocketSources
     let logger: Logger
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         await cancelWhenGracefulShutdown {
+            var running = initial
             for await _ in signals {
                 notifier.reloading(status: "reloading \(configPath)")
                 do {
@@ -117,8 +122,16 @@ struct ReloadService: Service {
                     if candidate == running {
                         logger.notice("reload: configuration unchanged")
                     } else {
-                        logger.warning("reload: the new configuration is valid; restart cjmd to apply it (live apply of source and journey changes is not implemented yet)",
-                                       metadata: ["configuration": "\(candidate.logSummary)"])
+                        if candidate.service != running.service {
+                            logger.warning("reload: service.metrics_listen changes take effect at the next restart")
+                        }
+                        pipeline.reload(candidate)
+                        let changes = try await sources.apply(candidate.sources)
+                        running = candidate
+                        logger.notice("reload: applied", metadata: [
+                            "configuration": "\(candidate.logSummary)",
+                            "sources": "\(changes.isEmpty ? "unchanged" : changes.joined(separator: ", "))",
+                        ])
                     }
                     metrics?.recordReload(.success)
                 } catch let error as ConfigurationError {
@@ -127,8 +140,7 @@ struct ReloadService: Service {
                     logger.error("reload: keeping the running configuration")
                     metrics?.recordReload(.failure)
                 } catch {
-                    logger.error("reload: \(error)")
-                    logger.error("reload: keeping the running configuration")
+                    logger.error("reload: \(error); the sources that could be applied are in place")
                     metrics?.recordReload(.failure)
                 }
                 notifier.ready(status: "running")

@@ -86,9 +86,8 @@ struct RunCommand: AsyncParsableCommand {
             observer.onDatabase = { health.setDatabaseUp($0) }
         }
 
-        let conninfo = configuration.database.url
         let pipeline = LivePipeline(
-            configuration: configuration, connect: { try PostgresConnection(conninfo: conninfo) },
+            configuration: configuration, connect: { try PostgresConnection(conninfo: $0.database.url) },
             clock: CommandSupport.now, logger: logger, observer: observer)
         let sources = SocketSources(
             sources: configuration.sources, inherited: activated, pipeline: pipeline,
@@ -104,8 +103,9 @@ struct RunCommand: AsyncParsableCommand {
         if let watchdog {
             services.append(.init(service: WatchdogService(settings: watchdog, notifier: notifier, pipeline: pipeline)))
         }
-        services.append(.init(service: ReloadService(configPath: options.config, running: configuration,
-                                                     notifier: notifier, metrics: metrics, logger: logger)))
+        services.append(.init(service: ReloadService(configPath: options.config, initial: configuration,
+                                                     notifier: notifier, metrics: metrics, pipeline: pipeline,
+                                                     sources: sources, logger: logger)))
         services.append(.init(service: sources))
         services.append(.init(service: StoppingNotifier(notifier: notifier)))
         let group = ServiceGroup(configuration: .init(

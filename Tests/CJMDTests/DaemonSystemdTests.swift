@@ -37,6 +37,52 @@ struct DaemonSystemdTests {
         #expect(daemon.terminate() == 0)
     }
 
+    /// SIGHUP applies a changed configuration (a new source, a changed journey) without a
+    /// restart, and keeps the running one when the new file is invalid.
+    @Test func reloadAppliesSourcesAndJourneysOrKeepsTheOldOnProblems() throws {
+        let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey)
+        let notify = try DatagramListener(path: daemon.directory.appendingPathComponent("notify").path)
+        try daemon.start(environment: ["NOTIFY_SOCKET": notify.path])
+        _ = try #require(notify.waitFor(timeout: 30) { $0.contains("READY=1") }, "no READY=1: \(daemon.log())")
+
+        let original = try String(contentsOfFile: daemon.configPath, encoding: .utf8)
+        let newPort = freeTCPPort()
+        let changed = original
+            .replacingOccurrences(of: "service:", with: """
+                  - type: tcp
+                    listen: 127.0.0.1:\(newPort)
+                    name: tcp-new
+                service:
+                """)
+            .replacingOccurrences(of: "      - name: buy\n        events: [buy]", with: """
+                      - name: buy
+                        events: [buy]
+                      - name: review
+                        events: [review]
+                """)
+        #expect(changed.contains("tcp-new") && changed.contains("review"), "the test rewrote the configuration")
+        try changed.write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
+        kill(daemon.process!.processIdentifier, SIGHUP)
+        #expect(notify.waitFor(timeout: 10) { $0.hasPrefix("RELOADING=1") } != nil)
+        #expect(notify.waitFor(timeout: 10) { $0.hasPrefix("READY=1") } != nil)
+
+        let client = try LineClient(tcpPort: newPort)
+        try client.send(DaemonTests.line("r-1", customer: "r", event: "visit", at: Date()))
+        #expect(try client.ack() == 1)
+        #expect(try daemon.query("SELECT source FROM cjm.events WHERE event_id = 'r-1'").string(row: 0, column: 0) == "tcp-new")
+        #expect(try daemon.query("SELECT count(*) FROM cjm.journey_stages WHERE journey = 'shop'").int64(row: 0, column: 0) == 3)
+
+        // An invalid file: every problem logged, the running configuration kept.
+        try "journeys: [oops\n".write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
+        kill(daemon.process!.processIdentifier, SIGHUP)
+        #expect(notify.waitFor(timeout: 10) { $0.hasPrefix("READY=1") } != nil)
+        let still = try LineClient(tcpPort: newPort)
+        try still.send(DaemonTests.line("r-2", customer: "r", event: "buy", at: Date()))
+        #expect(try still.ack() == 1)
+        #expect(daemon.log().contains("keeping the running configuration"))
+        #expect(daemon.terminate() == 0)
+    }
+
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-socket-activate")))
     func socketActivatedListenerIsAdoptedByName() throws {
         let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey, sourceNames: (unix: "events", tcp: "tcp"))
