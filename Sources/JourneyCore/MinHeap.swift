@@ -1,17 +1,22 @@
 /// A binary min-heap. Small and allocation-free per operation; used for the reorder buffer
 /// and the deadline schedule, where a sorted container would cost a log factor per element
 /// in memory overhead as well as time.
-struct MinHeap<Element> {
-    private(set) var storage: [Element] = []
+public struct MinHeap<Element> {
+    private var storage: [Element] = []
     private let less: (Element, Element) -> Bool
 
-    init(by less: @escaping (Element, Element) -> Bool) { self.less = less }
+    /// Creates an empty heap ordered by `less` (the smallest element comes out first).
+    public init(by less: @escaping (Element, Element) -> Bool) { self.less = less }
 
-    var count: Int { storage.count }
-    var isEmpty: Bool { storage.isEmpty }
-    var first: Element? { storage.first }
+    /// Elements in the heap.
+    public var count: Int { storage.count }
+    /// Whether the heap is empty.
+    public var isEmpty: Bool { storage.isEmpty }
+    /// The smallest element, without removing it.
+    public var first: Element? { storage.first }
 
-    mutating func push(_ element: Element) {
+    /// Adds an element.
+    public mutating func push(_ element: Element) {
         storage.append(element)
         var child = storage.count - 1
         while child > 0 {
@@ -22,8 +27,9 @@ struct MinHeap<Element> {
         }
     }
 
+    /// Removes and returns the smallest element.
     @discardableResult
-    mutating func pop() -> Element? {
+    public mutating func pop() -> Element? {
         guard !storage.isEmpty else { return nil }
         storage.swapAt(0, storage.count - 1)
         let top = storage.removeLast()

@@ -10,7 +10,8 @@ public struct JourneySimulator {
     private let journeys: [JourneyDefinition]
     private let options: SimulationOptions
     private var rng: SplitMix64
-    private var inFlight = ArrivalQueue()
+    /// Lines waiting for their arrival time, earliest first.
+    private var inFlight = MinHeap<QueuedLine> { ($0.arrival, $0.sequence) < ($1.arrival, $1.sequence) }
     private var emittedEvents = 0
     private var sequence: UInt64 = 0
 
@@ -198,44 +199,4 @@ struct QueuedLine {
     var arrival: EventTime
     var sequence: UInt64
     var line: [UInt8]
-}
-
-/// Lines waiting for their arrival time, earliest first.
-struct ArrivalQueue {
-    private var heap: [QueuedLine] = []
-
-    var first: QueuedLine? { heap.first }
-
-    private static func less(_ a: QueuedLine, _ b: QueuedLine) -> Bool {
-        (a.arrival, a.sequence) < (b.arrival, b.sequence)
-    }
-
-    mutating func push(_ item: QueuedLine) {
-        heap.append(item)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard Self.less(heap[child], heap[parent]) else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    @discardableResult
-    mutating func pop() -> QueuedLine? {
-        guard !heap.isEmpty else { return nil }
-        heap.swapAt(0, heap.count - 1)
-        let top = heap.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1
-            guard left < heap.count else { break }
-            var smallest = left
-            if left + 1 < heap.count, Self.less(heap[left + 1], heap[left]) { smallest = left + 1 }
-            guard Self.less(heap[smallest], heap[parent]) else { break }
-            heap.swapAt(parent, smallest)
-            parent = smallest
-        }
-        return top
-    }
 }
