@@ -23,5 +23,6 @@ public enum SchemaMigrations {
         Migration(1, "initial", PackageResources._01_initial_sql),
         Migration(2, "views", PackageResources._02_views_sql),
         Migration(3, "reader_grants", PackageResources._03_reader_grants_sql),
+        Migration(4, "alerts", PackageResources._04_alerts_sql),
     ]
 }

@@ -99,12 +99,7 @@ public final class LivePipeline: Service, Sendable {
                 logger.notice("applying the reloaded configuration", metadata: ["journeys": "\(configuration.journeys.map(\.name).joined(separator: ", "))"])
             }
             var batch = IngestBatch()
-            for item in taken.items {
-                switch item {
-                case .event(let e): batch.events.append(e)
-                case .rejection(let r): batch.rejections.append(r)
-                }
-            }
+            for item in taken.items { batch.append(item) }
             var backoff = 0.25
             while true {
                 do {
@@ -150,6 +145,9 @@ public final class LivePipeline: Service, Sendable {
         logger.error("PostgreSQL refused a batch; committing its events one by one", metadata: ["error": "\(error)"])
         var rest = IngestBatch()
         rest.rejections = batch.rejections
+        // Positions commit with the rest, after every line before them.
+        rest.checkpoints = batch.checkpoints
+        rest.forgottenFiles = batch.forgottenFiles
         for accepted in batch.events {
             var single = IngestBatch()
             single.events = [accepted]

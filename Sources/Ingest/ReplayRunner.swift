@@ -26,7 +26,11 @@ public struct ReplayRunner {
     }
 
     /// Replays `paths` in order into `sink`, then applies everything up to `asOf`.
-    public func replay(_ paths: [String], into sink: JourneySink, asOf: EventTime?) throws -> Summary {
+    /// - Parameter onAlerts: told about the alert transitions of each committed batch.
+    public func replay(
+        _ paths: [String], into sink: JourneySink, asOf: EventTime?,
+        onAlerts: @escaping ([AlertTransition]) -> Void = { _ in }
+    ) throws -> Summary {
         var summary = Summary()
         var batcher = LineBatcher(settings: settings)
         func commit(_ rule: WatermarkRule) throws {
@@ -36,6 +40,8 @@ public struct ReplayRunner {
             summary.outcome.duplicates += outcome.duplicates
             summary.outcome.rejected += outcome.rejected
             summary.outcome.late += outcome.late
+            summary.outcome.alertTransitions += outcome.alertTransitions
+            onAlerts(outcome.alertTransitions)
         }
         for path in paths {
             let reader = try FileReader(path: path)

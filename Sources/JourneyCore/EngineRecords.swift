@@ -155,5 +155,11 @@ public struct EngineChanges: Sendable {
     public var lateEvents: Int = 0
     /// Events applied in this batch (in time, or late).
     public var appliedEvents: Int = 0
+    /// Decisions per stage and minute made in this batch (added to `cjm.stage_decisions`).
+    public var decisions: [StageDecisionKey: DecisionCounts] = [:]
+    /// Latest state of every drop-off alert that fired, resolved or changed its calm period.
+    public var alerts: [DropOffAlert] = []
+    /// Alerts that fired or resolved, in order: to be announced once committed.
+    public var alertTransitions: [AlertTransition] = []
     public init() {}
 }

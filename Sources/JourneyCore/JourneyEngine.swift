@@ -20,11 +20,16 @@ public struct JourneyEngine: ~Copyable {
     private var buffer = MinHeap<PendingEvent> { ($0.event.time, $0.sequence) < ($1.event.time, $1.sequence) }
     private var deadlines = MinHeap<ScheduledDeadline> { $0.time < $1.time }
     private var changes = ChangeCollector()
+    private var detector: DropOffDetector
 
     /// Creates an engine continuing from a snapshot (an empty snapshot starts fresh).
-    public init(catalog: JourneyCatalog, allowedLateness: TimeSpan, restoring snapshot: EngineSnapshot = .init()) {
+    public init(
+        catalog: JourneyCatalog, allowedLateness: TimeSpan, alerts: AlertSettings = AlertSettings(),
+        restoring snapshot: EngineSnapshot = .init()
+    ) {
         self.catalog = catalog
         self.allowedLateness = allowedLateness
+        self.detector = DropOffDetector(catalog: catalog, settings: alerts, restoring: snapshot.alerts)
         self.watermark = snapshot.watermark
         self.maxEventTime = snapshot.maxEventTime
         for (journey, customerID, count) in snapshot.instanceCounts where journey < catalog.journeys.count {
@@ -81,6 +86,7 @@ public struct JourneyEngine: ~Copyable {
         }
         fireDeadlines(before: newWatermark)
         watermark = newWatermark
+        detector.evaluate(through: watermark)
     }
 
     /// The replay watermark: largest `ts` seen − allowed lateness.
@@ -99,6 +105,7 @@ public struct JourneyEngine: ~Copyable {
         fireDeadlines(before: asOf)
         let after = asOf + TimeSpan(microseconds: 1)
         if after > watermark { watermark = after }
+        detector.evaluate(through: watermark)
     }
 
     /// Events waiting in the reorder buffer.
@@ -106,6 +113,12 @@ public struct JourneyEngine: ~Copyable {
 
     /// The smallest `ts` in the reorder buffer: every stored event at or after it is unapplied.
     public var pendingFrom: EventTime? { buffer.first?.event.time }
+
+    /// The last minute boundary the drop-off detector evaluated (nil before any decision).
+    public var alertsEvaluatedThrough: EventTime? { detector.evaluatedThrough.map { EventTime(minuteIndex: $0) } }
+
+    /// The drop-off alerts firing now.
+    public var firingAlerts: [DropOffAlert] { detector.firingAlerts }
 
     /// Open instances held in memory.
     public private(set) var openInstances = 0
@@ -123,6 +136,9 @@ public struct JourneyEngine: ~Copyable {
         result.touchpoints = changes.touchpoints
         result.lateEvents = changes.lateEvents
         result.appliedEvents = changes.appliedEvents
+        result.decisions = changes.decisions
+        result.alerts = detector.takeChangedAlerts()
+        result.alertTransitions = detector.takeTransitions()
         changes = ChangeCollector()
         return result
     }
@@ -174,6 +190,7 @@ public struct JourneyEngine: ~Copyable {
                           event.time <= open!.record.enteredAt + journey.conversionWindow {
                     open!.record.stageIndex = stage
                     open!.record.stages[stage].reachedAt = event.time
+                    decide(journey: j, stage: stage - 1, at: event.time, abandoned: false)
                     if stage == journey.stages.count - 1 {
                         open!.record.status = .converted
                         open!.record.exitedAt = event.time
@@ -220,6 +237,13 @@ public struct JourneyEngine: ~Copyable {
                 record.painPoints.removeFirst(record.painPoints.count - PainPoint.retained)
             }
         }
+    }
+
+    /// An instance left stage `stage`: forward, or by giving up (SPEC §5's decided instances).
+    private mutating func decide(journey: Int, stage: Int, at time: EventTime, abandoned: Bool) {
+        detector.record(journey: journey, stage: stage, at: time, abandoned: abandoned)
+        let key = StageDecisionKey(journey: journey, stageIndex: stage, minute: time.minuteIndex)
+        changes.decisions[key, default: DecisionCounts()] += abandoned ? DecisionCounts(abandoned: 1) : DecisionCounts(advanced: 1)
     }
 
     // MARK: Deadlines
@@ -283,6 +307,7 @@ public struct JourneyEngine: ~Copyable {
                     painPoints: open.record.painPoints, detectedAt: d, recoveredAt: nil)
                 open.flaggedMoment = moment
                 changes.record(moment)
+                decide(journey: j, stage: k, at: d, abandoned: true)
                 state.open[j] = open
                 changes.touchedOpen.insert(SlotKey(customer: idx, journey: j))
             }
@@ -295,6 +320,7 @@ public struct JourneyEngine: ~Copyable {
                     let k = open.record.stageIndex
                     open.record.status = .expired
                     open.record.moments += 1
+                    decide(journey: j, stage: k, at: d, abandoned: true)
                     changes.record(CriticalMomentRecord(
                         journey: j, customerID: state.id, instance: open.record.instance, moment: open.record.moments,
                         stageIndex: k, reason: .windowExpired, lastEvent: state.lastEvent,
@@ -323,6 +349,8 @@ public struct EngineSnapshot: Sendable {
     public var instanceCounts: [(Int, String, Int32)] = []
     /// Stored events not applied yet, with their arrival sequence.
     public var pendingEvents: [(event: TouchpointEvent, sequence: Int64)] = []
+    /// The drop-off detector's counts, firing alerts and position.
+    public var alerts = DropOffDetector.Snapshot()
     public init() {}
 }
 
@@ -380,6 +408,7 @@ private struct ChangeCollector {
     var touchpoints: [TouchpointKey: TouchpointTally] = [:]
     var lateEvents = 0
     var appliedEvents = 0
+    var decisions: [StageDecisionKey: DecisionCounts] = [:]
 
     mutating func record(_ moment: CriticalMomentRecord) {
         moments[MomentKey(journey: moment.journey, customer: moment.customerID, instance: moment.instance,

@@ -9,10 +9,10 @@ enum EngineSnapshotLoader {
         var nextSequence: Int64
     }
 
-    static func load(catalog: JourneyCatalog, from connection: PostgresConnection) throws -> Loaded {
+    static func load(catalog: JourneyCatalog, alerts: AlertSettings, from connection: PostgresConnection) throws -> Loaded {
         var snapshot = EngineSnapshot()
         let state = try connection.execute(
-            "SELECT watermark, max_event_time, pending_from, next_seq FROM cjm.engine_state WHERE id = 1")
+            "SELECT watermark, max_event_time, pending_from, next_seq, alerts_evaluated_through FROM cjm.engine_state WHERE id = 1")
         guard state.rowCount == 1 else {
             throw StoreError(message: "cjm.engine_state has no row", hint: "run `cjmd migrate`, or `cjmd rebuild` to recompute the derived tables")
         }
@@ -20,6 +20,9 @@ enum EngineSnapshotLoader {
         snapshot.maxEventTime = try state.timestampMicroseconds(row: 0, column: 1).map { EventTime(microseconds: $0) } ?? .distantPast
         let pendingFrom = try state.timestampMicroseconds(row: 0, column: 2)
         let nextSequence = try state.int64(row: 0, column: 3) ?? 1
+        let evaluatedThrough = try state.timestampMicroseconds(row: 0, column: 4).map { EventTime(microseconds: $0) }
+        snapshot.alerts = try AlertStateLoader.load(
+            catalog: catalog, settings: alerts, evaluatedThrough: evaluatedThrough, from: connection)
 
         let names = catalog.journeys.map(\.name)
         func journeyIndex(_ result: QueryResult, _ row: Int) -> Int? {

@@ -39,9 +39,13 @@ public struct RejectedLine: Sendable {
 public struct IngestBatch: Sendable {
     public var events: [AcceptedEvent] = []
     public var rejections: [RejectedLine] = []
+    /// Tailed files' positions after the lines of this batch (the latest per file).
+    public var checkpoints: [SourceFileKey: SourceCheckpoint] = [:]
+    /// Tailed files dropped for good (deleted and read to the end): their checkpoints go.
+    public var forgottenFiles: Set<SourceFileKey> = []
     public init() {}
 
-    public var isEmpty: Bool { events.isEmpty && rejections.isEmpty }
+    public var isEmpty: Bool { events.isEmpty && rejections.isEmpty && checkpoints.isEmpty && forgottenFiles.isEmpty }
     public var count: Int { events.count + rejections.count }
 }
 
@@ -70,5 +74,8 @@ public struct BatchOutcome: Sendable, Equatable {
     /// Duplicates and late events by source (for metrics).
     public var duplicatesBySource: [String: Int] = [:]
     public var lateBySource: [String: Int] = [:]
+    /// Drop-off alerts that fired or resolved in this batch, in order (already in `cjm.alerts`
+    /// and notified on `cjm_alerts`); the caller forwards them to the webhook.
+    public var alertTransitions: [AlertTransition] = []
     public init() {}
 }

@@ -28,14 +28,15 @@ public enum JourneyRebuilder {
             summary.watermark = oldWatermark.map { EventTime(microseconds: $0) }
             try connection.executeScript("""
                 TRUNCATE cjm.journey_instances, cjm.critical_moments, cjm.touchpoint_stats, cjm.touchpoint_customers,
-                         cjm.alerts;
+                         cjm.alerts, cjm.stage_decisions;
                 UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL,
-                       updated_at = now() WHERE id = 1;
+                       alerts_evaluated_through = NULL, updated_at = now() WHERE id = 1;
                 CREATE TEMP TABLE IF NOT EXISTS rebuild_stages (event_id text, stages jsonb) ON COMMIT DROP;
                 DECLARE rebuild_events NO SCROLL CURSOR FOR
                     SELECT \(StoredEventRow.columns) FROM cjm.events ORDER BY ts, seq;
                 """)
             let sink = try JourneySink(configuration: configuration, connection: connection, logger: logger)
+            sink.announcesAlerts = false
             while true {
                 let rows = try connection.execute("FETCH \(chunk) FROM rebuild_events")
                 if rows.rowCount == 0 { break }

@@ -13,10 +13,12 @@ import PostgresClient
 public final class JourneySink {
     public let configuration: CJMConfiguration
     public let catalog: JourneyCatalog
-    private let connection: PostgresConnection
+    let connection: PostgresConnection
     private var engine: JourneyEngine
     private var nextSequence: Int64
-    private let logger: Logger
+    /// Transitions of the batch being written (handed out in its outcome).
+    private var alertTransitions: [AlertTransition] = []
+    let logger: Logger
 
     /// Writes the configured journeys into `cjm.journey_stages` (call once at start, outside
     /// any transaction, before creating sinks).
@@ -31,9 +33,9 @@ public final class JourneySink {
         self.connection = connection
         self.logger = logger
         try Self.prepareStaging(connection)
-        let loaded = try EngineSnapshotLoader.load(catalog: catalog, from: connection)
+        let loaded = try EngineSnapshotLoader.load(catalog: catalog, alerts: configuration.alerts, from: connection)
         self.engine = JourneyEngine(catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
-                                    restoring: loaded.snapshot)
+                                    alerts: configuration.alerts, restoring: loaded.snapshot)
         self.nextSequence = loaded.nextSequence
         if !loaded.snapshot.pendingEvents.isEmpty || !loaded.snapshot.openInstances.isEmpty {
             logger.info("restored journey state", metadata: [
@@ -50,12 +52,19 @@ public final class JourneySink {
     public var bufferedEvents: Int { engine.bufferedEvents }
     /// Open journey instances in memory.
     public var openInstances: Int { engine.openInstances }
+    /// The drop-off alerts firing now.
+    public var firingAlerts: [DropOffAlert] { engine.firingAlerts }
+    /// Whether alert transitions are announced (`pg_notify`, log). Rebuild turns it off: it
+    /// recomputes history, which has been announced before.
+    var announcesAlerts = true
 
     /// Stores and applies one batch in one transaction.
     @discardableResult
     public func commit(_ batch: IngestBatch, watermark rule: WatermarkRule) throws -> BatchOutcome {
         do {
-            return try connection.transaction { try write(batch, rule: rule) }
+            let outcome = try connection.transaction { try write(batch, rule: rule) }
+            if announcesAlerts { logAlerts(outcome.alertTransitions) }
+            return outcome
         } catch {
             logger.warning("batch not committed; restoring journey state from the database",
                            metadata: ["error": "\(error)"])
@@ -66,9 +75,9 @@ public final class JourneySink {
 
     private func restoreAfterFailure() {
         do {
-            let loaded = try EngineSnapshotLoader.load(catalog: catalog, from: connection)
+            let loaded = try EngineSnapshotLoader.load(catalog: catalog, alerts: configuration.alerts, from: connection)
             engine = JourneyEngine(catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
-                                   restoring: loaded.snapshot)
+                                   alerts: configuration.alerts, restoring: loaded.snapshot)
             nextSequence = loaded.nextSequence
         } catch {
             // The connection is gone; the next commit fails too and the owner reconnects by
@@ -84,6 +93,7 @@ public final class JourneySink {
         let fresh = try storeEvents(batch.events, outcome: &outcome)
         try apply(fresh, rule: rule, outcome: &outcome)
         outcome.rejected = try storeRejections(batch.rejections)
+        try writeCheckpoints(batch.checkpoints, forgetting: batch.forgottenFiles)
         try saveEngineState()
         return outcome
     }
@@ -97,11 +107,12 @@ public final class JourneySink {
         // Staging rows normally vanish at commit; this transaction goes on.
         try connection.executeScript("""
             TRUNCATE pg_temp.stage_instances, pg_temp.stage_moments, pg_temp.stage_touchpoints,
-                     pg_temp.stage_touchpoint_customers
+                     pg_temp.stage_touchpoint_customers, pg_temp.stage_decisions
             """)
     }
 
     private func apply(_ fresh: [(TouchpointEvent, Int64, String)], rule: WatermarkRule, outcome: inout BatchOutcome) throws {
+        defer { outcome.alertTransitions = alertTransitions; alertTransitions = [] }
         for (event, sequence, source) in fresh {
             let late = engine.ingest(event, sequence: sequence)
             if late {
@@ -127,17 +138,21 @@ public final class JourneySink {
         try writeInstances(changes.instances)
         try writeMoments(changes.moments)
         try writeTouchpoints(changes.touchpoints)
+        try writeDecisions(changes.decisions)
+        try writeAlerts(changes.alerts, transitions: changes.alertTransitions)
+        alertTransitions += changes.alertTransitions
     }
 
     private func saveEngineState() throws {
         _ = try connection.execute("""
             UPDATE cjm.engine_state SET watermark = $1, max_event_time = $2, pending_from = $3, next_seq = $4,
-                   updated_at = now() WHERE id = 1
+                   alerts_evaluated_through = $5, updated_at = now() WHERE id = 1
             """, [
                 engine.watermark > .distantPast ? .timestamp(microsecondsSinceEpoch: engine.watermark.microseconds) : nil,
                 engine.maxEventTime > .distantPast ? .timestamp(microsecondsSinceEpoch: engine.maxEventTime.microseconds) : nil,
                 engine.pendingFrom.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) },
                 .int(nextSequence),
+                engine.alertsEvaluatedThrough.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) },
             ])
     }
 
@@ -329,6 +344,7 @@ public final class JourneySink {
             CREATE TEMP TABLE IF NOT EXISTS stage_moments (LIKE cjm.critical_moments INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE IF NOT EXISTS stage_touchpoints (LIKE cjm.touchpoint_stats) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE IF NOT EXISTS stage_touchpoint_customers (LIKE cjm.touchpoint_customers) ON COMMIT DELETE ROWS;
+            CREATE TEMP TABLE IF NOT EXISTS stage_decisions (LIKE cjm.stage_decisions) ON COMMIT DELETE ROWS;
             """)
     }
 }

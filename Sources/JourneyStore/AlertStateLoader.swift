@@ -1,0 +1,55 @@
+import JourneyCore
+import PostgresClient
+
+/// Reads what the drop-off detector needs after a restart: the decision counts of the minutes
+/// later evaluations still look at, the alerts still firing, and how far evaluation came.
+enum AlertStateLoader {
+    static func load(
+        catalog: JourneyCatalog, settings: AlertSettings, evaluatedThrough: EventTime?, from connection: PostgresConnection
+    ) throws -> DropOffDetector.Snapshot {
+        var snapshot = DropOffDetector.Snapshot()
+        snapshot.evaluatedThrough = evaluatedThrough
+        let oldest = evaluatedThrough.map {
+            EventTime(minuteIndex: DropOffDetector.oldestMinuteNeeded(evaluatedThrough: $0, settings: settings))
+        } ?? .distantPast
+        let names = catalog.journeys.map(\.name)
+        let decisions = try connection.execute("""
+            SELECT journey, stage_index, minute, abandoned, advanced FROM cjm.stage_decisions
+            WHERE minute >= $1 AND journey = ANY($2::text[])
+            """, [.timestamp(microsecondsSinceEpoch: oldest.microseconds), .text(SQLText.textArray(names))])
+        for row in 0..<decisions.rowCount {
+            guard let j = decisions.string(row: row, column: 0).flatMap({ catalog.journeyIndex(named: $0) }),
+                  let minute = try decisions.timestampMicroseconds(row: row, column: 2) else { continue }
+            let key = StageDecisionKey(
+                journey: j, stageIndex: Int(try decisions.int64(row: row, column: 1) ?? -1),
+                minute: EventTime(microseconds: minute).minuteIndex)
+            snapshot.decisions.append((key, DecisionCounts(
+                abandoned: try decisions.int64(row: row, column: 3) ?? 0,
+                advanced: try decisions.int64(row: row, column: 4) ?? 0)))
+        }
+        let firing = try connection.execute("""
+            SELECT journey, stage_index, stage, window_start, window_end, decided, abandoned, rate, baseline_rate,
+                   baseline_decided, z, fired_at, calm_since
+            FROM cjm.alerts WHERE resolved_at IS NULL AND journey = ANY($1::text[])
+            """, [.text(SQLText.textArray(names))])
+        for row in 0..<firing.rowCount {
+            guard let j = firing.string(row: row, column: 0).flatMap({ catalog.journeyIndex(named: $0) }) else { continue }
+            func time(_ column: Int) throws -> EventTime? {
+                try firing.timestampMicroseconds(row: row, column: column).map { EventTime(microseconds: $0) }
+            }
+            snapshot.firing.append(DropOffAlert(
+                journey: j, journeyName: catalog.journeys[j].name,
+                stageIndex: Int(try firing.int64(row: row, column: 1) ?? -1),
+                stageName: firing.string(row: row, column: 2) ?? "",
+                windowStart: try time(3) ?? .distantPast, windowEnd: try time(4) ?? .distantPast,
+                decided: Int(try firing.int64(row: row, column: 5) ?? 0),
+                abandoned: Int(try firing.int64(row: row, column: 6) ?? 0),
+                rate: try firing.double(row: row, column: 7) ?? 0,
+                baselineRate: try firing.double(row: row, column: 8) ?? 0,
+                baselineDecided: Int(try firing.int64(row: row, column: 9) ?? 0),
+                z: try firing.double(row: row, column: 10),
+                firedAt: try time(11) ?? .distantPast, resolvedAt: nil, calmSince: try time(12)))
+        }
+        return snapshot
+    }
+}

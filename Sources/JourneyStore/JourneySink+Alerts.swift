@@ -1,0 +1,126 @@
+import JourneyCore
+import Logging
+import PostgresClient
+
+/// The alert side of a batch (SPEC §5): decision counts, alert episodes and their
+/// notifications, written in the batch's transaction. `pg_notify` is transactional, so a
+/// listener hears of an alert exactly when its row becomes visible, and never of one that
+/// was rolled back.
+extension JourneySink {
+    /// The channel `pg_notify` announces alert transitions on.
+    public static let alertChannel = "cjm_alerts"
+
+    func writeDecisions(_ decisions: [StageDecisionKey: DecisionCounts]) throws {
+        guard !decisions.isEmpty else { return }
+        try connection.copyIn("COPY pg_temp.stage_decisions FROM STDIN") { writer in
+            for (key, counts) in decisions {
+                let journey = catalog.journeys[key.journey]
+                writer.appendText(journey.name)
+                writer.appendInteger(key.stageIndex)
+                writer.appendText(journey.stages[key.stageIndex].name)
+                writer.appendTimestamp(microsecondsSinceEpoch: EventTime(minuteIndex: key.minute).microseconds)
+                writer.appendInteger(counts.abandoned)
+                writer.appendInteger(counts.advanced)
+                try writer.endRow()
+            }
+        }
+        _ = try connection.execute("""
+            INSERT INTO cjm.stage_decisions AS d SELECT * FROM pg_temp.stage_decisions
+            ON CONFLICT (journey, stage_index, minute) DO UPDATE SET
+                abandoned = d.abandoned + EXCLUDED.abandoned, advanced = d.advanced + EXCLUDED.advanced
+            """)
+    }
+
+    func writeAlerts(_ alerts: [DropOffAlert], transitions: [AlertTransition]) throws {
+        guard !alerts.isEmpty || !transitions.isEmpty else { return }
+        var ids: [EpisodeKey: Int64] = [:]
+        for alert in alerts {
+            let result = try connection.execute("""
+                INSERT INTO cjm.alerts (journey, stage_index, stage, window_start, window_end, decided, abandoned, rate,
+                                        baseline_rate, baseline_decided, z, fired_at, resolved_at, calm_since)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                ON CONFLICT (journey, stage_index, fired_at) DO UPDATE SET
+                    resolved_at = EXCLUDED.resolved_at, calm_since = EXCLUDED.calm_since
+                RETURNING id
+                """, [
+                    .text(alert.journeyName), .int(Int64(alert.stageIndex)), .text(alert.stageName),
+                    .timestamp(microsecondsSinceEpoch: alert.windowStart.microseconds),
+                    .timestamp(microsecondsSinceEpoch: alert.windowEnd.microseconds),
+                    .int(Int64(alert.decided)), .int(Int64(alert.abandoned)), .double(alert.rate),
+                    .double(alert.baselineRate), .int(Int64(alert.baselineDecided)), alert.z.map { .double($0) },
+                    .timestamp(microsecondsSinceEpoch: alert.firedAt.microseconds),
+                    alert.resolvedAt.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) },
+                    alert.calmSince.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) },
+                ])
+            if let id = try result.int64(row: 0, column: 0) { ids[EpisodeKey(alert)] = id }
+        }
+        guard announcesAlerts else { return }
+        for transition in transitions {
+            let alert = transition.alert
+            let status: String
+            switch transition {
+            case .fired: status = "firing"
+            case .resolved: status = "resolved"
+            }
+            _ = try connection.execute("""
+                SELECT pg_notify($1, json_build_object(
+                    'status', $2::text, 'id', $3::bigint, 'journey', $4::text, 'stage_index', $5::int, 'stage', $6::text,
+                    'window_start', $7::timestamptz, 'window_end', $8::timestamptz, 'decided', $9::int,
+                    'abandoned', $10::int, 'rate', $11::float8, 'baseline_rate', $12::float8, 'z', $13::float8,
+                    'fired_at', $14::timestamptz, 'resolved_at', $15::timestamptz)::text)
+                """, [
+                    .text(Self.alertChannel), .text(status), ids[EpisodeKey(alert)].map { .int($0) },
+                    .text(alert.journeyName), .int(Int64(alert.stageIndex)), .text(alert.stageName),
+                    .timestamp(microsecondsSinceEpoch: alert.windowStart.microseconds),
+                    .timestamp(microsecondsSinceEpoch: alert.windowEnd.microseconds),
+                    .int(Int64(alert.decided)), .int(Int64(alert.abandoned)), .double(alert.rate),
+                    .double(alert.baselineRate), alert.z.map { .double($0) },
+                    .timestamp(microsecondsSinceEpoch: alert.firedAt.microseconds),
+                    transition.isResolution ? alert.resolvedAt.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) } : nil,
+                ])
+        }
+    }
+
+    /// One log line per committed transition.
+    func logAlerts(_ transitions: [AlertTransition]) {
+        for transition in transitions {
+            let alert = transition.alert
+            var metadata: Logger.Metadata = [
+                "journey": "\(alert.journeyName)", "stage": "\(alert.stageName)",
+                "window": "\(alert.windowStart)–\(alert.windowEnd)", "decided": "\(alert.decided)",
+                "rate": "\(Self.percent(alert.rate))", "baseline_rate": "\(Self.percent(alert.baselineRate))",
+                "z": "\(alert.z.map { "\(($0 * 100).rounded() / 100)" } ?? "inf")",
+            ]
+            switch transition {
+            case .fired:
+                logger.warning("drop-off spike: alert fired", metadata: metadata)
+            case .resolved:
+                metadata["fired_at"] = "\(alert.firedAt)"
+                metadata["resolved_at"] = "\(alert.resolvedAt.map { "\($0)" } ?? "")"
+                logger.notice("drop-off spike: alert resolved", metadata: metadata)
+            }
+        }
+    }
+
+    private static func percent(_ rate: Double) -> String { "\((rate * 1000).rounded() / 10)%" }
+}
+
+extension AlertTransition {
+    var isResolution: Bool {
+        if case .resolved = self { return true }
+        return false
+    }
+}
+
+/// An alert episode's natural key in `cjm.alerts`.
+private struct EpisodeKey: Hashable {
+    var journey: String
+    var stageIndex: Int
+    var firedAt: EventTime
+
+    init(_ alert: DropOffAlert) {
+        journey = alert.journeyName
+        stageIndex = alert.stageIndex
+        firedAt = alert.firedAt
+    }
+}
