@@ -11,12 +11,15 @@ enum AlertStateLoader {
         snapshot.evaluatedThrough = evaluatedThrough
         let oldest = evaluatedThrough.map {
             EventTime(minuteIndex: DropOffDetector.oldestMinuteNeeded(evaluatedThrough: $0, settings: settings))
-        } ?? .distantPast
+        }
         let names = catalog.journeys.map(\.name)
+        let start = try connection.execute(
+            "SELECT min(minute) FROM cjm.stage_decisions WHERE journey = ANY($1::text[])", [.text(SQLText.textArray(names))])
+        snapshot.historyStart = try start.timestampMicroseconds(row: 0, column: 0).map { EventTime(microseconds: $0) }
         let decisions = try connection.execute("""
             SELECT journey, stage_index, minute, abandoned, advanced FROM cjm.stage_decisions
-            WHERE minute >= $1 AND journey = ANY($2::text[])
-            """, [.timestamp(microsecondsSinceEpoch: oldest.microseconds), .text(SQLText.textArray(names))])
+            WHERE ($1::timestamptz IS NULL OR minute >= $1) AND journey = ANY($2::text[])
+            """, [oldest.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) }, .text(SQLText.textArray(names))])
         for row in 0..<decisions.rowCount {
             guard let j = decisions.string(row: row, column: 0).flatMap({ catalog.journeyIndex(named: $0) }),
                   let minute = try decisions.timestampMicroseconds(row: row, column: 2) else { continue }

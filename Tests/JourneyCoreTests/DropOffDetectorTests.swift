@@ -119,8 +119,8 @@ import Testing
         // (p − p₀ ≈ 0.07: between min_delta/2 and min_delta): no resolution, no second alert.
         drive.run(minutes: 0..<1600) { m in
             switch m {
-            case ..<1450: return Self.steady(m)
-            case 1450..<1470: return (10, 10)
+            case ..<1460: return Self.steady(m)
+            case 1460..<1480: return (10, 10)
             default: return m % 2 == 0 ? (4, 21) : (5, 20)
             }
         }

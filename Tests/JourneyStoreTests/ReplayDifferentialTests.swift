@@ -20,6 +20,13 @@ struct ReplayDifferentialTests {
         var configuration = CJMConfiguration(journeys: scenario.journeys)
         configuration.ingest.allowedLateness = scenario.allowedLateness
         configuration.ingest.batchMaxEvents = batch
+        // Sensitive alerts, so that the replay properties (halves, permutations, restarts,
+        // rebuild) also hold for alert episodes and decision counts.
+        configuration.alerts.window = .minutes(10)
+        configuration.alerts.baseline = .minutes(30)
+        configuration.alerts.minDecided = 2
+        configuration.alerts.minDelta = 0.05
+        configuration.alerts.z = 0.5
         return configuration
     }
 

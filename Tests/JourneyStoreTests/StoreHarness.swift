@@ -58,15 +58,22 @@ final class StoreHarness {
             exitPoints: try rows("SELECT * FROM cjm.exit_points"),
             daily: try rows("SELECT journey, day, stage_index, reached FROM cjm.funnel_daily"),
             rejected: try rows("SELECT source, reason, detail, raw FROM cjm.rejected_events ORDER BY id"),
-            watermark: try rows("SELECT watermark, pending_from FROM cjm.engine_state"))
+            watermark: try rows("SELECT watermark, pending_from, alerts_evaluated_through FROM cjm.engine_state"),
+            decisions: try rows("SELECT * FROM cjm.stage_decisions ORDER BY journey, stage_index, minute"),
+            alerts: try rows("""
+                SELECT journey, stage_index, stage, window_start, window_end, decided, abandoned, rate, baseline_rate,
+                       baseline_decided, z, fired_at, resolved_at, calm_since
+                FROM cjm.alerts ORDER BY journey, stage_index, fired_at
+                """))
     }
 
     /// Empties every table, as a fresh database would be.
     func reset() throws {
         try connection.executeScript("""
             TRUNCATE cjm.events, cjm.rejected_events, cjm.journey_instances, cjm.critical_moments, cjm.touchpoint_stats,
-                     cjm.touchpoint_customers, cjm.alerts, cjm.source_checkpoints;
-            UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL, next_seq = 1;
+                     cjm.touchpoint_customers, cjm.alerts, cjm.source_checkpoints, cjm.stage_decisions;
+            UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL, next_seq = 1,
+                   alerts_evaluated_through = NULL;
             """)
     }
 }
@@ -82,7 +89,9 @@ struct TablesSnapshot: Equatable {
     var daily: [[String?]]
     var rejected: [[String?]]
     var watermark: [[String?]]
+    var decisions: [[String?]]
+    var alerts: [[String?]]
 
     /// Everything derived from events (not the raw rows, whose `seq`/`received_at` differ by run).
-    var derived: [[[String?]]] { [instances, moments, funnel, touchpoints, exitPoints, daily] }
+    var derived: [[[String?]]] { [instances, moments, funnel, touchpoints, exitPoints, daily, decisions, alerts] }
 }

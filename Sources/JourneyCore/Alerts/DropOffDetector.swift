@@ -5,6 +5,8 @@
 /// At every minute boundary T that the watermark has passed it compares the last `window`,
 /// [T − window, T), with the `baseline` just before it, [T − window − baseline, T − window):
 ///
+/// - nothing is judged before a whole window and baseline of history exist (counted from the
+///   first decision): a half-empty baseline at start-up is not a baseline;
 /// - it **fires** when the window has at least `min_decided` decided instances, the baseline
 ///   too (a baseline rate from a handful of instances is noise), p − p₀ ≥ `min_delta`, and
 ///   z = (p − p₀)/√(p₀(1 − p₀)/decided) ≥ `z` (a zero baseline rate counts as exceeding it);
@@ -29,6 +31,8 @@ public struct DropOffDetector: Sendable {
     private let slots: [[Int?]]
     /// The last minute boundary evaluated; nil until the first decision is evaluated.
     public private(set) var evaluatedThrough: Int64?
+    /// The minute of the first decision ever counted: judging starts a window and a baseline later.
+    public private(set) var historyStart: Int64?
 
     private var transitions: [AlertTransition] = []
     private var changedAlerts: [AlertKey: DropOffAlert] = [:]
@@ -56,6 +60,7 @@ public struct DropOffDetector: Sendable {
         self.series = series
         self.slots = slots
         self.evaluatedThrough = snapshot.evaluatedThrough?.minuteIndex
+        self.historyStart = snapshot.historyStart?.minuteIndex
         for (key, counts) in snapshot.decisions {
             guard let slot = slot(key.journey, key.stageIndex) else { continue }
             addToBuckets(slot, minute: key.minute, counts)
@@ -116,13 +121,15 @@ public struct DropOffDetector: Sendable {
             guard let first = series.compactMap({ $0.buckets.keys.min() }).min() else { return }
             guard first <= target else { return }
             evaluatedThrough = first
+            historyStart = historyStart.map { min($0, first) } ?? first
         }
+        let judgedFrom = (historyStart ?? Int64.max - windowMinutes - baselineMinutes) + windowMinutes + baselineMinutes
         guard var boundary = evaluatedThrough, boundary < target else { return }
         while boundary < target {
             boundary += 1
             for slot in series.indices {
                 series[slot].step(to: boundary, window: windowMinutes, baseline: baselineMinutes)
-                judge(slot, at: boundary)
+                if boundary >= judgedFrom { judge(slot, at: boundary) }
             }
         }
         evaluatedThrough = target
@@ -202,6 +209,8 @@ public struct DropOffDetector: Sendable {
         public var decisions: [(StageDecisionKey, DecisionCounts)] = []
         public var firing: [DropOffAlert] = []
         public var evaluatedThrough: EventTime? = nil
+        /// Time of the first decision ever counted (see ``DropOffDetector/historyStart``).
+        public var historyStart: EventTime? = nil
         public init() {}
     }
 
