@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // libpq, from the system (Debian: libpq-dev).
@@ -49,15 +50,36 @@ let package = Package(
             name: "JourneyStore",
             dependencies: ["PostgresClient", "JourneyCore", "CJMSchema", .product(name: "Logging", package: "swift-log")]
         ),
+        // Following log files: discovery by glob, identity (device, inode, fingerprint),
+        // rotation, truncation, inotify or polling. Only file-system I/O.
+        .target(
+            name: "FileTail",
+            dependencies: [
+                "EventDecoding", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Sources and the pipeline that drives decode → engine → store.
         .target(
             name: "Ingest",
             dependencies: [
-                "JourneyCore", "EventDecoding", "JourneyStore", "PostgresClient",
+                "JourneyCore", "EventDecoding", "JourneyStore", "PostgresClient", "FileTail",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Alert delivery beyond the database: Alertmanager's v2 API webhook with a bounded queue.
+        .target(
+            name: "Alerting",
+            dependencies: [
+                "JourneyCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -82,7 +104,7 @@ let package = Package(
             name: "cjmd",
             dependencies: [
                 "JourneyCore", "EventDecoding", "JourneyConfig", "JourneyStore", "Ingest", "JourneySimulator",
-                "PostgresClient", "SystemdSupport", "ServiceMetrics",
+                "PostgresClient", "SystemdSupport", "ServiceMetrics", "Alerting",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -107,6 +129,17 @@ let package = Package(
         .testTarget(name: "CJMDTests", dependencies: ["cjmd", "JourneyStore", "PostgresClient"]),
         .testTarget(name: "JourneyCoreTests", dependencies: ["JourneyCore", "JourneyReference"]),
         .testTarget(name: "EventDecodingTests", dependencies: ["EventDecoding", "JourneyCore"]),
+        .testTarget(
+            name: "FileTailTests",
+            dependencies: ["FileTail", "EventDecoding", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "AlertingTests",
+            dependencies: [
+                "Alerting", "JourneyCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "JourneyConfigTests", dependencies: ["JourneyConfig", "JourneyCore"]),
         .testTarget(
             name: "JourneyStoreTests",

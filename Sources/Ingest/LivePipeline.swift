@@ -111,7 +111,8 @@ public final class LivePipeline: Service, Sendable {
                     observer.onCommit(batch, outcome, Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
                     observer.onState(PipelineState(
                         watermark: session!.sink.watermark, reorderBuffer: session!.sink.bufferedEvents,
-                        queueDepth: queue.depth, openInstances: session!.sink.openInstances))
+                        queueDepth: queue.depth, openInstances: session!.sink.openInstances,
+                        firingAlerts: session!.sink.firingAlerts.count))
                     outage.recovered()
                     observer.onDatabase(true)
                     break
@@ -205,6 +206,8 @@ public struct PipelineState: Sendable {
     public var reorderBuffer: Int
     public var queueDepth: Int
     public var openInstances: Int
+    /// Drop-off alerts firing now.
+    public var firingAlerts: Int
 }
 
 /// Hooks for metrics and health; the default does nothing. Called on the commit thread.

@@ -1,6 +1,14 @@
 import JourneyCore
 import PostgresClient
 
+/// The alert episodes stored in `cjm.alerts`.
+public enum StoredAlerts {
+    /// The alerts still firing (not resolved), for journeys of the configuration.
+    public static func firing(catalog: JourneyCatalog, on connection: PostgresConnection) throws -> [DropOffAlert] {
+        try AlertStateLoader.firing(catalog: catalog, names: catalog.journeys.map(\.name), from: connection)
+    }
+}
+
 /// Reads what the drop-off detector needs after a restart: the decision counts of the minutes
 /// later evaluations still look at, the alerts still firing, and how far evaluation came.
 enum AlertStateLoader {
@@ -30,6 +38,12 @@ enum AlertStateLoader {
                 abandoned: try decisions.int64(row: row, column: 3) ?? 0,
                 advanced: try decisions.int64(row: row, column: 4) ?? 0)))
         }
+        snapshot.firing = try firing(catalog: catalog, names: names, from: connection)
+        return snapshot
+    }
+
+    static func firing(catalog: JourneyCatalog, names: [String], from connection: PostgresConnection) throws -> [DropOffAlert] {
+        var alerts: [DropOffAlert] = []
         let firing = try connection.execute("""
             SELECT journey, stage_index, stage, window_start, window_end, decided, abandoned, rate, baseline_rate,
                    baseline_decided, z, fired_at, calm_since
@@ -40,7 +54,7 @@ enum AlertStateLoader {
             func time(_ column: Int) throws -> EventTime? {
                 try firing.timestampMicroseconds(row: row, column: column).map { EventTime(microseconds: $0) }
             }
-            snapshot.firing.append(DropOffAlert(
+            alerts.append(DropOffAlert(
                 journey: j, journeyName: catalog.journeys[j].name,
                 stageIndex: Int(try firing.int64(row: row, column: 1) ?? -1),
                 stageName: firing.string(row: row, column: 2) ?? "",
@@ -53,6 +67,6 @@ enum AlertStateLoader {
                 z: try firing.double(row: row, column: 10),
                 firedAt: try time(11) ?? .distantPast, resolvedAt: nil, calmSince: try time(12)))
         }
-        return snapshot
+        return alerts
     }
 }

@@ -51,6 +51,7 @@ enum MetricsObserver {
             metrics.setReorderBufferDepth(state.reorderBuffer)
             metrics.setBufferDepth(state.queueDepth)
             metrics.setOpenInstances(state.openInstances)
+            metrics.setAlertsFiring(state.firingAlerts)
         }
         observer.onDatabase = { up in
             metrics.setDatabaseUp(up)
@@ -109,6 +110,7 @@ struct ReloadService: Service {
     let metrics: CJMMetrics?
     let pipeline: LivePipeline
     let sources: SocketSources
+    let tails: TailSources
     let logger: Logger
 
     func run() async throws {
@@ -126,7 +128,8 @@ struct ReloadService: Service {
                             logger.warning("reload: service.metrics_listen changes take effect at the next restart")
                         }
                         pipeline.reload(candidate)
-                        let changes = try await sources.apply(candidate.sources)
+                        var changes = try await sources.apply(candidate.sources)
+                        changes += await tails.apply(candidate.sources)
                         running = candidate
                         logger.notice("reload: applied", metadata: [
                             "configuration": "\(candidate.logSummary)",

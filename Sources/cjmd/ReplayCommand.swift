@@ -1,10 +1,11 @@
+import Alerting
 import ArgumentParser
 import Foundation
 import Ingest
 import JourneyCore
 import JourneyStore
 
-struct ReplayCommand: ParsableCommand {
+struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Push NDJSON files through the pipeline; exit 0 once everything is committed.",
@@ -31,31 +32,72 @@ struct ReplayCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let configuration = try CommandSupport.loadConfiguration(options.config)
         let logger = CommandSupport.makeLogger()
         let connection = try CommandSupport.connectMigrated(configuration, configPath: options.config)
         let started = Date()
         let summary: ReplayRunner.Summary
+        // Alert transitions go to the webhook as they are committed; the replay waits (a
+        // bounded time) for them to be delivered before it exits.
+        let webhook = configuration.alerts.webhook.map { AlertWebhook(settings: .init(url: $0), logger: logger) }
+        let delivery = webhook.map { webhook in Task { try? await webhook.run() } }
         do {
             try JourneySink.publishJourneys(configuration, on: connection)
             let sink = try JourneySink(configuration: configuration, connection: connection, logger: logger)
             let runner = ReplayRunner(settings: configuration.ingest, clock: CommandSupport.now, logger: logger)
-            summary = try runner.replay(files, into: sink, asOf: asOf.flatMap(RFC3339.parse))
+            summary = try await Self.offThePool {
+                try runner.replay(files, into: sink, asOf: asOf.flatMap(RFC3339.parse)) { transitions in
+                    if let webhook { transitions.forEach(webhook.send) }
+                }
+            }
         } catch let error as FileReadError {
             printError("cjmd: \(error)")
             throw error.isNotFound ? ExitStatus.noInput : ExitStatus.dataError
         } catch {
             throw CommandSupport.databaseFailure(error, doing: "replay")
         }
+        if let webhook, let delivery {
+            if !summary.outcome.alertTransitions.isEmpty, await !webhook.flush(timeoutSeconds: 30) {
+                printError("cjmd: some alert notifications could not be delivered to \(webhook.settings.url); they are in cjm.alerts")
+            }
+            webhook.stop()
+            await delivery.value
+        }
         let seconds = max(Date().timeIntervalSince(started), 1e-6)
         let o = summary.outcome
         print("replayed \(summary.lines) lines in \(String(format: "%.2f", seconds)) s "
               + "(\(Int(Double(summary.lines) / seconds)) lines/s): \(o.stored) stored, \(o.duplicates) duplicates, "
               + "\(o.rejected) rejected, \(o.late) late")
+        let fired = o.alertTransitions.filter { if case .fired = $0 { true } else { false } }.count
+        if !o.alertTransitions.isEmpty {
+            print("alerts: \(fired) fired, \(o.alertTransitions.count - fired) resolved (see cjm.alerts)")
+        }
         if failOnRejected && o.rejected > 0 {
             printError("cjmd: \(o.rejected) lines were rejected; see cjm.rejected_events")
             throw ExitStatus.dataError
         }
     }
+}
+
+extension ReplayCommand {
+    /// Runs blocking work (libpq, file reads) on a thread of its own, so the cooperative pool
+    /// stays free for the webhook's delivery loop meanwhile.
+    static func offThePool<T>(_ body: @escaping () throws -> T) async throws -> T {
+        // The closure and its result are handed over once to the new thread and back: nothing
+        // is touched from two threads at a time.
+        let work = UncheckedTransfer(body)
+        let outcome: UncheckedTransfer<Result<T, any Error>> = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(returning: UncheckedTransfer(Result { try work.value() }))
+            }
+        }
+        return try outcome.value.get()
+    }
+}
+
+/// Moves a value to another thread exactly once (see ``ReplayCommand/offThePool(_:)``).
+struct UncheckedTransfer<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Alerting
 import Foundation
 import Ingest
 import JourneyConfig
@@ -54,12 +55,6 @@ struct RunCommand: AsyncParsableCommand {
         }
         let watchdog = try? WatchdogSettings.fromEnvironment(unset: true)
 
-        for source in configuration.sources {
-            if case .tail(let path, _) = source.kind {
-                logger.warning("tail sources are not supported by this version yet; not following \(path) (replay files with `cjmd replay`)",
-                               metadata: ["source": "\(source.name)"])
-            }
-        }
         notifier.status("waiting for the database")
         try await Self.waitForDatabase(configuration, configPath: options.config, logger: logger)
 
@@ -86,6 +81,27 @@ struct RunCommand: AsyncParsableCommand {
             observer.onDatabase = { health.setDatabaseUp($0) }
         }
 
+        var webhook: AlertWebhook? = nil
+        if let url = configuration.alerts.webhook {
+            let alertWebhook = AlertWebhook(settings: .init(url: url), logger: logger)
+            webhook = alertWebhook
+            // Alerts that were firing when the daemon stopped are re-sent, so Alertmanager
+            // keeps them active.
+            do {
+                let connection = try PostgresConnection(conninfo: configuration.database.url)
+                defer { connection.close() }
+                alertWebhook.resume(firing: try StoredAlerts.firing(
+                    catalog: JourneyCatalog(journeys: configuration.journeys), on: connection))
+            } catch {
+                logger.warning("could not read the firing alerts to re-send them; new transitions are sent anyway",
+                               metadata: ["error": "\(error)"])
+            }
+            let recordMetrics = observer.onCommit
+            observer.onCommit = { batch, outcome, seconds in
+                recordMetrics(batch, outcome, seconds)
+                outcome.alertTransitions.forEach(alertWebhook.send)
+            }
+        }
         let pipeline = LivePipeline(
             configuration: configuration, connect: { try PostgresConnection(conninfo: $0.database.url) },
             clock: CommandSupport.now, logger: logger, observer: observer)
@@ -97,15 +113,26 @@ struct RunCommand: AsyncParsableCommand {
                 logger.info("ready", metadata: ["configuration": "\(configuration.logSummary)"])
                 notifier.ready(status: "running")
             })
+        let tails = TailSources(
+            sources: configuration.sources, pipeline: pipeline,
+            loadCheckpoints: { source in
+                let connection = try PostgresConnection(conninfo: pipeline.configuration.database.url)
+                defer { connection.close() }
+                return try SourceCheckpoint.load(source: source, from: connection)
+            },
+            clock: CommandSupport.now, logger: logger)
         // Shutdown runs in reverse order: STOPPING=1 first, then sources stop and hand over,
         // then the pipeline drains; metrics stay up until the end.
         services.insert(.init(service: pipeline), at: 0)
+        // The webhook stops last: transitions of the final commits still go out.
+        if let webhook { services.insert(.init(service: webhook), at: 0) }
         if let watchdog {
             services.append(.init(service: WatchdogService(settings: watchdog, notifier: notifier, pipeline: pipeline)))
         }
         services.append(.init(service: ReloadService(configPath: options.config, initial: configuration,
                                                      notifier: notifier, metrics: metrics, pipeline: pipeline,
-                                                     sources: sources, logger: logger)))
+                                                     sources: sources, tails: tails, logger: logger)))
+        services.append(.init(service: tails))
         services.append(.init(service: sources))
         services.append(.init(service: StoppingNotifier(notifier: notifier)))
         let group = ServiceGroup(configuration: .init(
