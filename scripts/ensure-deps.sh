@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # Installs what building and testing cjmd needs on Debian 12 (PostgreSQL server, libpq
-# headers, pkg-config), and only what is missing: a no-op on a prepared machine.
+# headers, pkg-config; with --tests also prometheus-alertmanager), and only what is missing:
+# a no-op on a prepared machine.
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib/postgres.sh
 source "$script_dir/lib/postgres.sh"
 
+# --tests: also what the test suite drives for real (Prometheus Alertmanager for the webhook).
+for_tests=false
+[[ "${1:-}" == "--tests" ]] && for_tests=true
+
 missing=()
+if $for_tests && ! command -v prometheus-alertmanager >/dev/null 2>&1; then
+    missing+=(prometheus-alertmanager)
+fi
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libpq; then
     missing+=(libpq-dev)

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-bash scripts/ensure-deps.sh
+bash scripts/ensure-deps.sh --tests
 
 cluster_dir=$(mktemp -d /tmp/cjm-test-pg.XXXXXX)
 # shellcheck disable=SC2317  # called from the EXIT trap

@@ -14,7 +14,9 @@ final class DaemonHarness: @unchecked Sendable {
     var process: Process?
     let logPath: String
 
-    init(journeyYAML: String, ingestYAML: String = "", sourceNames: (unix: String, tcp: String)? = nil) throws {
+    /// - Parameter extraSourcesYAML: more entries of `sources:` (indented by 2 spaces).
+    init(journeyYAML: String, ingestYAML: String = "", sourceNames: (unix: String, tcp: String)? = nil,
+         extraSourcesYAML: String = "") throws {
         let base = try #require(ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"])
         admin = try PostgresConnection(conninfo: base)
         databaseName = "cjm_d_\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
@@ -37,6 +39,7 @@ final class DaemonHarness: @unchecked Sendable {
               - type: tcp
                 listen: 127.0.0.1:\(tcpPort)
                 name: \(sourceNames?.tcp ?? "tcp-test")
+            \(extraSourcesYAML)
             service:
               metrics_listen: off
             \(ingestYAML)
@@ -72,6 +75,13 @@ final class DaemonHarness: @unchecked Sendable {
         }
         Issue.record("cjmd did not start listening: \(self.log())")
         throw CancellationError()
+    }
+
+    /// Sends SIGKILL (a crash at an arbitrary moment) and waits until the process is gone.
+    func kill9() {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 
     /// Sends SIGTERM and waits for the exit status.
