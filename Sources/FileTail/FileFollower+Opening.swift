@@ -42,9 +42,11 @@ extension FileFollower {
 
     /// Settles the stored checkpoints whose file is at no matching path: a file rotated while
     /// cjmd was stopped is found by inode in its old directory and drained from its offset;
-    /// the others are forgotten.
+    /// the others are forgotten — but only once the pattern matches some file again: a missing
+    /// directory or a pattern matching nothing (a log volume not mounted yet, say) is no
+    /// evidence that the files are gone, and forgetting would re-read them from 0 later.
     func resolvePendingCheckpoints(_ discovery: Discovery, now: Double, _ progress: inout PollProgress) {
-        guard !pendingCheckpoints.isEmpty else { return }
+        guard !pendingCheckpoints.isEmpty, !discovery.pathsByIdentity.isEmpty else { return }
         var listings: [String: Result<[DirectoryEntry], SystemError>] = [:]
         for stored in pendingCheckpoints.values.sorted(by: { $0.path < $1.path }) {
             // Found at a matching path but not openable: retried at the next poll.
@@ -57,7 +59,7 @@ extension FileFollower {
                 noteFailure(TailError(.directoryUnreadable, path: directory.isEmpty ? "." : directory, errno: error.code), &progress)
                 continue
             case .failure:
-                break
+                continue  // the directory is not there (yet): keep the checkpoint
             case .success(let entries):
                 if resumeRotated(stored, in: directory, entries, now: now, &progress) { continue }
             }

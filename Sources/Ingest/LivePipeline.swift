@@ -153,7 +153,9 @@ public final class LivePipeline: Service, Sendable {
             var single = IngestBatch()
             single.events = [accepted]
             do {
-                _ = try session.sink.commit(single, watermark: .live(now: clock()))
+                let outcome = try session.sink.commit(single, watermark: .live(now: clock()))
+                // Metrics and the webhook hear of these commits too (alerts may fire in them).
+                observer.onCommit(single, outcome, 0)
             } catch let refusal {
                 if let pg = refusal as? PostgresError, pg.isConnectionProblem {
                     rest.events.append(accepted)

@@ -81,7 +81,10 @@ final class TailSource: Sendable {
                 TailCheckpoint(path: $0.path, identity: FileIdentity(device: $0.device, inode: $0.inode),
                                fingerprint: $0.fingerprint, offset: $0.offset)
             },
-            maxLineBytes: ingest.maxLineBytes, logger: logger)
+            maxLineBytes: ingest.maxLineBytes, logger: logger,
+            // Writers reopen their log some time after a rename (a buffered flush, a slow
+            // postrotate reload): keep reading the renamed file that long.
+            drainGraceSeconds: 30)
         defer { follower.close() }
         logger.info("following files", metadata: [
             "pattern": "\(pattern)", "checkpoints": "\(checkpoints.count)",

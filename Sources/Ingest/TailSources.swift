@@ -14,7 +14,9 @@ public final class TailSources: Service, Sendable {
     private let loadCheckpoints: @Sendable (String) throws -> [SourceCheckpoint]
     private let clock: @Sendable () -> EventTime
     private let logger: Logger
+    /// The sources following now, and whether the service has stopped (no more starts).
     private let running = NIOLockedValueBox([String: TailSource]())
+    private let stopped = NIOLockedValueBox(false)
 
     /// - Parameter loadCheckpoints: reads a source's stored checkpoints by source name.
     public init(
@@ -37,9 +39,10 @@ public final class TailSources: Service, Sendable {
     }
 
     public func run() async throws {
-        for source in initialSources { start(source) }
+        for source in initialSources where running.withLockedValue({ $0[source.name] == nil }) { start(source) }
         try? await gracefulShutdown()
         let all = running.withLockedValue { current in
+            stopped.withLockedValue { $0 = true }
             defer { current = [:] }
             return Array(current.values)
         }
@@ -69,12 +72,18 @@ public final class TailSources: Service, Sendable {
         return changes
     }
 
+    /// Starts following a source, unless one of that name follows already (a reload racing
+    /// the start) or the service has stopped (a reload racing the shutdown).
     private func start(_ settings: SourceSettings) {
         let source = TailSource(
             settings: settings, ingest: pipeline.configuration.ingest, queue: pipeline.queue,
             loadCheckpoints: loadCheckpoints, clock: clock, logger: logger)
-        running.withLockedValue { $0[settings.name] = source }
-        source.start()
+        let admitted = running.withLockedValue { current in
+            guard current[settings.name] == nil, !stopped.withLockedValue({ $0 }) else { return false }
+            current[settings.name] = source
+            return true
+        }
+        if admitted { source.start() }
     }
 
     /// Stops the sources (their threads block, so off the cooperative pool) and waits until

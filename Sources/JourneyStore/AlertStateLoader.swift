@@ -51,6 +51,12 @@ enum AlertStateLoader {
             """, [.text(SQLText.textArray(names))])
         for row in 0..<firing.rowCount {
             guard let j = firing.string(row: row, column: 0).flatMap({ catalog.journeyIndex(named: $0) }) else { continue }
+            // A stage that is gone (or became the last) under the current definitions has
+            // nothing to judge: its old episode is neither restored nor re-sent.
+            let stageIndex = Int(try firing.int64(row: row, column: 1) ?? -1)
+            let stages = catalog.journeys[j].stages
+            guard stageIndex >= 0, stageIndex < stages.count - 1,
+                  stages[stageIndex].name == firing.string(row: row, column: 2) else { continue }
             func time(_ column: Int) throws -> EventTime? {
                 try firing.timestampMicroseconds(row: row, column: column).map { EventTime(microseconds: $0) }
             }

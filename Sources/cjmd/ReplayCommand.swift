@@ -42,6 +42,15 @@ struct ReplayCommand: AsyncParsableCommand {
         // bounded time) for them to be delivered before it exits.
         let webhook = configuration.alerts.webhook.map { AlertWebhook(settings: .init(url: $0), logger: logger) }
         let delivery = webhook.map { webhook in Task { try? await webhook.run() } }
+        // Batches that committed before a failure may have raised alerts: deliver them too.
+        func finishDelivery() async {
+            guard let webhook, let delivery else { return }
+            if webhook.pendingDeliveries > 0, await !webhook.flush(timeoutSeconds: 30) {
+                printError("cjmd: some alert notifications could not be delivered to \(webhook.settings.url); they are in cjm.alerts")
+            }
+            webhook.stop()
+            await delivery.value
+        }
         do {
             try JourneySink.publishJourneys(configuration, on: connection)
             let sink = try JourneySink(configuration: configuration, connection: connection, logger: logger)
@@ -52,18 +61,14 @@ struct ReplayCommand: AsyncParsableCommand {
                 }
             }
         } catch let error as FileReadError {
+            await finishDelivery()
             printError("cjmd: \(error)")
             throw error.isNotFound ? ExitStatus.noInput : ExitStatus.dataError
         } catch {
+            await finishDelivery()
             throw CommandSupport.databaseFailure(error, doing: "replay")
         }
-        if let webhook, let delivery {
-            if !summary.outcome.alertTransitions.isEmpty, await !webhook.flush(timeoutSeconds: 30) {
-                printError("cjmd: some alert notifications could not be delivered to \(webhook.settings.url); they are in cjm.alerts")
-            }
-            webhook.stop()
-            await delivery.value
-        }
+        await finishDelivery()
         let seconds = max(Date().timeIntervalSince(started), 1e-6)
         let o = summary.outcome
         print("replayed \(summary.lines) lines in \(String(format: "%.2f", seconds)) s "

@@ -224,6 +224,7 @@ import Testing
                         evaluatedThrough: detector.alertsEvaluatedThrough ?? watermark, settings: settings)
                     snapshot.decisions = stored.filter { $0.key.minute >= oldest }.map { ($0.key, $0.value) }
                     snapshot.firing = firing
+                    snapshot.historyStart = stored.keys.map(\.minute).min().map { EventTime(minuteIndex: $0) }
                     detector = DropOffDetector(catalog: Self.catalog, settings: settings, restoring: snapshot)
                 }
             }

@@ -91,6 +91,9 @@ public struct DropOffDetector: Sendable {
         guard let slot = slot(journey, stage) else { return }
         let counts = abandoned ? DecisionCounts(abandoned: 1) : DecisionCounts(advanced: 1)
         let minute = time.minuteIndex
+        // History starts at the oldest decision ever stored, late ones included, which is
+        // what a restarted detector reads back from the database.
+        if let start = historyStart, minute < start { historyStart = minute }
         if let end = evaluatedThrough {
             // Too old for any window still to be evaluated: it changes nothing any more.
             guard minute >= end - windowMinutes - baselineMinutes else { return }
@@ -116,11 +119,13 @@ public struct DropOffDetector: Sendable {
     public mutating func evaluate(through watermark: EventTime) {
         guard watermark > .distantPast else { return }
         let target = watermark.minuteIndex
-        if evaluatedThrough == nil {
+        if evaluatedThrough == nil || historyStart == nil {
             // Start at the first minute that holds a decision: nothing before it can fire.
             guard let first = series.compactMap({ $0.buckets.keys.min() }).min() else { return }
-            guard first <= target else { return }
-            evaluatedThrough = first
+            if evaluatedThrough == nil {
+                guard first <= target else { return }
+                evaluatedThrough = first
+            }
             historyStart = historyStart.map { min($0, first) } ?? first
         }
         let judgedFrom = (historyStart ?? Int64.max - windowMinutes - baselineMinutes) + windowMinutes + baselineMinutes
