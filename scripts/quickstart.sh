@@ -24,13 +24,15 @@ cjmd=$(swift build -c release --show-bin-path)/cjmd
 bash scripts/pg-cluster.sh start "$state/pg" --database cjm >&2
 conninfo=$(bash scripts/pg-cluster.sh conninfo "$state/pg")
 
-# The shipped configuration, pointed at the private database.
+# The shipped configuration, pointed at the private database, without the Alertmanager
+# webhook (alerts still land in cjm.alerts).
 config=$state/cjmd.yaml
 escaped=${conninfo//\\/\\\\}
 escaped=${escaped//\"/\\\"}
 awk -v url="$escaped" '
     /^database:/ { print; in_db = 1; next }
     in_db && /^  url:/ { print "  url: \"" url "\""; in_db = 0; next }
+    /^  webhook:/ { next }
     { print }
 ' config/cjmd.yaml >"$config"
 
