@@ -33,7 +33,7 @@ extension JourneySink {
 
     func writeAlerts(_ alerts: [DropOffAlert], transitions: [AlertTransition]) throws {
         guard !alerts.isEmpty || !transitions.isEmpty else { return }
-        var ids: [EpisodeKey: Int64] = [:]
+        var ids: [DropOffAlert.Episode: Int64] = [:]
         for alert in alerts {
             let result = try connection.execute("""
                 INSERT INTO cjm.alerts (journey, stage_index, stage, window_start, window_end, decided, abandoned, rate,
@@ -52,7 +52,7 @@ extension JourneySink {
                     alert.resolvedAt.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) },
                     alert.calmSince.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) },
                 ])
-            if let id = try result.int64(row: 0, column: 0) { ids[EpisodeKey(alert)] = id }
+            if let id = try result.int64(row: 0, column: 0) { ids[alert.episode] = id }
         }
         guard announcesAlerts else { return }
         for transition in transitions {
@@ -69,7 +69,7 @@ extension JourneySink {
                     'abandoned', $10::int, 'rate', $11::float8, 'baseline_rate', $12::float8, 'z', $13::float8,
                     'fired_at', $14::timestamptz, 'resolved_at', $15::timestamptz)::text)
                 """, [
-                    .text(Self.alertChannel), .text(status), ids[EpisodeKey(alert)].map { .int($0) },
+                    .text(Self.alertChannel), .text(status), ids[alert.episode].map { .int($0) },
                     .text(alert.journeyName), .int(Int64(alert.stageIndex)), .text(alert.stageName),
                     .timestamp(microsecondsSinceEpoch: alert.windowStart.microseconds),
                     .timestamp(microsecondsSinceEpoch: alert.windowEnd.microseconds),
@@ -109,18 +109,5 @@ extension AlertTransition {
     var isResolution: Bool {
         if case .resolved = self { return true }
         return false
-    }
-}
-
-/// An alert episode's natural key in `cjm.alerts`.
-private struct EpisodeKey: Hashable {
-    var journey: String
-    var stageIndex: Int
-    var firedAt: EventTime
-
-    init(_ alert: DropOffAlert) {
-        journey = alert.journeyName
-        stageIndex = alert.stageIndex
-        firedAt = alert.firedAt
     }
 }

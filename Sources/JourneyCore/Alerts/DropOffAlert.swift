@@ -57,6 +57,17 @@ public struct DropOffAlert: Sendable, Equatable {
 
     /// Whether the episode is still firing.
     public var isFiring: Bool { resolvedAt == nil }
+
+    /// An episode's identity: a stage fires at most once at a time, so (journey, stage,
+    /// fired_at) names one row of `cjm.alerts`.
+    public struct Episode: Hashable, Sendable {
+        public var journey: Int
+        public var stageIndex: Int
+        public var firedAt: EventTime
+    }
+
+    /// This alert's episode.
+    public var episode: Episode { Episode(journey: journey, stageIndex: stageIndex, firedAt: firedAt) }
 }
 
 /// A change of an alert that someone must hear about: it fired, or it resolved.

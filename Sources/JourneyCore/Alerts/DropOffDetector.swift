@@ -35,7 +35,7 @@ public struct DropOffDetector: Sendable {
     public private(set) var historyStart: Int64?
 
     private var transitions: [AlertTransition] = []
-    private var changedAlerts: [AlertKey: DropOffAlert] = [:]
+    private var changedAlerts: [DropOffAlert.Episode: DropOffAlert] = [:]
 
     /// Creates a detector for the stages of `catalog`, restoring the counts and firing
     /// alerts of a previous run (see ``DropOffDetector/Snapshot``).
@@ -154,7 +154,7 @@ public struct DropOffDetector: Sendable {
                 if alert.calmSince != nil {
                     alert.calmSince = nil
                     series[slot].firing = alert
-                    changedAlerts[AlertKey(alert)] = alert
+                    changedAlerts[alert.episode] = alert
                 }
                 return
             }
@@ -163,12 +163,12 @@ public struct DropOffDetector: Sendable {
                 alert.resolvedAt = now
                 alert.calmSince = since
                 series[slot].firing = nil
-                changedAlerts[AlertKey(alert)] = alert
+                changedAlerts[alert.episode] = alert
                 transitions.append(.resolved(alert))
             } else if alert.calmSince == nil {
                 alert.calmSince = since
                 series[slot].firing = alert
-                changedAlerts[AlertKey(alert)] = alert
+                changedAlerts[alert.episode] = alert
             }
             return
         }
@@ -180,7 +180,7 @@ public struct DropOffDetector: Sendable {
             windowStart: EventTime(minuteIndex: boundary - windowMinutes), windowEnd: now, decided: Int(n),
             abandoned: Int(s.window.abandoned), rate: p, baselineRate: p0, baselineDecided: Int(n0), z: z, firedAt: now)
         series[slot].firing = alert
-        changedAlerts[AlertKey(alert)] = alert
+        changedAlerts[alert.episode] = alert
         transitions.append(.fired(alert))
     }
 
@@ -222,19 +222,6 @@ public struct DropOffDetector: Sendable {
     /// The oldest minute a restarted detector needs decisions from.
     public static func oldestMinuteNeeded(evaluatedThrough: EventTime, settings: AlertSettings) -> Int64 {
         evaluatedThrough.minuteIndex - max(1, wholeMinutes(settings.window)) - max(1, wholeMinutes(settings.baseline))
-    }
-}
-
-/// One (journey, stage) alert episode's identity: an episode fires once per stage at a time.
-private struct AlertKey: Hashable {
-    var journey: Int
-    var stageIndex: Int
-    var firedAt: EventTime
-
-    init(_ alert: DropOffAlert) {
-        journey = alert.journey
-        stageIndex = alert.stageIndex
-        firedAt = alert.firedAt
     }
 }
 
