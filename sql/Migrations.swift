@@ -24,5 +24,6 @@ public enum SchemaMigrations {
         Migration(2, "views", PackageResources._02_views_sql),
         Migration(3, "reader_grants", PackageResources._03_reader_grants_sql),
         Migration(4, "alerts", PackageResources._04_alerts_sql),
+        Migration(5, "funnel_totals", PackageResources._05_funnel_totals_sql),
     ]
 }

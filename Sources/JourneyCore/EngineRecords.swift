@@ -157,6 +157,10 @@ public struct EngineChanges: Sendable {
     public var appliedEvents: Int = 0
     /// Decisions per stage and minute made in this batch (added to `cjm.stage_decisions`).
     public var decisions: [StageDecisionKey: DecisionCounts] = [:]
+    /// Changes to the running funnel counters per stage (added to `cjm.funnel_stats`).
+    public var funnel: [FunnelStageKey: FunnelTally] = [:]
+    /// New stage-to-next-stage times per duration bucket (added to `cjm.time_to_next`).
+    public var timeToNext: [TimeToNextKey: Int64] = [:]
     /// Latest state of every drop-off alert that fired, resolved or changed its calm period.
     public var alerts: [DropOffAlert] = []
     /// Alerts that fired or resolved, in order: to be announced once committed.

@@ -17,7 +17,7 @@ public struct JourneyEngine: ~Copyable {
 
     private var customers: [CustomerState] = []
     private var customerIndex: [String: Int32] = [:]
-    private var buffer = MinHeap<PendingEvent> { ($0.event.time, $0.sequence) < ($1.event.time, $1.sequence) }
+    private var buffer = ReorderBuffer()
     private var deadlines = MinHeap<ScheduledDeadline> { $0.time < $1.time }
     private var changes = ChangeCollector()
     private var detector: DropOffDetector
@@ -32,9 +32,10 @@ public struct JourneyEngine: ~Copyable {
         self.detector = DropOffDetector(catalog: catalog, settings: alerts, restoring: snapshot.alerts)
         self.watermark = snapshot.watermark
         self.maxEventTime = snapshot.maxEventTime
-        for (journey, customerID, count) in snapshot.instanceCounts where journey < catalog.journeys.count {
+        for (journey, customerID, count, furthest) in snapshot.instanceCounts where journey < catalog.journeys.count {
             let idx = customer(customerID)
-            customers[Int(idx)].instanceCounts[journey] = max(customers[Int(idx)].instanceCounts[journey], count)
+            customers[Int(idx)].history[journey].instances = max(customers[Int(idx)].history[journey].instances, count)
+            customers[Int(idx)].history[journey].furthestStage = max(customers[Int(idx)].history[journey].furthestStage, Int32(furthest))
         }
         for record in snapshot.openInstances where record.journey < catalog.journeys.count
             && record.stages.count == catalog.journeys[record.journey].stages.count {
@@ -45,7 +46,8 @@ public struct JourneyEngine: ~Copyable {
                 state.lastEvent = record.lastEvent
                 state.lastTouchpoint = record.lastTouchpoint
             }
-            state.instanceCounts[record.journey] = max(state.instanceCounts[record.journey], record.instance)
+            state.history[record.journey].instances = max(state.history[record.journey].instances, record.instance)
+            state.history[record.journey].furthestStage = max(state.history[record.journey].furthestStage, Int32(record.stageIndex))
             let flagged = snapshot.openMoments.first {
                 $0.journey == record.journey && $0.customerID == record.customerID && $0.instance == record.instance
             }
@@ -55,7 +57,7 @@ public struct JourneyEngine: ~Copyable {
             reschedule(idx)
         }
         for pending in snapshot.pendingEvents {
-            buffer.push(PendingEvent(event: pending.event, sequence: pending.sequence))
+            buffer.push(pending.event, sequence: pending.sequence)
         }
     }
 
@@ -72,7 +74,7 @@ public struct JourneyEngine: ~Copyable {
             apply(event)
             return true
         }
-        buffer.push(PendingEvent(event: event, sequence: sequence))
+        buffer.push(event, sequence: sequence)
         return false
     }
 
@@ -80,9 +82,8 @@ public struct JourneyEngine: ~Copyable {
     /// with `ts` below it and fires every deadline below it, per customer in time order.
     public mutating func advanceWatermark(to newWatermark: EventTime) {
         guard newWatermark > watermark else { return }
-        while let next = buffer.first, next.event.time < newWatermark {
-            buffer.pop()
-            apply(next.event)
+        while let next = buffer.popFirst(where: { $0 < newWatermark }) {
+            apply(next)
         }
         fireDeadlines(before: newWatermark)
         watermark = newWatermark
@@ -98,9 +99,8 @@ public struct JourneyEngine: ~Copyable {
     /// End of a replay: applies every buffered event with `ts ≤ asOf` and fires every deadline
     /// before `asOf` (docs/semantics.md). Events after `asOf` stay buffered.
     public mutating func finish(asOf: EventTime) {
-        while let next = buffer.first, next.event.time <= asOf {
-            buffer.pop()
-            apply(next.event)
+        while let next = buffer.popFirst(where: { $0 <= asOf }) {
+            apply(next)
         }
         fireDeadlines(before: asOf)
         let after = asOf + TimeSpan(microseconds: 1)
@@ -112,7 +112,7 @@ public struct JourneyEngine: ~Copyable {
     public var bufferedEvents: Int { buffer.count }
 
     /// The smallest `ts` in the reorder buffer: every stored event at or after it is unapplied.
-    public var pendingFrom: EventTime? { buffer.first?.event.time }
+    public var pendingFrom: EventTime? { buffer.firstTime }
 
     /// The last minute boundary the drop-off detector evaluated (nil before any decision).
     public var alertsEvaluatedThrough: EventTime? { detector.evaluatedThrough.map { EventTime(minuteIndex: $0) } }
@@ -137,6 +137,8 @@ public struct JourneyEngine: ~Copyable {
         result.lateEvents = changes.lateEvents
         result.appliedEvents = changes.appliedEvents
         result.decisions = changes.decisions
+        result.funnel = changes.funnel
+        result.timeToNext = changes.timeToNext
         result.alerts = detector.takeChangedAlerts()
         result.alertTransitions = detector.takeTransitions()
         changes = ChangeCollector()
@@ -171,17 +173,20 @@ public struct JourneyEngine: ~Copyable {
                 moment.recoveredAt = event.time
                 changes.record(moment)
                 open!.flaggedMoment = nil
+                changes.move(journey: j, stage: open!.record.stageIndex, from: open!.record.status, to: .active)
                 open!.record.status = .active
             }
             if restriction == nil || restriction == j,
                let stage = catalog.stage(inJourney: j, event: event.name, touchpoint: event.touchpoint) {
                 if open == nil {
                     if stage == 0 {
-                        state.instanceCounts[j] += 1
+                        state.history[j].instances += 1
+                        changes.reach(journey: j, stage: 0, history: &state.history[j])
+                        changes.move(journey: j, stage: 0, from: nil, to: .active)
                         var stages = [StageTally](repeating: StageTally(), count: journey.stages.count)
                         stages[0].reachedAt = event.time
                         open = OpenInstance(record: InstanceRecord(
-                            journey: j, customerID: state.id, instance: state.instanceCounts[j],
+                            journey: j, customerID: state.id, instance: state.history[j].instances,
                             enteredAt: event.time, stageIndex: 0, status: .active, lastSeen: event.time, exitedAt: nil,
                             stages: stages, lastEvent: event.name, lastTouchpoint: event.touchpoint,
                             painPoints: [], moments: 0))
@@ -191,7 +196,15 @@ public struct JourneyEngine: ~Copyable {
                     open!.record.stageIndex = stage
                     open!.record.stages[stage].reachedAt = event.time
                     decide(journey: j, stage: stage - 1, at: event.time, abandoned: false)
-                    if stage == journey.stages.count - 1 {
+                    let converted = stage == journey.stages.count - 1
+                    changes.reach(journey: j, stage: stage, history: &state.history[j])
+                    changes.move(journey: j, stage: stage - 1, from: open!.record.status, to: nil)
+                    changes.move(journey: j, stage: stage, from: nil, to: converted ? .converted : open!.record.status)
+                    if let previous = open!.record.stages[stage - 1].reachedAt {
+                        changes.timeToNext[TimeToNextKey(
+                            journey: j, stageIndex: stage - 1, bucket: DurationBuckets.bucket(event.time - previous)), default: 0] += 1
+                    }
+                    if converted {
                         open!.record.status = .converted
                         open!.record.exitedAt = event.time
                     }
@@ -298,6 +311,7 @@ public struct JourneyEngine: ~Copyable {
                 let journey = catalog.journeys[j]
                 guard abandonDeadline(open.record, journey: journey, lastSeen: state.lastSeen) == d else { continue }
                 let k = open.record.stageIndex
+                changes.move(journey: j, stage: k, from: open.record.status, to: .abandoned)
                 open.record.status = .abandoned
                 open.record.moments += 1
                 let moment = CriticalMomentRecord(
@@ -318,6 +332,7 @@ public struct JourneyEngine: ~Copyable {
                 open.record.exitedAt = d
                 if open.flaggedMoment == nil {
                     let k = open.record.stageIndex
+                    changes.move(journey: j, stage: k, from: open.record.status, to: .expired)
                     open.record.status = .expired
                     open.record.moments += 1
                     decide(journey: j, stage: k, at: d, abandoned: true)
@@ -345,8 +360,9 @@ public struct EngineSnapshot: Sendable {
     public var openInstances: [InstanceRecord] = []
     /// The unrecovered `inactive` moments of open abandoned instances.
     public var openMoments: [CriticalMomentRecord] = []
-    /// Instances each customer already had per journey (journey index, customer, count).
-    public var instanceCounts: [(Int, String, Int32)] = []
+    /// Instances each customer already had per journey, and the furthest stage any of them
+    /// reached (journey index, customer, count, stage index).
+    public var instanceCounts: [(Int, String, Int32, Int)] = []
     /// Stored events not applied yet, with their arrival sequence.
     public var pendingEvents: [(event: TouchpointEvent, sequence: Int64)] = []
     /// The drop-off detector's counts, firing alerts and position.
@@ -355,11 +371,6 @@ public struct EngineSnapshot: Sendable {
 }
 
 // MARK: - Internal state
-
-private struct PendingEvent {
-    var event: TouchpointEvent
-    var sequence: Int64
-}
 
 private struct ScheduledDeadline {
     var time: EventTime
@@ -377,16 +388,24 @@ private struct CustomerState {
     var lastSeen: EventTime = .distantPast
     var lastEvent = ""
     var lastTouchpoint = ""
-    var instanceCounts: [Int32]
+    var history: [CustomerJourneyHistory]
     var open: [OpenInstance?]
     /// The earliest deadline entry of this customer in the schedule, if any.
     var scheduled: EventTime?
 
     init(id: String, journeyCount: Int) {
         self.id = id
-        self.instanceCounts = Array(repeating: 0, count: journeyCount)
+        self.history = Array(repeating: CustomerJourneyHistory(), count: journeyCount)
         self.open = Array(repeating: nil, count: journeyCount)
     }
+}
+
+/// What the engine remembers of a customer's past instances in one journey.
+struct CustomerJourneyHistory {
+    /// Instances opened so far (the next one gets this + 1).
+    var instances: Int32 = 0
+    /// The furthest stage any instance reached (−1: none yet), for distinct customers.
+    var furthestStage: Int32 = -1
 }
 
 private struct SlotKey: Hashable {
@@ -409,6 +428,27 @@ private struct ChangeCollector {
     var lateEvents = 0
     var appliedEvents = 0
     var decisions: [StageDecisionKey: DecisionCounts] = [:]
+    var funnel: [FunnelStageKey: FunnelTally] = [:]
+    var timeToNext: [TimeToNextKey: Int64] = [:]
+
+    /// An instance reached `stage`: one more reached, and one more customer when no earlier
+    /// instance of theirs got that far.
+    mutating func reach(journey: Int, stage: Int, history: inout CustomerJourneyHistory) {
+        let key = FunnelStageKey(journey: journey, stageIndex: stage)
+        funnel[key, default: FunnelTally()].reached += 1
+        if Int32(stage) > history.furthestStage {
+            history.furthestStage = Int32(stage)
+            funnel[key, default: FunnelTally()].customers += 1
+        }
+    }
+
+    /// An instance at `stage` changed status (nil: it arrived at or left the stage).
+    mutating func move(journey: Int, stage: Int, from old: InstanceRecord.Status?, to new: InstanceRecord.Status?) {
+        guard old != new else { return }
+        let key = FunnelStageKey(journey: journey, stageIndex: stage)
+        if let old { funnel[key, default: FunnelTally()].count(old, -1) }
+        if let new { funnel[key, default: FunnelTally()].count(new, 1) }
+    }
 
     mutating func record(_ moment: CriticalMomentRecord) {
         moments[MomentKey(journey: moment.journey, customer: moment.customerID, instance: moment.instance,

@@ -30,11 +30,15 @@ enum EngineSnapshotLoader {
         }
 
         let counts = try connection.execute(
-            "SELECT journey, customer_id, max(instance) FROM cjm.journey_instances WHERE journey = ANY($1::text[]) GROUP BY 1, 2",
+            """
+            SELECT journey, customer_id, max(instance), max(stage_index) FROM cjm.journey_instances
+            WHERE journey = ANY($1::text[]) GROUP BY 1, 2
+            """,
             [.text(SQLText.textArray(names))])
         for row in 0..<counts.rowCount {
             guard let j = journeyIndex(counts, row), let customer = counts.string(row: row, column: 1) else { continue }
-            snapshot.instanceCounts.append((j, customer, Int32(try counts.int64(row: row, column: 2) ?? 0)))
+            snapshot.instanceCounts.append((j, customer, Int32(try counts.int64(row: row, column: 2) ?? 0),
+                                            Int(try counts.int64(row: row, column: 3) ?? -1)))
         }
 
         snapshot.openInstances = try loadOpenInstances(catalog: catalog, names: names, connection: connection)

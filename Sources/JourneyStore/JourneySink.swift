@@ -18,6 +18,10 @@ public final class JourneySink {
     private var nextSequence: Int64
     /// Transitions of the batch being written (handed out in its outcome).
     private var alertTransitions: [AlertTransition] = []
+    /// Whether the last batch held ids stored before (see `storeEvents`).
+    private var lastBatchHadStoredIDs = false
+    /// Text of `cjm.events.stages` per distinct stage map.
+    private var mappedStagesCache: [[Int?]: String?] = [:]
     let logger: Logger
 
     /// Writes the configured journeys into `cjm.journey_stages` (call once at start, outside
@@ -139,6 +143,7 @@ public final class JourneySink {
         try writeMoments(changes.moments)
         try writeTouchpoints(changes.touchpoints)
         try writeDecisions(changes.decisions)
+        try writeFunnel(changes.funnel, timeToNext: changes.timeToNext)
         try writeAlerts(changes.alerts, transitions: changes.alertTransitions)
         alertTransitions += changes.alertTransitions
     }
@@ -156,27 +161,67 @@ public final class JourneySink {
             ])
     }
 
-    /// COPYs the batch into staging and moves the new ones into `cjm.events`; returns the
-    /// events that were not stored before, with their arrival sequence.
+    /// Stores the batch's new events in `cjm.events`; returns them with their arrival
+    /// sequence. Duplicates (within the batch, or stored before) are counted and skipped.
+    ///
+    /// The common batch holds no stored id, so it is COPYed straight into `cjm.events` under
+    /// a savepoint: no staging copy and no per-row conflict handling. When the primary key
+    /// refuses a row, the savepoint is rolled back, one index probe per id finds the stored
+    /// ones, and the rest is COPYed; the next batch probes first until a batch finds none.
+    /// (A concurrent writer storing an id between the probe and the COPY fails this batch,
+    /// which is then retried like any failed batch.)
     private func storeEvents(_ events: [AcceptedEvent], outcome: inout BatchOutcome) throws -> [(TouchpointEvent, Int64, String)] {
         guard !events.isEmpty else { return [] }
         var seen = Set<String>(minimumCapacity: events.count)
-        var candidates: [(TouchpointEvent, Int64, String)] = []
-        candidates.reserveCapacity(events.count)
+        var unique: [AcceptedEvent] = []
+        unique.reserveCapacity(events.count)
+        for accepted in events {
+            if seen.insert(accepted.event.eventID).inserted {
+                unique.append(accepted)
+            } else {
+                outcome.duplicates += 1
+                outcome.duplicatesBySource[accepted.source, default: 0] += 1
+            }
+        }
+        if !lastBatchHadStoredIDs {
+            let firstSequence = nextSequence
+            try connection.executeScript("SAVEPOINT cjmd_store_events")
+            do {
+                let fresh = try copyEvents(unique, skipping: [])
+                try connection.executeScript("RELEASE SAVEPOINT cjmd_store_events")
+                outcome.stored = fresh.count
+                return fresh
+            } catch let error as PostgresError where error.sqlState == "23505" {
+                try connection.executeScript("ROLLBACK TO SAVEPOINT cjmd_store_events; RELEASE SAVEPOINT cjmd_store_events")
+                nextSequence = firstSequence
+            }
+        }
+        let stored = try storedEventIDs(among: unique)
+        for accepted in unique where stored.contains(accepted.event.eventID) {
+            outcome.duplicates += 1
+            outcome.duplicatesBySource[accepted.source, default: 0] += 1
+        }
+        // A replay of stored files finds ids in every batch: probe first then, rather than
+        // failing a COPY (and logging a server error) per batch.
+        lastBatchHadStoredIDs = !stored.isEmpty
+        let fresh = try copyEvents(unique, skipping: stored)
+        outcome.stored = fresh.count
+        return fresh
+    }
+
+    /// COPYs `events` but those in `stored` into `cjm.events`, numbering them in order.
+    private func copyEvents(_ events: [AcceptedEvent], skipping stored: Set<String>) throws -> [(TouchpointEvent, Int64, String)] {
+        var fresh: [(TouchpointEvent, Int64, String)] = []
+        fresh.reserveCapacity(events.count)
         try connection.copyIn("""
-            COPY pg_temp.stage_events (event_id, customer_id, ts, event, touchpoint, sentiment, revenue, properties,
-                                       source, received_at, seq, journey, stages) FROM STDIN
+            COPY cjm.events (event_id, customer_id, ts, event, touchpoint, sentiment, revenue, properties,
+                             source, received_at, seq, journey, stages) FROM STDIN
             """) { writer in
-            for accepted in events {
+            for accepted in events where !stored.contains(accepted.event.eventID) {
                 let e = accepted.event
-                guard seen.insert(e.eventID).inserted else {
-                    outcome.duplicates += 1
-                    outcome.duplicatesBySource[accepted.source, default: 0] += 1
-                    continue
-                }
                 let sequence = nextSequence
                 nextSequence += 1
-                candidates.append((e, sequence, accepted.source))
+                fresh.append((e, sequence, accepted.source))
                 writer.appendText(e.eventID)
                 writer.appendText(e.customerID)
                 writer.appendTimestamp(microsecondsSinceEpoch: e.time.microseconds)
@@ -189,29 +234,32 @@ public final class JourneySink {
                 writer.appendTimestamp(microsecondsSinceEpoch: accepted.receivedAt.microseconds)
                 writer.appendInteger(sequence)
                 writer.appendText(e.journey)
-                writer.appendText(SQLText.mappedStages(catalog.mappedStages(for: e), catalog: catalog))
+                writer.appendText(mappedStagesText(for: e))
                 try writer.endRow()
             }
         }
-        let inserted = try connection.execute("""
-            INSERT INTO cjm.events SELECT * FROM pg_temp.stage_events ON CONFLICT (event_id) DO NOTHING RETURNING seq
-            """)
-        var newSequences = Set<Int64>(minimumCapacity: inserted.rowCount)
-        for row in 0..<inserted.rowCount {
-            if let s = try inserted.int64(row: row, column: 0) { newSequences.insert(s) }
-        }
-        outcome.stored = newSequences.count
-        outcome.duplicates += candidates.count - newSequences.count
-        if newSequences.count == candidates.count { return candidates }
-        var fresh: [(TouchpointEvent, Int64, String)] = []
-        for candidate in candidates {
-            if newSequences.contains(candidate.1) {
-                fresh.append(candidate)
-            } else {
-                outcome.duplicatesBySource[candidate.2, default: 0] += 1
-            }
-        }
         return fresh
+    }
+
+    /// The ids among `events` that `cjm.events` holds already.
+    private func storedEventIDs(among events: [AcceptedEvent]) throws -> Set<String> {
+        let result = try connection.execute(
+            "SELECT event_id FROM cjm.events WHERE event_id = ANY($1::text[])",
+            [.text(SQLText.textArray(events.map(\.event.eventID)))])
+        var ids = Set<String>(minimumCapacity: result.rowCount)
+        for row in 0..<result.rowCount {
+            if let id = result.string(row: row, column: 0) { ids.insert(id) }
+        }
+        return ids
+    }
+
+    /// `cjm.events.stages` of an event, memoized: few distinct stage maps exist.
+    private func mappedStagesText(for event: TouchpointEvent) -> String? {
+        let stages = catalog.mappedStages(for: event)
+        if let known = mappedStagesCache[stages] { return known }
+        let text = SQLText.mappedStages(stages, catalog: catalog)
+        if mappedStagesCache.count < 10_000 { mappedStagesCache[stages] = text }
+        return text
     }
 
     private func storeRejections(_ rejections: [RejectedLine]) throws -> Int {
@@ -241,17 +289,27 @@ public final class JourneySink {
                 writer.appendTimestamp(microsecondsSinceEpoch: r.enteredAt.microseconds)
                 writer.appendInteger(r.stageIndex)
                 writer.appendText(journey.stages[r.stageIndex].name)
-                writer.appendText(SQLText.timestampArray(r.stages.map(\.reachedAt)))
+                writer.beginArray()
+                for stage in r.stages { writer.appendArrayElement(timestampMicroseconds: stage.reachedAt?.microseconds) }
+                writer.endArray()
                 writer.appendText(r.status.rawValue)
                 writer.appendTimestamp(microsecondsSinceEpoch: r.lastSeen.microseconds)
                 writer.appendTimestamp(microsecondsSinceEpoch: r.exitedAt?.microseconds)
                 writer.appendText(r.lastEvent)
                 writer.appendText(r.lastTouchpoint)
-                writer.appendText(SQLText.array(r.stages.map { "\($0.events)" }))
-                writer.appendText(SQLText.array(r.stages.map { "\($0.sentimentCount)" }))
-                writer.appendText(SQLText.array(r.stages.map { SQLText.double($0.sentimentSum) }))
-                writer.appendText(SQLText.array(r.stages.map { $0.revenue.description }))
-                writer.appendText(SQLText.painPoints(r.painPoints, journey: journey))
+                writer.beginArray()
+                for stage in r.stages { writer.appendArrayElement(Int64(stage.events)) }
+                writer.endArray()
+                writer.beginArray()
+                for stage in r.stages { writer.appendArrayElement(Int64(stage.sentimentCount)) }
+                writer.endArray()
+                writer.beginArray()
+                for stage in r.stages { writer.appendArrayElement(stage.sentimentSum) }
+                writer.endArray()
+                writer.beginArray()
+                for stage in r.stages { writer.appendArrayElement(fixedPoint: stage.revenue.micros, fractionDigits: 6) }
+                writer.endArray()
+                writer.appendText(r.painPoints.isEmpty ? "[]" : SQLText.painPoints(r.painPoints, journey: journey))
                 writer.appendInteger(r.moments)
                 try writer.endRow()
             }

@@ -8,7 +8,7 @@ import CLibPQ
 public struct CopyInWriter: ~Copyable {
     private let handle: OpaquePointer
     private let bufferSize: Int
-    private var encoder: CopyTextEncoder
+    var encoder: CopyTextEncoder
     /// Rows ended so far.
     public private(set) var rowsWritten = 0
     /// Set when libpq could not send data: the server's own error then explains why.

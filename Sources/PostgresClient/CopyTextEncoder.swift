@@ -13,6 +13,8 @@ public struct CopyTextEncoder: Sendable {
     public private(set) var bytes: [UInt8]
     /// Whether the current row already has a field, so the next one needs a tab first.
     private var rowHasField = false
+    /// Whether the array being written already has an element (see `beginArray()`).
+    var arrayHasElement = false
 
     /// Creates an empty encoder whose buffer can grow to `capacity` bytes without reallocating.
     public init(reservingCapacity capacity: Int = 0) {
@@ -156,7 +158,7 @@ public struct CopyTextEncoder: Sendable {
 
     // MARK: - Pieces shared with parameter encoding (no field separator, no COPY escaping)
 
-    private mutating func startField() {
+    mutating func startField() {
         if rowHasField { bytes.append(UInt8(ascii: "\t")) }
         rowHasField = true
     }

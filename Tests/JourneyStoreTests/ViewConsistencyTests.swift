@@ -56,7 +56,11 @@ struct ViewConsistencyTests {
             // funnel_between over all time is the funnel.
             for journey in scenario.journeys {
                 let all = try FunnelQuery.funnelBetween(c, journey: journey.name, from: .earliestAccepted, to: RFC3339.parse("2100-01-01T00:00:00Z")!)
-                #expect(all == (try FunnelQuery.funnel(c, journey: journey.name)))
+                let running = try FunnelQuery.funnel(c, journey: journey.name)
+                #expect(all.count == running.count)
+                for (exact, fast) in zip(all, running) {
+                    #expect(FunnelTolerance.sameExceptBucketedPercentiles(fast, exact), "\(fast) vs \(exact)")
+                }
             }
             // Every event maps to its stage per journey, as recorded in cjm.events.stages.
             let unmapped = try rows("""

@@ -1,0 +1,53 @@
+import JourneyCore
+import PostgresClient
+
+/// The running funnel totals of a batch: `cjm.funnel` reads these few rows instead of
+/// aggregating every instance, so a dashboard's query costs the same at any history size.
+extension JourneySink {
+    func writeFunnel(_ funnel: [FunnelStageKey: FunnelTally], timeToNext: [TimeToNextKey: Int64]) throws {
+        let stages = funnel.filter { $0.value != FunnelTally() }
+        if !stages.isEmpty {
+            var journeys: [String] = [], indexes: [String] = [], reached: [String] = [], customers: [String] = []
+            var active: [String] = [], abandoned: [String] = [], expired: [String] = []
+            for (key, tally) in stages {
+                journeys.append(catalog.journeys[key.journey].name)
+                indexes.append("\(key.stageIndex)")
+                reached.append("\(tally.reached)")
+                customers.append("\(tally.customers)")
+                active.append("\(tally.active)")
+                abandoned.append("\(tally.abandoned)")
+                expired.append("\(tally.expired)")
+            }
+            _ = try connection.execute("""
+                INSERT INTO cjm.funnel_stats AS f (journey, stage_index, reached, customers, active, abandoned, expired)
+                SELECT * FROM unnest($1::text[], $2::int[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[])
+                ON CONFLICT (journey, stage_index) DO UPDATE SET
+                    reached = f.reached + EXCLUDED.reached, customers = f.customers + EXCLUDED.customers,
+                    active = f.active + EXCLUDED.active, abandoned = f.abandoned + EXCLUDED.abandoned,
+                    expired = f.expired + EXCLUDED.expired
+                """, [
+                    .text(SQLText.textArray(journeys)), .text(SQLText.array(indexes)), .text(SQLText.array(reached)),
+                    .text(SQLText.array(customers)), .text(SQLText.array(active)), .text(SQLText.array(abandoned)),
+                    .text(SQLText.array(expired)),
+                ])
+        }
+        let buckets = timeToNext.filter { $0.value != 0 }
+        if !buckets.isEmpty {
+            var journeys: [String] = [], indexes: [String] = [], bucketNumbers: [String] = [], counts: [String] = []
+            for (key, count) in buckets {
+                journeys.append(catalog.journeys[key.journey].name)
+                indexes.append("\(key.stageIndex)")
+                bucketNumbers.append("\(key.bucket)")
+                counts.append("\(count)")
+            }
+            _ = try connection.execute("""
+                INSERT INTO cjm.time_to_next AS t (journey, stage_index, bucket, instances)
+                SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int8[])
+                ON CONFLICT (journey, stage_index, bucket) DO UPDATE SET instances = t.instances + EXCLUDED.instances
+                """, [
+                    .text(SQLText.textArray(journeys)), .text(SQLText.array(indexes)), .text(SQLText.array(bucketNumbers)),
+                    .text(SQLText.array(counts)),
+                ])
+        }
+    }
+}

@@ -1,0 +1,49 @@
+@testable import JourneyCore
+import Testing
+
+@Suite("Reorder buffer")
+struct ReorderBufferTests {
+    /// Interleaved pushes and pops against a sorted list: the buffer must hand out events in
+    /// `(ts, sequence)` order, only when due, and reuse its slots without mixing events up.
+    @Test(arguments: 1...20)
+    func handsOutEventsInTimeThenArrivalOrder(seed: UInt64) {
+        var random = SeededRandom(seed: seed)
+        var buffer = ReorderBuffer()
+        var model: [(time: Int64, sequence: Int64, id: String)] = []
+        var sequence: Int64 = 0
+        var watermark: Int64 = 0
+        for _ in 0..<2_000 {
+            if random.next() % 3 != 0 {
+                let time = watermark + Int64(random.next() % 50)
+                sequence += 1
+                let id = "e\(sequence)"
+                buffer.push(TouchpointEvent(eventID: id, customerID: "c", name: "n", time: EventTime(microseconds: time),
+                                            touchpoint: "web"), sequence: sequence)
+                model.append((time, sequence, id))
+            } else {
+                watermark += Int64(random.next() % 20)
+                model.sort { ($0.time, $0.sequence) < ($1.time, $1.sequence) }
+                var expected: [String] = []
+                while let first = model.first, first.time < watermark { expected.append(first.id); model.removeFirst() }
+                var actual: [String] = []
+                while let event = buffer.popFirst(where: { $0.microseconds < watermark }) { actual.append(event.eventID) }
+                #expect(actual == expected)
+                #expect(buffer.count == model.count)
+                #expect(buffer.firstTime?.microseconds == model.map(\.time).min())
+            }
+        }
+    }
+}
+
+/// SplitMix64: small, seeded, deterministic.
+private struct SeededRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,38 @@
+import JourneyStore
+
+/// How close `cjm.funnel` (running totals, bucketed durations) must be to an exact count.
+enum FunnelTolerance {
+    /// The documented bound of a bucketed percentile: 1 % of the value plus 0.01 s (with a
+    /// hair of floating-point slack).
+    static func percentileMatches(_ bucketed: Double, exact: Double) -> Bool {
+        abs(bucketed - exact) <= 0.01 * (1 + abs(exact)) * 1.000001
+    }
+
+    /// Averages of doubles summed in another grouping differ in their last bits.
+    static func averagesMatch(_ a: Double?, _ b: Double?) -> Bool {
+        switch (a, b) {
+        case (nil, nil): true
+        case let (x?, y?): abs(x - y) <= 1e-9 * max(1, abs(y))
+        default: false
+        }
+    }
+
+    static func percentilesMatch(_ a: Double?, _ b: Double?) -> Bool {
+        switch (a, b) {
+        case (nil, nil): true
+        case let (x?, y?): percentileMatches(x, exact: y)
+        default: false
+        }
+    }
+
+    /// Every column equal, but percentiles within the bucket bound and averages within 1e-9.
+    static func sameExceptBucketedPercentiles(_ fast: FunnelRow, _ exact: FunnelRow) -> Bool {
+        var a = fast, b = exact
+        guard percentilesMatch(a.medianTimeToNext, b.medianTimeToNext), percentilesMatch(a.p90TimeToNext, b.p90TimeToNext),
+              averagesMatch(a.avgSentiment, b.avgSentiment) else { return false }
+        a.medianTimeToNext = nil; b.medianTimeToNext = nil
+        a.p90TimeToNext = nil; b.p90TimeToNext = nil
+        a.avgSentiment = nil; b.avgSentiment = nil
+        return a == b
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import JourneyCore
+import JourneyReference
+import JourneyStore
+import PostgresClient
+import Testing
+
+/// `cjm.funnel_stats` and `cjm.time_to_next` are running totals the sink adds to in every
+/// batch; migration 005 computes them from the instances for databases created before it.
+/// Both ways must give the same rows — the Swift and SQL duration buckets included.
+@Suite(.enabled(if: StoreTestDatabase.isConfigured, StoreTestDatabase.skipReason))
+struct FunnelTotalsTests {
+    @Test(arguments: [5, 91, 2024] as [UInt64])
+    func runningTotalsEqualTheMigrationBackfill(seed: UInt64) throws {
+        try StoreTestDatabase.withDatabase { conninfo in
+            let scenario = RandomScenario.make(seed: seed)
+            let harness = try StoreHarness(conninfo: conninfo,
+                                           configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 70))
+            try harness.replay(scenario.ndjsonLines(for: scenario.arrivals).joined())
+            let c = harness.connection
+            func rows(_ sql: String) throws -> [[String?]] {
+                let r = try c.execute(sql)
+                return (0..<r.rowCount).map { i in (0..<r.columnCount).map { r.string(row: i, column: $0) } }
+            }
+            let stats = "SELECT * FROM cjm.funnel_stats WHERE (reached, customers, active, abandoned, expired) <> (0, 0, 0, 0, 0) ORDER BY 1, 2"
+            let buckets = "SELECT * FROM cjm.time_to_next WHERE instances <> 0 ORDER BY 1, 2, 3"
+            let running = (try rows(stats), try rows(buckets))
+            #expect(!running.0.isEmpty && !running.1.isEmpty, "the scenario must reach stages and advance")
+
+            try c.executeScript("BEGIN; TRUNCATE cjm.funnel_stats, cjm.time_to_next")
+            try c.executeScript(try Self.backfillSQL())
+            let backfilled = (try rows(stats), try rows(buckets))
+            try c.executeScript("ROLLBACK")
+            #expect(running.0 == backfilled.0)
+            #expect(running.1 == backfilled.1)
+        }
+    }
+
+    /// The backfill statements of migration 005.
+    static func backfillSQL() throws -> String {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../sql/migrations/005_funnel_totals.sql")
+        let sql = try String(contentsOf: file, encoding: .utf8)
+        let start = try #require(sql.range(of: "-- Backfill from the instances stored so far."))
+        let end = try #require(sql.range(of: "-- cjm.funnel from the running totals"))
+        return String(sql[start.lowerBound..<end.lowerBound])
+    }
+}
