@@ -107,6 +107,16 @@ public final class SocketSources: Service, Sendable {
         return changes
     }
 
+    /// Tells a connection over `ingest.max_connections` why, and closes it.
+    private static func refuse(_ channel: any Channel, limit: Int, logger: Logger) -> EventLoopFuture<Void> {
+        logger.warning("connection refused: too many connections", metadata: [
+            "limit": "\(limit)", "remote": "\(channel.remoteAddress.map { "\($0)" } ?? "local")",
+        ])
+        let reply = channel.allocator.buffer(
+            string: "{\"error\": \"too many connections (ingest.max_connections is \(limit)); try again later\"}\n")
+        return channel.writeAndFlush(reply).flatMap { channel.close() }.recover { _ in }
+    }
+
     private func bind(_ source: SourceSettings) async throws -> any Channel {
         let queue = pipeline.queue
         let pipeline = self.pipeline
@@ -117,10 +127,12 @@ public final class SocketSources: Service, Sendable {
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.autoRead, value: true)
-            .childChannelInitializer { channel in
-                connections.insert(channel)
+            .childChannelInitializer { [logger] channel in
                 // Read per connection, so a reload's ingest limits apply to new connections.
                 let settings = pipeline.configuration.ingest
+                guard connections.insert(channel, limit: settings.maxConnections) else {
+                    return Self.refuse(channel, limit: settings.maxConnections, logger: logger)
+                }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         LineConnectionHandler(source: name, settings: settings, queue: queue, clock: clock))
@@ -155,12 +167,19 @@ public struct SourceError: Error, CustomStringConvertible, Sendable {
 final class NIOLockedChannelSet: Sendable {
     private let channels = NIOLockedValueBox([ObjectIdentifier: any Channel]())
 
-    func insert(_ channel: any Channel) {
+    /// Adds the channel unless `limit` channels are open already; returns whether it did.
+    func insert(_ channel: any Channel, limit: Int = .max) -> Bool {
         let id = ObjectIdentifier(channel)
-        channels.withLockedValue { $0[id] = channel }
+        let inserted = channels.withLockedValue { open in
+            guard open.count < limit else { return false }
+            open[id] = channel
+            return true
+        }
+        guard inserted else { return false }
         channel.closeFuture.whenComplete { [channels] _ in
             _ = channels.withLockedValue { $0.removeValue(forKey: id) }
         }
+        return true
     }
 
     func forEach(_ body: (any Channel) -> Void) {

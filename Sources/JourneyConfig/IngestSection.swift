@@ -7,7 +7,8 @@ extension ConfigReader {
 
     func readIngest(_ field: Field?) -> IngestSettings {
         var settings = IngestSettings()
-        let keys = ["max_line_bytes", "allowed_lateness", "max_future_skew", "batch_max_events", "batch_max_delay"]
+        let keys = ["max_line_bytes", "allowed_lateness", "max_future_skew", "batch_max_events", "batch_max_delay",
+                    "max_connections"]
         guard let section = section(field, named: "ingest", knownKeys: keys) else { return settings }
         settings.maxLineBytes = integer(
             section["max_line_bytes"], example: "65536", range: Self.lineBytesRange,
@@ -23,6 +24,10 @@ extension ConfigReader {
         ).or(settings.batchMaxEvents)
         settings.batchMaxDelay = duration(section["batch_max_delay"], positive: true)
             .or(settings.batchMaxDelay)
+        settings.maxConnections = integer(
+            section["max_connections"], example: "1024", range: 1...1_000_000,
+            rangeAdvice: "allow 1 to 1000000 client connections at once; the default is 1024"
+        ).or(settings.maxConnections)
         return settings
     }
 }

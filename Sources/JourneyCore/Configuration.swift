@@ -60,6 +60,9 @@ public struct IngestSettings: Sendable, Equatable {
     public var maxFutureSkew: TimeSpan = .minutes(5)
     public var batchMaxEvents: Int = 5000
     public var batchMaxDelay: TimeSpan = .milliseconds(200)
+    /// Client connections the socket sources accept at once, over all of them; one more is
+    /// told so and closed. Bounds memory (each connection buffers up to `maxLineBytes`).
+    public var maxConnections: Int = 1024
     public init() {}
 }
 

@@ -189,7 +189,7 @@ public struct JourneyEngine: ~Copyable {
                             journey: j, customerID: state.id, instance: state.history[j].instances,
                             enteredAt: event.time, stageIndex: 0, status: .active, lastSeen: event.time, exitedAt: nil,
                             stages: stages, lastEvent: event.name, lastTouchpoint: event.touchpoint,
-                            painPoints: [], moments: 0))
+                            painPoints: [], moments: 0), flaggedMoment: nil)
                     }
                 } else if stage == open!.record.stageIndex + 1,
                           event.time <= open!.record.enteredAt + journey.conversionWindow {
@@ -379,8 +379,26 @@ private struct ScheduledDeadline {
 
 private struct OpenInstance {
     var record: InstanceRecord
+    /// Boxed: only flagged instances have one, and inline it would almost double the size of
+    /// every open instance held in memory.
+    private var flaggedBox: FlaggedMomentBox?
+
+    init(record: InstanceRecord, flaggedMoment: CriticalMomentRecord?) {
+        self.record = record
+        self.flaggedBox = flaggedMoment.map(FlaggedMomentBox.init)
+    }
+
     /// The unrecovered `inactive` moment while the instance is flagged abandoned.
-    var flaggedMoment: CriticalMomentRecord?
+    var flaggedMoment: CriticalMomentRecord? {
+        get { flaggedBox?.moment }
+        set { flaggedBox = newValue.map(FlaggedMomentBox.init) }
+    }
+}
+
+/// An immutable box, so `OpenInstance` keeps value semantics.
+private final class FlaggedMomentBox: Sendable {
+    let moment: CriticalMomentRecord
+    init(_ moment: CriticalMomentRecord) { self.moment = moment }
 }
 
 private struct CustomerState {
