@@ -107,14 +107,16 @@ public final class SocketSources: Service, Sendable {
         return changes
     }
 
-    /// Tells a connection over `ingest.max_connections` why, and closes it.
+    /// Tells a connection over `ingest.max_connections` why, and closes it (once it is
+    /// active: writing from the initializer, before registration, is not reliable).
     private static func refuse(_ channel: any Channel, limit: Int, logger: Logger) -> EventLoopFuture<Void> {
         logger.warning("connection refused: too many connections", metadata: [
             "limit": "\(limit)", "remote": "\(channel.remoteAddress.map { "\($0)" } ?? "local")",
         ])
-        let reply = channel.allocator.buffer(
-            string: "{\"error\": \"too many connections (ingest.max_connections is \(limit)); try again later\"}\n")
-        return channel.writeAndFlush(reply).flatMap { channel.close() }.recover { _ in }
+        return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(RefusingHandler(
+                message: "{\"error\": \"too many connections (ingest.max_connections is \(limit)); try again later\"}\n"))
+        }
     }
 
     private func bind(_ source: SourceSettings) async throws -> any Channel {
@@ -154,6 +156,28 @@ public final class SocketSources: Service, Sendable {
         case .tail:
             preconditionFailure("tail sources are not socket sources")
         }
+    }
+}
+
+/// Answers a connection the daemon will not serve with one line, then closes it.
+final class RefusingHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private let message: String
+
+    init(message: String) { self.message = message }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let channel = context.channel
+        let reply = context.channel.allocator.buffer(string: message)
+        context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// Whatever the client sends is not read into the daemon.
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
     }
 }
 

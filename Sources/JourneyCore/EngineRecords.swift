@@ -51,14 +51,21 @@ public struct InstanceRecord: Sendable, Equatable {
 
 /// Reach time and attributed activity of one stage of one instance.
 public struct StageTally: Sendable, Equatable {
-    /// When the instance reached the stage; nil if it has not.
-    public var reachedAt: EventTime?
+    public var sentimentSum: Double = 0
+    public var revenue = DecimalText(micros: 0)
+    /// Microseconds of the reach time, `Int64.min` when not reached: an optional would pad
+    /// every tally from 32 to 40 bytes, and every open instance holds one per stage.
+    private var reachedAtMicroseconds = Int64.min
     /// Events attributed to the stage.
     public var events: Int32 = 0
     /// Events attributed to the stage that carried a sentiment.
     public var sentimentCount: Int32 = 0
-    public var sentimentSum: Double = 0
-    public var revenue = DecimalText(micros: 0)
+
+    /// When the instance reached the stage; nil if it has not.
+    public var reachedAt: EventTime? {
+        get { reachedAtMicroseconds == .min ? nil : EventTime(microseconds: reachedAtMicroseconds) }
+        set { reachedAtMicroseconds = newValue?.microseconds ?? .min }
+    }
 
     public init(reachedAt: EventTime? = nil) { self.reachedAt = reachedAt }
 }
