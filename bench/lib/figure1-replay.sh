@@ -1,0 +1,52 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154,SC2034  # globals of bench/run
+# Figure 1: replay throughput beside psql's \copy of the same events into a table of the
+# same shape and keys. Sourced by bench/run.
+
+figure_replay() {
+    local events=$1 file db=bench_e$1 tsv=$bench_dir/events-$1.tsv
+    log "figure 1: replay of about $(grouped "$events") events vs \\copy"
+    file=$(simulated_file "$events")
+    replay_into "$db" "$file"
+    replayed_db=$db
+    local replay_rate
+    replay_rate=$(calc "$replay_lines / $replay_seconds")
+
+    # The baseline loads what cjmd stored — same rows, same columns — as TSV into a table
+    # with cjm.events' primary key and BRIN index, in one transaction, like any bulk load.
+    psqlx "$db" -c "\\copy (SELECT * FROM cjm.events) TO '$tsv'" || die "cannot export cjm.events to $tsv"
+    psqlx "$db" -c "DROP SCHEMA IF EXISTS bench_copy CASCADE" -c "CREATE SCHEMA bench_copy" \
+        -c "CREATE TABLE bench_copy.events (LIKE cjm.events INCLUDING ALL)" \
+        -c "CREATE TABLE bench_copy.raw (doc jsonb)" -c "CHECKPOINT" >/dev/null 2>&1 ||
+        die "cannot create the baseline tables in $db"
+    local started copy_seconds copy_rate
+    log "timing \\copy of the same $(grouped "$replay_lines") rows"
+    started=$(now)
+    psqlx "$db" -c "\\copy bench_copy.events FROM '$tsv'" >/dev/null || die "\\copy into bench_copy.events failed"
+    copy_seconds=$(calc "$(now) - $started")
+    copy_rate=$(calc "$replay_lines / $copy_seconds")
+    record "copy_tsv rows=$replay_lines seconds=$copy_seconds rows_per_second=$copy_rate"
+
+    # For reference: the NDJSON lines themselves into one jsonb column (parsing JSON, no
+    # key). CSV with quote and delimiter bytes that never occur keeps each line intact.
+    psqlx "$db" -c "CHECKPOINT" >/dev/null
+    local jsonb_seconds jsonb_rate
+    started=$(now)
+    psqlx "$db" -c "\\copy bench_copy.raw FROM '$file' WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')" >/dev/null ||
+        die "\\copy of the NDJSON into bench_copy.raw failed"
+    jsonb_seconds=$(calc "$(now) - $started")
+    jsonb_rate=$(calc "$replay_lines / $jsonb_seconds")
+    record "copy_ndjson_jsonb rows=$replay_lines seconds=$jsonb_seconds rows_per_second=$jsonb_rate"
+
+    # Leave the database as cjmd wrote it for figure 4.
+    psqlx "$db" -c "DROP SCHEMA bench_copy CASCADE" >/dev/null
+    rm -f "$tsv"
+
+    local ratio met
+    ratio=$(calc "$replay_rate / $copy_rate")
+    met=$(awk -v r="$ratio" 'BEGIN { print (r >= 0.8) ? "yes" : "no" }')
+    row "1. replay, events/s ($(grouped "$replay_lines") events)" "$(grouped "$replay_rate")" \
+        "$(grouped "$copy_rate") (\\copy TSV, same key)" "$(ratio_text "$ratio")" "≥ 0.8× COPY" "$met"
+    row "1. (reference) \\copy NDJSON → jsonb, rows/s" "" "$(grouped "$jsonb_rate")" \
+        "$(ratio_text "$(calc "$replay_rate / $jsonb_rate")")" "" ""
+}

@@ -1,0 +1,78 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154,SC2034  # globals of bench/run
+# Figure 2: live ingest over sockets from concurrent clients with acknowledgements, and the
+# time from sending an event to seeing it in the funnel. Sourced by bench/run.
+
+# loadgen_value OUTPUT KEY: a key=value line of the load generator's output.
+loadgen_value() { awk -F= -v k="$2" '$1 == k { print $2 }' <<<"$1"; }
+
+figure_live() {
+    local db=bench_live config=$bench_dir/config/bench_live.yaml socket=$bench_dir/live.sock
+    local tcp metrics endpoint
+    tcp=127.0.0.1:$(free_port)
+    metrics=127.0.0.1:$(free_port)
+    log "figure 2: live ingest from $connections clients over $transport sockets"
+    fresh_database "$db"
+    write_config "$db" "$config" "$socket" "$tcp" "$metrics"
+    migrate "$config"
+    local lateness
+    lateness=$(config_lateness "$config")
+    if [[ $transport == tcp ]]; then endpoint=(--tcp "$tcp"); else endpoint=(--socket "$socket"); fi
+    start_daemon "$config" "$bench_dir/logs/run-live.log" "$metrics" "$socket"
+
+    # (a) As fast as the daemon acknowledges: the sustained rate.
+    local warmup saturated
+    warmup=$(awk -v s="$live_seconds" -v l="$lateness" 'BEGIN { w = 2 * l + 2; if (w > s / 2) w = s / 2; printf "%d\n", (w < 1 ? 1 : w) }')
+    log "(a) saturating for $live_seconds s (the first $warmup s are warm-up)"
+    saturated=$("$loadgen" live "${endpoint[@]}" --connections "$connections" --seconds "$live_seconds" \
+        --warmup-seconds "$warmup" --ack-every 1000 --max-outstanding 8 \
+        --probe-conninfo "$(conninfo_of "$db")" --probe-interval-ms 100) ||
+        die "the load generator failed (saturated run); daemon log: $bench_dir/logs/run-live.log"
+    record "live_saturated $(tr '\n' ' ' <<<"$saturated")"
+    local rate
+    rate=$(loadgen_value "$saturated" steady_events_per_second)
+    [[ $rate =~ ^[0-9]+$ && $rate -gt 0 ]] || die "no steady rate measured (load generator output: $saturated)"
+
+    # (b) Paced at a fraction of that rate: latency at a load the daemon keeps up with (at
+    # saturation it is the clients' window divided by the rate, whatever the daemon does).
+    local paced_rate paced
+    paced_rate=$(awk -v r="$rate" -v f="$paced_fraction" 'BEGIN { printf "%d\n", r * f }')
+    log "(b) paced at $(grouped "$paced_rate") events/s for $live_seconds s"
+    paced=$("$loadgen" live "${endpoint[@]}" --connections "$connections" --seconds "$live_seconds" \
+        --warmup-seconds "$warmup" --rate "$paced_rate" --ack-every 100 --max-outstanding 64 \
+        --probe-conninfo "$(conninfo_of "$db")" --probe-interval-ms 100) ||
+        die "the load generator failed (paced run); daemon log: $bench_dir/logs/run-live.log"
+    record "live_paced $(tr '\n' ' ' <<<"$paced")"
+    # Whether the daemon kept up with the offered rate; if not, its queue grew all along and
+    # the latency measures that growth.
+    local paced_steady kept_up
+    paced_steady=$(loadgen_value "$paced" steady_events_per_second)
+    kept_up=$(awk -v s="$paced_steady" -v r="$paced_rate" 'BEGIN { print (s >= 0.97 * r) ? "yes" : "no" }')
+    record "live_paced_kept_up $kept_up offered=$paced_rate steady=$paced_steady"
+    [[ $kept_up == yes ]] || log "warning: paced at $paced_rate events/s the daemon acknowledged only $paced_steady/s; latency includes its growing queue (lower BENCH_PACED_FRACTION)"
+    stop_daemon
+
+    # The synthetic customers went all the way through the journey.
+    local funnel
+    funnel=$(sql_value "$db" "SELECT string_agg(stage_index || ':' || reached, ' ' ORDER BY stage_index) FROM cjm.funnel")
+    record "live_funnel $funnel"
+    [[ $(awk '{ split($NF, a, ":"); print (a[2] > 0) }' <<<"$funnel") == 1 ]] ||
+        log "warning: the last stage of the live run's funnel is empty ($funnel): do the load generator's event names match the journey?"
+
+    local met p50 p99 sat_p50 sat_p99 beyond
+    met=$(awk -v r="$rate" 'BEGIN { print (r >= 100000) ? "yes" : "no" }')
+    row "2. socket ingest, events/s sustained ($connections clients, acks)" "$(grouped "$rate")" "" "" "≥ 100,000" "$met"
+    p50=$(loadgen_value "$paced" visible_p50_seconds)
+    p99=$(loadgen_value "$paced" visible_p99_seconds)
+    [[ $p99 =~ ^[0-9.]+$ ]] || die "no latency probe became visible in the funnel (probes_unresolved=$(loadgen_value "$paced" probes_unresolved)); daemon log: $bench_dir/logs/run-live.log"
+    beyond=$(calc "$p99 - $lateness")
+    met=$(awk -v b="$beyond" 'BEGIN { print (b <= 1) ? "yes" : "no" }')
+    local label
+    label="2. send → visible in funnel, p50 / p99 s, at $(grouped "$paced_rate")/s"
+    [[ $kept_up == yes ]] || label+=" (daemon fell behind: $(grouped "$paced_steady")/s)"
+    row "$label" "$(fmt 2 "$p50") / $(fmt 2 "$p99")" \
+        "allowed_lateness $(fmt 1 "$lateness") s (held by design)" "p99 − lateness: $(fmt 2 "$beyond") s" "p99 ≤ 1 s beyond lateness" "$met"
+    sat_p50=$(loadgen_value "$saturated" visible_p50_seconds)
+    sat_p99=$(loadgen_value "$saturated" visible_p99_seconds)
+    row "2. (saturated) send → visible, p50 / p99 s" "$(fmt 2 "$sat_p50") / $(fmt 2 "$sat_p99")" "" "" "" ""
+}
