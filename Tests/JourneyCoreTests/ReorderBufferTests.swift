@@ -1,4 +1,5 @@
 @testable import JourneyCore
+import JourneyReference
 import Testing
 
 @Suite("Reorder buffer")
@@ -7,7 +8,7 @@ struct ReorderBufferTests {
     /// `(ts, sequence)` order, only when due, and reuse its slots without mixing events up.
     @Test(arguments: 1...20)
     func handsOutEventsInTimeThenArrivalOrder(seed: UInt64) {
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         var buffer = ReorderBuffer()
         var model: [(time: Int64, sequence: Int64, id: String)] = []
         var sequence: Int64 = 0
@@ -32,18 +33,5 @@ struct ReorderBufferTests {
                 #expect(buffer.firstTime?.microseconds == model.map(\.time).min())
             }
         }
-    }
-}
-
-/// SplitMix64: small, seeded, deterministic.
-private struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

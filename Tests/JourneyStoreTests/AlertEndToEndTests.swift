@@ -133,11 +133,7 @@ struct AlertEndToEndTests {
         try StoreTestDatabase.withDatabase { conninfo in
             let harness = try StoreHarness(conninfo: conninfo, configuration: Self.configuration())
             try harness.replay(bytes: Self.simulate(days: 2, customers: 3_000, seed: 9, spike: false))
-            let c = harness.connection
-            func rows(_ sql: String) throws -> [[String?]] {
-                let r = try c.execute(sql)
-                return (0..<r.rowCount).map { i in (0..<r.columnCount).map { r.string(row: i, column: $0) } }
-            }
+            func rows(_ sql: String) throws -> [[String?]] { try harness.rows(sql) }
             let stored = try rows("""
                 SELECT journey, stage_index, minute, abandoned, advanced FROM cjm.stage_decisions
                 WHERE abandoned + advanced > 0 ORDER BY 1, 2, 3

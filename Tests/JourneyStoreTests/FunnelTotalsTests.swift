@@ -18,10 +18,7 @@ struct FunnelTotalsTests {
                                            configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 70))
             try harness.replay(scenario.ndjsonLines(for: scenario.arrivals).joined())
             let c = harness.connection
-            func rows(_ sql: String) throws -> [[String?]] {
-                let r = try c.execute(sql)
-                return (0..<r.rowCount).map { i in (0..<r.columnCount).map { r.string(row: i, column: $0) } }
-            }
+            func rows(_ sql: String) throws -> [[String?]] { try harness.rows(sql) }
             let stats = "SELECT * FROM cjm.funnel_stats WHERE (reached, customers, active, abandoned, expired) <> (0, 0, 0, 0, 0) ORDER BY 1, 2"
             let buckets = "SELECT * FROM cjm.time_to_next WHERE instances <> 0 ORDER BY 1, 2, 3"
             let running = (try rows(stats), try rows(buckets))

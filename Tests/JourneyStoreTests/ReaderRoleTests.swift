@@ -31,10 +31,8 @@ struct ReaderRoleTests {
                 do {
                     _ = try c.execute(sql)
                     return false
-                } catch let error as PostgresError {
-                    return error.sqlState == "42501"  // insufficient_privilege
                 } catch {
-                    return false
+                    return error.sqlState == "42501"  // insufficient_privilege
                 }
             }
             #expect(refused("SELECT raw FROM cjm.rejected_events"))

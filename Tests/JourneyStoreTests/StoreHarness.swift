@@ -40,12 +40,14 @@ final class StoreHarness {
         return try runner.replay([path], into: sink, asOf: asOf)
     }
 
+    /// The result of `sql` as text rows.
+    func rows(_ sql: String) throws -> [[String?]] {
+        let r = try connection.execute(sql)
+        return (0..<r.rowCount).map { i in (0..<r.columnCount).map { r.string(row: i, column: $0) } }
+    }
+
     /// Every table and view, as text rows in a canonical order.
     func snapshot() throws -> TablesSnapshot {
-        func rows(_ sql: String) throws -> [[String?]] {
-            let r = try connection.execute(sql)
-            return (0..<r.rowCount).map { i in (0..<r.columnCount).map { r.string(row: i, column: $0) } }
-        }
         // Sums of doubles depend on the order of addition in their last bits; compare 11 digits.
         try connection.executeScript("SET extra_float_digits = -4")
         defer { try? connection.executeScript("SET extra_float_digits = 3") }

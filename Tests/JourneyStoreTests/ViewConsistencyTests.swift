@@ -17,10 +17,7 @@ struct ViewConsistencyTests {
                                            configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 90))
             try harness.replay(scenario.ndjsonLines(for: scenario.arrivals).joined())
             let c = harness.connection
-            func rows(_ sql: String) throws -> [[String?]] {
-                let r = try c.execute(sql)
-                return (0..<r.rowCount).map { i in (0..<r.columnCount).map { r.string(row: i, column: $0) } }
-            }
+            func rows(_ sql: String) throws -> [[String?]] { try harness.rows(sql) }
             // Attributed activity per stage: by touchpoint it sums to the funnel's figures.
             #expect(try rows("""
                 SELECT f.journey, f.stage_index, f.events, f.revenue
