@@ -21,6 +21,7 @@ public final class SocketSources: Service, Sendable {
     private let logger: Logger
     private let onListening: @Sendable ([String]) -> Void
     private let connections = NIOLockedChannelSet()
+    private let refusals = RefusalCounter()
 
     /// - Parameters:
     ///   - inherited: socket-activated listening descriptors by name (`LISTEN_FDNAMES`).
@@ -108,11 +109,17 @@ public final class SocketSources: Service, Sendable {
     }
 
     /// Tells a connection over `ingest.max_connections` why, and closes it (once it is
-    /// active: writing from the initializer, before registration, is not reliable).
-    private static func refuse(_ channel: any Channel, limit: Int, logger: Logger) -> EventLoopFuture<Void> {
-        logger.warning("connection refused: too many connections", metadata: [
-            "limit": "\(limit)", "remote": "\(channel.remoteAddress.map { "\($0)" } ?? "local")",
-        ])
+    /// active: writing from the initializer, before registration, is not reliable). Logs at
+    /// most every 10 s, with the count, so a flood of connections cannot flood the journal.
+    private static func refuse(
+        _ channel: any Channel, limit: Int, refusals: RefusalCounter, logger: Logger
+    ) -> EventLoopFuture<Void> {
+        if let count = refusals.countAndReport(every: .seconds(10)) {
+            logger.warning("connection refused: too many connections", metadata: [
+                "limit": "\(limit)", "refused_since_last_report": "\(count)",
+                "remote": "\(channel.remoteAddress.map { "\($0)" } ?? "local")",
+            ])
+        }
         return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(RefusingHandler(
                 message: "{\"error\": \"too many connections (ingest.max_connections is \(limit)); try again later\"}\n"))
@@ -129,11 +136,11 @@ public final class SocketSources: Service, Sendable {
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.autoRead, value: true)
-            .childChannelInitializer { [logger] channel in
+            .childChannelInitializer { [logger, refusals] channel in
                 // Read per connection, so a reload's ingest limits apply to new connections.
                 let settings = pipeline.configuration.ingest
                 guard connections.insert(channel, limit: settings.maxConnections) else {
-                    return Self.refuse(channel, limit: settings.maxConnections, logger: logger)
+                    return Self.refuse(channel, limit: settings.maxConnections, refusals: refusals, logger: logger)
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
@@ -178,6 +185,22 @@ final class RefusingHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+}
+
+/// Counts refused connections and says when to report them (at most once per interval).
+final class RefusalCounter: Sendable {
+    private let state = NIOLockedValueBox((unreported: 0, lastReport: NIODeadline.distantPast))
+
+    /// Counts one refusal; returns the refusals to report when the interval has passed.
+    func countAndReport(every interval: TimeAmount) -> Int? {
+        state.withLockedValue { state in
+            state.unreported += 1
+            let now = NIODeadline.now()
+            guard now - state.lastReport >= interval else { return nil }
+            defer { state = (0, now) }
+            return state.unreported
+        }
     }
 }
 
