@@ -1,5 +1,6 @@
 import Foundation
 import JourneyCore
+import JourneyReference
 import JourneyStore
 import PostgresClient
 import Testing
@@ -24,27 +25,6 @@ struct RoundTripTests {
         ]),
     ]
 
-    /// JSON string literal: the escapes JSON requires, and \u escapes for a few others so the
-    /// decoder's escape handling is exercised too.
-    static func json(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{0}"..."\u{1F}", "\u{2028}", "\u{FEFF}":
-                out += String(format: "\\u%04x", scalar.value)
-            case "\u{10000}":
-                out += "\\ud800\\udc00"  // a surrogate pair
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-
     struct Expected {
         var id, customer, event, touchpoint, note: String
     }
@@ -60,10 +40,12 @@ struct RoundTripTests {
             let row = Expected(id: "id\(i)-" + mix(1), customer: mix(2) + "\(i)", event: mix(3),
                                touchpoint: mix(4), note: mix(5))
             expected.append(row)
+            // Every other line escapes all non-ASCII as \u (surrogate pairs beyond the BMP).
+            func json(_ text: String) -> String { JSONText.string(text, escapingNonASCII: i % 2 == 1) }
             let ts = "2026-03-01T10:\(String(format: "%02d", i / 60 % 60)):\(String(format: "%02d", i % 60))Z"
-            lines += "{\"event_id\":\(Self.json(row.id)),\"customer_id\":\(Self.json(row.customer)),"
-                + "\"event\":\(Self.json(row.event)),\"ts\":\"\(ts)\",\"touchpoint\":\(Self.json(row.touchpoint)),"
-                + "\"properties\":{\"note\":\(Self.json(row.note)),\(Self.json(row.note)):1}}\n"
+            lines += "{\"event_id\":\(json(row.id)),\"customer_id\":\(json(row.customer)),"
+                + "\"event\":\(json(row.event)),\"ts\":\"\(ts)\",\"touchpoint\":\(json(row.touchpoint)),"
+                + "\"properties\":{\"note\":\(json(row.note)),\(json(row.note)):1}}\n"
         }
         try StoreTestDatabase.withDatabase { conninfo in
             let harness = try StoreHarness(conninfo: conninfo, configuration: CJMConfiguration(journeys: Self.journeys))
