@@ -397,7 +397,6 @@ public final class JourneySink {
     /// rows into place (de-duplicating or upserting) — far cheaper than row-wise INSERTs.
     private static func prepareStaging(_ connection: PostgresConnection) throws {
         try connection.executeScript("""
-            CREATE TEMP TABLE IF NOT EXISTS stage_events (LIKE cjm.events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE IF NOT EXISTS stage_instances (LIKE cjm.journey_instances INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE IF NOT EXISTS stage_moments (LIKE cjm.critical_moments INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE IF NOT EXISTS stage_touchpoints (LIKE cjm.touchpoint_stats) ON COMMIT DELETE ROWS;
