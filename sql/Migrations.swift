@@ -25,5 +25,6 @@ public enum SchemaMigrations {
         Migration(3, "reader_grants", PackageResources._03_reader_grants_sql),
         Migration(4, "alerts", PackageResources._04_alerts_sql),
         Migration(5, "funnel_totals", PackageResources._05_funnel_totals_sql),
+        Migration(6, "batch_token", PackageResources._06_batch_token_sql),
     ]
 }

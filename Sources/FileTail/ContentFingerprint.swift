@@ -4,12 +4,12 @@ import Crypto
 ///
 /// Device and inode alone cannot tell a file from a later one that got the same inode, nor
 /// notice that a file's content was replaced in place (copytruncate). The first bytes can.
-enum ContentFingerprint {
+public enum ContentFingerprint {
     /// How many leading bytes are hashed once the file is that long.
-    static let maximumLength = 1024
+    public static let maximumLength = 1024
 
     /// The fingerprint of `head`, which must be a file's first `head.count` bytes.
-    static func of(_ head: ArraySlice<UInt8>) -> String {
+    public static func of(_ head: ArraySlice<UInt8>) -> String {
         let digest = SHA256.hash(data: head)
         var text = "\(head.count):"
         text.reserveCapacity(text.utf8.count + 32)
@@ -21,7 +21,7 @@ enum ContentFingerprint {
     }
 
     /// The fingerprint of a whole `head`.
-    static func of(_ head: [UInt8]) -> String { of(head[...]) }
+    public static func of(_ head: [UInt8]) -> String { of(head[...]) }
 
     /// N of a stored `N:hex` fingerprint; nil if it is malformed.
     static func hashedLength(of fingerprint: String) -> Int? {
@@ -34,7 +34,7 @@ enum ContentFingerprint {
 
     /// Whether a file whose first bytes are `head` (up to ``maximumLength`` of them) is the
     /// content `fingerprint` was taken from.
-    static func matches(_ fingerprint: String, head: [UInt8]) -> Bool {
+    public static func matches(_ fingerprint: String, head: [UInt8]) -> Bool {
         guard let length = hashedLength(of: fingerprint), length <= head.count else { return false }
         return of(head[..<length]) == fingerprint
     }

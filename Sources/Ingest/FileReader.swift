@@ -34,6 +34,35 @@ public struct FileReader: ~Copyable {
         if ownsDescriptor { close(descriptor) }
     }
 
+    /// Device, inode and size of a regular file; nil for standard input, pipes and the like.
+    public func regularFileStatus() -> (device: UInt64, inode: UInt64, size: Int64)? {
+        guard ownsDescriptor else { return nil }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return (UInt64(status.st_dev), UInt64(status.st_ino), Int64(status.st_size))
+    }
+
+    /// The file's first bytes (up to `count`), read without moving the read position.
+    public func head(upTo count: Int) throws(FileReadError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + filled, count - filled, off_t(filled)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileReadError(path: path, errno: errno)
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        return Array(bytes[..<filled])
+    }
+
+    /// Moves the read position to `offset` bytes from the start (regular files only).
+    public func seek(to offset: Int64) throws(FileReadError) {
+        guard lseek(descriptor, off_t(offset), SEEK_SET) >= 0 else { throw FileReadError(path: path, errno: errno) }
+    }
+
     /// Calls `body` with each chunk until end of file.
     public func forEachChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)

@@ -100,11 +100,22 @@ public final class LivePipeline: Service, Sendable {
             }
             var batch = IngestBatch()
             for item in taken.items { batch.append(item) }
+            batch.token = Int64.random(in: 1...Int64.max)
             var backoff = 0.25
+            // Set when a commit attempt lost its connection: the batch may have committed.
+            var outcomeUnknown = false
             while true {
                 do {
                     if session == nil {
                         session = try Session(configuration: configuration, connect: { try connect(configuration) }, logger: logger)
+                    }
+                    if outcomeUnknown, let token = batch.token, try session!.sink.isLastCommitted(batchToken: token) {
+                        // The new session's engine was restored with this batch applied.
+                        logger.notice("the batch was committed before the connection was lost; not storing it again",
+                                      metadata: ["events": "\(batch.events.count)", "rejected": "\(batch.rejections.count)"])
+                        outage.recovered()
+                        observer.onDatabase(true)
+                        break
                     }
                     let started = DispatchTime.now().uptimeNanoseconds
                     let outcome = try session!.sink.commit(batch, watermark: .live(now: clock()))
@@ -120,6 +131,7 @@ public final class LivePipeline: Service, Sendable {
                     let connectionLost = (error as? PostgresError)?.isConnectionProblem ?? false
                         || session?.connection.status != .ok
                     if connectionLost || session == nil {
+                        if session != nil { outcomeUnknown = true }
                         session = nil
                         observer.onDatabase(false)
                         outage.failed(error, queued: queue.depth + batch.count)

@@ -1,12 +1,19 @@
 import EventDecoding
+import FileTail
 import JourneyCore
 import JourneyStore
 import Logging
 
 /// `cjmd replay`: pushes NDJSON files through the same decode → engine → store path as the
 /// daemon, in batches of `batch_max_events`, with the replay watermark (largest `ts` seen −
-/// allowed lateness), and finishes at `--as-of`. Replaying the same files again stores
-/// nothing new: every event id is already there.
+/// allowed lateness), and finishes at `--as-of`.
+///
+/// Each batch commits, with its lines, how far each regular file has been read (like a tail
+/// source's checkpoint, under the source `replay:PATH`). A replay that was killed therefore
+/// resumes after the last committed line, and a file replayed again is read only from where
+/// the last replay ended: its lines, dead letters included, are stored exactly once. A file
+/// whose first bytes changed, or that shrank, is read from the start; events already stored
+/// are recognised by their ids.
 public struct ReplayRunner {
     public let settings: IngestSettings
     private let clock: @Sendable () -> EventTime
@@ -33,8 +40,11 @@ public struct ReplayRunner {
     ) throws -> Summary {
         var summary = Summary()
         var batcher = LineBatcher(settings: settings)
+        var positions: [SourceFileKey: SourceCheckpoint] = [:]
         func commit(_ rule: WatermarkRule) throws {
-            let batch = batcher.take()
+            var batch = batcher.take()
+            batch.checkpoints = positions
+            positions = [:]
             let outcome = try sink.commit(batch, watermark: rule)
             summary.outcome.stored += outcome.stored
             summary.outcome.duplicates += outcome.duplicates
@@ -46,10 +56,16 @@ public struct ReplayRunner {
         for path in paths {
             let reader = try FileReader(path: path)
             let source = path == "-" ? "replay:stdin" : "replay:\(path)"
-            var framer = LineFramer(maxLineBytes: settings.maxLineBytes)
-            let handle: (FramedLine, Int64) throws -> Void = { line, _ in
+            var position = try startPosition(of: reader, source: source, sink: sink)
+            var framer = LineFramer(maxLineBytes: settings.maxLineBytes, startOffset: position?.offset ?? 0)
+            let handle: (FramedLine, Int64) throws -> Void = { line, endOffset in
                 summary.lines += 1
                 batcher.add(line, source: source, now: clock())
+                if var current = position {
+                    current.offset = endOffset
+                    position = current
+                    positions[current.key] = current
+                }
                 if batcher.batch.count >= settings.batchMaxEvents { try commit(.replay) }
             }
             try reader.forEachChunk { chunk in try framer.append(chunk, forEachLine: handle) }
@@ -59,5 +75,30 @@ public struct ReplayRunner {
         summary.blankLines = batcher.blankLines
         try commit(.finish(asOf: asOf))
         return summary
+    }
+
+    /// Where to start reading a regular file: after the lines an earlier replay committed,
+    /// if it is the same file (device, inode, first bytes) and not shorter; else at 0. Moves
+    /// the reader there. Nil for standard input and pipes, which are read whole.
+    private func startPosition(of reader: borrowing FileReader, source: String, sink: JourneySink) throws -> SourceCheckpoint? {
+        guard let status = reader.regularFileStatus() else { return nil }
+        let head = try reader.head(upTo: ContentFingerprint.maximumLength)
+        var position = SourceCheckpoint(
+            source: source, path: reader.path, device: status.device, inode: status.inode,
+            fingerprint: ContentFingerprint.of(head), offset: 0)
+        let stored = try sink.storedCheckpoints(source: source).first { $0.key == position.key }
+        if let stored, stored.offset > 0 {
+            if stored.offset <= status.size, ContentFingerprint.matches(stored.fingerprint, head: head) {
+                position.offset = stored.offset
+                try reader.seek(to: stored.offset)
+                logger.info("resuming after the lines an earlier replay committed", metadata: [
+                    "path": "\(reader.path)", "offset": "\(stored.offset)", "size": "\(status.size)",
+                ])
+            } else {
+                logger.info("the file changed since an earlier replay; reading it from the start", metadata: [
+                    "path": "\(reader.path)"])
+            }
+        }
+        return position
     }
 }

@@ -22,6 +22,7 @@ public final class SocketSources: Service, Sendable {
     private let onListening: @Sendable ([String]) -> Void
     private let connections = NIOLockedChannelSet()
     private let refusals = RefusalCounter()
+    private let idleCloses = RefusalCounter()
 
     /// - Parameters:
     ///   - inherited: socket-activated listening descriptors by name (`LISTEN_FDNAMES`).
@@ -136,15 +137,22 @@ public final class SocketSources: Service, Sendable {
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.autoRead, value: true)
-            .childChannelInitializer { [logger, refusals] channel in
+            .childChannelInitializer { [logger, refusals, idleCloses] channel in
                 // Read per connection, so a reload's ingest limits apply to new connections.
                 let settings = pipeline.configuration.ingest
                 guard connections.insert(channel, limit: settings.maxConnections) else {
                     return Self.refuse(channel, limit: settings.maxConnections, refusals: refusals, logger: logger)
                 }
+                let onIdleClose: @Sendable () -> Void = {
+                    if let count = idleCloses.countAndReport(every: .seconds(10)) {
+                        logger.info("closed idle connections", metadata: [
+                            "idle_timeout": "\(settings.idleTimeout)", "closed_since_last_report": "\(count)",
+                        ])
+                    }
+                }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        LineConnectionHandler(source: name, settings: settings, queue: queue, clock: clock))
+                    try channel.pipeline.syncOperations.addHandler(LineConnectionHandler(
+                        source: name, settings: settings, queue: queue, clock: clock, onIdleClose: onIdleClose))
                 }
             }
         if let fd = inherited[source.name] {
@@ -152,7 +160,11 @@ public final class SocketSources: Service, Sendable {
         }
         switch source.kind {
         case .unix(let path, let mode):
-            let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            // The socket file is created by bind() under the process umask: narrow the umask for
+            // that moment, so the file never exists with more permissions than configured.
+            let channel = try await SocketFileMask.creating(mode: mode_t(mode)) {
+                try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            }
             guard chmod(path, mode_t(mode)) == 0 else {
                 try? await channel.close()
                 throw SourceError(message: "cannot set mode \(String(mode, radix: 8)) on \(path): \(String(cString: strerror(errno)))")

@@ -8,7 +8,7 @@ extension ConfigReader {
     func readIngest(_ field: Field?) -> IngestSettings {
         var settings = IngestSettings()
         let keys = ["max_line_bytes", "allowed_lateness", "max_future_skew", "batch_max_events", "batch_max_delay",
-                    "max_connections"]
+                    "max_connections", "idle_timeout"]
         guard let section = section(field, named: "ingest", knownKeys: keys) else { return settings }
         settings.maxLineBytes = integer(
             section["max_line_bytes"], example: "65536", range: Self.lineBytesRange,
@@ -28,6 +28,8 @@ extension ConfigReader {
             section["max_connections"], example: "1024", range: 1...1_000_000,
             rangeAdvice: "allow 1 to 1000000 client connections at once; the default is 1024"
         ).or(settings.maxConnections)
+        settings.idleTimeout = duration(section["idle_timeout"], positive: false)
+            .or(settings.idleTimeout)
         return settings
     }
 }

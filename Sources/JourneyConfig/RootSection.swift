@@ -59,7 +59,10 @@ extension ConfigReader {
             return settings
         }
         switch ValueFormats.listenAddress(address) {
-        case .success: settings.metricsListen = address
+        case .success(let parsed):
+            // Written out, so a port alone (loopback) reaches the endpoint as host:port.
+            settings.metricsListen = parsed.host.contains(":")
+                ? "[\(parsed.host)]:\(parsed.port)" : "\(parsed.host):\(parsed.port)"
         case .failure(let error): report(error.message + "; or write off to disable the endpoint", at: listen)
         }
         return settings

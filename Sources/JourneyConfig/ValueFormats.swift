@@ -3,13 +3,20 @@ import Foundation
 /// Parsers for the structured strings of the configuration; each returns the value or a
 /// message saying what to write instead.
 enum ValueFormats {
+    /// Where a listener without a host listens.
+    static let loopbackHost = "127.0.0.1"
+
     /// A listening address `host:port`, the host in brackets when it is an IPv6 address
-    /// (`[::1]:7410`). The returned host has no brackets.
+    /// (`[::1]:7410`). The returned host has no brackets. Without a host (`:7410` or `7410`)
+    /// it is the IPv4 loopback: listening beyond this machine is always written out.
     static func listenAddress(_ text: String) -> Result<(host: String, port: Int), ValueFormatError> {
         let example = "host:port such as 127.0.0.1:7410, 0.0.0.0:7410 or [::1]:7410"
-        let host: Substring
+        var host: Substring
         let portText: Substring
-        if text.hasPrefix("[") {
+        if !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            host = Substring(loopbackHost)
+            portText = Substring(text)
+        } else if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]") else {
                 return .failure(.init("an IPv6 address needs its closing bracket; expected \(example), got \(ConfigReader.quoted(text))"))
             }
@@ -32,9 +39,7 @@ enum ValueFormats {
             if host.contains(":") {
                 return .failure(.init("an IPv6 address must be in brackets, e.g. [\(host)]:\(portText)"))
             }
-            guard !host.isEmpty else {
-                return .failure(.init("the host is missing; expected \(example) (0.0.0.0 listens on every IPv4 address)"))
-            }
+            if host.isEmpty { host = Substring(loopbackHost) }
             guard host.allSatisfy(isHostNameCharacter) else {
                 return .failure(.init("\(ConfigReader.quoted(String(host))) is not a host name or IP address; expected \(example)"))
             }

@@ -63,6 +63,11 @@ public struct IngestSettings: Sendable, Equatable {
     /// Client connections the socket sources accept at once, over all of them; one more is
     /// told so and closed. Bounds memory (each connection buffers up to `maxLineBytes`).
     public var maxConnections: Int = 1024
+    /// A socket client that completes no line for this long is closed, unless it is waiting
+    /// for the daemon (its acknowledgements are not committed yet, or reading is paused
+    /// because the commit queue is full). Frees the slots of idle, trickling (slowloris)
+    /// and non-reading clients. Zero: never.
+    public var idleTimeout: TimeSpan = .minutes(10)
     public init() {}
 }
 

@@ -43,6 +43,9 @@ public struct IngestBatch: Sendable {
     public var checkpoints: [SourceFileKey: SourceCheckpoint] = [:]
     /// Tailed files dropped for good (deleted and read to the end): their checkpoints go.
     public var forgottenFiles: Set<SourceFileKey> = []
+    /// Identifies the batch across retries: committed with it (`cjm.engine_state`), so that
+    /// after a connection lost during COMMIT the batch is known to be committed or not.
+    public var token: Int64? = nil
     public init() {}
 
     public var isEmpty: Bool { events.isEmpty && rejections.isEmpty && checkpoints.isEmpty && forgottenFiles.isEmpty }

@@ -98,7 +98,7 @@ public final class JourneySink {
         try apply(fresh, rule: rule, outcome: &outcome)
         outcome.rejected = try storeRejections(batch.rejections)
         try writeCheckpoints(batch.checkpoints, forgetting: batch.forgottenFiles)
-        try saveEngineState()
+        try saveEngineState(batchToken: batch.token)
         return outcome
     }
 
@@ -148,17 +148,25 @@ public final class JourneySink {
         alertTransitions += changes.alertTransitions
     }
 
-    private func saveEngineState() throws {
+    private func saveEngineState(batchToken: Int64? = nil) throws {
         _ = try connection.execute("""
             UPDATE cjm.engine_state SET watermark = $1, max_event_time = $2, pending_from = $3, next_seq = $4,
-                   alerts_evaluated_through = $5, updated_at = now() WHERE id = 1
+                   alerts_evaluated_through = $5, last_batch_token = $6, updated_at = now() WHERE id = 1
             """, [
                 engine.watermark > .distantPast ? .timestamp(microsecondsSinceEpoch: engine.watermark.microseconds) : nil,
                 engine.maxEventTime > .distantPast ? .timestamp(microsecondsSinceEpoch: engine.maxEventTime.microseconds) : nil,
                 engine.pendingFrom.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) },
                 .int(nextSequence),
                 engine.alertsEvaluatedThrough.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) },
+                batchToken.map { .int($0) },
             ])
+    }
+
+    /// Whether the batch with `token` is the last one committed: asked after a connection was
+    /// lost during a commit, whose outcome the client cannot know.
+    public func isLastCommitted(batchToken token: Int64) throws -> Bool {
+        let result = try connection.execute("SELECT last_batch_token = $1 FROM cjm.engine_state WHERE id = 1", [.int(token)])
+        return result.string(row: 0, column: 0) == "t"
     }
 
     /// Stores the batch's new events in `cjm.events`; returns them with their arrival

@@ -55,6 +55,11 @@ public struct SourceCheckpoint: Sendable, Equatable {
 }
 
 extension JourneySink {
+    /// The checkpoints stored for `source` (a tail source, or a replayed file).
+    public func storedCheckpoints(source: String) throws -> [SourceCheckpoint] {
+        try SourceCheckpoint.load(source: source, from: connection)
+    }
+
     func writeCheckpoints(_ checkpoints: [SourceFileKey: SourceCheckpoint], forgetting forgotten: Set<SourceFileKey>) throws {
         for checkpoint in checkpoints.values {
             _ = try connection.execute("""

@@ -24,6 +24,7 @@ struct RunCommand: AsyncParsableCommand {
         JournalAwareLogHandler.bootstrap(logLevel: level)
         let logger = Logger(label: "cjmd")
         let configuration = try CommandSupport.loadConfiguration(options.config)
+        Self.checkDescriptorLimit(configuration, logger: logger)
         let notifier: SystemdNotifier
         do {
             notifier = try SystemdNotifier(unsetEnvironment: true)

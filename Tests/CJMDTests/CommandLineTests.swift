@@ -81,7 +81,14 @@ import Testing
         let replay = try CommandRunner.run(["replay", "--config", config, events])
         #expect(replay.status == 0, "\(replay.stderr)")
         #expect(replay.stdout.contains("stored"))
-        let strict = try CommandRunner.run(["replay", "--config", config, "--fail-on-rejected", events])
+        // The same file again is read from where the first replay ended: nothing new, so
+        // nothing rejected either. Another file with the same lines is read whole.
+        let resumed = try CommandRunner.run(["replay", "--config", config, "--fail-on-rejected", events])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("resuming after the lines an earlier replay committed"), "\(resumed.stderr)")
+        let copy = CommandRunner.temporaryFile(simulated.stdout, suffix: ".ndjson")
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        let strict = try CommandRunner.run(["replay", "--config", config, "--fail-on-rejected", copy])
         #expect(strict.status == 65, "the simulated file has malformed lines")
         // Standard input works too, and changes nothing the second time.
         let again = try CommandRunner.run(["replay", "--config", config, "-"], stdin: Data(simulated.stdout.utf8))

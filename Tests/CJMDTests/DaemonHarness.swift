@@ -15,8 +15,13 @@ final class DaemonHarness: @unchecked Sendable {
     let logPath: String
 
     /// - Parameter extraSourcesYAML: more entries of `sources:` (indented by 2 spaces).
+    /// - Parameters:
+    ///   - tcpListen: the TCP source's `listen` as written (default `127.0.0.1:<tcpPort>`).
+    ///   - routeDatabase: the daemon's database URL for the test database's name (default:
+    ///     the test cluster directly); queries of the harness always go directly.
     init(journeyYAML: String, ingestYAML: String = "", sourceNames: (unix: String, tcp: String)? = nil,
-         extraSourcesYAML: String = "") throws {
+         extraSourcesYAML: String = "", tcpListen: ((Int) -> String)? = nil,
+         routeDatabase: ((String) -> String)? = nil) throws {
         let base = try #require(ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"])
         admin = try PostgresConnection(conninfo: base)
         databaseName = "cjm_d_\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
@@ -30,14 +35,14 @@ final class DaemonHarness: @unchecked Sendable {
         configPath = directory.appendingPathComponent("cjmd.yaml").path
         let yaml = """
             database:
-              url: "\(conninfo.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))"
+              url: "\((routeDatabase?(databaseName) ?? conninfo).replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))"
             sources:
               - type: unix
                 path: \(socketPath)
                 mode: "0600"
                 name: \(sourceNames?.unix ?? "unix-test")
               - type: tcp
-                listen: 127.0.0.1:\(tcpPort)
+                listen: "\(tcpListen?(tcpPort) ?? "127.0.0.1:\(tcpPort)")"
                 name: \(sourceNames?.tcp ?? "tcp-test")
             \(extraSourcesYAML)
             service:

@@ -5,7 +5,7 @@ import Glibc
 
 /// A blocking NDJSON client over TCP or a Unix socket, as an application would write one.
 final class LineClient {
-    private let fd: Int32
+    let fd: Int32
     private var buffer: [UInt8] = []
 
     enum Failure: Error { case connect(Int32), send(Int32), closed }

@@ -276,8 +276,6 @@ let problemCases: [ProblemCase] = [
             marker: "listen", "port 70000 is out of range"),
     .source("IPv6 without brackets", ["type: tcp", "listen: \"::1:7410\""], keyPath: "sources[0].listen",
             marker: "listen", "must be in brackets"),
-    .source("listen without a host", ["type: tcp", "listen: \":7410\""], keyPath: "sources[0].listen",
-            marker: "listen", "the host is missing"),
     .source("tcp source without listen", ["type: tcp", "name: web"], keyPath: "sources[0].listen",
             marker: "type: tcp", "missing", "listen: 127.0.0.1:7410"),
     .source("mode not octal", ["type: unix", "path: /run/cjmd/e.sock", "mode: \"0990\""], keyPath: "sources[0].mode",

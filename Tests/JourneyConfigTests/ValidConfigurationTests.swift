@@ -128,6 +128,24 @@ struct ValidConfigurationTests {
         #expect(config.service.metricsListen == "[::1]:9464")
     }
 
+    /// Listening beyond this machine is always written out: a port alone means loopback.
+    @Test func listenWithoutHostIsLoopback() throws {
+        let yaml = minimalJourneys + """
+
+            sources:
+              - {type: tcp, listen: ":7410"}
+              - {type: tcp, listen: 7411}
+              - {type: tcp, listen: "7412"}
+            service:
+              metrics_listen: ":9464"
+            """
+        let config = try ConfigurationLoader.parse(yaml: yaml, fileName: "l.yaml")
+        #expect(config.sources.map(\.kind) == [
+            .tcp(host: "127.0.0.1", port: 7410), .tcp(host: "127.0.0.1", port: 7411), .tcp(host: "127.0.0.1", port: 7412),
+        ])
+        #expect(config.service.metricsListen == "127.0.0.1:9464")
+    }
+
     @Test func eventPatternsAreTextAsWritten() throws {
         let yaml = """
             journeys:
