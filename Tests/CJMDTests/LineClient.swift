@@ -48,6 +48,16 @@ final class LineClient {
         }
     }
 
+    /// Sends raw bytes (any content, lines or not).
+    func send(bytes: ArraySlice<UInt8>) throws {
+        var offset = bytes.startIndex
+        while offset < bytes.endIndex {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { throw Failure.send(errno) }
+            offset += n
+        }
+    }
+
     /// Reads one line (without the newline); throws when the server closed the connection.
     func readLine() throws -> String {
         while true {
