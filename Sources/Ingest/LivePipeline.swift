@@ -95,8 +95,13 @@ public final class LivePipeline: Service, Sendable {
                 return state
             }
             if reloaded {
-                session = nil
-                logger.notice("applying the reloaded configuration", metadata: ["journeys": "\(configuration.journeys.map(\.name).joined(separator: ", "))"])
+                // Restoring the engine reads every instance: only when what it depends on changed.
+                if let current = session, Session.canContinue(current.configuration, with: configuration) {
+                    logger.notice("applying the reloaded configuration; journeys, alerts and database unchanged, journey state kept")
+                } else {
+                    session = nil
+                    logger.notice("applying the reloaded configuration", metadata: ["journeys": "\(configuration.journeys.map(\.name).joined(separator: ", "))"])
+                }
             }
             var batch = IngestBatch()
             for item in taken.items { batch.append(item) }
@@ -186,11 +191,21 @@ public final class LivePipeline: Service, Sendable {
     private struct Session {
         let connection: PostgresConnection
         let sink: JourneySink
+        let configuration: CJMConfiguration
 
         init(configuration: CJMConfiguration, connect: () throws -> PostgresConnection, logger: Logger) throws {
             connection = try connect()
             try JourneySink.publishJourneys(configuration, on: connection)
             sink = try JourneySink(configuration: configuration, connection: connection, logger: logger)
+            self.configuration = configuration
+        }
+
+        /// Whether a session made for `old` serves `new` as one made for it would: the sink
+        /// and its engine depend on the journeys, the alert settings, the allowed lateness and
+        /// the database, not on sources, batching or connection limits.
+        static func canContinue(_ old: CJMConfiguration, with new: CJMConfiguration) -> Bool {
+            old.journeys == new.journeys && old.alerts == new.alerts && old.database == new.database
+                && old.ingest.allowedLateness == new.ingest.allowedLateness
         }
     }
 }

@@ -37,6 +37,14 @@ public struct JourneyEngine: ~Copyable {
             customers[Int(idx)].history[journey].instances = max(customers[Int(idx)].history[journey].instances, count)
             customers[Int(idx)].history[journey].furthestStage = max(customers[Int(idx)].history[journey].furthestStage, Int32(furthest))
         }
+        // Looked up once per open instance: a linear search would make a restore quadratic
+        // (open instances × flagged moments), minutes at tens of thousands of each.
+        var flaggedMoments: [InstanceKey: CriticalMomentRecord] = [:]
+        flaggedMoments.reserveCapacity(snapshot.openMoments.count)
+        for moment in snapshot.openMoments {
+            let key = InstanceKey(journey: moment.journey, customer: moment.customerID, instance: moment.instance)
+            if flaggedMoments[key] == nil { flaggedMoments[key] = moment }
+        }
         for record in snapshot.openInstances where record.journey < catalog.journeys.count
             && record.stages.count == catalog.journeys[record.journey].stages.count {
             let idx = customer(record.customerID)
@@ -48,9 +56,7 @@ public struct JourneyEngine: ~Copyable {
             }
             state.history[record.journey].instances = max(state.history[record.journey].instances, record.instance)
             state.history[record.journey].furthestStage = max(state.history[record.journey].furthestStage, Int32(record.stageIndex))
-            let flagged = snapshot.openMoments.first {
-                $0.journey == record.journey && $0.customerID == record.customerID && $0.instance == record.instance
-            }
+            let flagged = flaggedMoments[InstanceKey(journey: record.journey, customer: record.customerID, instance: record.instance)]
             if state.open[record.journey] == nil { openInstances += 1 }
             state.open[record.journey] = OpenInstance(record: record, flaggedMoment: record.status == .abandoned ? flagged : nil)
             customers[Int(idx)] = state
@@ -436,6 +442,13 @@ private struct MomentKey: Hashable {
     var customer: String
     var instance: Int32
     var moment: Int32
+}
+
+/// One journey instance of one customer.
+private struct InstanceKey: Hashable {
+    var journey: Int
+    var customer: String
+    var instance: Int32
 }
 
 private struct ChangeCollector {

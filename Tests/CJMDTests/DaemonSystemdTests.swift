@@ -21,6 +21,9 @@ struct DaemonSystemdTests {
         }
         #expect(pings >= 2)
 
+        // A change the journey state does not depend on.
+        let original = try String(contentsOfFile: daemon.configPath, encoding: .utf8)
+        try (original + "\ningest:\n  batch_max_delay: 150ms\n").write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
         let before = monotonicMicrosecondsNow()
         kill(daemon.process!.processIdentifier, SIGHUP)
         let reload = try #require(notify.waitFor(timeout: 10) { $0.hasPrefix("RELOADING=1") }, "no RELOADING=1")
@@ -31,6 +34,10 @@ struct DaemonSystemdTests {
         let monotonic = try #require(fields["MONOTONIC_USEC"].flatMap(UInt64.init))
         #expect(monotonic >= before && monotonic <= monotonicMicrosecondsNow())
         #expect(notify.waitFor(timeout: 10) { $0.hasPrefix("READY=1") } != nil, "READY=1 after the reload")
+        // Nothing the engine depends on changed: its state is kept, not restored from the database.
+        let kept = Date().addingTimeInterval(10)
+        while !daemon.log().contains("journey state kept"), Date() < kept { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(daemon.log().contains("journey state kept"), "\(daemon.log())")
 
         kill(daemon.process!.processIdentifier, SIGTERM)
         #expect(notify.waitFor(timeout: 10) { $0.hasPrefix("STOPPING=1") } != nil)
