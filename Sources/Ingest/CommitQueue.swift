@@ -76,6 +76,9 @@ final class CommitQueue: Sendable {
     /// Items waiting to be committed.
     var depth: Int { state.withLockedValue { $0.count } }
 
+    /// Whether producers are asked to pause (socket sources stop reading).
+    var isFull: Bool { state.withLockedValue { $0.count >= capacity } }
+
     /// Waits until there is work: `maxItems` items, or items older than `maxDelay`, or the
     /// queue was closed, or `idle` passed. Returns up to `maxItems` items (possibly none).
     func take(maxItems: Int, maxDelay: TimeInterval, idle: TimeInterval) -> Taken {

@@ -103,6 +103,7 @@ public final class LivePipeline: Service, Sendable {
                     logger.notice("applying the reloaded configuration", metadata: ["journeys": "\(configuration.journeys.map(\.name).joined(separator: ", "))"])
                 }
             }
+            observer.onQueue(queue.depth + taken.items.count, queue.isFull)
             var batch = IngestBatch()
             for item in taken.items { batch.append(item) }
             batch.token = Int64.random(in: 1...Int64.max)
@@ -146,6 +147,7 @@ public final class LivePipeline: Service, Sendable {
                         batch = isolateRefused(batch, error: error, session: session!)
                         continue
                     }
+                    observer.onQueue(queue.depth + batch.count, queue.isFull)
                     Thread.sleep(forTimeInterval: backoff)
                     backoff = min(backoff * 2, 5)
                 }
@@ -244,6 +246,9 @@ public struct PipelineObserver: Sendable {
     public var onCommit: @Sendable (_ batch: IngestBatch, _ outcome: BatchOutcome, _ seconds: Double) -> Void = { _, _, _ in }
     public var onState: @Sendable (PipelineState) -> Void = { _ in }
     public var onDatabase: @Sendable (_ up: Bool) -> Void = { _ in }
+    /// Told after every take and every failed attempt, also while the database is away:
+    /// items accepted and not committed, and whether sources are paused because of them.
+    public var onQueue: @Sendable (_ depth: Int, _ full: Bool) -> Void = { _, _ in }
 
     public init() {}
 }

@@ -20,6 +20,8 @@ public final class SocketSources: Service, Sendable {
     private let clock: @Sendable () -> EventTime
     private let logger: Logger
     private let onListening: @Sendable ([String]) -> Void
+    private let onConnections: @Sendable (_ source: String, _ open: Int) -> Void
+    private let openBySource = NIOLockedValueBox([String: Int]())
     private let connections = NIOLockedChannelSet()
     private let refusals = RefusalCounter()
     private let idleCloses = RefusalCounter()
@@ -27,10 +29,12 @@ public final class SocketSources: Service, Sendable {
     /// - Parameters:
     ///   - inherited: socket-activated listening descriptors by name (`LISTEN_FDNAMES`).
     ///   - onListening: called once every listener is bound, with their descriptions.
+    ///   - onConnections: told a source's number of open client connections when it changes.
     public init(
         sources: [SourceSettings], inherited: [String: Int32] = [:], pipeline: LivePipeline,
         group: any EventLoopGroup, clock: @escaping @Sendable () -> EventTime, logger: Logger,
-        onListening: @escaping @Sendable ([String]) -> Void = { _ in }
+        onListening: @escaping @Sendable ([String]) -> Void = { _ in },
+        onConnections: @escaping @Sendable (_ source: String, _ open: Int) -> Void = { _, _ in }
     ) {
         self.initialSources = Self.socketSources(sources)
         self.inherited = inherited
@@ -39,6 +43,7 @@ public final class SocketSources: Service, Sendable {
         self.clock = clock
         self.logger = logger
         self.onListening = onListening
+        self.onConnections = onConnections
     }
 
     static func socketSources(_ sources: [SourceSettings]) -> [SourceSettings] {
@@ -137,11 +142,23 @@ public final class SocketSources: Service, Sendable {
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.autoRead, value: true)
-            .childChannelInitializer { [logger, refusals, idleCloses] channel in
+            .childChannelInitializer { [logger, refusals, idleCloses, openBySource, onConnections] channel in
                 // Read per connection, so a reload's ingest limits apply to new connections.
                 let settings = pipeline.configuration.ingest
                 guard connections.insert(channel, limit: settings.maxConnections) else {
                     return Self.refuse(channel, limit: settings.maxConnections, refusals: refusals, logger: logger)
+                }
+                let opened = openBySource.withLockedValue { open -> Int in
+                    open[name, default: 0] += 1
+                    return open[name, default: 0]
+                }
+                onConnections(name, opened)
+                channel.closeFuture.whenComplete { _ in
+                    let left = openBySource.withLockedValue { open -> Int in
+                        open[name, default: 1] -= 1
+                        return open[name, default: 0]
+                    }
+                    onConnections(name, left)
                 }
                 let onIdleClose: @Sendable () -> Void = {
                     if let count = idleCloses.countAndReport(every: .seconds(10)) {

@@ -53,6 +53,10 @@ enum MetricsObserver {
             metrics.setOpenInstances(state.openInstances)
             metrics.setAlertsFiring(state.firingAlerts)
         }
+        observer.onQueue = { depth, full in
+            metrics.setBufferDepth(depth)
+            metrics.setBackpressure(full)
+        }
         observer.onDatabase = { up in
             metrics.setDatabaseUp(up)
             health.setDatabaseUp(up)

@@ -113,7 +113,8 @@ struct RunCommand: AsyncParsableCommand {
                 health.setListening(true)
                 logger.info("ready", metadata: ["configuration": "\(configuration.logSummary)"])
                 notifier.ready(status: "running")
-            })
+            },
+            onConnections: { [metrics] source, open in metrics?.setConnections(source: source, count: open) })
         let tails = TailSources(
             sources: configuration.sources, pipeline: pipeline,
             loadCheckpoints: { source in

@@ -21,7 +21,7 @@ final class DaemonHarness: @unchecked Sendable {
     ///     the test cluster directly); queries of the harness always go directly.
     init(journeyYAML: String, ingestYAML: String = "", sourceNames: (unix: String, tcp: String)? = nil,
          extraSourcesYAML: String = "", tcpListen: ((Int) -> String)? = nil,
-         routeDatabase: ((String) -> String)? = nil) throws {
+         routeDatabase: ((String) -> String)? = nil, metricsPort: Int? = nil) throws {
         let base = try #require(ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"])
         admin = try PostgresConnection(conninfo: base)
         databaseName = "cjm_d_\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
@@ -46,7 +46,7 @@ final class DaemonHarness: @unchecked Sendable {
                 name: \(sourceNames?.tcp ?? "tcp-test")
             \(extraSourcesYAML)
             service:
-              metrics_listen: off
+              metrics_listen: \(metricsPort.map { "127.0.0.1:\($0)" } ?? "off")
             \(ingestYAML)
             \(journeyYAML)
             """
