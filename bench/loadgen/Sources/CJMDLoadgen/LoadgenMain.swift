@@ -13,6 +13,7 @@ enum LoadgenMain {
             switch options.mode {
             case .live: try LiveRun(options: options).run()
             case .open: try OpenRun(options: options).run()
+            case .soak: try SoakRun(options: options).run()
             }
         } catch {
             FileHandle.standardError.write(Data("cjmd-loadgen: \(error)\n".utf8))

@@ -130,6 +130,12 @@ final class SocketConnection: @unchecked Sendable {
         shutdown(descriptor, Int32(SHUT_WR))
     }
 
+    /// Gives up on the connection in both directions, so that a thread blocked reading it
+    /// returns (the descriptor itself is closed when the last reference goes).
+    func abort() {
+        shutdown(descriptor, Int32(SHUT_RDWR))
+    }
+
     deinit {
         close(descriptor)
     }

@@ -5,7 +5,11 @@
 /// A customer enters at stage 0, advances to each next stage with probability 0.6, 0.5,
 /// 0.5 … (a typical declining funnel), does some activity between stages, sometimes hits a
 /// pain point with negative sentiment, and leaves the pool after its last event; a new
-/// customer takes its place.
+/// customer takes its place. With a `population`, customer ids repeat after that many
+/// customers (a returning customer enters again), so the set of customers stays bounded.
+///
+/// Event ids are `PREFIX-eN`, N counting this generator's lines from 0: whoever knows how
+/// many lines of a generator were acknowledged knows their ids.
 struct SyntheticJourneys {
     private struct Step {
         var event: [UInt8]
@@ -24,6 +28,7 @@ struct SyntheticJourneys {
 
     private let vocabulary: JourneyVocabulary
     private let prefix: [UInt8]
+    private let population: Int
     private var random: SplitMix64
     private var pool: [Customer] = []
     private var cursor = 0
@@ -34,10 +39,22 @@ struct SyntheticJourneys {
     private static let progression = [0.6, 0.5, 0.5]
     private static let poolSize = 1000
 
-    /// - Parameter prefix: makes customer and event ids unique to this run and connection.
-    init(vocabulary: JourneyVocabulary, prefix: String, seed: UInt64) {
+    /// The smallest population that never reuses the id of a customer still walking: one
+    /// lives at most one line per round of the pool for each of its steps (an entry, then an
+    /// activity and an advance per further stage), and each round creates at most one
+    /// customer per slot.
+    static func minimumPopulation(stages: Int) -> Int {
+        poolSize * (2 * stages - 1) + 1
+    }
+
+    /// - Parameters:
+    ///   - prefix: makes customer and event ids unique to this run and connection.
+    ///   - population: distinct customer ids, reused in turn; 0: never reused. At least
+    ///     ``minimumPopulation(stages:)`` when not 0.
+    init(vocabulary: JourneyVocabulary, prefix: String, seed: UInt64, population: Int = 0) {
         self.vocabulary = vocabulary
         self.prefix = Array(prefix.utf8)
+        self.population = population
         self.random = SplitMix64(seed: seed)
         for _ in 0..<Self.poolSize { pool.append(newCustomer()) }
     }
@@ -83,7 +100,7 @@ struct SyntheticJourneys {
     private mutating func newCustomer() -> Customer {
         var id = prefix
         id.appendText("-c")
-        id.appendDecimal(customersCreated)
+        id.appendDecimal(population > 0 ? customersCreated % population : customersCreated)
         customersCreated += 1
 
         var steps: [Step] = []
