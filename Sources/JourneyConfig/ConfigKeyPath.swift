@@ -7,7 +7,12 @@ struct ConfigKeyPath: Sendable, Equatable, CustomStringConvertible {
     static let root = ConfigKeyPath(description: "")
 
     func appending(key: String) -> ConfigKeyPath {
-        ConfigKeyPath(description: description.isEmpty ? key : "\(description).\(key)")
+        // A key with a line break or control character is shown quoted and escaped, so a
+        // problem stays one line of output.
+        if key.unicodeScalars.contains(where: ConfigReader.breaksOutput) {
+            return ConfigKeyPath(description: "\(description)[\(ConfigReader.quoted(key))]")
+        }
+        return ConfigKeyPath(description: description.isEmpty ? key : "\(description).\(key)")
     }
 
     func appending(index: Int) -> ConfigKeyPath {

@@ -112,6 +112,12 @@ final class ConfigReader {
     }
 
     /// `text` in double quotes, shortened when long, with control characters escaped.
+    /// Control characters (C0, DEL, C1 such as NEL) and the Unicode line and paragraph
+    /// separators: printed raw, they would break a problem's one line of output.
+    static func breaksOutput(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
+    }
+
     static func quoted(_ text: String) -> String {
         let shortened = text.unicodeScalars.count > 80 ? String(text.prefix(77)) + "..." : text
         var result = "\""
@@ -122,7 +128,7 @@ final class ConfigReader {
             case "\n": result += "\\n"
             case "\t": result += "\\t"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
+                if Self.breaksOutput(scalar) {
                     result += "\\u{\(String(scalar.value, radix: 16))}"
                 } else {
                     result.unicodeScalars.append(scalar)

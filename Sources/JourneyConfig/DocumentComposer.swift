@@ -43,7 +43,7 @@ enum DocumentComposer {
                     renamed[sentinel] = key
                     continue
                 }
-                report("the key \"\(key)\" is written more than once in one mapping; "
+                report("the key \(ConfigReader.quoted(key)) is written more than once in one mapping; "
                     + "keep one and delete the others", context.mark.line, context.mark.column)
                 return nil
             } catch let error as YamlError {

@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// libFuzzer targets for the two parsers that read untrusted text: the NDJSON line decoder
+// and the YAML configuration loader. The product's modules are compiled from the same
+// sources through relative symlinks (Sources/EventDecoding -> ../../Sources/EventDecoding …),
+// so this package fuzzes exactly the code that ships. Build it with `fuzz/run`, which adds
+// `-sanitize=fuzzer,address`; without them the executables do not link (LLVMFuzzerRunDriver
+// comes from libFuzzer).
+let package = Package(
+    name: "cjmd-fuzz",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .target(name: "JourneyCore"),
+        .target(
+            name: "EventDecoding",
+            dependencies: ["JourneyCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(name: "JourneyConfig", dependencies: ["JourneyCore", "Yams"]),
+        // Declares libFuzzer's LLVMFuzzerRunDriver, which each fuzzer's main calls.
+        .target(name: "LibFuzzerDriver"),
+        // LLVMFuzzerTestOneInput over one NDJSON line; invariants in DecodeInvariants.swift,
+        // shared with Tests/EventDecodingTests/FuzzCorpusTests.swift through a symlink.
+        .executableTarget(
+            name: "DecoderFuzzer",
+            dependencies: ["EventDecoding", "JourneyCore", "LibFuzzerDriver"]
+        ),
+        // LLVMFuzzerTestOneInput over one configuration file; invariants in
+        // ConfigInvariants.swift, shared with Tests/JourneyConfigTests/FuzzCorpusTests.swift.
+        .executableTarget(
+            name: "ConfigFuzzer",
+            dependencies: ["JourneyConfig", "JourneyCore", "LibFuzzerDriver"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

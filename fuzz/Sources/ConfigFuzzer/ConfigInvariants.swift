@@ -1,0 +1,1 @@
+../../../Tests/JourneyConfigTests/ConfigInvariants.swift

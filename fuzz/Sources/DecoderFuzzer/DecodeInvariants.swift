@@ -1,0 +1,1 @@
+../../../Tests/EventDecodingTests/DecodeInvariants.swift
