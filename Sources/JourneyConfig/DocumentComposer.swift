@@ -18,6 +18,34 @@ enum DocumentComposer {
     /// further; each repair re-parses the whole text.
     static let maximumRepairedDuplicates = 256
 
+    /// A real configuration has a few thousand values. Aliases of aliases can make a small
+    /// file expand to billions (found by fuzzing: 3 KB took a minute to validate), so a
+    /// document larger than this once expanded is refused before it is read.
+    static let maximumExpandedValues = 100_000
+
+    /// Whether `root` has more than `limit` nodes with every alias expanded; stops counting
+    /// at the limit, so the answer costs at most `limit` steps.
+    static func exceedsExpandedValues(_ root: Node, limit: Int) -> Bool {
+        var pending = [root]
+        var count = 0
+        while let node = pending.popLast() {
+            count += 1
+            if count > limit { return true }
+            switch node {
+            case .mapping(let mapping):
+                for (key, value) in mapping {
+                    pending.append(key)
+                    pending.append(value)
+                }
+            case .sequence(let sequence):
+                pending.append(contentsOf: sequence)
+            case .scalar, .alias:
+                break
+            }
+        }
+        return false
+    }
+
     /// Private-use scalars (U+E000…U+EFFF) make the sentinels: libyaml accepts them in plain
     /// scalars, and no real configuration contains them.
     private static let sentinelScalars: ClosedRange<UInt32> = 0xE000...0xEFFF
@@ -33,6 +61,11 @@ enum DocumentComposer {
         while true {
             do {
                 let root = try Yams.compose(yaml: text)
+                if let root, exceedsExpandedValues(root, limit: maximumExpandedValues) {
+                    report("the file holds more than \(maximumExpandedValues) values once its aliases (*name) are "
+                        + "expanded; write the configuration out, or use fewer aliases", 1, 1)
+                    return nil
+                }
                 return ComposedDocument(root: root, renamedDuplicateKeys: renamed)
             } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
                 let key = duplicates.first ?? ""
