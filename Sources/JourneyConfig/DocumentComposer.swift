@@ -120,7 +120,8 @@ enum DocumentComposer {
         return String(view)
     }
 
-    /// Offset of the first scalar of 1-based `line`, counting `\n` and lone `\r` as breaks.
+    /// Offset of the first scalar of 1-based `line`, counting line breaks as libyaml does
+    /// (YAML 1.1): `\n`, lone `\r`, NEL, and the Unicode line and paragraph separators.
     private static func startOfLine(_ line: Int, in scalars: [Unicode.Scalar]) -> Int? {
         var currentLine = 1
         var index = 0
@@ -128,7 +129,8 @@ enum DocumentComposer {
             guard index < scalars.count else { return nil }
             let scalar = scalars[index]
             index += 1
-            if scalar == "\n" || (scalar == "\r" && (index >= scalars.count || scalars[index] != "\n")) {
+            if scalar == "\n" || scalar == "\u{85}" || scalar == "\u{2028}" || scalar == "\u{2029}"
+                || (scalar == "\r" && (index >= scalars.count || scalars[index] != "\n")) {
                 currentLine += 1
             }
         }

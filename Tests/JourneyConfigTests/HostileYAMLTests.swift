@@ -36,3 +36,18 @@ import Testing
         #expect(configuration.journeys.map(\.name) == ["web", "app"])
     }
 }
+
+/// libyaml counts NEL, LS and PS as line breaks; the repair of repeated keys counts lines
+/// the same way (the config fuzzer's finding 5), so every repetition is still reported.
+@Suite struct LineBreakCountingTests {
+    @Test(arguments: ["\u{85}", "\u{2028}", "\u{2029}"])
+    func repeatedKeysAfterUnicodeLineBreaksAreAllReported(lineBreak: String) throws {
+        let yaml = "journeys: []\nservice: {metrics_listen: \"x\(lineBreak)y\"}\nalerts: {z: 1}\nalerts: {z: 2}\ningest: {}\ningest: {}\n"
+        let error = try #require(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse(yaml: yaml, fileName: "breaks.yaml")
+        }
+        let repeated = error.problems.filter { $0.message.contains("is already set at line") }
+        #expect(repeated.count == 2, "\(error.problems)")
+        #expect(error.problems.contains { $0.message.contains("define at least one journey") }, "validation went on: \(error.problems)")
+    }
+}
