@@ -114,6 +114,7 @@ public final class LivePipeline: Service, Sendable {
                 do {
                     if session == nil {
                         session = try Session(configuration: configuration, connect: { try connect(configuration) }, logger: logger)
+                        FreedMemory.release()
                     }
                     if outcomeUnknown, let token = batch.token, try session!.sink.isLastCommitted(batchToken: token) {
                         // The new session's engine was restored with this batch applied.
