@@ -26,6 +26,7 @@ import Testing
             ingest:
               batch_max_evnts: 10
             """)
+        defer { try? FileManager.default.removeItem(atPath: path) }
         let result = try CommandRunner.run(["check-config", "--config", path])
         #expect(result.status == 78)
         #expect(result.stderr.contains("\(path):3:"), "conversion_window is on line 3: \(result.stderr)")
@@ -43,6 +44,7 @@ import Testing
 
     @Test func usageErrorsExit64() throws {
         let config = CommandRunner.temporaryFile(CommandRunner.configuration(databaseURL: Self.unreachable))
+        defer { try? FileManager.default.removeItem(atPath: config) }
         #expect(try CommandRunner.run(["replay", "--config", config]).status == 64)
         #expect(try CommandRunner.run(["replay", "--config", config, "--as-of", "yesterday", "x.ndjson"]).status == 64)
         #expect(try CommandRunner.run(["no-such-command"]).status == 64)
@@ -50,6 +52,7 @@ import Testing
 
     @Test func unreachableDatabaseExits69AndSaysWhatToCheck() throws {
         let config = CommandRunner.temporaryFile(CommandRunner.configuration(databaseURL: Self.unreachable))
+        defer { try? FileManager.default.removeItem(atPath: config) }
         let result = try CommandRunner.run(["migrate", "--config", config])
         #expect(result.status == 69)
         #expect(result.stderr.contains("database.url"))
@@ -57,6 +60,7 @@ import Testing
 
     @Test func simulateIsDeterministicPerSeed() throws {
         let config = CommandRunner.temporaryFile(CommandRunner.configuration(databaseURL: Self.unreachable))
+        defer { try? FileManager.default.removeItem(atPath: config) }
         let a = try CommandRunner.run(["simulate", "--config", config, "--customers", "300", "--seed", "5"])
         let b = try CommandRunner.run(["simulate", "--config", config, "--customers", "300", "--seed", "5"])
         let c = try CommandRunner.run(["simulate", "--config", config, "--customers", "300", "--seed", "6"])
@@ -74,9 +78,11 @@ import Testing
         try admin.executeScript("CREATE DATABASE \(name)")
         defer { try? admin.executeScript("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
         let config = CommandRunner.temporaryFile(CommandRunner.configuration(databaseURL: base + " dbname=\(name)"))
+        defer { try? FileManager.default.removeItem(atPath: config) }
 
         let simulated = try CommandRunner.run(["simulate", "--config", config, "--customers", "500", "--malformed", "0.01"])
         let events = CommandRunner.temporaryFile(simulated.stdout, suffix: ".ndjson")
+        defer { try? FileManager.default.removeItem(atPath: events) }
         #expect(try CommandRunner.run(["replay", "--config", config, "/nonexistent.ndjson"]).status == 66)
         let replay = try CommandRunner.run(["replay", "--config", config, events])
         #expect(replay.status == 0, "\(replay.stderr)")

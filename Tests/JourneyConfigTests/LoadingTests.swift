@@ -12,7 +12,9 @@ struct LoadingTests {
     }
 
     @Test func missingFileIsItsOwnError() throws {
-        let path = try temporaryDirectory().appendingPathComponent("absent.yaml").path
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("absent.yaml").path
         #expect(throws: ConfigurationError.fileNotFound(path: path)) {
             try ConfigurationLoader.load(path: path)
         }
