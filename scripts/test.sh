@@ -34,5 +34,16 @@ status=0
 # Serially: the machine has 2 cores, so the Swift concurrency pool has 2 threads, and tests
 # that block (database round trips, child processes) running side by side starve the
 # async ones (HTTP servers, timers) into spurious time-outs.
-swift test -c release -Xswiftc -enable-testing --no-parallel "$@" || status=$?
+# The output is also kept in a log so that a failure can be summarised at the end: CI
+# shows only the tail of a long run, where the failing test would otherwise be lost.
+log=$(mktemp /tmp/cjm-test-log.XXXXXX)
+swift test -c release -Xswiftc -enable-testing --no-parallel "$@" 2>&1 | tee "$log" || status=${PIPESTATUS[0]}
+if [ "$status" -ne 0 ]; then
+    echo
+    echo "==== failures (full log: $log) ===="
+    grep -E -A12 'recorded an issue|error: |Fatal error|crashed|timed out' "$log" | head -n 400 || true
+    grep -E '^✘|✘ Test|✘ Suite' "$log" | head -n 100 || true
+else
+    rm -f "$log"
+fi
 exit "$status"
