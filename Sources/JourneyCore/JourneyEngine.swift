@@ -15,8 +15,12 @@ public struct JourneyEngine: ~Copyable {
     /// Largest event time accepted so far.
     public private(set) var maxEventTime: EventTime
 
+    /// Customer ids by number; `customers` is indexed by the same numbers.
+    private var directory = CustomerDirectory()
     private var customers: [CustomerState] = []
-    private var customerIndex: [String: Int32] = [:]
+    /// Per customer and journey (customer × journey count + journey): history, open instance.
+    private var slots: [JourneySlot] = []
+    private var instances = InstancePool()
     private var buffer = ReorderBuffer()
     private var deadlines = MinHeap<ScheduledDeadline> { $0.time < $1.time }
     private var changes = ChangeCollector()
@@ -33,9 +37,9 @@ public struct JourneyEngine: ~Copyable {
         self.watermark = snapshot.watermark
         self.maxEventTime = snapshot.maxEventTime
         for (journey, customerID, count, furthest) in snapshot.instanceCounts where journey < catalog.journeys.count {
-            let idx = customer(customerID)
-            customers[Int(idx)].history[journey].instances = max(customers[Int(idx)].history[journey].instances, count)
-            customers[Int(idx)].history[journey].furthestStage = max(customers[Int(idx)].history[journey].furthestStage, Int32(furthest))
+            let s = slotIndex(customer(customerID), journey)
+            slots[s].history.instances = max(slots[s].history.instances, count)
+            slots[s].history.furthestStage = max(slots[s].history.furthestStage, Int32(furthest))
         }
         // Looked up once per open instance: a linear search would make a restore quadratic
         // (open instances × flagged moments), minutes at tens of thousands of each.
@@ -48,18 +52,16 @@ public struct JourneyEngine: ~Copyable {
         for record in snapshot.openInstances where record.journey < catalog.journeys.count
             && record.stages.count == catalog.journeys[record.journey].stages.count {
             let idx = customer(record.customerID)
-            var state = customers[Int(idx)]
-            if record.lastSeen >= state.lastSeen {
-                state.lastSeen = record.lastSeen
-                state.lastEvent = record.lastEvent
-                state.lastTouchpoint = record.lastTouchpoint
+            if record.lastSeen >= customers[Int(idx)].lastSeen {
+                customers[Int(idx)].lastSeen = record.lastSeen
+                customers[Int(idx)].lastEvent = record.lastEvent
+                customers[Int(idx)].lastTouchpoint = record.lastTouchpoint
             }
-            state.history[record.journey].instances = max(state.history[record.journey].instances, record.instance)
-            state.history[record.journey].furthestStage = max(state.history[record.journey].furthestStage, Int32(record.stageIndex))
+            let s = slotIndex(idx, record.journey)
+            slots[s].history.instances = max(slots[s].history.instances, record.instance)
+            slots[s].history.furthestStage = max(slots[s].history.furthestStage, Int32(record.stageIndex))
             let flagged = flaggedMoments[InstanceKey(journey: record.journey, customer: record.customerID, instance: record.instance)]
-            if state.open[record.journey] == nil { openInstances += 1 }
-            state.open[record.journey] = OpenInstance(record: record, flaggedMoment: record.status == .abandoned ? flagged : nil)
-            customers[Int(idx)] = state
+            store(OpenInstance(restoring: record, flaggedMoment: record.status == .abandoned ? flagged : nil), at: s)
             reschedule(idx)
         }
         for pending in snapshot.pendingEvents {
@@ -133,9 +135,9 @@ public struct JourneyEngine: ~Copyable {
     public mutating func takeChanges() -> EngineChanges {
         var result = EngineChanges()
         result.instances = changes.closed
-        for slot in changes.touchedOpen {
-            if let open = customers[Int(slot.customer)].open[slot.journey] {
-                result.instances.append(open.record)
+        for key in changes.touchedOpen {
+            if let open = openInstance(at: slotIndex(key.customer, key.journey)) {
+                result.instances.append(record(of: open, customer: key.customer, journey: key.journey, exitedAt: nil))
             }
         }
         result.moments = Array(changes.moments.values)
@@ -154,106 +156,133 @@ public struct JourneyEngine: ~Copyable {
     // MARK: Applying one event
 
     private mutating func customer(_ id: String) -> Int32 {
-        if let idx = customerIndex[id] { return idx }
-        let idx = Int32(customers.count)
-        customers.append(CustomerState(id: id, journeyCount: catalog.journeys.count))
-        customerIndex[id] = idx
+        let idx = directory.number(of: id)
+        if Int(idx) == customers.count {
+            customers.append(CustomerState())
+            slots.append(contentsOf: repeatElement(JourneySlot(), count: catalog.journeys.count))
+        }
         return idx
+    }
+
+    private func slotIndex(_ customer: Int32, _ journey: Int) -> Int {
+        Int(customer) * catalog.journeys.count + journey
+    }
+
+    private func openInstance(at slot: Int) -> OpenInstance? {
+        let index = slots[slot].open
+        return index < 0 ? nil : instances[index]
+    }
+
+    /// Keeps `instance` as the open one of `slot`.
+    private mutating func store(_ instance: OpenInstance, at slot: Int) {
+        let index = slots[slot].open
+        if index < 0 {
+            slots[slot].open = instances.add(instance)
+            openInstances += 1
+        } else {
+            instances[index] = instance
+        }
+    }
+
+    /// Forgets the open instance of `slot`, if any.
+    private mutating func close(at slot: Int) {
+        let index = slots[slot].open
+        guard index >= 0 else { return }
+        instances.remove(index)
+        slots[slot].open = -1
+        openInstances -= 1
+    }
+
+    /// The row of `cjm.journey_instances` for an instance.
+    private func record(of open: OpenInstance, customer: Int32, journey: Int, exitedAt: EventTime?) -> InstanceRecord {
+        let state = customers[Int(customer)]
+        return InstanceRecord(
+            journey: journey, customerID: directory.id(customer), instance: open.instance, enteredAt: open.enteredAt,
+            stageIndex: open.stageIndex, status: open.status, lastSeen: state.lastSeen, exitedAt: exitedAt,
+            stages: open.stages.padded(to: catalog.journeys[journey].stages.count), lastEvent: state.lastEvent,
+            lastTouchpoint: state.lastTouchpoint, painPoints: open.painPoints, moments: open.moments)
     }
 
     private mutating func apply(_ event: TouchpointEvent) {
         let idx = customer(event.customerID)
         fireCustomerDeadlines(idx, before: event.time)
         changes.appliedEvents += 1
-        var state = customers[Int(idx)]
-        if event.time >= state.lastSeen {
-            state.lastSeen = event.time
-            state.lastEvent = event.name
-            state.lastTouchpoint = event.touchpoint
+        if event.time >= customers[Int(idx)].lastSeen {
+            customers[Int(idx)].lastSeen = event.time
+            customers[Int(idx)].lastEvent = event.name
+            customers[Int(idx)].lastTouchpoint = event.touchpoint
         }
         let restriction: Int? = event.journey.map { catalog.journeyIndex(named: $0) ?? -1 }
         for j in 0..<catalog.journeys.count {
             let journey = catalog.journeys[j]
-            var open = state.open[j]
+            let slot = slotIndex(idx, j)
+            var open = openInstance(at: slot)
+            var exitedAt: EventTime? = nil
             if open != nil, var moment = open!.flaggedMoment {
                 moment.recoveredAt = event.time
                 changes.record(moment)
                 open!.flaggedMoment = nil
-                changes.move(journey: j, stage: open!.record.stageIndex, from: open!.record.status, to: .active)
-                open!.record.status = .active
+                changes.move(journey: j, stage: open!.stageIndex, from: open!.status, to: .active)
+                open!.status = .active
             }
             if restriction == nil || restriction == j,
                let stage = catalog.stage(inJourney: j, event: event.name, touchpoint: event.touchpoint) {
                 if open == nil {
                     if stage == 0 {
-                        state.history[j].instances += 1
-                        changes.reach(journey: j, stage: 0, history: &state.history[j])
+                        slots[slot].history.instances += 1
+                        changes.reach(journey: j, stage: 0, history: &slots[slot].history)
                         changes.move(journey: j, stage: 0, from: nil, to: .active)
-                        var stages = [StageTally](repeating: StageTally(), count: journey.stages.count)
-                        stages[0].reachedAt = event.time
-                        open = OpenInstance(record: InstanceRecord(
-                            journey: j, customerID: state.id, instance: state.history[j].instances,
-                            enteredAt: event.time, stageIndex: 0, status: .active, lastSeen: event.time, exitedAt: nil,
-                            stages: stages, lastEvent: event.name, lastTouchpoint: event.touchpoint,
-                            painPoints: [], moments: 0), flaggedMoment: nil)
+                        open = OpenInstance(instance: slots[slot].history.instances, enteredAt: event.time)
                     }
-                } else if stage == open!.record.stageIndex + 1,
-                          event.time <= open!.record.enteredAt + journey.conversionWindow {
-                    open!.record.stageIndex = stage
-                    open!.record.stages[stage].reachedAt = event.time
+                } else if stage == open!.stageIndex + 1,
+                          event.time <= open!.enteredAt + journey.conversionWindow {
+                    open!.advance(to: stage, at: event.time)
                     decide(journey: j, stage: stage - 1, at: event.time, abandoned: false)
                     let converted = stage == journey.stages.count - 1
-                    changes.reach(journey: j, stage: stage, history: &state.history[j])
-                    changes.move(journey: j, stage: stage - 1, from: open!.record.status, to: nil)
-                    changes.move(journey: j, stage: stage, from: nil, to: converted ? .converted : open!.record.status)
-                    if let previous = open!.record.stages[stage - 1].reachedAt {
+                    changes.reach(journey: j, stage: stage, history: &slots[slot].history)
+                    changes.move(journey: j, stage: stage - 1, from: open!.status, to: nil)
+                    changes.move(journey: j, stage: stage, from: nil, to: converted ? .converted : open!.status)
+                    if let previous = open!.stages[stage - 1].reachedAt {
                         changes.timeToNext[TimeToNextKey(
                             journey: j, stageIndex: stage - 1, bucket: DurationBuckets.bucket(event.time - previous)), default: 0] += 1
                     }
                     if converted {
-                        open!.record.status = .converted
-                        open!.record.exitedAt = event.time
+                        open!.status = .converted
+                        exitedAt = event.time
                     }
                 }
             }
             if var current = open {
-                current.record.lastSeen = state.lastSeen
-                current.record.lastEvent = state.lastEvent
-                current.record.lastTouchpoint = state.lastTouchpoint
                 if restriction == nil || restriction == j {
-                    attribute(event, to: &current.record, journey: j)
+                    attribute(event, to: &current, journey: j)
                 }
-                let wasOpen = state.open[j] != nil
-                if current.record.isOpen {
-                    if !wasOpen { openInstances += 1 }
-                    state.open[j] = current
+                if exitedAt == nil {
+                    store(current, at: slot)
                     changes.touchedOpen.insert(SlotKey(customer: idx, journey: j))
                 } else {
-                    if wasOpen { openInstances -= 1 }
-                    state.open[j] = nil
-                    changes.closed.append(current.record)
+                    close(at: slot)
+                    changes.closed.append(record(of: current, customer: idx, journey: j, exitedAt: exitedAt))
                 }
             }
         }
-        customers[Int(idx)] = state
         reschedule(idx)
     }
 
-    private mutating func attribute(_ event: TouchpointEvent, to record: inout InstanceRecord, journey j: Int) {
-        let stage = record.stageIndex
-        record.stages[stage].events += 1
+    private mutating func attribute(_ event: TouchpointEvent, to instance: inout OpenInstance, journey j: Int) {
+        let stage = instance.stageIndex
+        instance.stages[stage].events += 1
         if let s = event.sentiment {
-            record.stages[stage].sentimentCount += 1
-            record.stages[stage].sentimentSum += s
+            instance.stages[stage].sentimentCount += 1
+            instance.stages[stage].sentimentSum += s
         }
-        if let r = event.revenue { record.stages[stage].revenue = record.stages[stage].revenue + r }
+        if let r = event.revenue { instance.stages[stage].revenue = instance.stages[stage].revenue + r }
         changes.attribute(event, journey: j, stage: stage)
         if catalog.isPainPoint(inJourney: j, event: event.name, sentiment: event.sentiment) {
-            record.painPoints.append(PainPoint(
+            instance.painPoints.append(PainPoint(
                 event: event.name, touchpoint: event.touchpoint, time: event.time, stageIndex: stage,
                 sentiment: event.sentiment))
-            if record.painPoints.count > PainPoint.retained {
-                record.painPoints.removeFirst(record.painPoints.count - PainPoint.retained)
+            if instance.painPoints.count > PainPoint.retained {
+                instance.painPoints.removeFirst(instance.painPoints.count - PainPoint.retained)
             }
         }
     }
@@ -267,13 +296,14 @@ public struct JourneyEngine: ~Copyable {
 
     // MARK: Deadlines
 
-    private func nextDeadline(_ state: CustomerState) -> EventTime? {
+    private func nextDeadline(_ idx: Int32) -> EventTime? {
         var best: EventTime? = nil
-        for j in 0..<state.open.count {
-            guard let open = state.open[j] else { continue }
+        let lastSeen = customers[Int(idx)].lastSeen
+        for j in 0..<catalog.journeys.count {
+            guard let open = openInstance(at: slotIndex(idx, j)) else { continue }
             let journey = catalog.journeys[j]
-            var d = open.record.enteredAt + journey.conversionWindow
-            if open.flaggedMoment == nil, let abandon = abandonDeadline(open.record, journey: journey, lastSeen: state.lastSeen) {
+            var d = open.enteredAt + journey.conversionWindow
+            if open.flaggedMoment == nil, let abandon = abandonDeadline(open, journey: journey, lastSeen: lastSeen) {
                 d = min(d, abandon)
             }
             if best == nil || d < best! { best = d }
@@ -281,16 +311,15 @@ public struct JourneyEngine: ~Copyable {
         return best
     }
 
-    private func abandonDeadline(_ record: InstanceRecord, journey: JourneyDefinition, lastSeen: EventTime) -> EventTime? {
-        guard record.stageIndex < journey.stages.count - 1,
-              let after = journey.stages[record.stageIndex].abandonAfter else { return nil }
+    private func abandonDeadline(_ open: OpenInstance, journey: JourneyDefinition, lastSeen: EventTime) -> EventTime? {
+        guard open.stageIndex < journey.stages.count - 1,
+              let after = journey.stages[open.stageIndex].abandonAfter else { return nil }
         return lastSeen + after
     }
 
     private mutating func reschedule(_ idx: Int32) {
-        let state = customers[Int(idx)]
-        guard let next = nextDeadline(state) else { return }
-        if let scheduled = state.scheduled, scheduled <= next { return }
+        guard let next = nextDeadline(idx) else { return }
+        if let scheduled = customers[Int(idx)].scheduled, scheduled <= next { return }
         customers[Int(idx)].scheduled = next
         deadlines.push(ScheduledDeadline(time: next, customer: idx))
     }
@@ -308,53 +337,50 @@ public struct JourneyEngine: ~Copyable {
     /// Fires the customer's deadlines before `limit` in time order; at one instant,
     /// abandonment before expiry.
     private mutating func fireCustomerDeadlines(_ idx: Int32, before limit: EventTime) {
-        var state = customers[Int(idx)]
-        var changed = false
-        while let d = nextDeadline(state), d < limit {
-            changed = true
-            for j in 0..<state.open.count {
-                guard var open = state.open[j], open.flaggedMoment == nil else { continue }
+        let state = customers[Int(idx)]
+        while let d = nextDeadline(idx), d < limit {
+            for j in 0..<catalog.journeys.count {
+                let slot = slotIndex(idx, j)
+                guard var open = openInstance(at: slot), open.flaggedMoment == nil else { continue }
                 let journey = catalog.journeys[j]
-                guard abandonDeadline(open.record, journey: journey, lastSeen: state.lastSeen) == d else { continue }
-                let k = open.record.stageIndex
-                changes.move(journey: j, stage: k, from: open.record.status, to: .abandoned)
-                open.record.status = .abandoned
-                open.record.moments += 1
+                guard abandonDeadline(open, journey: journey, lastSeen: state.lastSeen) == d else { continue }
+                let k = open.stageIndex
+                changes.move(journey: j, stage: k, from: open.status, to: .abandoned)
+                open.status = .abandoned
+                open.moments += 1
                 let moment = CriticalMomentRecord(
-                    journey: j, customerID: state.id, instance: open.record.instance, moment: open.record.moments,
+                    journey: j, customerID: directory.id(idx), instance: open.instance, moment: open.moments,
                     stageIndex: k, reason: .inactive, lastEvent: state.lastEvent, lastTouchpoint: state.lastTouchpoint,
-                    lastSeen: state.lastSeen, timeInStage: d - (open.record.stages[k].reachedAt ?? open.record.enteredAt),
-                    painPoints: open.record.painPoints, detectedAt: d, recoveredAt: nil)
+                    lastSeen: state.lastSeen, timeInStage: d - (open.stages[k].reachedAt ?? open.enteredAt),
+                    painPoints: open.painPoints, detectedAt: d, recoveredAt: nil)
                 open.flaggedMoment = moment
                 changes.record(moment)
                 decide(journey: j, stage: k, at: d, abandoned: true)
-                state.open[j] = open
+                store(open, at: slot)
                 changes.touchedOpen.insert(SlotKey(customer: idx, journey: j))
             }
-            for j in 0..<state.open.count {
-                guard var open = state.open[j] else { continue }
+            for j in 0..<catalog.journeys.count {
+                let slot = slotIndex(idx, j)
+                guard var open = openInstance(at: slot) else { continue }
                 let journey = catalog.journeys[j]
-                guard open.record.enteredAt + journey.conversionWindow == d else { continue }
-                open.record.exitedAt = d
+                guard open.enteredAt + journey.conversionWindow == d else { continue }
                 if open.flaggedMoment == nil {
-                    let k = open.record.stageIndex
-                    changes.move(journey: j, stage: k, from: open.record.status, to: .expired)
-                    open.record.status = .expired
-                    open.record.moments += 1
+                    let k = open.stageIndex
+                    changes.move(journey: j, stage: k, from: open.status, to: .expired)
+                    open.status = .expired
+                    open.moments += 1
                     decide(journey: j, stage: k, at: d, abandoned: true)
                     changes.record(CriticalMomentRecord(
-                        journey: j, customerID: state.id, instance: open.record.instance, moment: open.record.moments,
+                        journey: j, customerID: directory.id(idx), instance: open.instance, moment: open.moments,
                         stageIndex: k, reason: .windowExpired, lastEvent: state.lastEvent,
                         lastTouchpoint: state.lastTouchpoint, lastSeen: state.lastSeen,
-                        timeInStage: d - (open.record.stages[k].reachedAt ?? open.record.enteredAt),
-                        painPoints: open.record.painPoints, detectedAt: d, recoveredAt: nil))
+                        timeInStage: d - (open.stages[k].reachedAt ?? open.enteredAt),
+                        painPoints: open.painPoints, detectedAt: d, recoveredAt: nil))
                 }
-                changes.closed.append(open.record)
-                state.open[j] = nil
-                openInstances -= 1
+                changes.closed.append(record(of: open, customer: idx, journey: j, exitedAt: d))
+                close(at: slot)
             }
         }
-        if changed { customers[Int(idx)] = state }
     }
 }
 
@@ -374,132 +400,4 @@ public struct EngineSnapshot: Sendable {
     /// The drop-off detector's counts, firing alerts and position.
     public var alerts = DropOffDetector.Snapshot()
     public init() {}
-}
-
-// MARK: - Internal state
-
-private struct ScheduledDeadline {
-    var time: EventTime
-    var customer: Int32
-}
-
-private struct OpenInstance {
-    var record: InstanceRecord
-    /// Boxed: only flagged instances have one, and inline it would almost double the size of
-    /// every open instance held in memory.
-    private var flaggedBox: FlaggedMomentBox?
-
-    init(record: InstanceRecord, flaggedMoment: CriticalMomentRecord?) {
-        self.record = record
-        self.flaggedBox = flaggedMoment.map(FlaggedMomentBox.init)
-    }
-
-    /// The unrecovered `inactive` moment while the instance is flagged abandoned.
-    var flaggedMoment: CriticalMomentRecord? {
-        get { flaggedBox?.moment }
-        set { flaggedBox = newValue.map(FlaggedMomentBox.init) }
-    }
-}
-
-/// An immutable box, so `OpenInstance` keeps value semantics.
-private final class FlaggedMomentBox: Sendable {
-    let moment: CriticalMomentRecord
-    init(_ moment: CriticalMomentRecord) { self.moment = moment }
-}
-
-private struct CustomerState {
-    let id: String
-    var lastSeen: EventTime = .distantPast
-    var lastEvent = ""
-    var lastTouchpoint = ""
-    var history: [CustomerJourneyHistory]
-    var open: [OpenInstance?]
-    /// The earliest deadline entry of this customer in the schedule, if any.
-    var scheduled: EventTime?
-
-    init(id: String, journeyCount: Int) {
-        self.id = id
-        self.history = Array(repeating: CustomerJourneyHistory(), count: journeyCount)
-        self.open = Array(repeating: nil, count: journeyCount)
-    }
-}
-
-/// What the engine remembers of a customer's past instances in one journey.
-struct CustomerJourneyHistory {
-    /// Instances opened so far (the next one gets this + 1).
-    var instances: Int32 = 0
-    /// The furthest stage any instance reached (−1: none yet), for distinct customers.
-    var furthestStage: Int32 = -1
-}
-
-private struct SlotKey: Hashable {
-    var customer: Int32
-    var journey: Int
-}
-
-private struct MomentKey: Hashable {
-    var journey: Int
-    var customer: String
-    var instance: Int32
-    var moment: Int32
-}
-
-/// One journey instance of one customer.
-private struct InstanceKey: Hashable {
-    var journey: Int
-    var customer: String
-    var instance: Int32
-}
-
-private struct ChangeCollector {
-    var touchedOpen: Set<SlotKey> = []
-    var closed: [InstanceRecord] = []
-    var moments: [MomentKey: CriticalMomentRecord] = [:]
-    var touchpoints: [TouchpointKey: TouchpointTally] = [:]
-    var lateEvents = 0
-    var appliedEvents = 0
-    var decisions: [StageDecisionKey: DecisionCounts] = [:]
-    var funnel: [FunnelStageKey: FunnelTally] = [:]
-    var timeToNext: [TimeToNextKey: Int64] = [:]
-
-    /// An instance reached `stage`: one more reached, and one more customer when no earlier
-    /// instance of theirs got that far.
-    mutating func reach(journey: Int, stage: Int, history: inout CustomerJourneyHistory) {
-        let key = FunnelStageKey(journey: journey, stageIndex: stage)
-        funnel[key, default: FunnelTally()].reached += 1
-        if Int32(stage) > history.furthestStage {
-            history.furthestStage = Int32(stage)
-            funnel[key, default: FunnelTally()].customers += 1
-        }
-    }
-
-    /// An instance at `stage` changed status (nil: it arrived at or left the stage).
-    mutating func move(journey: Int, stage: Int, from old: InstanceRecord.Status?, to new: InstanceRecord.Status?) {
-        guard old != new else { return }
-        let key = FunnelStageKey(journey: journey, stageIndex: stage)
-        if let old { funnel[key, default: FunnelTally()].count(old, -1) }
-        if let new { funnel[key, default: FunnelTally()].count(new, 1) }
-    }
-
-    mutating func record(_ moment: CriticalMomentRecord) {
-        moments[MomentKey(journey: moment.journey, customer: moment.customerID, instance: moment.instance,
-                          moment: moment.moment)] = moment
-    }
-
-    mutating func attribute(_ event: TouchpointEvent, journey: Int, stage: Int) {
-        let key = TouchpointKey(journey: journey, stageIndex: stage, touchpoint: event.touchpoint)
-        touchpoints[key, default: TouchpointTally()].add(event)
-    }
-}
-
-extension TouchpointTally {
-    mutating func add(_ event: TouchpointEvent) {
-        events += 1
-        if let s = event.sentiment {
-            sentimentCount += 1
-            sentimentSum += s
-        }
-        if let r = event.revenue { revenue = revenue + r }
-        customers.insert(event.customerID)
-    }
 }

@@ -1,0 +1,245 @@
+// The engine's in-memory state, laid out for size: a daemon holds one of each per customer
+// or open instance, millions of them (issue 6, figure 3: ≤ 300 bytes per open instance).
+// What the store needs (`InstanceRecord`) is built from these only for instances a batch
+// touched.
+
+/// A deadline in the schedule: the earliest one of a customer when it was pushed.
+struct ScheduledDeadline {
+    var time: EventTime
+    var customer: Int32
+}
+
+/// What the engine keeps of every customer it has seen.
+///
+/// The last event is kept per customer, not per instance: every open instance of a customer
+/// is touched by each of the customer's events, so theirs are always the customer's.
+struct CustomerState {
+    var lastSeen: EventTime = .distantPast
+    var lastEvent = ""
+    var lastTouchpoint = ""
+    /// Microseconds of the earliest deadline entry of this customer in the schedule,
+    /// `Int64.min` when none (an optional would add 8 bytes of padding).
+    private var scheduledMicroseconds = Int64.min
+
+    /// The earliest deadline entry of this customer in the schedule, if any.
+    var scheduled: EventTime? {
+        get { scheduledMicroseconds == .min ? nil : EventTime(microseconds: scheduledMicroseconds) }
+        set { scheduledMicroseconds = newValue?.microseconds ?? .min }
+    }
+}
+
+/// What the engine remembers of a customer's past instances in one journey.
+struct CustomerJourneyHistory {
+    /// Instances opened so far (the next one gets this + 1).
+    var instances: Int32 = 0
+    /// The furthest stage any instance reached (−1: none yet), for distinct customers.
+    var furthestStage: Int32 = -1
+}
+
+/// One customer in one journey: the history, and the open instance if there is one.
+struct JourneySlot {
+    var history = CustomerJourneyHistory()
+    /// Index of the open instance in the engine's ``InstancePool``; −1 when none.
+    var open: Int32 = -1
+}
+
+/// The state of an open instance that is not the customer's (see ``CustomerState``).
+struct OpenInstance {
+    var instance: Int32
+    /// Critical moments written for this instance so far.
+    var moments: Int32 = 0
+    private var stageIndex32: Int32 = 0
+    var status: InstanceRecord.Status = .active
+    var enteredAt: EventTime
+    /// Tallies of the stages reached so far (later ones are all zero).
+    var stages: StageTallies
+    var painPoints: [PainPoint] = []
+    /// Boxed: only flagged instances have one, and inline it would almost double the size of
+    /// every open instance held in memory.
+    private var flaggedBox: FlaggedMomentBox?
+
+    /// A new instance entering stage 0 at `time`.
+    init(instance: Int32, enteredAt time: EventTime) {
+        self.instance = instance
+        self.enteredAt = time
+        self.stages = StageTallies(first: StageTally(reachedAt: time))
+    }
+
+    /// An instance restored from its stored record.
+    init(restoring record: InstanceRecord, flaggedMoment: CriticalMomentRecord?) {
+        instance = record.instance
+        moments = record.moments
+        stageIndex32 = Int32(record.stageIndex)
+        status = record.status
+        enteredAt = record.enteredAt
+        stages = StageTallies(restoring: record.stages, through: record.stageIndex)
+        painPoints = record.painPoints
+        flaggedBox = flaggedMoment.map(FlaggedMomentBox.init)
+    }
+
+    /// A free slot of the pool.
+    static let vacant = OpenInstance(instance: 0, enteredAt: .distantPast)
+
+    /// Furthest stage reached.
+    var stageIndex: Int {
+        get { Int(stageIndex32) }
+        set { stageIndex32 = Int32(newValue) }
+    }
+
+    /// The unrecovered `inactive` moment while the instance is flagged abandoned.
+    var flaggedMoment: CriticalMomentRecord? {
+        get { flaggedBox?.moment }
+        set { flaggedBox = newValue.map(FlaggedMomentBox.init) }
+    }
+
+    /// Moves on to `stage` (the next one), reached at `time`.
+    mutating func advance(to stage: Int, at time: EventTime) {
+        while stages.count <= stage { stages.append(StageTally()) }
+        stages[stage].reachedAt = time
+        stageIndex = stage
+    }
+}
+
+/// An immutable box, so `OpenInstance` keeps value semantics.
+final class FlaggedMomentBox: Sendable {
+    let moment: CriticalMomentRecord
+    init(_ moment: CriticalMomentRecord) { self.moment = moment }
+}
+
+/// The stage tallies of an instance, up to the furthest stage it reached: the first inline,
+/// so that an instance that never got past its first stage — most of them — needs no
+/// allocation for them.
+struct StageTallies {
+    private var first: StageTally
+    private var rest: [StageTally] = []
+
+    init(first: StageTally) { self.first = first }
+
+    /// The tallies of `stored` through `stage`, and beyond while not all zero.
+    init(restoring stored: [StageTally], through stage: Int) {
+        var end = min(stage + 1, stored.count)
+        while end < stored.count, stored[end...].contains(where: { $0 != StageTally() }) { end += 1 }
+        first = stored.first ?? StageTally()
+        if end > 1 { rest = Array(stored[1..<end]) }
+    }
+
+    var count: Int { 1 + rest.count }
+
+    subscript(stage: Int) -> StageTally {
+        get { stage == 0 ? first : rest[stage - 1] }
+        set {
+            if stage == 0 { first = newValue } else { rest[stage - 1] = newValue }
+        }
+    }
+
+    mutating func append(_ tally: StageTally) { rest.append(tally) }
+
+    /// All `count` tallies of the journey, zero past the ones held.
+    func padded(to count: Int) -> [StageTally] {
+        var all = [StageTally](repeating: StageTally(), count: max(count, self.count))
+        for stage in 0..<self.count { all[stage] = self[stage] }
+        return all
+    }
+}
+
+/// Open instances, in one array with a free list: one allocation for all of them instead
+/// of one per customer.
+struct InstancePool {
+    private var storage: [OpenInstance] = []
+    private var free: [Int32] = []
+
+    subscript(index: Int32) -> OpenInstance {
+        get { storage[Int(index)] }
+        set { storage[Int(index)] = newValue }
+    }
+
+    /// Stores `instance` in a free place; returns that place.
+    mutating func add(_ instance: OpenInstance) -> Int32 {
+        if let index = free.popLast() {
+            storage[Int(index)] = instance
+            return index
+        }
+        storage.append(instance)
+        return Int32(storage.count - 1)
+    }
+
+    /// Frees the place `index` (releasing what its instance held).
+    mutating func remove(_ index: Int32) {
+        storage[Int(index)] = .vacant
+        free.append(index)
+    }
+}
+
+/// One customer in one journey, by number.
+struct SlotKey: Hashable {
+    var customer: Int32
+    var journey: Int
+}
+
+struct MomentKey: Hashable {
+    var journey: Int
+    var customer: String
+    var instance: Int32
+    var moment: Int32
+}
+
+/// One journey instance of one customer.
+struct InstanceKey: Hashable {
+    var journey: Int
+    var customer: String
+    var instance: Int32
+}
+
+/// What changed since the engine last handed out its changes.
+struct ChangeCollector {
+    var touchedOpen: Set<SlotKey> = []
+    var closed: [InstanceRecord] = []
+    var moments: [MomentKey: CriticalMomentRecord] = [:]
+    var touchpoints: [TouchpointKey: TouchpointTally] = [:]
+    var lateEvents = 0
+    var appliedEvents = 0
+    var decisions: [StageDecisionKey: DecisionCounts] = [:]
+    var funnel: [FunnelStageKey: FunnelTally] = [:]
+    var timeToNext: [TimeToNextKey: Int64] = [:]
+
+    /// An instance reached `stage`: one more reached, and one more customer when no earlier
+    /// instance of theirs got that far.
+    mutating func reach(journey: Int, stage: Int, history: inout CustomerJourneyHistory) {
+        let key = FunnelStageKey(journey: journey, stageIndex: stage)
+        funnel[key, default: FunnelTally()].reached += 1
+        if Int32(stage) > history.furthestStage {
+            history.furthestStage = Int32(stage)
+            funnel[key, default: FunnelTally()].customers += 1
+        }
+    }
+
+    /// An instance at `stage` changed status (nil: it arrived at or left the stage).
+    mutating func move(journey: Int, stage: Int, from old: InstanceRecord.Status?, to new: InstanceRecord.Status?) {
+        guard old != new else { return }
+        let key = FunnelStageKey(journey: journey, stageIndex: stage)
+        if let old { funnel[key, default: FunnelTally()].count(old, -1) }
+        if let new { funnel[key, default: FunnelTally()].count(new, 1) }
+    }
+
+    mutating func record(_ moment: CriticalMomentRecord) {
+        moments[MomentKey(journey: moment.journey, customer: moment.customerID, instance: moment.instance,
+                          moment: moment.moment)] = moment
+    }
+
+    mutating func attribute(_ event: TouchpointEvent, journey: Int, stage: Int) {
+        let key = TouchpointKey(journey: journey, stageIndex: stage, touchpoint: event.touchpoint)
+        touchpoints[key, default: TouchpointTally()].add(event)
+    }
+}
+
+extension TouchpointTally {
+    mutating func add(_ event: TouchpointEvent) {
+        events += 1
+        if let s = event.sentiment {
+            sentimentCount += 1
+            sentimentSum += s
+        }
+        if let r = event.revenue { revenue = revenue + r }
+        customers.insert(event.customerID)
+    }
+}
