@@ -84,6 +84,7 @@ public final class LivePipeline: Service, Sendable {
     private func commitLoop() {
         var session: Session? = nil
         var outage = OutageLog(logger: logger)
+        var memoryTrim = MemoryTrimSchedule()
         while true {
             heartbeat.withLockedValue { $0 = DispatchTime.now().uptimeNanoseconds }
             let limits = self.configuration.ingest
@@ -104,6 +105,12 @@ public final class LivePipeline: Service, Sendable {
                 }
             }
             observer.onQueue(queue.depth + taken.items.count, queue.isFull)
+            // Busy while events arrive or still wait in the reorder buffer (applying them
+            // allocates too); the first batch after both is idle.
+            let busy = !taken.items.isEmpty || (session?.sink.bufferedEvents ?? 0) > 0
+            if memoryTrim.isDue(busy: busy, now: DispatchTime.now().uptimeNanoseconds) {
+                FreedMemory.release()
+            }
             var batch = IngestBatch()
             for item in taken.items { batch.append(item) }
             batch.token = Int64.random(in: 1...Int64.max)

@@ -25,6 +25,7 @@ struct RunCommand: AsyncParsableCommand {
         let logger = Logger(label: "cjmd")
         let configuration = try CommandSupport.loadConfiguration(options.config)
         Self.checkDescriptorLimit(configuration, logger: logger)
+        FreedMemory.configureAllocator(environment: ProcessInfo.processInfo.environment)
         let notifier: SystemdNotifier
         do {
             notifier = try SystemdNotifier(unsetEnvironment: true)
