@@ -26,5 +26,6 @@ public enum SchemaMigrations {
         Migration(4, "alerts", PackageResources._04_alerts_sql),
         Migration(5, "funnel_totals", PackageResources._05_funnel_totals_sql),
         Migration(6, "batch_token", PackageResources._06_batch_token_sql),
+        Migration(7, "batch_journal", PackageResources._07_batch_journal_sql),
     ]
 }

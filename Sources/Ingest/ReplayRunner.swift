@@ -14,8 +14,18 @@ import Logging
 /// the last replay ended: its lines, dead letters included, are stored exactly once. A file
 /// whose first bytes changed, or that shrank, is read from the start; events already stored
 /// are recognised by their ids.
+///
+/// Derived rows are written every ``derivedWriteInterval`` events and at the end, not with
+/// every batch (see ``JourneySink/derivedWriteInterval``): most of a replay's database work
+/// was rewriting the same instances once per event.
 public struct ReplayRunner {
+    /// How many events a replay applies between writes of the derived rows. The changes
+    /// waiting in memory take roughly 100 MB per 250,000 events at most.
+    public static let defaultDerivedWriteInterval = 250_000
+
     public let settings: IngestSettings
+    /// Events between writes of derived rows (0: with every batch).
+    public var derivedWriteInterval = ReplayRunner.defaultDerivedWriteInterval
     private let clock: @Sendable () -> EventTime
     private let logger: Logger
 
@@ -39,6 +49,7 @@ public struct ReplayRunner {
         onAlerts: @escaping ([AlertTransition]) -> Void = { _ in }
     ) throws -> Summary {
         var summary = Summary()
+        sink.derivedWriteInterval = derivedWriteInterval
         var batcher = LineBatcher(settings: settings)
         var positions: [SourceFileKey: SourceCheckpoint] = [:]
         func commit(_ rule: WatermarkRule) throws {

@@ -69,9 +69,12 @@ enum EngineSnapshotLoader {
                 recoveredAt: nil))
         }
 
+        // Events of journaled batches (see `JourneySink`) come after: the sink applies them again.
         if let pendingFrom {
             let pending = try connection.execute("""
-                SELECT \(StoredEventRow.columns) FROM cjm.events WHERE ts >= $1 ORDER BY seq
+                SELECT \(StoredEventRow.columns) FROM cjm.events
+                WHERE ts >= $1 AND seq < coalesce((SELECT min(first_seq) FROM cjm.batch_journal), 9223372036854775807)
+                ORDER BY seq
                 """, [.timestamp(microsecondsSinceEpoch: pendingFrom)])
             for row in 0..<pending.rowCount {
                 snapshot.pendingEvents.append(try StoredEventRow.decode(pending, row: row))

@@ -28,7 +28,7 @@ public enum JourneyRebuilder {
             summary.watermark = oldWatermark.map { EventTime(microseconds: $0) }
             try connection.executeScript("""
                 TRUNCATE cjm.journey_instances, cjm.critical_moments, cjm.touchpoint_stats, cjm.touchpoint_customers,
-                         cjm.alerts, cjm.stage_decisions, cjm.funnel_stats, cjm.time_to_next;
+                         cjm.alerts, cjm.stage_decisions, cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal;
                 UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL,
                        alerts_evaluated_through = NULL, updated_at = now() WHERE id = 1;
                 CREATE TEMP TABLE IF NOT EXISTS rebuild_stages (event_id text, stages jsonb) ON COMMIT DROP;

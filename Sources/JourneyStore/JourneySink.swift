@@ -24,6 +24,22 @@ public final class JourneySink {
     private var mappedStagesCache: [[Int?]: String?] = [:]
     let logger: Logger
 
+    /// Events applied to the engine whose derived rows are not written yet.
+    private var unwrittenEvents = 0
+    /// Whether `cjm.batch_journal` holds rows (emptied with the next derived write).
+    private var journalHasRows = false
+
+    /// How many events may be applied before the derived rows (instances, moments,
+    /// aggregates, alerts, the engine's position) are written; 0 writes them with every batch.
+    ///
+    /// Every batch commits its events either way. Between derived writes, each batch
+    /// records its sequence numbers and watermark in `cjm.batch_journal`, and a restored
+    /// engine applies those batches again, so a crash loses and doubles nothing. What waits
+    /// is only the derived rows: an instance touched by many events of the interval is
+    /// written once. A replay sets this (its dashboards are read afterwards); the daemon
+    /// writes with every batch, so that what it acknowledges is soon visible.
+    public var derivedWriteInterval = 0
+
     /// Writes the configured journeys into `cjm.journey_stages` (call once at start, outside
     /// any transaction, before creating sinks).
     public static func publishJourneys(_ configuration: CJMConfiguration, on connection: PostgresConnection) throws {
@@ -41,6 +57,7 @@ public final class JourneySink {
         self.engine = JourneyEngine(catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
                                     alerts: configuration.alerts, restoring: loaded.snapshot)
         self.nextSequence = loaded.nextSequence
+        try applyJournal()
         if !loaded.snapshot.pendingEvents.isEmpty || !loaded.snapshot.openInstances.isEmpty {
             logger.info("restored journey state", metadata: [
                 "open_instances": "\(loaded.snapshot.openInstances.count)",
@@ -83,6 +100,7 @@ public final class JourneySink {
             engine = JourneyEngine(catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
                                    alerts: configuration.alerts, restoring: loaded.snapshot)
             nextSequence = loaded.nextSequence
+            try applyJournal()
         } catch {
             // The connection is gone; the next commit fails too and the owner reconnects by
             // creating a new sink, which restores the state then.
@@ -94,19 +112,81 @@ public final class JourneySink {
 
     private func write(_ batch: IngestBatch, rule: WatermarkRule) throws -> BatchOutcome {
         var outcome = BatchOutcome()
+        let firstSequence = nextSequence
         let fresh = try storeEvents(batch.events, outcome: &outcome)
-        try apply(fresh, rule: rule, outcome: &outcome)
+        ingest(fresh, rule: rule, outcome: &outcome)
         outcome.rejected = try storeRejections(batch.rejections)
         try writeCheckpoints(batch.checkpoints, forgetting: batch.forgottenFiles)
-        try saveEngineState(batchToken: batch.token)
+        unwrittenEvents += fresh.count
+        if derivedRowsDue(rule) {
+            try writeDerived(outcome: &outcome)
+            try saveEngineState(batchToken: batch.token)
+            if journalHasRows { _ = try connection.execute("DELETE FROM cjm.batch_journal") }
+        } else {
+            try journal(firstSequence: firstSequence, batchToken: batch.token)
+        }
         return outcome
+    }
+
+    /// Whether this batch writes the derived rows: always at the end of a replay or rebuild
+    /// (their rules say where the watermark ends, which the journal cannot replay).
+    private func derivedRowsDue(_ rule: WatermarkRule) -> Bool {
+        switch rule {
+        case .finish, .through: return true
+        case .replay, .live: return derivedWriteInterval <= 0 || unwrittenEvents >= derivedWriteInterval
+        }
+    }
+
+    /// Records a batch whose derived rows wait (see ``derivedWriteInterval``).
+    private func journal(firstSequence: Int64, batchToken: Int64?) throws {
+        _ = try connection.execute("""
+            WITH j AS (INSERT INTO cjm.batch_journal (first_seq, end_seq, watermark) VALUES ($1, $2, $3))
+            UPDATE cjm.engine_state SET next_seq = $2, last_batch_token = $4, updated_at = now() WHERE id = 1
+            """, [
+                .int(firstSequence), .int(nextSequence),
+                engine.watermark > .distantPast ? .timestamp(microsecondsSinceEpoch: engine.watermark.microseconds) : nil,
+                batchToken.map { .int($0) },
+            ])
+        journalHasRows = true
+    }
+
+    /// Applies the journaled batches again to an engine restored from the derived tables,
+    /// each as it was applied the first time: its events in order, then its watermark.
+    private func applyJournal() throws {
+        journalHasRows = false
+        unwrittenEvents = 0
+        let batches = try connection.execute(
+            "SELECT first_seq, end_seq, watermark FROM cjm.batch_journal ORDER BY id")
+        guard batches.rowCount > 0 else { return }
+        journalHasRows = true
+        for row in 0..<batches.rowCount {
+            let first = try batches.int64(row: row, column: 0) ?? 0
+            let end = try batches.int64(row: row, column: 1) ?? 0
+            if end > first {
+                let events = try connection.execute(
+                    "SELECT \(StoredEventRow.columns) FROM cjm.events WHERE seq >= $1 AND seq < $2 ORDER BY seq",
+                    [.int(first), .int(end)])
+                for r in 0..<events.rowCount {
+                    let stored = try StoredEventRow.decode(events, row: r)
+                    engine.ingest(stored.event, sequence: stored.sequence)
+                }
+                unwrittenEvents += events.rowCount
+            }
+            if let watermark = try batches.timestampMicroseconds(row: row, column: 2) {
+                engine.advanceWatermark(to: EventTime(microseconds: watermark))
+            }
+        }
+        logger.info("applied journaled batches again", metadata: [
+            "batches": "\(batches.rowCount)", "events": "\(unwrittenEvents)",
+        ])
     }
 
     /// Applies events that are already in `cjm.events` (rebuild), inside the caller's
     /// transaction.
     func applyStored(_ events: [(TouchpointEvent, Int64)], rule: WatermarkRule) throws {
         var outcome = BatchOutcome()
-        try apply(events.map { ($0.0, $0.1, "") }, rule: rule, outcome: &outcome)
+        ingest(events.map { ($0.0, $0.1, "") }, rule: rule, outcome: &outcome)
+        try writeDerived(outcome: &outcome)
         try saveEngineState()
         // Staging rows normally vanish at commit; this transaction goes on.
         try connection.executeScript("""
@@ -115,8 +195,8 @@ public final class JourneySink {
             """)
     }
 
-    private func apply(_ fresh: [(TouchpointEvent, Int64, String)], rule: WatermarkRule, outcome: inout BatchOutcome) throws {
-        defer { outcome.alertTransitions = alertTransitions; alertTransitions = [] }
+    /// Feeds new events to the engine and moves its watermark.
+    private func ingest(_ fresh: [(TouchpointEvent, Int64, String)], rule: WatermarkRule, outcome: inout BatchOutcome) {
         for (event, sequence, source) in fresh {
             let late = engine.ingest(event, sequence: sequence)
             if late {
@@ -138,6 +218,12 @@ public final class JourneySink {
         case .through(let time):
             engine.advanceWatermark(to: time)
         }
+    }
+
+    /// Writes everything the engine changed since the last derived write.
+    private func writeDerived(outcome: inout BatchOutcome) throws {
+        defer { outcome.alertTransitions = alertTransitions; alertTransitions = [] }
+        unwrittenEvents = 0
         let changes = engine.takeChanges()
         try writeInstances(changes.instances)
         try writeMoments(changes.moments)

@@ -90,6 +90,53 @@ struct ReplayPropertyTests {
         }
     }
 
+    /// Derived rows written every few batches, with the batches in between journaled, end
+    /// with the tables of derived rows written with every batch — also when the process dies
+    /// between two derived writes, and whether the next process is a replay (journaling
+    /// again) or the daemon (writing with every batch).
+    @Test(arguments: [(7, 0), (19, 150), (23, 1_000), (101, 150), (4242, 1_000)] as [(UInt64, Int)])
+    func journaledBatchesSurviveACrashExactly(seed: UInt64, nextInterval: Int) throws {
+        try StoreTestDatabase.withDatabase { conninfo in
+            let scenario = RandomScenario.make(seed: seed)
+            let configuration = ReplayDifferentialTests.configuration(for: scenario, batch: 40)
+            let harness = try StoreHarness(conninfo: conninfo, configuration: configuration)
+            try harness.replay(Self.lines(scenario, scenario.arrivals), derivedWriteInterval: 0)
+            let perBatch = try harness.snapshot()
+
+            try harness.reset()
+            try harness.replay(Self.lines(scenario, scenario.arrivals), derivedWriteInterval: 150)
+            let journaled = try harness.snapshot()
+            #expect(journaled == perBatch)
+            #expect(try harness.rows("SELECT count(*) FROM cjm.batch_journal") == [["0"]])
+
+            try harness.reset()
+            let decoder = EventDecodingForTests(settings: configuration.ingest, now: harness.now)
+            let cut = scenario.arrivals.count * 6 / 10
+            var derivedWrites = 0
+            do {
+                let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
+                sink.derivedWriteInterval = 150
+                var batch = IngestBatch()
+                for line in scenario.ndjsonLines(for: Array(scenario.arrivals[..<cut])) {
+                    batch.events.append(try decoder.accepted(line))
+                    if batch.events.count == 40 {
+                        try sink.commit(batch, watermark: .replay)
+                        if try harness.rows("SELECT count(*) FROM cjm.batch_journal") == [["0"]] { derivedWrites += 1 }
+                        batch = IngestBatch()
+                    }
+                }
+                try sink.commit(batch, watermark: .replay)
+            }
+            let waiting = try harness.rows("SELECT count(*) FROM cjm.batch_journal")
+            #expect(derivedWrites > 0, "the scenario should write derived rows before the crash")
+            #expect(waiting != [["0"]], "the crash should leave journaled batches")
+            // A new process replays everything (the first part again: duplicates).
+            try harness.replay(Self.lines(scenario, scenario.arrivals), derivedWriteInterval: nextInterval)
+            #expect(try harness.snapshot().derived == perBatch.derived)
+            #expect(try harness.rows("SELECT count(*) FROM cjm.batch_journal") == [["0"]])
+        }
+    }
+
     /// A process that stops after committing some batches (before the end of its input)
     /// leaves events in the reorder buffer; the next process must restore them from the
     /// database and end with exactly the tables of an uninterrupted run.

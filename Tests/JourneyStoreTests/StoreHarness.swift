@@ -25,18 +25,21 @@ final class StoreHarness {
 
     /// Replays NDJSON text through a new sink (as a new `cjmd replay` process would).
     @discardableResult
-    func replay(_ text: String, asOf: EventTime? = nil) throws -> ReplayRunner.Summary {
-        try replay(bytes: Array(text.utf8), asOf: asOf)
+    func replay(_ text: String, asOf: EventTime? = nil,
+                derivedWriteInterval: Int = ReplayRunner.defaultDerivedWriteInterval) throws -> ReplayRunner.Summary {
+        try replay(bytes: Array(text.utf8), asOf: asOf, derivedWriteInterval: derivedWriteInterval)
     }
 
     @discardableResult
-    func replay(bytes: [UInt8], asOf: EventTime? = nil) throws -> ReplayRunner.Summary {
+    func replay(bytes: [UInt8], asOf: EventTime? = nil,
+                derivedWriteInterval: Int = ReplayRunner.defaultDerivedWriteInterval) throws -> ReplayRunner.Summary {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("cjm-test-\(UUID().uuidString).ndjson").path
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         defer { try? FileManager.default.removeItem(atPath: path) }
         let sink = try JourneySink(configuration: configuration, connection: connection, logger: logger)
         let fixed = now
-        let runner = ReplayRunner(settings: configuration.ingest, clock: { fixed }, logger: logger)
+        var runner = ReplayRunner(settings: configuration.ingest, clock: { fixed }, logger: logger)
+        runner.derivedWriteInterval = derivedWriteInterval
         return try runner.replay([path], into: sink, asOf: asOf)
     }
 
@@ -74,7 +77,7 @@ final class StoreHarness {
         try connection.executeScript("""
             TRUNCATE cjm.events, cjm.rejected_events, cjm.journey_instances, cjm.critical_moments, cjm.touchpoint_stats,
                      cjm.touchpoint_customers, cjm.alerts, cjm.source_checkpoints, cjm.stage_decisions,
-                     cjm.funnel_stats, cjm.time_to_next;
+                     cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal;
             UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL, next_seq = 1,
                    alerts_evaluated_through = NULL;
             """)
