@@ -153,10 +153,17 @@ public struct TouchpointTally: Sendable, Equatable {
 
 /// Everything a batch changed, for the store to write in one transaction.
 public struct EngineChanges: Sendable {
-    /// Latest state of every instance the batch touched (opened, advanced, flagged, closed, seen).
+    /// Latest state of every instance the batch touched (opened, advanced, flagged, closed,
+    /// seen). The first ``newInstanceCount`` opened since the changes were last taken: no
+    /// earlier changes held them, so the store can insert them without looking for old rows.
     public var instances: [InstanceRecord] = []
-    /// Latest state of every critical moment the batch created or recovered.
+    /// How many of ``instances``, from the start, are new.
+    public var newInstanceCount = 0
+    /// Latest state of every critical moment the batch created or recovered; the first
+    /// ``newMomentCount`` were detected since the changes were last taken.
     public var moments: [CriticalMomentRecord] = []
+    /// How many of ``moments``, from the start, are new.
+    public var newMomentCount = 0
     public var touchpoints: [TouchpointKey: TouchpointTally] = [:]
     /// Events applied after the watermark had passed them.
     public var lateEvents: Int = 0

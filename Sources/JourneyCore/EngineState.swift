@@ -170,6 +170,13 @@ struct InstancePool {
     }
 }
 
+/// One instance of one customer in one journey, by numbers.
+struct InstanceIdentity: Hashable {
+    var customer: Int32
+    var journey: Int32
+    var instance: Int32
+}
+
 /// One customer in one journey, by number.
 struct SlotKey: Hashable {
     var customer: Int32
@@ -193,8 +200,13 @@ struct InstanceKey: Hashable {
 /// What changed since the engine last handed out its changes.
 struct ChangeCollector {
     var touchedOpen: Set<SlotKey> = []
-    var closed: [InstanceRecord] = []
+    /// Instances that closed, and whether they opened since the changes were last taken.
+    var closed: [(record: InstanceRecord, isNew: Bool)] = []
+    /// Instances opened since the changes were last taken (never handed out before).
+    var opened: Set<InstanceIdentity> = []
     var moments: [MomentKey: CriticalMomentRecord] = [:]
+    /// Moments detected since the changes were last taken (never handed out before).
+    var newMoments: Set<MomentKey> = []
     var touchpoints: [TouchpointKey: TouchpointTally] = [:]
     var lateEvents = 0
     var appliedEvents = 0
@@ -221,9 +233,12 @@ struct ChangeCollector {
         if let new { funnel[key, default: FunnelTally()].count(new, 1) }
     }
 
-    mutating func record(_ moment: CriticalMomentRecord) {
-        moments[MomentKey(journey: moment.journey, customer: moment.customerID, instance: moment.instance,
-                          moment: moment.moment)] = moment
+    /// A moment was detected (`isNew`) or recovered.
+    mutating func record(_ moment: CriticalMomentRecord, isNew: Bool = false) {
+        let key = MomentKey(journey: moment.journey, customer: moment.customerID, instance: moment.instance,
+                            moment: moment.moment)
+        moments[key] = moment
+        if isNew { newMoments.insert(key) }
     }
 
     mutating func attribute(_ event: TouchpointEvent, journey: Int, stage: Int) {

@@ -134,13 +134,24 @@ public struct JourneyEngine: ~Copyable {
     /// Everything changed since the last call, for the store to write.
     public mutating func takeChanges() -> EngineChanges {
         var result = EngineChanges()
-        result.instances = changes.closed
-        for key in changes.touchedOpen {
-            if let open = openInstance(at: slotIndex(key.customer, key.journey)) {
-                result.instances.append(record(of: open, customer: key.customer, journey: key.journey, exitedAt: nil))
-            }
+        var written: [InstanceRecord] = []
+        for closed in changes.closed {
+            if closed.isNew { result.instances.append(closed.record) } else { written.append(closed.record) }
         }
-        result.moments = Array(changes.moments.values)
+        for key in changes.touchedOpen {
+            guard let open = openInstance(at: slotIndex(key.customer, key.journey)) else { continue }
+            let r = record(of: open, customer: key.customer, journey: key.journey, exitedAt: nil)
+            let identity = InstanceIdentity(customer: key.customer, journey: Int32(key.journey), instance: open.instance)
+            if changes.opened.contains(identity) { result.instances.append(r) } else { written.append(r) }
+        }
+        result.newInstanceCount = result.instances.count
+        result.instances += written
+        var recovered: [CriticalMomentRecord] = []
+        for (key, moment) in changes.moments {
+            if changes.newMoments.contains(key) { result.moments.append(moment) } else { recovered.append(moment) }
+        }
+        result.newMomentCount = result.moments.count
+        result.moments += recovered
         result.touchpoints = changes.touchpoints
         result.lateEvents = changes.lateEvents
         result.appliedEvents = changes.appliedEvents
@@ -193,6 +204,11 @@ public struct JourneyEngine: ~Copyable {
         openInstances -= 1
     }
 
+    /// Whether the instance opened since the changes were last taken.
+    private func isNew(_ open: OpenInstance, customer: Int32, journey: Int) -> Bool {
+        changes.opened.contains(InstanceIdentity(customer: customer, journey: Int32(journey), instance: open.instance))
+    }
+
     /// The row of `cjm.journey_instances` for an instance.
     private func record(of open: OpenInstance, customer: Int32, journey: Int, exitedAt: EventTime?) -> InstanceRecord {
         let state = customers[Int(customer)]
@@ -233,6 +249,7 @@ public struct JourneyEngine: ~Copyable {
                         changes.reach(journey: j, stage: 0, history: &slots[slot].history)
                         changes.move(journey: j, stage: 0, from: nil, to: .active)
                         open = OpenInstance(instance: slots[slot].history.instances, enteredAt: event.time)
+                        changes.opened.insert(InstanceIdentity(customer: idx, journey: Int32(j), instance: open!.instance))
                     }
                 } else if stage == open!.stageIndex + 1,
                           event.time <= open!.enteredAt + journey.conversionWindow {
@@ -261,7 +278,8 @@ public struct JourneyEngine: ~Copyable {
                     changes.touchedOpen.insert(SlotKey(customer: idx, journey: j))
                 } else {
                     close(at: slot)
-                    changes.closed.append(record(of: current, customer: idx, journey: j, exitedAt: exitedAt))
+                    changes.closed.append((record(of: current, customer: idx, journey: j, exitedAt: exitedAt),
+                                           isNew(current, customer: idx, journey: j)))
                 }
             }
         }
@@ -354,7 +372,7 @@ public struct JourneyEngine: ~Copyable {
                     lastSeen: state.lastSeen, timeInStage: d - (open.stages[k].reachedAt ?? open.enteredAt),
                     painPoints: open.painPoints, detectedAt: d, recoveredAt: nil)
                 open.flaggedMoment = moment
-                changes.record(moment)
+                changes.record(moment, isNew: true)
                 decide(journey: j, stage: k, at: d, abandoned: true)
                 store(open, at: slot)
                 changes.touchedOpen.insert(SlotKey(customer: idx, journey: j))
@@ -375,9 +393,10 @@ public struct JourneyEngine: ~Copyable {
                         stageIndex: k, reason: .windowExpired, lastEvent: state.lastEvent,
                         lastTouchpoint: state.lastTouchpoint, lastSeen: state.lastSeen,
                         timeInStage: d - (open.stages[k].reachedAt ?? open.enteredAt),
-                        painPoints: open.painPoints, detectedAt: d, recoveredAt: nil))
+                        painPoints: open.painPoints, detectedAt: d, recoveredAt: nil), isNew: true)
                 }
-                changes.closed.append(record(of: open, customer: idx, journey: j, exitedAt: d))
+                changes.closed.append((record(of: open, customer: idx, journey: j, exitedAt: d),
+                                       isNew(open, customer: idx, journey: j)))
                 close(at: slot)
             }
         }

@@ -225,8 +225,8 @@ public final class JourneySink {
         defer { outcome.alertTransitions = alertTransitions; alertTransitions = [] }
         unwrittenEvents = 0
         let changes = engine.takeChanges()
-        try writeInstances(changes.instances)
-        try writeMoments(changes.moments)
+        try writeInstances(changes.instances, newCount: changes.newInstanceCount)
+        try writeMoments(changes.moments, newCount: changes.newMomentCount)
         try writeTouchpoints(changes.touchpoints)
         try writeDecisions(changes.decisions)
         try writeFunnel(changes.funnel, timeToNext: changes.timeToNext)
@@ -372,9 +372,49 @@ public final class JourneySink {
         }
     }
 
-    private func writeInstances(_ instances: [InstanceRecord]) throws {
+    /// Writes instance rows: new ones (the first `newCount`, never written before) are COPYed
+    /// straight into the table; the others go through staging and one upsert. Should a new
+    /// one exist after all (a concurrent writer), all go the upsert way.
+    private func writeInstances(_ instances: [InstanceRecord], newCount: Int) throws {
         guard !instances.isEmpty else { return }
-        try connection.copyIn("COPY pg_temp.stage_instances FROM STDIN") { writer in
+        let upserted = try insertingNew(instances, newCount: newCount, into: "cjm.journey_instances", copy: copyInstances)
+        guard !upserted.isEmpty else { return }
+        try copyInstances(upserted, into: "pg_temp.stage_instances")
+        _ = try connection.execute("""
+            INSERT INTO cjm.journey_instances SELECT * FROM pg_temp.stage_instances
+            ON CONFLICT (journey, customer_id, instance) DO UPDATE SET
+                entered_at = EXCLUDED.entered_at, stage_index = EXCLUDED.stage_index, stage = EXCLUDED.stage,
+                reached_at = EXCLUDED.reached_at, status = EXCLUDED.status, last_seen = EXCLUDED.last_seen,
+                exited_at = EXCLUDED.exited_at, last_event = EXCLUDED.last_event,
+                last_touchpoint = EXCLUDED.last_touchpoint, stage_events = EXCLUDED.stage_events,
+                stage_sentiment_count = EXCLUDED.stage_sentiment_count,
+                stage_sentiment_sum = EXCLUDED.stage_sentiment_sum, stage_revenue = EXCLUDED.stage_revenue,
+                pain_points = EXCLUDED.pain_points, moments = EXCLUDED.moments
+            """)
+    }
+
+    /// COPYs the first `newCount` records into `table` under a savepoint; returns the records
+    /// left to upsert (the rest, or all of them when the table refused a new one as present).
+    private func insertingNew<Record>(
+        _ records: [Record], newCount: Int, into table: String,
+        copy: (ArraySlice<Record>, String) throws -> Void
+    ) throws -> ArraySlice<Record> {
+        guard newCount > 0 else { return records[...] }
+        try connection.executeScript("SAVEPOINT cjmd_insert_new")
+        do {
+            try copy(records[..<newCount], table)
+            try connection.executeScript("RELEASE SAVEPOINT cjmd_insert_new")
+            return records[newCount...]
+        } catch let error as PostgresError where error.sqlState == "23505" {
+            try connection.executeScript("ROLLBACK TO SAVEPOINT cjmd_insert_new; RELEASE SAVEPOINT cjmd_insert_new")
+            logger.warning("rows thought new were in \(table) already; upserting them", metadata: ["error": "\(error)"])
+            return records[...]
+        }
+    }
+
+    /// COPYs instance rows into `table` (`cjm.journey_instances` or its staging twin).
+    private func copyInstances(_ instances: ArraySlice<InstanceRecord>, into table: String) throws {
+        try connection.copyIn("COPY \(table) FROM STDIN") { writer in
             for r in instances {
                 let journey = catalog.journeys[r.journey]
                 writer.appendText(journey.name)
@@ -408,22 +448,24 @@ public final class JourneySink {
                 try writer.endRow()
             }
         }
+    }
+
+    /// Writes moments: new ones straight into the table, recoveries through an upsert.
+    private func writeMoments(_ moments: [CriticalMomentRecord], newCount: Int) throws {
+        guard !moments.isEmpty else { return }
+        let upserted = try insertingNew(moments, newCount: newCount, into: "cjm.critical_moments", copy: copyMoments)
+        guard !upserted.isEmpty else { return }
+        try copyMoments(upserted, into: "pg_temp.stage_moments")
+        // A moment is immutable once detected but for its recovery time.
         _ = try connection.execute("""
-            INSERT INTO cjm.journey_instances SELECT * FROM pg_temp.stage_instances
-            ON CONFLICT (journey, customer_id, instance) DO UPDATE SET
-                entered_at = EXCLUDED.entered_at, stage_index = EXCLUDED.stage_index, stage = EXCLUDED.stage,
-                reached_at = EXCLUDED.reached_at, status = EXCLUDED.status, last_seen = EXCLUDED.last_seen,
-                exited_at = EXCLUDED.exited_at, last_event = EXCLUDED.last_event,
-                last_touchpoint = EXCLUDED.last_touchpoint, stage_events = EXCLUDED.stage_events,
-                stage_sentiment_count = EXCLUDED.stage_sentiment_count,
-                stage_sentiment_sum = EXCLUDED.stage_sentiment_sum, stage_revenue = EXCLUDED.stage_revenue,
-                pain_points = EXCLUDED.pain_points, moments = EXCLUDED.moments
+            INSERT INTO cjm.critical_moments SELECT * FROM pg_temp.stage_moments
+            ON CONFLICT (journey, customer_id, instance, moment) DO UPDATE SET recovered_at = EXCLUDED.recovered_at
             """)
     }
 
-    private func writeMoments(_ moments: [CriticalMomentRecord]) throws {
-        guard !moments.isEmpty else { return }
-        try connection.copyIn("COPY pg_temp.stage_moments FROM STDIN") { writer in
+    /// COPYs moment rows into `table` (`cjm.critical_moments` or its staging twin).
+    private func copyMoments(_ moments: ArraySlice<CriticalMomentRecord>, into table: String) throws {
+        try connection.copyIn("COPY \(table) FROM STDIN") { writer in
             for m in moments {
                 let journey = catalog.journeys[m.journey]
                 writer.appendText(journey.name)
@@ -443,11 +485,6 @@ public final class JourneySink {
                 try writer.endRow()
             }
         }
-        // A moment is immutable once detected but for its recovery time.
-        _ = try connection.execute("""
-            INSERT INTO cjm.critical_moments SELECT * FROM pg_temp.stage_moments
-            ON CONFLICT (journey, customer_id, instance, moment) DO UPDATE SET recovered_at = EXCLUDED.recovered_at
-            """)
     }
 
     private func writeTouchpoints(_ tallies: [TouchpointKey: TouchpointTally]) throws {

@@ -22,6 +22,9 @@ import Testing
             checkedMoments += expected.moments.count
             let instancesMatch = Self.sameInstances(actual.sortedInstances, expected.instances)
             let momentsMatch = actual.sortedMoments == expected.moments
+            if !actual.newnessErrors.isEmpty {
+                Issue.record("seed \(seed) (batch \(batch)): \(actual.newnessErrors.prefix(3))")
+            }
             if !instancesMatch || !momentsMatch || actual.late != 0 {
                 failures += 1
                 if failures <= 3 {

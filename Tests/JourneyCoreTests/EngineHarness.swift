@@ -8,6 +8,9 @@ struct EngineHarness {
     var instances: [String: ReferenceInstance] = [:]
     var moments: [String: ReferenceMoment] = [:]
     var late = 0
+    /// Records the engine called new although handed out before, or old although never
+    /// handed out (``EngineChanges/newInstanceCount``, ``EngineChanges/newMomentCount``).
+    var newnessErrors: [String] = []
 
     static func run(journeys: [JourneyDefinition], lateness: TimeSpan, arrivals: [TouchpointEvent],
                     batchSize: Int, asOf: EventTime? = nil) -> EngineHarness {
@@ -32,8 +35,12 @@ struct EngineHarness {
     }
 
     mutating func absorb(_ changes: EngineChanges, journeys: [JourneyDefinition]) {
-        for r in changes.instances {
+        for (index, r) in changes.instances.enumerated() {
             let journey = journeys[r.journey]
+            let handedOut = instances["\(journey.name)|\(r.customerID)|\(r.instance)"] != nil
+            if handedOut == (index < changes.newInstanceCount) {
+                newnessErrors.append("instance \(journey.name)|\(r.customerID)|\(r.instance) new: \(!handedOut)")
+            }
             instances["\(journey.name)|\(r.customerID)|\(r.instance)"] = ReferenceInstance(
                 journey: journey.name, customerID: r.customerID, instance: Int(r.instance), enteredAt: r.enteredAt,
                 stageIndex: r.stageIndex, stage: journey.stages[r.stageIndex].name, reachedAt: r.stages.map(\.reachedAt),
@@ -41,9 +48,12 @@ struct EngineHarness {
                 events: r.stages.map { Int($0.events) }, sentimentSum: r.stages.map(\.sentimentSum),
                 sentimentCount: r.stages.map { Int($0.sentimentCount) }, revenue: r.stages.map(\.revenue))
         }
-        for m in changes.moments {
+        for (index, m) in changes.moments.enumerated() {
             let journey = journeys[m.journey]
             let key = "\(journey.name)|\(m.customerID)|\(m.instance)|\(m.moment)"
+            if (moments[key] != nil) == (index < changes.newMomentCount) {
+                newnessErrors.append("moment \(key) new: \(moments[key] == nil)")
+            }
             // Content is fixed at detection; only recovery changes later (as in the store's upsert).
             if var existing = moments[key] {
                 existing.recoveredAt = m.recoveredAt
