@@ -3,10 +3,11 @@
 /// Batches allocate and free many small objects (events, their strings, staging rows)
 /// between the journey state's long-lived ones, and glibc returns a heap's free pages only
 /// from its top: without trimming, a daemon holding a million open instances kept about as
-/// much freed memory again as the instances use (issue 6, figure 3). Restoring the journey engine (at start, after a reconnect, after a reload that changed
-/// the journeys) reads a snapshot of every open instance: many short-lived allocations that
-/// glibc keeps in its heap afterwards. Without this, resident memory stays at that peak
-/// for the life of the process (the soak showed a 56 MiB step after a PostgreSQL restart).
+/// much freed memory again as the instances use (issue 6, figure 3). Restoring the journey
+/// engine (at start, after a reconnect, after a reload that changed the journeys) reads a
+/// snapshot of every open instance: many short-lived allocations that glibc keeps in its
+/// heap afterwards. Without this, resident memory stays at that peak for the life of the
+/// process (the soak showed a 56 MiB step after a PostgreSQL restart).
 public enum FreedMemory {
     static func release() {
         #if os(Linux)
@@ -46,26 +47,3 @@ private func glibcMallopt(_ option: Int32, _ value: Int32) -> Int32
 private let mallocOptionTrimThreshold: Int32 = -1
 private let mallocOptionMmapThreshold: Int32 = -3
 #endif
-
-/// When the commit loop trims: once it goes idle after work, and every minute while it is
-/// busy. A trim walks the heap (milliseconds for hundreds of MiB), so not after each batch.
-struct MemoryTrimSchedule {
-    static let busyInterval: UInt64 = 60_000_000_000
-    private var busySinceTrim = false
-    private var lastTrim: UInt64 = 0
-
-    /// Whether to trim now; `busy`: the current take brought work.
-    mutating func isDue(busy: Bool, now: UInt64) -> Bool {
-        if busy {
-            if !busySinceTrim { lastTrim = now }
-            busySinceTrim = true
-            guard now &- lastTrim >= Self.busyInterval else { return false }
-            lastTrim = now
-            return true
-        }
-        guard busySinceTrim else { return false }
-        busySinceTrim = false
-        lastTrim = now
-        return true
-    }
-}

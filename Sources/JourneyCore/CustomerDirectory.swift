@@ -46,20 +46,6 @@ struct CustomerDirectory {
         }
     }
 
-    /// The number of `id` if it is stored.
-    func existingNumber(of id: String) -> Int32? {
-        var id = id
-        return id.withUTF8 { bytes in
-            var slot = Self.hash(bytes) & mask
-            while slots[slot] != 0 {
-                let candidate = slots[slot] - 1
-                if matches(candidate, bytes) { return candidate }
-                slot = (slot + 1) & mask
-            }
-            return nil
-        }
-    }
-
     /// The id of customer `number`.
     func id(_ number: Int32) -> String {
         let range = span(number)

@@ -163,6 +163,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
 /// turn a row of them into an event with its arrival sequence.
 enum StoredEventRow {
     static let columns = "event_id, customer_id, ts, event, touchpoint, journey, sentiment, revenue, properties::text, seq"
+    /// The position of `seq` in ``columns``.
+    static let sequenceColumn = 9
 
     static func decode(_ rows: QueryResult, row: Int) throws -> (event: TouchpointEvent, sequence: Int64) {
         let event = TouchpointEvent(
@@ -175,6 +177,6 @@ enum StoredEventRow {
             sentiment: try rows.double(row: row, column: 6),
             revenue: rows.string(row: row, column: 7).flatMap { DecimalText(json: $0) },
             propertiesJSON: rows.string(row: row, column: 8))
-        return (event, try rows.int64(row: row, column: 9) ?? 0)
+        return (event, try rows.int64(row: row, column: sequenceColumn) ?? 0)
     }
 }

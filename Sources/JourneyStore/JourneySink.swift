@@ -152,6 +152,8 @@ public final class JourneySink {
 
     /// Applies the journaled batches again to an engine restored from the derived tables,
     /// each as it was applied the first time: its events in order, then its watermark.
+    /// Their events are read in one pass (`seq` ranges follow each other, and a BRIN index
+    /// on `seq` keeps that pass to the table's newest blocks).
     private func applyJournal() throws {
         journalHasRows = false
         unwrittenEvents = 0
@@ -159,23 +161,24 @@ public final class JourneySink {
             "SELECT first_seq, end_seq, watermark FROM cjm.batch_journal ORDER BY id")
         guard batches.rowCount > 0 else { return }
         journalHasRows = true
+        let from = try batches.int64(row: 0, column: 0) ?? 0
+        let through = try batches.int64(row: batches.rowCount - 1, column: 1) ?? 0
+        let events = try connection.execute(
+            "SELECT \(StoredEventRow.columns) FROM cjm.events WHERE seq >= $1 AND seq < $2 ORDER BY seq",
+            [.int(from), .int(through)])
+        var next = 0
         for row in 0..<batches.rowCount {
-            let first = try batches.int64(row: row, column: 0) ?? 0
             let end = try batches.int64(row: row, column: 1) ?? 0
-            if end > first {
-                let events = try connection.execute(
-                    "SELECT \(StoredEventRow.columns) FROM cjm.events WHERE seq >= $1 AND seq < $2 ORDER BY seq",
-                    [.int(first), .int(end)])
-                for r in 0..<events.rowCount {
-                    let stored = try StoredEventRow.decode(events, row: r)
-                    engine.ingest(stored.event, sequence: stored.sequence)
-                }
-                unwrittenEvents += events.rowCount
+            while next < events.rowCount, try events.int64(row: next, column: StoredEventRow.sequenceColumn) ?? 0 < end {
+                let stored = try StoredEventRow.decode(events, row: next)
+                engine.ingest(stored.event, sequence: stored.sequence)
+                next += 1
             }
             if let watermark = try batches.timestampMicroseconds(row: row, column: 2) {
                 engine.advanceWatermark(to: EventTime(microseconds: watermark))
             }
         }
+        unwrittenEvents = next
         logger.info("applied journaled batches again", metadata: [
             "batches": "\(batches.rowCount)", "events": "\(unwrittenEvents)",
         ])
