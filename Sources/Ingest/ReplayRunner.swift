@@ -15,17 +15,27 @@ import Logging
 /// whose first bytes changed, or that shrank, is read from the start; events already stored
 /// are recognised by their ids.
 ///
-/// Derived rows are written every ``derivedWriteInterval`` events and at the end, not with
-/// every batch (see ``JourneySink/derivedWriteInterval``): most of a replay's database work
-/// was rewriting the same instances once per event.
+/// Derived rows are written when the changes waiting for them reach
+/// ``defaultDerivedWriteBudget`` bytes, after at most ``derivedWriteInterval`` events, and
+/// at the end, not with every batch (see ``JourneySink/derivedWriteInterval``): most of a
+/// replay's database work was rewriting the same instances, once per batch or interval,
+/// that one write at the end stores once.
 public struct ReplayRunner {
-    /// How many events a replay applies between writes of the derived rows. The changes
-    /// waiting in memory take roughly 100 MB per 250,000 events at most.
-    public static let defaultDerivedWriteInterval = 250_000
+    /// How many events a replay applies at most between writes of the derived rows. A
+    /// replay killed in between re-applies them at its next start (about 10 s per million).
+    public static let defaultDerivedWriteInterval = 2_000_000
+    /// Estimated bytes of waiting changes after which a replay writes the derived rows
+    /// early: about 800,000 touched instances, or 4 million customer-touchpoint pairs.
+    public static let defaultDerivedWriteBudget = 256 << 20
 
     public let settings: IngestSettings
     /// Events between writes of derived rows (0: with every batch).
     public var derivedWriteInterval = ReplayRunner.defaultDerivedWriteInterval
+    /// Estimated bytes of waiting changes that trigger an early write.
+    public var derivedWriteBudget = ReplayRunner.defaultDerivedWriteBudget
+    /// Whether the engine applies each batch while the database stores its events (see
+    /// ``JourneySink/overlapsEngineWithCopy``).
+    public var overlapsEngineWithCopy = true
     private let clock: @Sendable () -> EventTime
     private let logger: Logger
 
@@ -50,6 +60,8 @@ public struct ReplayRunner {
     ) throws -> Summary {
         var summary = Summary()
         sink.derivedWriteInterval = derivedWriteInterval
+        sink.derivedWriteBudget = derivedWriteBudget
+        sink.overlapsEngineWithCopy = overlapsEngineWithCopy
         var batcher = LineBatcher(settings: settings)
         var positions: [SourceFileKey: SourceCheckpoint] = [:]
         func commit(_ rule: WatermarkRule) throws {

@@ -146,8 +146,13 @@ public struct TouchpointTally: Sendable, Equatable {
     public var sentimentCount: Int64 = 0
     public var sentimentSum: Double = 0
     public var revenue = DecimalText(micros: 0)
-    /// Customers seen at this key in the batch (the store counts the distinct ones).
+    /// Customers seen at this key since the changes were last taken (the store counts the
+    /// distinct ones) that the engine knew before: the store may hold them at this key.
     public var customers: Set<String> = []
+    /// Customers seen at this key since the changes were last taken that the engine did not
+    /// know before (first seen since, and not restored from the store): the store cannot
+    /// hold them at any key, so it can insert them without looking.
+    public var newCustomers: Set<String> = []
     public init() {}
 }
 

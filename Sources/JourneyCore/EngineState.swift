@@ -208,6 +208,8 @@ struct ChangeCollector {
     /// Moments detected since the changes were last taken (never handed out before).
     var newMoments: Set<MomentKey> = []
     var touchpoints: [TouchpointKey: TouchpointTally] = [:]
+    /// Distinct customers over all of `touchpoints` (pairs of a key and a customer).
+    var touchpointCustomerPairs = 0
     var lateEvents = 0
     var appliedEvents = 0
     var decisions: [StageDecisionKey: DecisionCounts] = [:]
@@ -241,20 +243,31 @@ struct ChangeCollector {
         if isNew { newMoments.insert(key) }
     }
 
-    mutating func attribute(_ event: TouchpointEvent, journey: Int, stage: Int) {
+    /// Counts `event` at its touchpoint; `newCustomer`: nothing of its customer was handed
+    /// out before these changes.
+    mutating func attribute(_ event: TouchpointEvent, journey: Int, stage: Int, newCustomer: Bool) {
         let key = TouchpointKey(journey: journey, stageIndex: stage, touchpoint: event.touchpoint)
-        touchpoints[key, default: TouchpointTally()].add(event)
+        if touchpoints[key, default: TouchpointTally()].add(event, newCustomer: newCustomer) { touchpointCustomerPairs += 1 }
+    }
+
+    /// A rough upper estimate of the memory these changes take once handed out: every
+    /// touched instance and moment as a record (a few hundred bytes with its strings and
+    /// stage arrays), every distinct customer of a touchpoint as a set member. What a caller
+    /// that takes changes rarely (a replay) keeps under a budget.
+    var estimatedBytes: Int {
+        (touchedOpen.count + closed.count + moments.count) * 320 + touchpointCustomerPairs * 64
     }
 }
 
 extension TouchpointTally {
-    mutating func add(_ event: TouchpointEvent) {
+    /// Counts `event`; returns whether its customer is new at this key.
+    mutating func add(_ event: TouchpointEvent, newCustomer: Bool) -> Bool {
         events += 1
         if let s = event.sentiment {
             sentimentCount += 1
             sentimentSum += s
         }
         if let r = event.revenue { revenue = revenue + r }
-        customers.insert(event.customerID)
+        return newCustomer ? newCustomers.insert(event.customerID).inserted : customers.insert(event.customerID).inserted
     }
 }

@@ -25,6 +25,9 @@ public struct JourneyEngine: ~Copyable {
     private var deadlines = MinHeap<ScheduledDeadline> { $0.time < $1.time }
     private var changes = ChangeCollector()
     private var detector: DropOffDetector
+    /// Customers numbered from here on were unknown when the changes were last taken (or the
+    /// engine restored): nothing of theirs can be in the store yet.
+    private var firstUnwrittenCustomer: Int32 = 0
 
     /// Creates an engine continuing from a snapshot (an empty snapshot starts fresh).
     public init(
@@ -67,6 +70,7 @@ public struct JourneyEngine: ~Copyable {
         for pending in snapshot.pendingEvents {
             buffer.push(pending.event, sequence: pending.sequence)
         }
+        firstUnwrittenCustomer = Int32(customers.count)
     }
 
     // MARK: Input
@@ -98,10 +102,29 @@ public struct JourneyEngine: ~Copyable {
         detector.evaluate(through: watermark)
     }
 
+    /// Does the first part of ``advanceWatermark(to:)``: applies at most `limit` buffered
+    /// events with `ts` below `target`, in the order it would. The caller must then call
+    /// `advanceWatermark(to: target)`, with no event ingested in between; the result is the
+    /// same as that call alone. Lets a caller spread the work of one advance over the time
+    /// it waits for something else (a replay: the database digesting a COPY).
+    public mutating func applyBuffered(below target: EventTime, limit: Int) {
+        guard target > watermark else { return }
+        var applied = 0
+        while applied < limit, let next = buffer.popFirst(where: { $0 < target }) {
+            apply(next)
+            applied += 1
+        }
+    }
+
     /// The replay watermark: largest `ts` seen − allowed lateness.
     public mutating func advanceReplayWatermark() {
-        guard maxEventTime > .distantPast else { return }
-        advanceWatermark(to: maxEventTime - allowedLateness)
+        guard let target = replayWatermark else { return }
+        advanceWatermark(to: target)
+    }
+
+    /// Where ``advanceReplayWatermark()`` would move the watermark (nil: no event yet).
+    public var replayWatermark: EventTime? {
+        maxEventTime > .distantPast ? maxEventTime - allowedLateness : nil
     }
 
     /// End of a replay: applies every buffered event with `ts ≤ asOf` and fires every deadline
@@ -130,6 +153,10 @@ public struct JourneyEngine: ~Copyable {
 
     /// Open instances held in memory.
     public private(set) var openInstances = 0
+
+    /// About how many bytes the changes not yet taken will hold when taken (see
+    /// ``takeChanges()``): a replay, which takes them rarely, keeps this under a budget.
+    public var pendingChangeBytes: Int { changes.estimatedBytes }
 
     /// Everything changed since the last call, for the store to write.
     public mutating func takeChanges() -> EngineChanges {
@@ -161,6 +188,7 @@ public struct JourneyEngine: ~Copyable {
         result.alerts = detector.takeChangedAlerts()
         result.alertTransitions = detector.takeTransitions()
         changes = ChangeCollector()
+        firstUnwrittenCustomer = Int32(customers.count)
         return result
     }
 
@@ -271,7 +299,7 @@ public struct JourneyEngine: ~Copyable {
             }
             if var current = open {
                 if restriction == nil || restriction == j {
-                    attribute(event, to: &current, journey: j)
+                    attribute(event, to: &current, journey: j, customer: idx)
                 }
                 if exitedAt == nil {
                     store(current, at: slot)
@@ -286,7 +314,7 @@ public struct JourneyEngine: ~Copyable {
         reschedule(idx)
     }
 
-    private mutating func attribute(_ event: TouchpointEvent, to instance: inout OpenInstance, journey j: Int) {
+    private mutating func attribute(_ event: TouchpointEvent, to instance: inout OpenInstance, journey j: Int, customer: Int32) {
         let stage = instance.stageIndex
         instance.stages[stage].events += 1
         if let s = event.sentiment {
@@ -294,7 +322,7 @@ public struct JourneyEngine: ~Copyable {
             instance.stages[stage].sentimentSum += s
         }
         if let r = event.revenue { instance.stages[stage].revenue = instance.stages[stage].revenue + r }
-        changes.attribute(event, journey: j, stage: stage)
+        changes.attribute(event, journey: j, stage: stage, newCustomer: customer >= firstUnwrittenCustomer)
         if catalog.isPainPoint(inJourney: j, event: event.name, sentiment: event.sentiment) {
             instance.painPoints.append(PainPoint(
                 event: event.name, touchpoint: event.touchpoint, time: event.time, stageIndex: stage,

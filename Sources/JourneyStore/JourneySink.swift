@@ -40,6 +40,19 @@ public final class JourneySink {
     /// writes with every batch, so that what it acknowledges is soon visible.
     public var derivedWriteInterval = 0
 
+    /// Writes the derived rows early, before ``derivedWriteInterval`` events, once the
+    /// changes waiting for them are estimated to hold this many bytes
+    /// (``JourneyEngine/pendingChangeBytes``). Only matters with an interval above 0.
+    public var derivedWriteBudget = Int.max
+
+    /// Whether the engine applies a replay batch while the database stores its events:
+    /// the events are ingested before the COPY, and the engine's advance is done in slices
+    /// between chunks of rows sent. When the COPY then finds an id stored before, the engine
+    /// has run ahead of the database; it is restored (as after any failed transaction) and
+    /// the batch is written again the probing way. A replay sets this: a restore costs it
+    /// little, while the daemon's engine may be large.
+    public var overlapsEngineWithCopy = false
+
     /// Writes the configured journeys into `cjm.journey_stages` (call once at start, outside
     /// any transaction, before creating sinks).
     public static func publishJourneys(_ configuration: CJMConfiguration, on connection: PostgresConnection) throws {
@@ -83,7 +96,14 @@ public final class JourneySink {
     @discardableResult
     public func commit(_ batch: IngestBatch, watermark rule: WatermarkRule) throws -> BatchOutcome {
         do {
-            let outcome = try connection.transaction { try write(batch, rule: rule) }
+            let outcome: BatchOutcome
+            do {
+                outcome = try connection.transaction { try write(batch, rule: rule) }
+            } catch is EngineRanAhead {
+                logger.info("the batch holds events stored before; writing it again without running the engine ahead")
+                try restoreEngine()
+                outcome = try connection.transaction { try write(batch, rule: rule) }
+            }
             if announcesAlerts { logAlerts(outcome.alertTransitions) }
             return outcome
         } catch {
@@ -94,13 +114,18 @@ public final class JourneySink {
         }
     }
 
+    /// Replaces the engine with one restored from the database (snapshot and journal).
+    private func restoreEngine() throws {
+        let loaded = try EngineSnapshotLoader.load(catalog: catalog, alerts: configuration.alerts, from: connection)
+        engine = JourneyEngine(catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
+                               alerts: configuration.alerts, restoring: loaded.snapshot)
+        nextSequence = loaded.nextSequence
+        try applyJournal()
+    }
+
     private func restoreAfterFailure() {
         do {
-            let loaded = try EngineSnapshotLoader.load(catalog: catalog, alerts: configuration.alerts, from: connection)
-            engine = JourneyEngine(catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
-                                   alerts: configuration.alerts, restoring: loaded.snapshot)
-            nextSequence = loaded.nextSequence
-            try applyJournal()
+            try restoreEngine()
         } catch {
             // The connection is gone; the next commit fails too and the owner reconnects by
             // creating a new sink, which restores the state then.
@@ -113,12 +138,21 @@ public final class JourneySink {
     private func write(_ batch: IngestBatch, rule: WatermarkRule) throws -> BatchOutcome {
         var outcome = BatchOutcome()
         let firstSequence = nextSequence
-        let fresh = try storeEvents(batch.events, outcome: &outcome)
-        ingest(fresh, rule: rule, outcome: &outcome)
+        let fresh: [(TouchpointEvent, Int64, String)]
+        if overlapsEngineWithCopy, case .replay = rule, !lastBatchHadStoredIDs {
+            fresh = try storeAndApplyEvents(batch.events, outcome: &outcome)
+        } else {
+            fresh = try storeEvents(batch.events, outcome: &outcome)
+            ingest(fresh, rule: rule, outcome: &outcome)
+        }
         outcome.rejected = try storeRejections(batch.rejections)
         try writeCheckpoints(batch.checkpoints, forgetting: batch.forgottenFiles)
         unwrittenEvents += fresh.count
         if derivedRowsDue(rule) {
+            if derivedWriteInterval > 0 {
+                logger.debug("writing derived rows", metadata: [
+                    "events": "\(unwrittenEvents)", "estimated_bytes": "\(engine.pendingChangeBytes)"])
+            }
             try writeDerived(outcome: &outcome)
             try saveEngineState(batchToken: batch.token)
             if journalHasRows { _ = try connection.execute("DELETE FROM cjm.batch_journal") }
@@ -133,7 +167,9 @@ public final class JourneySink {
     private func derivedRowsDue(_ rule: WatermarkRule) -> Bool {
         switch rule {
         case .finish, .through: return true
-        case .replay, .live: return derivedWriteInterval <= 0 || unwrittenEvents >= derivedWriteInterval
+        case .replay, .live:
+            return derivedWriteInterval <= 0 || unwrittenEvents >= derivedWriteInterval
+                || engine.pendingChangeBytes >= derivedWriteBudget
         }
     }
 
@@ -200,13 +236,7 @@ public final class JourneySink {
 
     /// Feeds new events to the engine and moves its watermark.
     private func ingest(_ fresh: [(TouchpointEvent, Int64, String)], rule: WatermarkRule, outcome: inout BatchOutcome) {
-        for (event, sequence, source) in fresh {
-            let late = engine.ingest(event, sequence: sequence)
-            if late {
-                outcome.late += 1
-                outcome.lateBySource[source, default: 0] += 1
-            }
-        }
+        ingestEvents(fresh, outcome: &outcome)
         switch rule {
         case .replay:
             engine.advanceReplayWatermark()
@@ -220,6 +250,17 @@ public final class JourneySink {
             }
         case .through(let time):
             engine.advanceWatermark(to: time)
+        }
+    }
+
+    /// Hands new events to the engine (without moving its watermark), counting late ones.
+    private func ingestEvents(_ fresh: [(TouchpointEvent, Int64, String)], outcome: inout BatchOutcome) {
+        for (event, sequence, source) in fresh {
+            let late = engine.ingest(event, sequence: sequence)
+            if late {
+                outcome.late += 1
+                outcome.lateBySource[source, default: 0] += 1
+            }
         }
     }
 
@@ -269,17 +310,7 @@ public final class JourneySink {
     /// which is then retried like any failed batch.)
     private func storeEvents(_ events: [AcceptedEvent], outcome: inout BatchOutcome) throws -> [(TouchpointEvent, Int64, String)] {
         guard !events.isEmpty else { return [] }
-        var seen = Set<String>(minimumCapacity: events.count)
-        var unique: [AcceptedEvent] = []
-        unique.reserveCapacity(events.count)
-        for accepted in events {
-            if seen.insert(accepted.event.eventID).inserted {
-                unique.append(accepted)
-            } else {
-                outcome.duplicates += 1
-                outcome.duplicatesBySource[accepted.source, default: 0] += 1
-            }
-        }
+        let unique = uniqueEvents(events, outcome: &outcome)
         if !lastBatchHadStoredIDs {
             let firstSequence = nextSequence
             try connection.executeScript("SAVEPOINT cjmd_store_events")
@@ -306,15 +337,76 @@ public final class JourneySink {
         return fresh
     }
 
+    /// The batch's events without repeated ids (counted as duplicates), in order.
+    private func uniqueEvents(_ events: [AcceptedEvent], outcome: inout BatchOutcome) -> [AcceptedEvent] {
+        var seen = Set<String>(minimumCapacity: events.count)
+        var unique: [AcceptedEvent] = []
+        unique.reserveCapacity(events.count)
+        for accepted in events {
+            if seen.insert(accepted.event.eventID).inserted {
+                unique.append(accepted)
+            } else {
+                outcome.duplicates += 1
+                outcome.duplicatesBySource[accepted.source, default: 0] += 1
+            }
+        }
+        return unique
+    }
+
+    /// ``storeEvents(_:outcome:)`` and ``ingest(_:rule:outcome:)`` of a replay batch at once
+    /// (see ``overlapsEngineWithCopy``): the engine takes the events, and applies them
+    /// slice by slice between chunks of the COPY, while the database parses and indexes the
+    /// rows already sent. Throws ``EngineRanAhead`` when the COPY finds an id stored before.
+    private func storeAndApplyEvents(_ events: [AcceptedEvent], outcome: inout BatchOutcome) throws -> [(TouchpointEvent, Int64, String)] {
+        guard !events.isEmpty else { return [] }
+        let unique = uniqueEvents(events, outcome: &outcome)
+        let firstSequence = nextSequence
+        let fresh = unique.enumerated().map { (offset, accepted) in
+            (accepted.event, firstSequence + Int64(offset), accepted.source)
+        }
+        ingestEvents(fresh, outcome: &outcome)
+        let target = engine.replayWatermark
+        try connection.executeScript("SAVEPOINT cjmd_store_events")
+        do {
+            _ = try copyEvents(unique, skipping: [], slice: Self.rowsPerEngineSlice) {
+                if let target { engine.applyBuffered(below: target, limit: Self.rowsPerEngineSlice) }
+            }
+            try connection.executeScript("RELEASE SAVEPOINT cjmd_store_events")
+        } catch let error as PostgresError where error.sqlState == "23505" {
+            try connection.executeScript("ROLLBACK TO SAVEPOINT cjmd_store_events; RELEASE SAVEPOINT cjmd_store_events")
+            lastBatchHadStoredIDs = true
+            throw EngineRanAhead()
+        }
+        if let target { engine.advanceWatermark(to: target) }
+        outcome.stored = fresh.count
+        return fresh
+    }
+
+    /// Rows sent between two slices of engine work in ``storeAndApplyEvents(_:outcome:)``,
+    /// and the most events each slice applies: a few hundred kilobytes, a few milliseconds
+    /// of the server's work.
+    static let rowsPerEngineSlice = 1024
+
+    /// The engine took a batch whose COPY then failed on an id stored before.
+    struct EngineRanAhead: Error {}
+
     /// COPYs `events` but those in `stored` into `cjm.events`, numbering them in order.
-    private func copyEvents(_ events: [AcceptedEvent], skipping stored: Set<String>) throws -> [(TouchpointEvent, Int64, String)] {
+    /// After every `slice` rows (0: never) the rows are sent, and `between` runs.
+    private func copyEvents(
+        _ events: [AcceptedEvent], skipping stored: Set<String>, slice: Int = 0, between: () -> Void = {}
+    ) throws -> [(TouchpointEvent, Int64, String)] {
         var fresh: [(TouchpointEvent, Int64, String)] = []
         fresh.reserveCapacity(events.count)
-        try connection.copyIn("""
+        // Binary: the server copies the values instead of parsing timestamps and numbers.
+        try connection.copyInBinary("""
             COPY cjm.events (event_id, customer_id, ts, event, touchpoint, sentiment, revenue, properties,
-                             source, received_at, seq, journey, stages) FROM STDIN
+                             source, received_at, seq, journey, stages) FROM STDIN (FORMAT binary)
             """) { writer in
             for accepted in events where !stored.contains(accepted.event.eventID) {
+                if slice > 0, !fresh.isEmpty, fresh.count % slice == 0 {
+                    try writer.flush()
+                    between()
+                }
                 let e = accepted.event
                 let sequence = nextSequence
                 nextSequence += 1
@@ -325,13 +417,13 @@ public final class JourneySink {
                 writer.appendText(e.name)
                 writer.appendText(e.touchpoint)
                 writer.appendDouble(e.sentiment)
-                writer.appendText(e.revenue.map(\.description))
-                writer.appendText(e.propertiesJSON)
+                writer.appendNumeric(units: e.revenue?.micros, scale: 6)
+                writer.appendJSONB(e.propertiesJSON)
                 writer.appendText(accepted.source)
                 writer.appendTimestamp(microsecondsSinceEpoch: accepted.receivedAt.microseconds)
-                writer.appendInteger(sequence)
+                writer.appendInt64(sequence)
                 writer.appendText(e.journey)
-                writer.appendText(mappedStagesText(for: e))
+                writer.appendJSONB(mappedStagesText(for: e))
                 try writer.endRow()
             }
         }
@@ -415,39 +507,45 @@ public final class JourneySink {
         }
     }
 
-    /// COPYs instance rows into `table` (`cjm.journey_instances` or its staging twin).
+    /// COPYs instance rows into `table` (`cjm.journey_instances` or its staging twin), in
+    /// binary: the server then reads arrays and timestamps without parsing them.
     private func copyInstances(_ instances: ArraySlice<InstanceRecord>, into table: String) throws {
-        try connection.copyIn("COPY \(table) FROM STDIN") { writer in
-            for r in instances {
+        try connection.copyInBinary("COPY \(table) FROM STDIN (FORMAT binary)") { writer in
+            for index in KeyOrder.instances(instances, catalog: catalog) {
+                let r = instances[index]
                 let journey = catalog.journeys[r.journey]
                 writer.appendText(journey.name)
                 writer.appendText(r.customerID)
-                writer.appendInteger(r.instance)
+                writer.appendInt32(r.instance)
                 writer.appendTimestamp(microsecondsSinceEpoch: r.enteredAt.microseconds)
-                writer.appendInteger(r.stageIndex)
+                writer.appendInt32(Int32(r.stageIndex))
                 writer.appendText(journey.stages[r.stageIndex].name)
-                writer.beginArray()
+                writer.beginArray(of: .timestamptz, count: r.stages.count)
                 for stage in r.stages { writer.appendArrayElement(timestampMicroseconds: stage.reachedAt?.microseconds) }
                 writer.endArray()
                 writer.appendText(r.status.rawValue)
                 writer.appendTimestamp(microsecondsSinceEpoch: r.lastSeen.microseconds)
-                writer.appendTimestamp(microsecondsSinceEpoch: r.exitedAt?.microseconds)
+                if let exited = r.exitedAt {
+                    writer.appendTimestamp(microsecondsSinceEpoch: exited.microseconds)
+                } else {
+                    writer.appendNull()
+                }
                 writer.appendText(r.lastEvent)
                 writer.appendText(r.lastTouchpoint)
-                writer.beginArray()
-                for stage in r.stages { writer.appendArrayElement(Int64(stage.events)) }
+                writer.beginArray(of: .int4, count: r.stages.count)
+                for stage in r.stages { writer.appendArrayElement(int4: stage.events) }
                 writer.endArray()
-                writer.beginArray()
-                for stage in r.stages { writer.appendArrayElement(Int64(stage.sentimentCount)) }
+                writer.beginArray(of: .int4, count: r.stages.count)
+                for stage in r.stages { writer.appendArrayElement(int4: stage.sentimentCount) }
                 writer.endArray()
-                writer.beginArray()
-                for stage in r.stages { writer.appendArrayElement(stage.sentimentSum) }
+                writer.beginArray(of: .float8, count: r.stages.count)
+                for stage in r.stages { writer.appendArrayElement(float8: stage.sentimentSum) }
                 writer.endArray()
-                writer.beginArray()
-                for stage in r.stages { writer.appendArrayElement(fixedPoint: stage.revenue.micros, fractionDigits: 6) }
+                writer.beginArray(of: .numeric, count: r.stages.count)
+                for stage in r.stages { writer.appendArrayElement(numericUnits: stage.revenue.micros, scale: 6) }
                 writer.endArray()
-                writer.appendText(r.painPoints.isEmpty ? "[]" : SQLText.painPoints(r.painPoints, journey: journey))
-                writer.appendInteger(r.moments)
+                writer.appendJSONB(r.painPoints.isEmpty ? "[]" : SQLText.painPoints(r.painPoints, journey: journey))
+                writer.appendInt32(r.moments)
                 try writer.endRow()
             }
         }
@@ -466,25 +564,30 @@ public final class JourneySink {
             """)
     }
 
-    /// COPYs moment rows into `table` (`cjm.critical_moments` or its staging twin).
+    /// COPYs moment rows into `table` (`cjm.critical_moments` or its staging twin), in binary.
     private func copyMoments(_ moments: ArraySlice<CriticalMomentRecord>, into table: String) throws {
-        try connection.copyIn("COPY \(table) FROM STDIN") { writer in
-            for m in moments {
+        try connection.copyInBinary("COPY \(table) FROM STDIN (FORMAT binary)") { writer in
+            for index in KeyOrder.moments(moments, catalog: catalog) {
+                let m = moments[index]
                 let journey = catalog.journeys[m.journey]
                 writer.appendText(journey.name)
                 writer.appendText(m.customerID)
-                writer.appendInteger(m.instance)
-                writer.appendInteger(m.moment)
-                writer.appendInteger(m.stageIndex)
+                writer.appendInt32(m.instance)
+                writer.appendInt32(m.moment)
+                writer.appendInt32(Int32(m.stageIndex))
                 writer.appendText(journey.stages[m.stageIndex].name)
                 writer.appendText(m.reason.rawValue)
                 writer.appendText(m.lastEvent)
                 writer.appendText(m.lastTouchpoint)
                 writer.appendTimestamp(microsecondsSinceEpoch: m.lastSeen.microseconds)
-                writer.appendText(SQLText.interval(m.timeInStage))
-                writer.appendText(SQLText.painPoints(m.painPoints, journey: journey))
+                writer.appendInterval(microseconds: m.timeInStage.microseconds)
+                writer.appendJSONB(SQLText.painPoints(m.painPoints, journey: journey))
                 writer.appendTimestamp(microsecondsSinceEpoch: m.detectedAt.microseconds)
-                writer.appendTimestamp(microsecondsSinceEpoch: m.recoveredAt?.microseconds)
+                if let recovered = m.recoveredAt {
+                    writer.appendTimestamp(microsecondsSinceEpoch: recovered.microseconds)
+                } else {
+                    writer.appendNull()
+                }
                 try writer.endRow()
             }
         }
@@ -504,23 +607,49 @@ public final class JourneySink {
                 try writer.endRow()
             }
         }
-        try connection.copyIn("COPY pg_temp.stage_touchpoint_customers FROM STDIN") { writer in
-            for (key, tally) in tallies {
-                for customer in tally.customers {
-                    writer.appendText(catalog.journeys[key.journey].name)
-                    writer.appendInteger(key.stageIndex)
-                    writer.appendText(key.touchpoint)
-                    writer.appendText(customer)
-                    try writer.endRow()
-                }
-            }
-        }
         _ = try connection.execute("""
             INSERT INTO cjm.touchpoint_stats AS t SELECT * FROM pg_temp.stage_touchpoints
             ON CONFLICT (journey, stage_index, touchpoint) DO UPDATE SET
                 events = t.events + EXCLUDED.events, sentiment_count = t.sentiment_count + EXCLUDED.sentiment_count,
                 sentiment_sum = t.sentiment_sum + EXCLUDED.sentiment_sum, revenue = t.revenue + EXCLUDED.revenue
             """)
+        try writeTouchpointCustomers(tallies)
+    }
+
+    /// Adds the customers of each touchpoint to `cjm.touchpoint_customers`. Customers the
+    /// engine did not know before (``TouchpointTally/newCustomers``) are COPYed straight in;
+    /// the others are staged and inserted unless present. Should a new one be present after
+    /// all (a concurrent writer), all go the staged way.
+    private func writeTouchpointCustomers(_ tallies: [TouchpointKey: TouchpointTally]) throws {
+        func copyPairs(into table: String, _ members: (TouchpointTally) -> Set<String>) throws {
+            try connection.copyIn("COPY \(table) FROM STDIN") { writer in
+                for key in KeyOrder.touchpoints(tallies.keys, catalog: catalog) {
+                    let journey = catalog.journeys[key.journey].name
+                    for customer in members(tallies[key]!).sorted() {
+                        writer.appendText(journey)
+                        writer.appendInteger(key.stageIndex)
+                        writer.appendText(key.touchpoint)
+                        writer.appendText(customer)
+                        try writer.endRow()
+                    }
+                }
+            }
+        }
+        var stageNew = false
+        if tallies.values.contains(where: { !$0.newCustomers.isEmpty }) {
+            try connection.executeScript("SAVEPOINT cjmd_insert_new")
+            do {
+                try copyPairs(into: "cjm.touchpoint_customers") { $0.newCustomers }
+                try connection.executeScript("RELEASE SAVEPOINT cjmd_insert_new")
+            } catch let error as PostgresError where error.sqlState == "23505" {
+                try connection.executeScript("ROLLBACK TO SAVEPOINT cjmd_insert_new; RELEASE SAVEPOINT cjmd_insert_new")
+                logger.warning("customers thought new were in cjm.touchpoint_customers already; inserting them unless present",
+                               metadata: ["error": "\(error)"])
+                stageNew = true
+            }
+        }
+        guard stageNew || tallies.values.contains(where: { !$0.customers.isEmpty }) else { return }
+        try copyPairs(into: "pg_temp.stage_touchpoint_customers") { stageNew ? $0.customers.union($0.newCustomers) : $0.customers }
         _ = try connection.execute("""
             INSERT INTO cjm.touchpoint_customers SELECT * FROM pg_temp.stage_touchpoint_customers
             ON CONFLICT DO NOTHING

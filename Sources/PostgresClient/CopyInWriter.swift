@@ -68,14 +68,16 @@ public struct CopyInWriter: ~Copyable {
         if encoder.count >= bufferSize { try flush() }
     }
 
-    /// Sends whatever is buffered.
-    mutating func flush() throws(PostgresError) {
+    /// Sends whatever is buffered, so that the server can work on it while the caller does
+    /// something else before the next rows.
+    public mutating func flush() throws(PostgresError) {
         guard encoder.count > 0 else { return }
         let sent = encoder.bytes.withUnsafeBytes { bytes in
             PQputCopyData(handle, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
         }
         encoder.removeAll()
-        guard sent == 1 else {
+        // libpq keeps a partial message back; push it too, so the server has every row sent.
+        guard sent == 1, PQflush(handle) == 0 else {
             sendFailed = true
             throw PostgresConnection.connectionError(handle, kind: .copyFailed, sql: nil)
         }

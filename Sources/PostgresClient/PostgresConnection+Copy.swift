@@ -46,6 +46,33 @@ extension PostgresConnection {
         return try collectCopyResult(handle, sql: sql).get()
     }
 
+    /// Runs `COPY table (columns) FROM STDIN (FORMAT binary)` and streams the rows `rows`
+    /// writes, each value in the binary format of its column's type (see
+    /// `CopyBinaryEncoder`). Otherwise as `copyIn(_:bufferSize:rows:)`: all or nothing, the
+    /// same errors.
+    @discardableResult
+    public func copyInBinary(
+        _ sql: String, bufferSize: Int = 256 * 1024, rows: (inout BinaryCopyInWriter) throws -> Void
+    ) throws -> Int {
+        let handle = try requireHandle()
+        try startCopyIn(handle, sql: sql)
+        var writer = BinaryCopyInWriter(handle: handle, bufferSize: bufferSize)
+        do {
+            try rows(&writer)
+            try writer.finish()
+        } catch {
+            _ = PQputCopyEnd(handle, "cjmd: COPY aborted by the client")
+            let serverResult = collectCopyResult(handle, sql: sql)
+            if writer.sendFailed, case .failure(let serverError) = serverResult { throw serverError }
+            throw error
+        }
+        guard PQputCopyEnd(handle, nil) == 1 else {
+            if case .failure(let serverError) = collectCopyResult(handle, sql: sql) { throw serverError }
+            throw Self.connectionError(handle, kind: .copyFailed, sql: sql)
+        }
+        return try collectCopyResult(handle, sql: sql).get()
+    }
+
     private func startCopyIn(_ handle: OpaquePointer, sql: String) throws(PostgresError) {
         guard let start = PQexec(handle, sql) else {
             throw Self.connectionError(handle, kind: .copyFailed, sql: sql)

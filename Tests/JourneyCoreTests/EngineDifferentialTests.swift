@@ -16,20 +16,22 @@ import Testing
             let scenario = RandomScenario.make(seed: seed)
             let expected = scenario.reference()
             let batch = 1 + Int(seed % 97)
+            // Two scenarios in three begin each advance in slices, as a replay does.
+            let slice = seed % 3 == 0 ? 0 : 1 + Int(seed % 5)
             let actual = EngineHarness.run(journeys: scenario.journeys, lateness: scenario.allowedLateness,
-                                           arrivals: scenario.arrivals, batchSize: batch)
+                                           arrivals: scenario.arrivals, batchSize: batch, slice: slice)
             checkedInstances += expected.instances.count
             checkedMoments += expected.moments.count
             let instancesMatch = Self.sameInstances(actual.sortedInstances, expected.instances)
             let momentsMatch = actual.sortedMoments == expected.moments
             if !actual.newnessErrors.isEmpty {
-                Issue.record("seed \(seed) (batch \(batch)): \(actual.newnessErrors.prefix(3))")
+                Issue.record("seed \(seed) (batch \(batch), slice \(slice)): \(actual.newnessErrors.prefix(3))")
             }
             if !instancesMatch || !momentsMatch || actual.late != 0 {
                 failures += 1
                 if failures <= 3 {
                     Issue.record("""
-                        seed \(seed) (batch \(batch)): instances match: \(instancesMatch), moments match: \(momentsMatch), \
+                        seed \(seed) (batch \(batch), slice \(slice)): instances match: \(instancesMatch), moments match: \(momentsMatch), \
                         late: \(actual.late)
                         \(Self.firstDifference(actual: actual, expected: expected))
                         """)

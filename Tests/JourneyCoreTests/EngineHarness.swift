@@ -11,9 +11,14 @@ struct EngineHarness {
     /// Records the engine called new although handed out before, or old although never
     /// handed out (``EngineChanges/newInstanceCount``, ``EngineChanges/newMomentCount``).
     var newnessErrors: [String] = []
+    /// Customers of every instance handed out so far.
+    var customersHandedOut = Set<String>()
 
+    /// - Parameter slice: when above 0, each batch's advance is begun with slices of
+    ///   `applyBuffered(below:limit:)` of this many events, as a replay does between chunks
+    ///   of its COPY; the result must not change.
     static func run(journeys: [JourneyDefinition], lateness: TimeSpan, arrivals: [TouchpointEvent],
-                    batchSize: Int, asOf: EventTime? = nil) -> EngineHarness {
+                    batchSize: Int, asOf: EventTime? = nil, slice: Int = 0) -> EngineHarness {
         var harness = EngineHarness()
         var engine = JourneyEngine(catalog: JourneyCatalog(journeys: journeys), allowedLateness: lateness)
         var seen = Set<String>()
@@ -24,6 +29,9 @@ struct EngineHarness {
                 if engine.ingest(event, sequence: sequence) { harness.late += 1 }
             }
             if (index + 1) % batchSize == 0 {
+                if slice > 0, let target = engine.replayWatermark {
+                    for _ in 0..<3 { engine.applyBuffered(below: target, limit: slice) }
+                }
                 engine.advanceReplayWatermark()
                 harness.absorb(engine.takeChanges(), journeys: journeys)
             }
@@ -35,6 +43,14 @@ struct EngineHarness {
     }
 
     mutating func absorb(_ changes: EngineChanges, journeys: [JourneyDefinition]) {
+        // A customer called new at a touchpoint must be new to the store: no instance of
+        // theirs handed out before, and not also among the known ones at the same key.
+        for (key, tally) in changes.touchpoints {
+            for customer in tally.newCustomers where customersHandedOut.contains(customer) || tally.customers.contains(customer) {
+                newnessErrors.append("touchpoint \(key.touchpoint) customer \(customer) called new but handed out before")
+            }
+        }
+        defer { customersHandedOut.formUnion(changes.instances.map(\.customerID)) }
         for (index, r) in changes.instances.enumerated() {
             let journey = journeys[r.journey]
             let handedOut = instances["\(journey.name)|\(r.customerID)|\(r.instance)"] != nil

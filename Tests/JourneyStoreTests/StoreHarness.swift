@@ -26,13 +26,16 @@ final class StoreHarness {
     /// Replays NDJSON text through a new sink (as a new `cjmd replay` process would).
     @discardableResult
     func replay(_ text: String, asOf: EventTime? = nil,
-                derivedWriteInterval: Int = ReplayRunner.defaultDerivedWriteInterval) throws -> ReplayRunner.Summary {
-        try replay(bytes: Array(text.utf8), asOf: asOf, derivedWriteInterval: derivedWriteInterval)
+                derivedWriteInterval: Int = ReplayRunner.defaultDerivedWriteInterval,
+                overlapsEngineWithCopy: Bool = true) throws -> ReplayRunner.Summary {
+        try replay(bytes: Array(text.utf8), asOf: asOf, derivedWriteInterval: derivedWriteInterval,
+                   overlapsEngineWithCopy: overlapsEngineWithCopy)
     }
 
     @discardableResult
     func replay(bytes: [UInt8], asOf: EventTime? = nil,
-                derivedWriteInterval: Int = ReplayRunner.defaultDerivedWriteInterval) throws -> ReplayRunner.Summary {
+                derivedWriteInterval: Int = ReplayRunner.defaultDerivedWriteInterval,
+                overlapsEngineWithCopy: Bool = true) throws -> ReplayRunner.Summary {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("cjm-test-\(UUID().uuidString).ndjson").path
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -40,6 +43,7 @@ final class StoreHarness {
         let fixed = now
         var runner = ReplayRunner(settings: configuration.ingest, clock: { fixed }, logger: logger)
         runner.derivedWriteInterval = derivedWriteInterval
+        runner.overlapsEngineWithCopy = overlapsEngineWithCopy
         return try runner.replay([path], into: sink, asOf: asOf)
     }
 
