@@ -44,6 +44,9 @@ public struct ReplayRunner {
         public var lines = 0
         public var outcome = BatchOutcome()
         public var blankLines = 0
+        /// Batches written again after their COPY met ids stored before (see
+        /// ``JourneySink/overlapsEngineWithCopy``).
+        public var batchesWrittenAgain = 0
     }
 
     public init(settings: IngestSettings, clock: @escaping @Sendable () -> EventTime, logger: Logger) {
@@ -64,10 +67,7 @@ public struct ReplayRunner {
         sink.overlapsEngineWithCopy = overlapsEngineWithCopy
         var batcher = LineBatcher(settings: settings)
         var positions: [SourceFileKey: SourceCheckpoint] = [:]
-        func commit(_ rule: WatermarkRule) throws {
-            var batch = batcher.take()
-            batch.checkpoints = positions
-            positions = [:]
+        func commit(_ batch: IngestBatch, _ rule: WatermarkRule) throws {
             let outcome = try sink.commit(batch, watermark: rule)
             summary.outcome.stored += outcome.stored
             summary.outcome.duplicates += outcome.duplicates
@@ -79,24 +79,38 @@ public struct ReplayRunner {
         for path in paths {
             let reader = try FileReader(path: path)
             let source = path == "-" ? "replay:stdin" : "replay:\(path)"
-            var position = try startPosition(of: reader, source: source, sink: sink)
-            var framer = LineFramer(maxLineBytes: settings.maxLineBytes, startOffset: position?.offset ?? 0)
-            let handle: (FramedLine, Int64) throws -> Void = { line, endOffset in
-                summary.lines += 1
-                batcher.add(line, source: source, now: clock())
-                if var current = position {
-                    current.offset = endOffset
-                    position = current
-                    positions[current.key] = current
+            let position = try startPosition(of: reader, source: source, sink: sink)
+            // Lines are read and decoded ahead, on another thread, while batches commit here.
+            let readAhead = ReplayReadAhead(reader: reader, source: source, position: position, batcher: batcher,
+                                            settings: settings, clock: clock)
+            do {
+                reading: while true {
+                    switch try readAhead.next() {
+                    case .batch(var batch):
+                        // Positions left over from the previous file go with the first batch.
+                        if !positions.isEmpty {
+                            batch.checkpoints.merge(positions) { _, new in new }
+                            positions = [:]
+                        }
+                        try commit(batch, .replay)
+                    case .end(let rest, let unbatched, let lines):
+                        batcher = rest
+                        positions.merge(unbatched) { _, new in new }
+                        summary.lines += lines
+                        break reading
+                    }
                 }
-                if batcher.batch.count >= settings.batchMaxEvents { try commit(.replay) }
+            } catch {
+                readAhead.stop()
+                throw error
             }
-            try reader.forEachChunk { chunk in try framer.append(chunk, forEachLine: handle) }
-            try framer.finish(handle)
             logger.debug("replayed file", metadata: ["path": "\(path)", "lines": "\(summary.lines)"])
         }
         summary.blankLines = batcher.blankLines
-        try commit(.finish(asOf: asOf))
+        var last = batcher.take()
+        last.checkpoints.merge(positions) { _, new in new }
+        try commit(last, .finish(asOf: asOf))
+        summary.batchesWrittenAgain = sink.batchesWrittenAgain
         return summary
     }
 

@@ -86,6 +86,9 @@ struct OpenInstance {
         set { stageIndex32 = Int32(newValue) }
     }
 
+    /// Whether the instance is flagged abandoned (cheaper than reading the moment).
+    var isFlagged: Bool { flaggedBox != nil }
+
     /// The unrecovered `inactive` moment while the instance is flagged abandoned.
     var flaggedMoment: CriticalMomentRecord? {
         get { flaggedBox?.moment }
@@ -148,9 +151,11 @@ struct InstancePool {
     private var storage: [OpenInstance] = []
     private var free: [Int32] = []
 
+    // Borrowing accessors: reading one field of an instance copies nothing (a getter
+    // would copy the instance and retain what it references, per deadline check).
     subscript(index: Int32) -> OpenInstance {
-        get { storage[Int(index)] }
-        set { storage[Int(index)] = newValue }
+        _read { yield storage[Int(index)] }
+        _modify { yield &storage[Int(index)] }
     }
 
     /// Stores `instance` in a free place; returns that place.

@@ -102,18 +102,20 @@ public struct JourneyEngine: ~Copyable {
         detector.evaluate(through: watermark)
     }
 
-    /// Does the first part of ``advanceWatermark(to:)``: applies at most `limit` buffered
-    /// events with `ts` below `target`, in the order it would. The caller must then call
-    /// `advanceWatermark(to: target)`, with no event ingested in between; the result is the
-    /// same as that call alone. Lets a caller spread the work of one advance over the time
-    /// it waits for something else (a replay: the database digesting a COPY).
-    public mutating func applyBuffered(below target: EventTime, limit: Int) {
+    /// Does part of ``advanceWatermark(to:)``: at most `limit` of its steps — applying a
+    /// buffered event with `ts` below `target`, then firing a customer's deadlines before
+    /// it — in the order it would. The caller must then call `advanceWatermark(to: target)`,
+    /// with no event ingested in between; the result is the same as that call alone. Lets a
+    /// caller spread the work of one advance over time it waits for something else (a
+    /// replay: the database digesting a COPY).
+    public mutating func beginAdvance(to target: EventTime, limit: Int) {
         guard target > watermark else { return }
-        var applied = 0
-        while applied < limit, let next = buffer.popFirst(where: { $0 < target }) {
+        var steps = 0
+        while steps < limit, let next = buffer.popFirst(where: { $0 < target }) {
             apply(next)
-            applied += 1
+            steps += 1
         }
+        if steps < limit { fireDeadlines(before: target, limit: limit - steps) }
     }
 
     /// The replay watermark: largest `ts` seen − allowed lateness.
@@ -342,15 +344,20 @@ public struct JourneyEngine: ~Copyable {
 
     // MARK: Deadlines
 
+    /// The customer's earliest deadline. Called for every event and every deadline, so it
+    /// reads the instances in place rather than copying them.
     private func nextDeadline(_ idx: Int32) -> EventTime? {
         var best: EventTime? = nil
         let lastSeen = customers[Int(idx)].lastSeen
         for j in 0..<catalog.journeys.count {
-            guard let open = openInstance(at: slotIndex(idx, j)) else { continue }
-            let journey = catalog.journeys[j]
-            var d = open.enteredAt + journey.conversionWindow
-            if open.flaggedMoment == nil, let abandon = abandonDeadline(open, journey: journey, lastSeen: lastSeen) {
-                d = min(d, abandon)
+            let index = slots[slotIndex(idx, j)].open
+            guard index >= 0 else { continue }
+            var d = instances[index].enteredAt + catalog.journeys[j].conversionWindow
+            if !instances[index].isFlagged {
+                let stage = instances[index].stageIndex
+                if stage < catalog.journeys[j].stages.count - 1, let after = catalog.journeys[j].stages[stage].abandonAfter {
+                    d = min(d, lastSeen + after)
+                }
             }
             if best == nil || d < best! { best = d }
         }
@@ -370,8 +377,11 @@ public struct JourneyEngine: ~Copyable {
         deadlines.push(ScheduledDeadline(time: next, customer: idx))
     }
 
-    private mutating func fireDeadlines(before limit: EventTime) {
-        while let top = deadlines.first, top.time < limit {
+    /// Fires every deadline before `limit`, or only the first `steps` of them due.
+    private mutating func fireDeadlines(before limit: EventTime, limit steps: Int = .max) {
+        var fired = 0
+        while fired < steps, let top = deadlines.first, top.time < limit {
+            fired += 1
             deadlines.pop()
             guard customers[Int(top.customer)].scheduled == top.time else { continue }  // superseded
             customers[Int(top.customer)].scheduled = nil
@@ -387,7 +397,7 @@ public struct JourneyEngine: ~Copyable {
         while let d = nextDeadline(idx), d < limit {
             for j in 0..<catalog.journeys.count {
                 let slot = slotIndex(idx, j)
-                guard var open = openInstance(at: slot), open.flaggedMoment == nil else { continue }
+                guard var open = openInstance(at: slot), !open.isFlagged else { continue }
                 let journey = catalog.journeys[j]
                 guard abandonDeadline(open, journey: journey, lastSeen: state.lastSeen) == d else { continue }
                 let k = open.stageIndex
@@ -410,7 +420,7 @@ public struct JourneyEngine: ~Copyable {
                 guard var open = openInstance(at: slot) else { continue }
                 let journey = catalog.journeys[j]
                 guard open.enteredAt + journey.conversionWindow == d else { continue }
-                if open.flaggedMoment == nil {
+                if !open.isFlagged {
                     let k = open.stageIndex
                     changes.move(journey: j, stage: k, from: open.status, to: .expired)
                     open.status = .expired

@@ -52,6 +52,8 @@ public final class JourneySink {
     /// the batch is written again the probing way. A replay sets this: a restore costs it
     /// little, while the daemon's engine may be large.
     public var overlapsEngineWithCopy = false
+    /// Batches written a second time because the engine had run ahead of a refused COPY.
+    public private(set) var batchesWrittenAgain = 0
 
     /// Writes the configured journeys into `cjm.journey_stages` (call once at start, outside
     /// any transaction, before creating sinks).
@@ -102,6 +104,7 @@ public final class JourneySink {
             } catch is EngineRanAhead {
                 logger.info("the batch holds events stored before; writing it again without running the engine ahead")
                 try restoreEngine()
+                batchesWrittenAgain += 1
                 outcome = try connection.transaction { try write(batch, rule: rule) }
             }
             if announcesAlerts { logAlerts(outcome.alertTransitions) }
@@ -369,7 +372,7 @@ public final class JourneySink {
         try connection.executeScript("SAVEPOINT cjmd_store_events")
         do {
             _ = try copyEvents(unique, skipping: [], slice: Self.rowsPerEngineSlice) {
-                if let target { engine.applyBuffered(below: target, limit: Self.rowsPerEngineSlice) }
+                if let target { engine.beginAdvance(to: target, limit: 2 * Self.rowsPerEngineSlice) }
             }
             try connection.executeScript("RELEASE SAVEPOINT cjmd_store_events")
         } catch let error as PostgresError where error.sqlState == "23505" {
@@ -382,10 +385,10 @@ public final class JourneySink {
         return fresh
     }
 
-    /// Rows sent between two slices of engine work in ``storeAndApplyEvents(_:outcome:)``,
-    /// and the most events each slice applies: a few hundred kilobytes, a few milliseconds
-    /// of the server's work.
-    static let rowsPerEngineSlice = 1024
+    /// Rows sent between two slices of engine work in ``storeAndApplyEvents(_:outcome:)``
+    /// (about 50 kB, a millisecond of the server's work); each slice does at most twice as
+    /// many steps, so that little is left once the last row is sent.
+    static let rowsPerEngineSlice = 256
 
     /// The engine took a batch whose COPY then failed on an id stored before.
     struct EngineRanAhead: Error {}

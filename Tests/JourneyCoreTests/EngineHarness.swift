@@ -15,7 +15,7 @@ struct EngineHarness {
     var customersHandedOut = Set<String>()
 
     /// - Parameter slice: when above 0, each batch's advance is begun with slices of
-    ///   `applyBuffered(below:limit:)` of this many events, as a replay does between chunks
+    ///   `beginAdvance(to:limit:)` of this many steps, as a replay does between chunks
     ///   of its COPY; the result must not change.
     static func run(journeys: [JourneyDefinition], lateness: TimeSpan, arrivals: [TouchpointEvent],
                     batchSize: Int, asOf: EventTime? = nil, slice: Int = 0) -> EngineHarness {
@@ -30,7 +30,7 @@ struct EngineHarness {
             }
             if (index + 1) % batchSize == 0 {
                 if slice > 0, let target = engine.replayWatermark {
-                    for _ in 0..<3 { engine.applyBuffered(below: target, limit: slice) }
+                    for _ in 0..<3 { engine.beginAdvance(to: target, limit: slice) }
                 }
                 engine.advanceReplayWatermark()
                 harness.absorb(engine.takeChanges(), journeys: journeys)

@@ -50,6 +50,7 @@ struct ReplayPropertyTests {
             let summary = try harness.replay(all)
             let overlapped = try harness.snapshot()
             #expect(summary.outcome.duplicates > 0 && summary.outcome.stored > 0)
+            #expect(summary.batchesWrittenAgain > 0)
 
             try harness.reset()
             try harness.replay(later, derivedWriteInterval: 0, overlapsEngineWithCopy: false)
