@@ -27,7 +27,6 @@ final class ReplayReadAhead: @unchecked Sendable {
     private var ready: [IngestBatch] = []
     private var end: Result<(LineBatcher, [SourceFileKey: SourceCheckpoint], Int), any Error>?
     private var stopped = false
-    private var running = true
 
     private struct Stopped: Error {}
 
@@ -42,7 +41,6 @@ final class ReplayReadAhead: @unchecked Sendable {
                                                 settings: settings, clock: clock, handOver: hand) }
             condition.lock()
             end = result
-            running = false
             condition.broadcast()
             condition.unlock()
         }
@@ -64,12 +62,13 @@ final class ReplayReadAhead: @unchecked Sendable {
         return .end(batcher, positions, lines: lines)
     }
 
-    /// Stops the reading thread and waits for it (call when giving up before the end).
+    /// Tells the reading thread to stop at its next batch (call when giving up before the
+    /// end). Does not wait for it: it may be blocked reading a pipe that never ends, and
+    /// it only reads, so it can finish on its own.
     func stop() {
         condition.lock()
         stopped = true
         condition.broadcast()
-        while running { condition.wait() }
         condition.unlock()
     }
 

@@ -61,6 +61,35 @@ struct ReplayPropertyTests {
         }
     }
 
+    /// Files replayed in one command are read ahead on another thread, one after the other,
+    /// with batches spanning their ends: the tables equal those of their concatenation, and
+    /// each file's committed position is its end.
+    @Test(arguments: seeds)
+    func severalFilesInOneReplayEqualTheirConcatenation(seed: UInt64) throws {
+        try StoreTestDatabase.withDatabase { conninfo in
+            let scenario = RandomScenario.make(seed: seed)
+            let harness = try StoreHarness(conninfo: conninfo,
+                                           configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 37))
+            let lines = scenario.ndjsonLines(for: scenario.arrivals)
+            let third = lines.count / 3
+            let parts = [lines[..<third].joined() + "not json\n", "", lines[third..<(2 * third)].joined(),
+                         "\n\n" + lines[(2 * third)...].joined() + "{\"half\": "]
+            let (summary, files) = try harness.replay(files: parts)
+            let separate = try harness.snapshot()
+            #expect(summary.lines == parts.joined().split(separator: "\n", omittingEmptySubsequences: false).count)
+            for (index, file) in files.enumerated() where file.size > 0 {
+                #expect(file.committed == file.size, "file \(index)")
+            }
+
+            try harness.reset()
+            try harness.replay(parts.joined())
+            let joined = try harness.snapshot()
+            #expect(separate.derived == joined.derived)
+            #expect(separate.events == joined.events)
+            #expect(separate.rejected.count == joined.rejected.count)
+        }
+    }
+
     @Test(arguments: seeds)
     func twoHalvesReplayedInTurnEqualTheWhole(seed: UInt64) throws {
         try StoreTestDatabase.withDatabase { conninfo in

@@ -47,6 +47,26 @@ final class StoreHarness {
         return try runner.replay([path], into: sink, asOf: asOf)
     }
 
+    /// Replays several NDJSON texts as files, in order, in one replay (as `cjmd replay A B C`
+    /// would). Returns the summary and, per file, its size and the offset committed for it.
+    func replay(files texts: [String]) throws -> (ReplayRunner.Summary, [(size: Int64, committed: Int64?)]) {
+        let paths = texts.indices.map { i in
+            FileManager.default.temporaryDirectory.appendingPathComponent("cjm-test-\(UUID().uuidString)-\(i).ndjson").path
+        }
+        for (path, text) in zip(paths, texts) { _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) }
+        defer { for path in paths { try? FileManager.default.removeItem(atPath: path) } }
+        let sink = try JourneySink(configuration: configuration, connection: connection, logger: logger)
+        let fixed = now
+        let runner = ReplayRunner(settings: configuration.ingest, clock: { fixed }, logger: logger)
+        let summary = try runner.replay(paths, into: sink, asOf: nil)
+        var files: [(size: Int64, committed: Int64?)] = []
+        for (path, text) in zip(paths, texts) {
+            let stored = try connection.execute("SELECT \"offset\" FROM cjm.source_checkpoints WHERE path = $1", [.text(path)])
+            files.append((Int64(text.utf8.count), stored.rowCount > 0 ? try stored.int64(row: 0, column: 0) : nil))
+        }
+        return (summary, files)
+    }
+
     /// The result of `sql` as text rows.
     func rows(_ sql: String) throws -> [[String?]] {
         let r = try connection.execute(sql)
