@@ -1,0 +1,196 @@
+import JourneyCore
+import PostgresClient
+
+/// Writing the derived rows of a batch: instances, critical moments and touchpoint
+/// activity, each by binary or text COPY in key order, new rows straight into their table
+/// and the others through staging and one set-based upsert.
+extension JourneySink {
+    /// Writes instance rows: new ones (the first `newCount`, never written before) are COPYed
+    /// straight into the table; the others go through staging and one upsert. Should a new
+    /// one exist after all (a concurrent writer), all go the upsert way.
+    func writeInstances(_ instances: [InstanceRecord], newCount: Int) throws {
+        guard !instances.isEmpty else { return }
+        let upserted = try insertingNew(instances, newCount: newCount, into: "cjm.journey_instances", copy: copyInstances)
+        guard !upserted.isEmpty else { return }
+        try copyInstances(upserted, into: "pg_temp.stage_instances")
+        _ = try connection.execute("""
+            INSERT INTO cjm.journey_instances SELECT * FROM pg_temp.stage_instances
+            ON CONFLICT (journey, customer_id, instance) DO UPDATE SET
+                entered_at = EXCLUDED.entered_at, stage_index = EXCLUDED.stage_index, stage = EXCLUDED.stage,
+                reached_at = EXCLUDED.reached_at, status = EXCLUDED.status, last_seen = EXCLUDED.last_seen,
+                exited_at = EXCLUDED.exited_at, last_event = EXCLUDED.last_event,
+                last_touchpoint = EXCLUDED.last_touchpoint, stage_events = EXCLUDED.stage_events,
+                stage_sentiment_count = EXCLUDED.stage_sentiment_count,
+                stage_sentiment_sum = EXCLUDED.stage_sentiment_sum, stage_revenue = EXCLUDED.stage_revenue,
+                pain_points = EXCLUDED.pain_points, moments = EXCLUDED.moments
+            """)
+    }
+
+    /// COPYs the first `newCount` records into `table` under a savepoint; returns the records
+    /// left to upsert (the rest, or all of them when the table refused a new one as present).
+    func insertingNew<Record>(
+        _ records: [Record], newCount: Int, into table: String,
+        copy: (ArraySlice<Record>, String) throws -> Void
+    ) throws -> ArraySlice<Record> {
+        guard newCount > 0 else { return records[...] }
+        try connection.executeScript("SAVEPOINT cjmd_insert_new")
+        do {
+            try copy(records[..<newCount], table)
+            try connection.executeScript("RELEASE SAVEPOINT cjmd_insert_new")
+            return records[newCount...]
+        } catch let error as PostgresError where error.sqlState == "23505" {
+            try connection.executeScript("ROLLBACK TO SAVEPOINT cjmd_insert_new; RELEASE SAVEPOINT cjmd_insert_new")
+            logger.warning("rows thought new were in \(table) already; upserting them", metadata: ["error": "\(error)"])
+            return records[...]
+        }
+    }
+
+    /// COPYs instance rows into `table` (`cjm.journey_instances` or its staging twin), in
+    /// binary: the server then reads arrays and timestamps without parsing them.
+    func copyInstances(_ instances: ArraySlice<InstanceRecord>, into table: String) throws {
+        try connection.copyInBinary("COPY \(table) FROM STDIN (FORMAT binary)") { writer in
+            for index in KeyOrder.instances(instances, catalog: catalog) {
+                let r = instances[index]
+                let journey = catalog.journeys[r.journey]
+                writer.appendText(journey.name)
+                writer.appendText(r.customerID)
+                writer.appendInt32(r.instance)
+                writer.appendTimestamp(microsecondsSinceEpoch: r.enteredAt.microseconds)
+                writer.appendInt32(Int32(r.stageIndex))
+                writer.appendText(journey.stages[r.stageIndex].name)
+                writer.beginArray(of: .timestamptz, count: r.stages.count)
+                for stage in r.stages { writer.appendArrayElement(timestampMicroseconds: stage.reachedAt?.microseconds) }
+                writer.endArray()
+                writer.appendText(r.status.rawValue)
+                writer.appendTimestamp(microsecondsSinceEpoch: r.lastSeen.microseconds)
+                if let exited = r.exitedAt {
+                    writer.appendTimestamp(microsecondsSinceEpoch: exited.microseconds)
+                } else {
+                    writer.appendNull()
+                }
+                writer.appendText(r.lastEvent)
+                writer.appendText(r.lastTouchpoint)
+                writer.beginArray(of: .int4, count: r.stages.count)
+                for stage in r.stages { writer.appendArrayElement(int4: stage.events) }
+                writer.endArray()
+                writer.beginArray(of: .int4, count: r.stages.count)
+                for stage in r.stages { writer.appendArrayElement(int4: stage.sentimentCount) }
+                writer.endArray()
+                writer.beginArray(of: .float8, count: r.stages.count)
+                for stage in r.stages { writer.appendArrayElement(float8: stage.sentimentSum) }
+                writer.endArray()
+                writer.beginArray(of: .numeric, count: r.stages.count)
+                for stage in r.stages { writer.appendArrayElement(numericUnits: stage.revenue.micros, scale: 6) }
+                writer.endArray()
+                writer.appendJSONB(r.painPoints.isEmpty ? "[]" : SQLText.painPoints(r.painPoints, journey: journey))
+                writer.appendInt32(r.moments)
+                try writer.endRow()
+            }
+        }
+    }
+
+    /// Writes moments: new ones straight into the table, recoveries through an upsert.
+    func writeMoments(_ moments: [CriticalMomentRecord], newCount: Int) throws {
+        guard !moments.isEmpty else { return }
+        let upserted = try insertingNew(moments, newCount: newCount, into: "cjm.critical_moments", copy: copyMoments)
+        guard !upserted.isEmpty else { return }
+        try copyMoments(upserted, into: "pg_temp.stage_moments")
+        // A moment is immutable once detected but for its recovery time.
+        _ = try connection.execute("""
+            INSERT INTO cjm.critical_moments SELECT * FROM pg_temp.stage_moments
+            ON CONFLICT (journey, customer_id, instance, moment) DO UPDATE SET recovered_at = EXCLUDED.recovered_at
+            """)
+    }
+
+    /// COPYs moment rows into `table` (`cjm.critical_moments` or its staging twin), in binary.
+    func copyMoments(_ moments: ArraySlice<CriticalMomentRecord>, into table: String) throws {
+        try connection.copyInBinary("COPY \(table) FROM STDIN (FORMAT binary)") { writer in
+            for index in KeyOrder.moments(moments, catalog: catalog) {
+                let m = moments[index]
+                let journey = catalog.journeys[m.journey]
+                writer.appendText(journey.name)
+                writer.appendText(m.customerID)
+                writer.appendInt32(m.instance)
+                writer.appendInt32(m.moment)
+                writer.appendInt32(Int32(m.stageIndex))
+                writer.appendText(journey.stages[m.stageIndex].name)
+                writer.appendText(m.reason.rawValue)
+                writer.appendText(m.lastEvent)
+                writer.appendText(m.lastTouchpoint)
+                writer.appendTimestamp(microsecondsSinceEpoch: m.lastSeen.microseconds)
+                writer.appendInterval(microseconds: m.timeInStage.microseconds)
+                writer.appendJSONB(SQLText.painPoints(m.painPoints, journey: journey))
+                writer.appendTimestamp(microsecondsSinceEpoch: m.detectedAt.microseconds)
+                if let recovered = m.recoveredAt {
+                    writer.appendTimestamp(microsecondsSinceEpoch: recovered.microseconds)
+                } else {
+                    writer.appendNull()
+                }
+                try writer.endRow()
+            }
+        }
+    }
+
+    func writeTouchpoints(_ tallies: [TouchpointKey: TouchpointTally]) throws {
+        guard !tallies.isEmpty else { return }
+        try connection.copyIn("COPY pg_temp.stage_touchpoints FROM STDIN") { writer in
+            for (key, tally) in tallies {
+                writer.appendText(catalog.journeys[key.journey].name)
+                writer.appendInteger(key.stageIndex)
+                writer.appendText(key.touchpoint)
+                writer.appendInteger(tally.events)
+                writer.appendInteger(tally.sentimentCount)
+                writer.appendDouble(tally.sentimentSum)
+                writer.appendText(tally.revenue.description)
+                try writer.endRow()
+            }
+        }
+        _ = try connection.execute("""
+            INSERT INTO cjm.touchpoint_stats AS t SELECT * FROM pg_temp.stage_touchpoints
+            ON CONFLICT (journey, stage_index, touchpoint) DO UPDATE SET
+                events = t.events + EXCLUDED.events, sentiment_count = t.sentiment_count + EXCLUDED.sentiment_count,
+                sentiment_sum = t.sentiment_sum + EXCLUDED.sentiment_sum, revenue = t.revenue + EXCLUDED.revenue
+            """)
+        try writeTouchpointCustomers(tallies)
+    }
+
+    /// Adds the customers of each touchpoint to `cjm.touchpoint_customers`. Customers the
+    /// engine did not know before (``TouchpointTally/newCustomers``) are COPYed straight in;
+    /// the others are staged and inserted unless present. Should a new one be present after
+    /// all (a concurrent writer), all go the staged way.
+    func writeTouchpointCustomers(_ tallies: [TouchpointKey: TouchpointTally]) throws {
+        func copyPairs(into table: String, _ members: (TouchpointTally) -> Set<String>) throws {
+            try connection.copyIn("COPY \(table) FROM STDIN") { writer in
+                for key in KeyOrder.touchpoints(tallies.keys, catalog: catalog) {
+                    let journey = catalog.journeys[key.journey].name
+                    for customer in members(tallies[key]!).sorted() {
+                        writer.appendText(journey)
+                        writer.appendInteger(key.stageIndex)
+                        writer.appendText(key.touchpoint)
+                        writer.appendText(customer)
+                        try writer.endRow()
+                    }
+                }
+            }
+        }
+        var stageNew = false
+        if tallies.values.contains(where: { !$0.newCustomers.isEmpty }) {
+            try connection.executeScript("SAVEPOINT cjmd_insert_new")
+            do {
+                try copyPairs(into: "cjm.touchpoint_customers") { $0.newCustomers }
+                try connection.executeScript("RELEASE SAVEPOINT cjmd_insert_new")
+            } catch let error as PostgresError where error.sqlState == "23505" {
+                try connection.executeScript("ROLLBACK TO SAVEPOINT cjmd_insert_new; RELEASE SAVEPOINT cjmd_insert_new")
+                logger.warning("customers thought new were in cjm.touchpoint_customers already; inserting them unless present",
+                               metadata: ["error": "\(error)"])
+                stageNew = true
+            }
+        }
+        guard stageNew || tallies.values.contains(where: { !$0.customers.isEmpty }) else { return }
+        try copyPairs(into: "pg_temp.stage_touchpoint_customers") { stageNew ? $0.customers.union($0.newCustomers) : $0.customers }
+        _ = try connection.execute("""
+            INSERT INTO cjm.touchpoint_customers SELECT * FROM pg_temp.stage_touchpoint_customers
+            ON CONFLICT DO NOTHING
+            """)
+    }
+}

@@ -1,0 +1,174 @@
+import JourneyCore
+import PostgresClient
+
+/// Storing a batch's raw events and dead letters: `cjm.events` by COPY, duplicates skipped,
+/// and (in a replay) the engine's work done while the database digests the rows.
+extension JourneySink {
+    /// Stores the batch's new events in `cjm.events`; returns them with their arrival
+    /// sequence. Duplicates (within the batch, or stored before) are counted and skipped.
+    ///
+    /// The common batch holds no stored id, so it is COPYed straight into `cjm.events` under
+    /// a savepoint: no staging copy and no per-row conflict handling. When the primary key
+    /// refuses a row, the savepoint is rolled back, one index probe per id finds the stored
+    /// ones, and the rest is COPYed; the next batch probes first until a batch finds none.
+    /// (A concurrent writer storing an id between the probe and the COPY fails this batch,
+    /// which is then retried like any failed batch.)
+    func storeEvents(_ events: [AcceptedEvent], outcome: inout BatchOutcome) throws -> [(TouchpointEvent, Int64, String)] {
+        guard !events.isEmpty else { return [] }
+        let unique = uniqueEvents(events, outcome: &outcome)
+        if !lastBatchHadStoredIDs {
+            let firstSequence = nextSequence
+            try connection.executeScript("SAVEPOINT cjmd_store_events")
+            do {
+                let fresh = try copyEvents(unique, skipping: [])
+                try connection.executeScript("RELEASE SAVEPOINT cjmd_store_events")
+                outcome.stored = fresh.count
+                return fresh
+            } catch let error as PostgresError where error.sqlState == "23505" {
+                try connection.executeScript("ROLLBACK TO SAVEPOINT cjmd_store_events; RELEASE SAVEPOINT cjmd_store_events")
+                nextSequence = firstSequence
+            }
+        }
+        let stored = try storedEventIDs(among: unique)
+        for accepted in unique where stored.contains(accepted.event.eventID) {
+            outcome.duplicates += 1
+            outcome.duplicatesBySource[accepted.source, default: 0] += 1
+        }
+        // A replay of stored files finds ids in every batch: probe first then, rather than
+        // failing a COPY (and logging a server error) per batch.
+        lastBatchHadStoredIDs = !stored.isEmpty
+        let fresh = try copyEvents(unique, skipping: stored)
+        outcome.stored = fresh.count
+        return fresh
+    }
+
+    /// The batch's events without repeated ids (counted as duplicates), in order.
+    func uniqueEvents(_ events: [AcceptedEvent], outcome: inout BatchOutcome) -> [AcceptedEvent] {
+        var seen = Set<String>(minimumCapacity: events.count)
+        var unique: [AcceptedEvent] = []
+        unique.reserveCapacity(events.count)
+        for accepted in events {
+            if seen.insert(accepted.event.eventID).inserted {
+                unique.append(accepted)
+            } else {
+                outcome.duplicates += 1
+                outcome.duplicatesBySource[accepted.source, default: 0] += 1
+            }
+        }
+        return unique
+    }
+
+    /// ``storeEvents(_:outcome:)`` and ``ingest(_:rule:outcome:)`` of a replay batch at once
+    /// (see ``overlapsEngineWithCopy``): the engine takes the events, and applies them
+    /// slice by slice between chunks of the COPY, while the database parses and indexes the
+    /// rows already sent. Throws ``EngineRanAhead`` when the COPY finds an id stored before.
+    func storeAndApplyEvents(_ events: [AcceptedEvent], outcome: inout BatchOutcome) throws -> [(TouchpointEvent, Int64, String)] {
+        guard !events.isEmpty else { return [] }
+        let unique = uniqueEvents(events, outcome: &outcome)
+        let firstSequence = nextSequence
+        let fresh = unique.enumerated().map { (offset, accepted) in
+            (accepted.event, firstSequence + Int64(offset), accepted.source)
+        }
+        ingestEvents(fresh, outcome: &outcome)
+        let target = engine.replayWatermark
+        try connection.executeScript("SAVEPOINT cjmd_store_events")
+        do {
+            _ = try copyEvents(unique, skipping: [], slice: Self.rowsPerEngineSlice) {
+                if let target { engine.beginAdvance(to: target, limit: 2 * Self.rowsPerEngineSlice) }
+            }
+            try connection.executeScript("RELEASE SAVEPOINT cjmd_store_events")
+        } catch let error as PostgresError where error.sqlState == "23505" {
+            try connection.executeScript("ROLLBACK TO SAVEPOINT cjmd_store_events; RELEASE SAVEPOINT cjmd_store_events")
+            lastBatchHadStoredIDs = true
+            throw EngineRanAhead()
+        }
+        if let target { engine.advanceWatermark(to: target) }
+        outcome.stored = fresh.count
+        return fresh
+    }
+
+    /// Rows sent between two slices of engine work in ``storeAndApplyEvents(_:outcome:)``
+    /// (about 50 kB, a millisecond of the server's work); each slice does at most twice as
+    /// many steps, so that little is left once the last row is sent.
+    static let rowsPerEngineSlice = 256
+
+    /// The engine took a batch whose COPY then failed on an id stored before.
+    struct EngineRanAhead: Error {}
+
+    /// COPYs `events` but those in `stored` into `cjm.events`, numbering them in order.
+    /// After every `slice` rows (0: never) the rows are sent, and `between` runs.
+    func copyEvents(
+        _ events: [AcceptedEvent], skipping stored: Set<String>, slice: Int = 0, between: () -> Void = {}
+    ) throws -> [(TouchpointEvent, Int64, String)] {
+        var fresh: [(TouchpointEvent, Int64, String)] = []
+        fresh.reserveCapacity(events.count)
+        // Binary: the server copies the values instead of parsing timestamps and numbers.
+        try connection.copyInBinary("""
+            COPY cjm.events (event_id, customer_id, ts, event, touchpoint, sentiment, revenue, properties,
+                             source, received_at, seq, journey, stages) FROM STDIN (FORMAT binary)
+            """) { writer in
+            for accepted in events where !stored.contains(accepted.event.eventID) {
+                if slice > 0, !fresh.isEmpty, fresh.count % slice == 0 {
+                    try writer.flush()
+                    between()
+                }
+                let e = accepted.event
+                let sequence = nextSequence
+                nextSequence += 1
+                fresh.append((e, sequence, accepted.source))
+                writer.appendText(e.eventID)
+                writer.appendText(e.customerID)
+                writer.appendTimestamp(microsecondsSinceEpoch: e.time.microseconds)
+                writer.appendText(e.name)
+                writer.appendText(e.touchpoint)
+                writer.appendDouble(e.sentiment)
+                writer.appendNumeric(units: e.revenue?.micros, scale: 6)
+                writer.appendJSONB(e.propertiesJSON)
+                writer.appendText(accepted.source)
+                writer.appendTimestamp(microsecondsSinceEpoch: accepted.receivedAt.microseconds)
+                writer.appendInt64(sequence)
+                writer.appendText(e.journey)
+                writer.appendJSONB(mappedStagesText(for: e))
+                try writer.endRow()
+            }
+        }
+        return fresh
+    }
+
+    /// The ids among `events` that `cjm.events` holds already.
+    func storedEventIDs(among events: [AcceptedEvent]) throws -> Set<String> {
+        let result = try connection.execute(
+            "SELECT event_id FROM cjm.events WHERE event_id = ANY($1::text[])",
+            [.text(SQLText.textArray(events.map(\.event.eventID)))])
+        var ids = Set<String>(minimumCapacity: result.rowCount)
+        for row in 0..<result.rowCount {
+            if let id = result.string(row: row, column: 0) { ids.insert(id) }
+        }
+        return ids
+    }
+
+    /// `cjm.events.stages` of an event, memoized: few distinct stage maps exist.
+    func mappedStagesText(for event: TouchpointEvent) -> String? {
+        let stages = catalog.mappedStages(for: event)
+        if let known = mappedStagesCache[stages] { return known }
+        let text = SQLText.mappedStages(stages, catalog: catalog)
+        if mappedStagesCache.count < 10_000 { mappedStagesCache[stages] = text }
+        return text
+    }
+
+    func storeRejections(_ rejections: [RejectedLine]) throws -> Int {
+        guard !rejections.isEmpty else { return 0 }
+        return try connection.copyIn(
+            "COPY cjm.rejected_events (received_at, source, reason, detail, raw) FROM STDIN"
+        ) { writer in
+            for r in rejections {
+                writer.appendTimestamp(microsecondsSinceEpoch: r.receivedAt.microseconds)
+                writer.appendText(r.source)
+                writer.appendText(r.reason)
+                writer.appendText(r.detail)
+                writer.appendBytea(r.raw)
+                try writer.endRow()
+            }
+        }
+    }
+}
