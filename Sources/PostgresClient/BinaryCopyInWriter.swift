@@ -1,5 +1,3 @@
-import CLibPQ
-
 /// Streams rows into a running `COPY ... FROM STDIN (FORMAT binary)` (see
 /// `PostgresConnection.copyInBinary`). Fields go into a buffer in the binary format (see
 /// `CopyBinaryEncoder`), sent whenever it holds `bufferSize` bytes. Not copyable, so it
@@ -70,11 +68,9 @@ public struct BinaryCopyInWriter: ~Copyable {
     /// something else before the next rows.
     public mutating func flush() throws(PostgresError) {
         guard encoder.count > 0 else { return }
-        let sent = encoder.bytes.withUnsafeBytes { bytes in
-            PQputCopyData(handle, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
-        }
+        let sent = PostgresConnection.sendCopyData(handle, encoder.bytes)
         encoder.removeAll()
-        guard sent == 1, PQflush(handle) == 0 else {
+        guard sent else {
             sendFailed = true
             throw PostgresConnection.connectionError(handle, kind: .copyFailed, sql: nil)
         }

@@ -72,12 +72,9 @@ public struct CopyInWriter: ~Copyable {
     /// something else before the next rows.
     public mutating func flush() throws(PostgresError) {
         guard encoder.count > 0 else { return }
-        let sent = encoder.bytes.withUnsafeBytes { bytes in
-            PQputCopyData(handle, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
-        }
+        let sent = PostgresConnection.sendCopyData(handle, encoder.bytes)
         encoder.removeAll()
-        // libpq keeps a partial message back; push it too, so the server has every row sent.
-        guard sent == 1, PQflush(handle) == 0 else {
+        guard sent else {
             sendFailed = true
             throw PostgresConnection.connectionError(handle, kind: .copyFailed, sql: nil)
         }

@@ -29,21 +29,14 @@ extension PostgresConnection {
         let handle = try requireHandle()
         try startCopyIn(handle, sql: sql)
         var writer = CopyInWriter(handle: handle, bufferSize: bufferSize)
+        var failure: (any Error)?
         do {
             try rows(&writer)
             try writer.flush()
         } catch {
-            // The server stops at CopyFail; its answer (if any) explains a failed send.
-            _ = PQputCopyEnd(handle, "cjmd: COPY aborted by the client")
-            let serverResult = collectCopyResult(handle, sql: sql)
-            if writer.sendFailed, case .failure(let serverError) = serverResult { throw serverError }
-            throw error
+            failure = error
         }
-        guard PQputCopyEnd(handle, nil) == 1 else {
-            if case .failure(let serverError) = collectCopyResult(handle, sql: sql) { throw serverError }
-            throw Self.connectionError(handle, kind: .copyFailed, sql: sql)
-        }
-        return try collectCopyResult(handle, sql: sql).get()
+        return try endCopyIn(handle, sql: sql, failure: failure, sendFailed: writer.sendFailed)
     }
 
     /// Runs `COPY table (columns) FROM STDIN (FORMAT binary)` and streams the rows `rows`
@@ -57,20 +50,40 @@ extension PostgresConnection {
         let handle = try requireHandle()
         try startCopyIn(handle, sql: sql)
         var writer = BinaryCopyInWriter(handle: handle, bufferSize: bufferSize)
+        var failure: (any Error)?
         do {
             try rows(&writer)
             try writer.finish()
         } catch {
+            failure = error
+        }
+        return try endCopyIn(handle, sql: sql, failure: failure, sendFailed: writer.sendFailed)
+    }
+
+    /// Ends a COPY FROM STDIN whose rows were sent, or aborts it when sending them failed
+    /// (`failure`), and returns the server's row count or throws its error.
+    private func endCopyIn(_ handle: OpaquePointer, sql: String, failure: (any Error)?, sendFailed: Bool) throws -> Int {
+        if let failure {
+            // The server stops at CopyFail; its answer (if any) explains a failed send.
             _ = PQputCopyEnd(handle, "cjmd: COPY aborted by the client")
             let serverResult = collectCopyResult(handle, sql: sql)
-            if writer.sendFailed, case .failure(let serverError) = serverResult { throw serverError }
-            throw error
+            if sendFailed, case .failure(let serverError) = serverResult { throw serverError }
+            throw failure
         }
         guard PQputCopyEnd(handle, nil) == 1 else {
             if case .failure(let serverError) = collectCopyResult(handle, sql: sql) { throw serverError }
             throw Self.connectionError(handle, kind: .copyFailed, sql: sql)
         }
         return try collectCopyResult(handle, sql: sql).get()
+    }
+
+    /// Sends `bytes` as COPY data and pushes libpq's own buffer too, so the server has every
+    /// row sent; false when the connection broke.
+    static func sendCopyData(_ handle: OpaquePointer, _ bytes: [UInt8]) -> Bool {
+        let sent = bytes.withUnsafeBytes { raw in
+            PQputCopyData(handle, raw.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(raw.count))
+        }
+        return sent == 1 && PQflush(handle) == 0
     }
 
     private func startCopyIn(_ handle: OpaquePointer, sql: String) throws(PostgresError) {
