@@ -24,11 +24,15 @@ public struct InstanceRecord: Sendable, Equatable {
     public var painPoints: [PainPoint]
     /// Critical moments written for this instance so far.
     public var moments: Int32
+    /// The (stage, touchpoint) pairs the customer met for the first time in this journey
+    /// during this instance, since the instance was last handed out (the store appends
+    /// them to the ones it holds).
+    public var firstTouches: [TouchpointPair]
 
     public init(
         journey: Int, customerID: String, instance: Int32, enteredAt: EventTime, stageIndex: Int, status: Status,
         lastSeen: EventTime, exitedAt: EventTime?, stages: [StageTally], lastEvent: String, lastTouchpoint: String,
-        painPoints: [PainPoint], moments: Int32
+        painPoints: [PainPoint], moments: Int32, firstTouches: [TouchpointPair] = []
     ) {
         self.journey = journey
         self.customerID = customerID
@@ -43,6 +47,7 @@ public struct InstanceRecord: Sendable, Equatable {
         self.lastTouchpoint = lastTouchpoint
         self.painPoints = painPoints
         self.moments = moments
+        self.firstTouches = firstTouches
     }
 
     /// Whether the instance is still open (can progress, be flagged or recover).
@@ -133,6 +138,17 @@ public struct CriticalMomentRecord: Sendable, Equatable {
     }
 }
 
+/// A stage and a touchpoint of one journey, as a customer meets them.
+public struct TouchpointPair: Hashable, Sendable {
+    public var stageIndex: Int
+    public var touchpoint: String
+
+    public init(stageIndex: Int, touchpoint: String) {
+        self.stageIndex = stageIndex
+        self.touchpoint = touchpoint
+    }
+}
+
 /// Activity attributed to one (journey, stage, touchpoint) during a batch.
 public struct TouchpointKey: Hashable, Sendable {
     public var journey: Int
@@ -146,13 +162,9 @@ public struct TouchpointTally: Sendable, Equatable {
     public var sentimentCount: Int64 = 0
     public var sentimentSum: Double = 0
     public var revenue = DecimalText(micros: 0)
-    /// Customers seen at this key since the changes were last taken (the store counts the
-    /// distinct ones) that the engine knew before: the store may hold them at this key.
-    public var customers: Set<String> = []
-    /// Customers seen at this key since the changes were last taken that the engine did not
-    /// know before (first seen since, and not restored from the store): the store cannot
-    /// hold them at any key, so it can insert them without looking.
-    public var newCustomers: Set<String> = []
+    /// Customers that met this key for the first time since the changes were last taken
+    /// (added to the distinct customers of `cjm.touchpoint_stats`).
+    public var customers: Int64 = 0
     public init() {}
 }
 

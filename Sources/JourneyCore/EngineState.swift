@@ -212,9 +212,13 @@ struct ChangeCollector {
     var moments: [MomentKey: CriticalMomentRecord] = [:]
     /// Moments detected since the changes were last taken (never handed out before).
     var newMoments: Set<MomentKey> = []
-    var touchpoints: [TouchpointKey: TouchpointTally] = [:]
-    /// Distinct customers over all of `touchpoints` (pairs of a key and a customer).
-    var touchpointCustomerPairs = 0
+    /// Per journey, the activity of each touchpoint pair by its number (grown on demand);
+    /// `touchedPairs` lists the pairs with any.
+    var touchpointTallies: [[TouchpointTally]] = []
+    var touchedPairs: [(journey: Int, code: Int32)] = []
+    /// Per slot, the pairs its customer met for the first time, in order (numbers).
+    var firstTouches: [Int: [Int32]] = [:]
+    var firstTouchCount = 0
     var lateEvents = 0
     var appliedEvents = 0
     var decisions: [StageDecisionKey: DecisionCounts] = [:]
@@ -248,31 +252,40 @@ struct ChangeCollector {
         if isNew { newMoments.insert(key) }
     }
 
-    /// Counts `event` at its touchpoint; `newCustomer`: nothing of its customer was handed
-    /// out before these changes.
-    mutating func attribute(_ event: TouchpointEvent, journey: Int, stage: Int, newCustomer: Bool) {
-        let key = TouchpointKey(journey: journey, stageIndex: stage, touchpoint: event.touchpoint)
-        if touchpoints[key, default: TouchpointTally()].add(event, newCustomer: newCustomer) { touchpointCustomerPairs += 1 }
+    /// Counts `event` at pair `code` of `journey`; `firstMeeting`: the customer of `slot`
+    /// never met the pair before.
+    mutating func attribute(_ event: TouchpointEvent, journey: Int, code: Int32, firstMeeting: Bool, slot: Int) {
+        while touchpointTallies.count <= journey { touchpointTallies.append([]) }
+        let index = Int(code)
+        if touchpointTallies[journey].count <= index {
+            touchpointTallies[journey].append(contentsOf: repeatElement(TouchpointTally(), count: index + 1 - touchpointTallies[journey].count))
+        }
+        if touchpointTallies[journey][index].events == 0 { touchedPairs.append((journey, code)) }
+        touchpointTallies[journey][index].add(event)
+        if firstMeeting {
+            touchpointTallies[journey][index].customers += 1
+            firstTouches[slot, default: []].append(code)
+            firstTouchCount += 1
+        }
     }
 
     /// A rough upper estimate of the memory these changes take once handed out: every
     /// touched instance and moment as a record (a few hundred bytes with its strings and
-    /// stage arrays), every distinct customer of a touchpoint as a set member. What a caller
+    /// stage arrays), every first meeting of a pair as an element of its record. What a caller
     /// that takes changes rarely (a replay) keeps under a budget.
     var estimatedBytes: Int {
-        (touchedOpen.count + closed.count + moments.count) * 320 + touchpointCustomerPairs * 64
+        (touchedOpen.count + closed.count + moments.count) * 320 + firstTouchCount * 40
     }
 }
 
 extension TouchpointTally {
-    /// Counts `event`; returns whether its customer is new at this key.
-    mutating func add(_ event: TouchpointEvent, newCustomer: Bool) -> Bool {
+    /// Counts `event`.
+    mutating func add(_ event: TouchpointEvent) {
         events += 1
         if let s = event.sentiment {
             sentimentCount += 1
             sentimentSum += s
         }
         if let r = event.revenue { revenue = revenue + r }
-        return newCustomer ? newCustomers.insert(event.customerID).inserted : customers.insert(event.customerID).inserted
     }
 }

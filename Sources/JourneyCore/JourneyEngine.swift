@@ -25,9 +25,8 @@ public struct JourneyEngine: ~Copyable {
     private var deadlines = MinHeap<ScheduledDeadline> { $0.time < $1.time }
     private var changes = ChangeCollector()
     private var detector: DropOffDetector
-    /// Customers numbered from here on were unknown when the changes were last taken (or the
-    /// engine restored): nothing of theirs can be in the store yet.
-    private var firstUnwrittenCustomer: Int32 = 0
+    /// The touchpoint pairs every customer has met, per journey.
+    private var marks: TouchpointMarks
 
     /// Creates an engine continuing from a snapshot (an empty snapshot starts fresh).
     public init(
@@ -37,12 +36,17 @@ public struct JourneyEngine: ~Copyable {
         self.catalog = catalog
         self.allowedLateness = allowedLateness
         self.detector = DropOffDetector(catalog: catalog, settings: alerts, restoring: snapshot.alerts)
+        self.marks = TouchpointMarks(journeys: catalog.journeys.count)
         self.watermark = snapshot.watermark
         self.maxEventTime = snapshot.maxEventTime
-        for (journey, customerID, count, furthest) in snapshot.instanceCounts where journey < catalog.journeys.count {
-            let s = slotIndex(customer(customerID), journey)
-            slots[s].history.instances = max(slots[s].history.instances, count)
-            slots[s].history.furthestStage = max(slots[s].history.furthestStage, Int32(furthest))
+        for stored in snapshot.customerJourneys where stored.journey < catalog.journeys.count {
+            let s = slotIndex(customer(stored.customerID), stored.journey)
+            slots[s].history.instances = max(slots[s].history.instances, stored.instances)
+            slots[s].history.furthestStage = max(slots[s].history.furthestStage, Int32(stored.furthestStage))
+            for pair in stored.touchpointPairs {
+                _ = marks.mark(slot: s, code: marks.code(journey: stored.journey, stageIndex: pair.stageIndex,
+                                                         touchpoint: pair.touchpoint))
+            }
         }
         // Looked up once per open instance: a linear search would make a restore quadratic
         // (open instances × flagged moments), minutes at tens of thousands of each.
@@ -70,7 +74,6 @@ public struct JourneyEngine: ~Copyable {
         for pending in snapshot.pendingEvents {
             buffer.push(pending.event, sequence: pending.sequence)
         }
-        firstUnwrittenCustomer = Int32(customers.count)
     }
 
     // MARK: Input
@@ -167,7 +170,8 @@ public struct JourneyEngine: ~Copyable {
         for closed in changes.closed {
             if closed.isNew { result.instances.append(closed.record) } else { written.append(closed.record) }
         }
-        for key in changes.touchedOpen {
+        let touched = changes.touchedOpen
+        for key in touched {
             guard let open = openInstance(at: slotIndex(key.customer, key.journey)) else { continue }
             let r = record(of: open, customer: key.customer, journey: key.journey, exitedAt: nil)
             let identity = InstanceIdentity(customer: key.customer, journey: Int32(key.journey), instance: open.instance)
@@ -181,7 +185,11 @@ public struct JourneyEngine: ~Copyable {
         }
         result.newMomentCount = result.moments.count
         result.moments += recovered
-        result.touchpoints = changes.touchpoints
+        for (journey, code) in changes.touchedPairs {
+            let pair = marks.pair(journey: journey, code: code)
+            result.touchpoints[TouchpointKey(journey: journey, stageIndex: pair.stageIndex, touchpoint: pair.touchpoint)] =
+                changes.touchpointTallies[journey][Int(code)]
+        }
         result.lateEvents = changes.lateEvents
         result.appliedEvents = changes.appliedEvents
         result.decisions = changes.decisions
@@ -190,7 +198,6 @@ public struct JourneyEngine: ~Copyable {
         result.alerts = detector.takeChangedAlerts()
         result.alertTransitions = detector.takeTransitions()
         changes = ChangeCollector()
-        firstUnwrittenCustomer = Int32(customers.count)
         return result
     }
 
@@ -201,6 +208,7 @@ public struct JourneyEngine: ~Copyable {
         if Int(idx) == customers.count {
             customers.append(CustomerState())
             slots.append(contentsOf: repeatElement(JourneySlot(), count: catalog.journeys.count))
+            marks.addSlots(catalog.journeys.count)
         }
         return idx
     }
@@ -239,14 +247,18 @@ public struct JourneyEngine: ~Copyable {
         changes.opened.contains(InstanceIdentity(customer: customer, journey: Int32(journey), instance: open.instance))
     }
 
-    /// The row of `cjm.journey_instances` for an instance.
-    private func record(of open: OpenInstance, customer: Int32, journey: Int, exitedAt: EventTime?) -> InstanceRecord {
+    /// The row of `cjm.journey_instances` for an instance, taking the pairs its customer met
+    /// first since it was last handed out.
+    private mutating func record(of open: OpenInstance, customer: Int32, journey: Int, exitedAt: EventTime?) -> InstanceRecord {
         let state = customers[Int(customer)]
+        let firstTouches = changes.firstTouches.removeValue(forKey: slotIndex(customer, journey))?
+            .map { marks.pair(journey: journey, code: $0) } ?? []
         return InstanceRecord(
             journey: journey, customerID: directory.id(customer), instance: open.instance, enteredAt: open.enteredAt,
             stageIndex: open.stageIndex, status: open.status, lastSeen: state.lastSeen, exitedAt: exitedAt,
             stages: open.stages.padded(to: catalog.journeys[journey].stages.count), lastEvent: state.lastEvent,
-            lastTouchpoint: state.lastTouchpoint, painPoints: open.painPoints, moments: open.moments)
+            lastTouchpoint: state.lastTouchpoint, painPoints: open.painPoints, moments: open.moments,
+            firstTouches: firstTouches)
     }
 
     private mutating func apply(_ event: TouchpointEvent) {
@@ -308,8 +320,8 @@ public struct JourneyEngine: ~Copyable {
                     changes.touchedOpen.insert(SlotKey(customer: idx, journey: j))
                 } else {
                     close(at: slot)
-                    changes.closed.append((record(of: current, customer: idx, journey: j, exitedAt: exitedAt),
-                                           isNew(current, customer: idx, journey: j)))
+                    let closed = record(of: current, customer: idx, journey: j, exitedAt: exitedAt)
+                    changes.closed.append((closed, isNew(current, customer: idx, journey: j)))
                 }
             }
         }
@@ -324,7 +336,9 @@ public struct JourneyEngine: ~Copyable {
             instance.stages[stage].sentimentSum += s
         }
         if let r = event.revenue { instance.stages[stage].revenue = instance.stages[stage].revenue + r }
-        changes.attribute(event, journey: j, stage: stage, newCustomer: customer >= firstUnwrittenCustomer)
+        let slot = slotIndex(customer, j)
+        let code = marks.code(journey: j, stageIndex: stage, touchpoint: event.touchpoint)
+        changes.attribute(event, journey: j, code: code, firstMeeting: marks.mark(slot: slot, code: code), slot: slot)
         if catalog.isPainPoint(inJourney: j, event: event.name, sentiment: event.sentiment) {
             instance.painPoints.append(PainPoint(
                 event: event.name, touchpoint: event.touchpoint, time: event.time, stageIndex: stage,
@@ -433,11 +447,31 @@ public struct JourneyEngine: ~Copyable {
                         timeInStage: d - (open.stages[k].reachedAt ?? open.enteredAt),
                         painPoints: open.painPoints, detectedAt: d, recoveredAt: nil), isNew: true)
                 }
-                changes.closed.append((record(of: open, customer: idx, journey: j, exitedAt: d),
-                                       isNew(open, customer: idx, journey: j)))
+                let closed = record(of: open, customer: idx, journey: j, exitedAt: d)
+                changes.closed.append((closed, isNew(open, customer: idx, journey: j)))
                 close(at: slot)
             }
         }
+    }
+}
+
+/// A customer's past in one journey, as the store holds it.
+public struct StoredCustomerJourney: Sendable {
+    public var journey: Int
+    public var customerID: String
+    /// Instances the customer had.
+    public var instances: Int32
+    /// The furthest stage any of them reached.
+    public var furthestStage: Int
+    /// Every (stage, touchpoint) pair the customer met in the journey.
+    public var touchpointPairs: [TouchpointPair]
+
+    public init(journey: Int, customerID: String, instances: Int32, furthestStage: Int, touchpointPairs: [TouchpointPair]) {
+        self.journey = journey
+        self.customerID = customerID
+        self.instances = instances
+        self.furthestStage = furthestStage
+        self.touchpointPairs = touchpointPairs
     }
 }
 
@@ -449,9 +483,8 @@ public struct EngineSnapshot: Sendable {
     public var openInstances: [InstanceRecord] = []
     /// The unrecovered `inactive` moments of open abandoned instances.
     public var openMoments: [CriticalMomentRecord] = []
-    /// Instances each customer already had per journey, and the furthest stage any of them
-    /// reached (journey index, customer, count, stage index).
-    public var instanceCounts: [(Int, String, Int32, Int)] = []
+    /// What every customer did before in each journey they entered.
+    public var customerJourneys: [StoredCustomerJourney] = []
     /// Stored events not applied yet, with their arrival sequence.
     public var pendingEvents: [(event: TouchpointEvent, sequence: Int64)] = []
     /// The drop-off detector's counts, firing alerts and position.

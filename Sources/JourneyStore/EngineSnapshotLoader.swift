@@ -29,16 +29,25 @@ enum EngineSnapshotLoader {
             result.string(row: row, column: 0).flatMap { catalog.journeyIndex(named: $0) }
         }
 
-        let counts = try connection.execute(
+        // Per customer and journey: instances, furthest stage, and every touchpoint pair met,
+        // each written as `stage:bytes:touchpoint` (the byte count keeps any touchpoint text
+        // apart from the next pair).
+        let histories = try connection.execute(
             """
-            SELECT journey, customer_id, max(instance), max(stage_index) FROM cjm.journey_instances
-            WHERE journey = ANY($1::text[]) GROUP BY 1, 2
+            SELECT i.journey, i.customer_id, max(i.instance), max(i.stage_index),
+                   string_agg(p.stage || ':' || octet_length(p.touchpoint) || ':' || p.touchpoint, '')
+            FROM cjm.journey_instances i
+            LEFT JOIN LATERAL unnest(i.first_touch_stage, i.first_touch_touchpoint) AS p(stage, touchpoint) ON true
+            WHERE i.journey = ANY($1::text[]) GROUP BY 1, 2
             """,
             [.text(SQLText.textArray(names))])
-        for row in 0..<counts.rowCount {
-            guard let j = journeyIndex(counts, row), let customer = counts.string(row: row, column: 1) else { continue }
-            snapshot.instanceCounts.append((j, customer, Int32(try counts.int64(row: row, column: 2) ?? 0),
-                                            Int(try counts.int64(row: row, column: 3) ?? -1)))
+        snapshot.customerJourneys.reserveCapacity(histories.rowCount)
+        for row in 0..<histories.rowCount {
+            guard let j = journeyIndex(histories, row), let customer = histories.string(row: row, column: 1) else { continue }
+            snapshot.customerJourneys.append(StoredCustomerJourney(
+                journey: j, customerID: customer, instances: Int32(try histories.int64(row: row, column: 2) ?? 0),
+                furthestStage: Int(try histories.int64(row: row, column: 3) ?? -1),
+                touchpointPairs: try histories.string(row: row, column: 4).map(TouchpointPairList.decode) ?? []))
         }
 
         snapshot.openInstances = try loadOpenInstances(catalog: catalog, names: names, connection: connection)
@@ -149,6 +158,42 @@ enum EngineSnapshotLoader {
                 sentiment: try pain.double(row: row, column: 7)))
         }
         return records
+    }
+}
+
+/// The touchpoint pairs of a customer as the restore query lists them:
+/// `stage:bytes:touchpoint` back to back, `bytes` the touchpoint's length in UTF-8.
+enum TouchpointPairList {
+    static func decode(_ text: String) throws -> [TouchpointPair] {
+        var pairs: [TouchpointPair] = []
+        let bytes = Array(text.utf8)
+        var at = 0
+        func number() throws -> Int {
+            var value = 0
+            var digits = 0
+            while at < bytes.count, bytes[at] != UInt8(ascii: ":") {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[at]), digits < 10 else { throw malformed(text) }
+                value = value * 10 + Int(bytes[at] - UInt8(ascii: "0"))
+                digits += 1
+                at += 1
+            }
+            guard digits > 0, at < bytes.count else { throw malformed(text) }
+            at += 1  // the colon
+            return value
+        }
+        while at < bytes.count {
+            let stage = try number()
+            let length = try number()
+            guard at + length <= bytes.count else { throw malformed(text) }
+            pairs.append(TouchpointPair(stageIndex: stage, touchpoint: String(decoding: bytes[at..<(at + length)], as: UTF8.self)))
+            at += length
+        }
+        return pairs
+    }
+
+    private static func malformed(_ text: String) -> StoreError {
+        StoreError(message: "cannot read the touchpoint pairs of an instance (\(text.prefix(80)))",
+                   hint: "run `cjmd rebuild` to recompute the derived tables from cjm.events")
     }
 }
 

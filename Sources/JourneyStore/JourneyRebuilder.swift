@@ -27,7 +27,7 @@ public enum JourneyRebuilder {
             let oldWatermark = try state.rowCount == 1 ? state.timestampMicroseconds(row: 0, column: 0) : nil
             summary.watermark = oldWatermark.map { EventTime(microseconds: $0) }
             try connection.executeScript("""
-                TRUNCATE cjm.journey_instances, cjm.critical_moments, cjm.touchpoint_stats, cjm.touchpoint_customers,
+                TRUNCATE cjm.journey_instances, cjm.critical_moments, cjm.touchpoint_stats,
                          cjm.alerts, cjm.stage_decisions, cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal;
                 UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL,
                        alerts_evaluated_through = NULL, updated_at = now() WHERE id = 1;

@@ -13,8 +13,9 @@ extension JourneySink {
         let upserted = try insertingNew(instances, newCount: newCount, into: "cjm.journey_instances", copy: copyInstances)
         guard !upserted.isEmpty else { return }
         try copyInstances(upserted, into: "pg_temp.stage_instances")
+        // First touches are appended: a record holds only those since its last write.
         _ = try connection.execute("""
-            INSERT INTO cjm.journey_instances SELECT * FROM pg_temp.stage_instances
+            INSERT INTO cjm.journey_instances AS i SELECT * FROM pg_temp.stage_instances
             ON CONFLICT (journey, customer_id, instance) DO UPDATE SET
                 entered_at = EXCLUDED.entered_at, stage_index = EXCLUDED.stage_index, stage = EXCLUDED.stage,
                 reached_at = EXCLUDED.reached_at, status = EXCLUDED.status, last_seen = EXCLUDED.last_seen,
@@ -22,7 +23,9 @@ extension JourneySink {
                 last_touchpoint = EXCLUDED.last_touchpoint, stage_events = EXCLUDED.stage_events,
                 stage_sentiment_count = EXCLUDED.stage_sentiment_count,
                 stage_sentiment_sum = EXCLUDED.stage_sentiment_sum, stage_revenue = EXCLUDED.stage_revenue,
-                pain_points = EXCLUDED.pain_points, moments = EXCLUDED.moments
+                pain_points = EXCLUDED.pain_points, moments = EXCLUDED.moments,
+                first_touch_stage = i.first_touch_stage || EXCLUDED.first_touch_stage,
+                first_touch_touchpoint = i.first_touch_touchpoint || EXCLUDED.first_touch_touchpoint
             """)
     }
 
@@ -84,6 +87,12 @@ extension JourneySink {
                 writer.endArray()
                 writer.appendJSONB(r.painPoints.isEmpty ? "[]" : SQLText.painPoints(r.painPoints, journey: journey))
                 writer.appendInt32(r.moments)
+                writer.beginArray(of: .int4, count: r.firstTouches.count)
+                for pair in r.firstTouches { writer.appendArrayElement(int4: Int32(pair.stageIndex)) }
+                writer.endArray()
+                writer.beginArray(of: .text, count: r.firstTouches.count)
+                for pair in r.firstTouches { writer.appendArrayElement(text: pair.touchpoint) }
+                writer.endArray()
                 try writer.endRow()
             }
         }
@@ -131,10 +140,13 @@ extension JourneySink {
         }
     }
 
+    /// Adds each touchpoint's activity, and its customers met there for the first time, to
+    /// `cjm.touchpoint_stats`.
     func writeTouchpoints(_ tallies: [TouchpointKey: TouchpointTally]) throws {
         guard !tallies.isEmpty else { return }
         try connection.copyIn("COPY pg_temp.stage_touchpoints FROM STDIN") { writer in
-            for (key, tally) in tallies {
+            for key in KeyOrder.touchpoints(tallies.keys, catalog: catalog) {
+                let tally = tallies[key]!
                 writer.appendText(catalog.journeys[key.journey].name)
                 writer.appendInteger(key.stageIndex)
                 writer.appendText(key.touchpoint)
@@ -142,6 +154,7 @@ extension JourneySink {
                 writer.appendInteger(tally.sentimentCount)
                 writer.appendDouble(tally.sentimentSum)
                 writer.appendText(tally.revenue.description)
+                writer.appendInteger(tally.customers)
                 try writer.endRow()
             }
         }
@@ -149,48 +162,8 @@ extension JourneySink {
             INSERT INTO cjm.touchpoint_stats AS t SELECT * FROM pg_temp.stage_touchpoints
             ON CONFLICT (journey, stage_index, touchpoint) DO UPDATE SET
                 events = t.events + EXCLUDED.events, sentiment_count = t.sentiment_count + EXCLUDED.sentiment_count,
-                sentiment_sum = t.sentiment_sum + EXCLUDED.sentiment_sum, revenue = t.revenue + EXCLUDED.revenue
-            """)
-        try writeTouchpointCustomers(tallies)
-    }
-
-    /// Adds the customers of each touchpoint to `cjm.touchpoint_customers`. Customers the
-    /// engine did not know before (``TouchpointTally/newCustomers``) are COPYed straight in;
-    /// the others are staged and inserted unless present. Should a new one be present after
-    /// all (a concurrent writer), all go the staged way.
-    func writeTouchpointCustomers(_ tallies: [TouchpointKey: TouchpointTally]) throws {
-        func copyPairs(into table: String, _ members: (TouchpointTally) -> Set<String>) throws {
-            try connection.copyIn("COPY \(table) FROM STDIN") { writer in
-                for key in KeyOrder.touchpoints(tallies.keys, catalog: catalog) {
-                    let journey = catalog.journeys[key.journey].name
-                    for customer in members(tallies[key]!).sorted() {
-                        writer.appendText(journey)
-                        writer.appendInteger(key.stageIndex)
-                        writer.appendText(key.touchpoint)
-                        writer.appendText(customer)
-                        try writer.endRow()
-                    }
-                }
-            }
-        }
-        var stageNew = false
-        if tallies.values.contains(where: { !$0.newCustomers.isEmpty }) {
-            try connection.executeScript("SAVEPOINT cjmd_insert_new")
-            do {
-                try copyPairs(into: "cjm.touchpoint_customers") { $0.newCustomers }
-                try connection.executeScript("RELEASE SAVEPOINT cjmd_insert_new")
-            } catch let error as PostgresError where error.sqlState == "23505" {
-                try connection.executeScript("ROLLBACK TO SAVEPOINT cjmd_insert_new; RELEASE SAVEPOINT cjmd_insert_new")
-                logger.warning("customers thought new were in cjm.touchpoint_customers already; inserting them unless present",
-                               metadata: ["error": "\(error)"])
-                stageNew = true
-            }
-        }
-        guard stageNew || tallies.values.contains(where: { !$0.customers.isEmpty }) else { return }
-        try copyPairs(into: "pg_temp.stage_touchpoint_customers") { stageNew ? $0.customers.union($0.newCustomers) : $0.customers }
-        _ = try connection.execute("""
-            INSERT INTO cjm.touchpoint_customers SELECT * FROM pg_temp.stage_touchpoint_customers
-            ON CONFLICT DO NOTHING
+                sentiment_sum = t.sentiment_sum + EXCLUDED.sentiment_sum, revenue = t.revenue + EXCLUDED.revenue,
+                customers = t.customers + EXCLUDED.customers
             """)
     }
 }

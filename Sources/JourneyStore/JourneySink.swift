@@ -42,6 +42,17 @@ public final class JourneySink {
     /// writes with every batch, so that what it acknowledges is soon visible.
     public var derivedWriteInterval = 0
 
+    /// Live batches write the derived rows at most this often (by the clock of their
+    /// watermark rule); the batches in between commit their events, rejections and positions
+    /// and journal themselves, as replay's do between derived writes. An instance touched by
+    /// several batches of the interval is then written once, and new ones (most of them)
+    /// are COPYed without an upsert, while what a batch acknowledges still shows in the
+    /// funnel soon after its lateness has passed. `nil` (the default) writes them with every
+    /// batch.
+    public var liveDerivedWriteSpacing: TimeSpan?
+    /// When the last derived write happened (live clock).
+    private var lastLiveDerivedWrite: EventTime?
+
     /// Writes the derived rows early, before ``derivedWriteInterval`` events, once the
     /// changes waiting for them are estimated to hold this many bytes
     /// (``JourneyEngine/pendingChangeBytes``). Only matters with an interval above 0.
@@ -161,6 +172,7 @@ public final class JourneySink {
             try writeDerived(outcome: &outcome)
             try saveEngineState(batchToken: batch.token)
             if journalHasRows { _ = try connection.execute("DELETE FROM cjm.batch_journal") }
+            if case .live(let now) = rule { lastLiveDerivedWrite = now }
         } else {
             try journal(firstSequence: firstSequence, batchToken: batch.token)
         }
@@ -172,9 +184,36 @@ public final class JourneySink {
     private func derivedRowsDue(_ rule: WatermarkRule) -> Bool {
         switch rule {
         case .finish, .through: return true
-        case .replay, .live:
+        case .live(let now):
+            guard let spacing = liveDerivedWriteSpacing else { return true }
+            guard let last = lastLiveDerivedWrite, now >= last else { return true }
+            return now - last >= spacing
+        case .replay:
             return derivedWriteInterval <= 0 || unwrittenEvents >= derivedWriteInterval
                 || engine.pendingChangeBytes >= derivedWriteBudget
+        }
+    }
+
+    /// Writes the derived rows that wait for a later batch (see ``liveDerivedWriteSpacing``)
+    /// in a transaction of their own, so that the tables are complete: called when the
+    /// daemon stops. Does nothing when none wait. The outcome holds the alert transitions
+    /// of the write.
+    @discardableResult
+    public func writeWaitingDerivedRows() throws -> BatchOutcome {
+        guard journalHasRows else { return BatchOutcome() }
+        do {
+            var outcome = BatchOutcome()
+            try connection.transaction {
+                try writeDerived(outcome: &outcome)
+                try saveEngineState()
+                _ = try connection.execute("DELETE FROM cjm.batch_journal")
+            }
+            journalHasRows = false
+            if announcesAlerts { logAlerts(outcome.alertTransitions) }
+            return outcome
+        } catch {
+            restoreAfterFailure()
+            throw error
         }
     }
 
@@ -235,7 +274,7 @@ public final class JourneySink {
         // Staging rows normally vanish at commit; this transaction goes on.
         try connection.executeScript("""
             TRUNCATE pg_temp.stage_instances, pg_temp.stage_moments, pg_temp.stage_touchpoints,
-                     pg_temp.stage_touchpoint_customers, pg_temp.stage_decisions
+                     pg_temp.stage_decisions
             """)
     }
 
@@ -286,7 +325,7 @@ public final class JourneySink {
     private func saveEngineState(batchToken: Int64? = nil) throws {
         _ = try connection.execute("""
             UPDATE cjm.engine_state SET watermark = $1, max_event_time = $2, pending_from = $3, next_seq = $4,
-                   alerts_evaluated_through = $5, last_batch_token = $6, updated_at = now() WHERE id = 1
+                   alerts_evaluated_through = $5, last_batch_token = coalesce($6, last_batch_token), updated_at = now() WHERE id = 1
             """, [
                 engine.watermark > .distantPast ? .timestamp(microsecondsSinceEpoch: engine.watermark.microseconds) : nil,
                 engine.maxEventTime > .distantPast ? .timestamp(microsecondsSinceEpoch: engine.maxEventTime.microseconds) : nil,
@@ -311,7 +350,6 @@ public final class JourneySink {
             CREATE TEMP TABLE IF NOT EXISTS stage_instances (LIKE cjm.journey_instances INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE IF NOT EXISTS stage_moments (LIKE cjm.critical_moments INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE IF NOT EXISTS stage_touchpoints (LIKE cjm.touchpoint_stats) ON COMMIT DELETE ROWS;
-            CREATE TEMP TABLE IF NOT EXISTS stage_touchpoint_customers (LIKE cjm.touchpoint_customers) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE IF NOT EXISTS stage_decisions (LIKE cjm.stage_decisions) ON COMMIT DELETE ROWS;
             """)
     }

@@ -12,6 +12,7 @@ import Testing
         var failures = 0
         var checkedInstances = 0
         var checkedMoments = 0
+        var checkedTouchpoints = 0
         for seed in 0..<UInt64(Self.scenarioCount) {
             let scenario = RandomScenario.make(seed: seed)
             let expected = scenario.reference()
@@ -24,14 +25,18 @@ import Testing
             checkedMoments += expected.moments.count
             let instancesMatch = Self.sameInstances(actual.sortedInstances, expected.instances)
             let momentsMatch = actual.sortedMoments == expected.moments
+            let touchpointsMatch = actual.sortedTouchpoints == expected.touchpoints
+                && actual.touchpointCountsDisagreeingWithInstances.isEmpty
+            checkedTouchpoints += expected.touchpoints.count
             if !actual.newnessErrors.isEmpty {
                 Issue.record("seed \(seed) (batch \(batch), slice \(slice)): \(actual.newnessErrors.prefix(3))")
             }
-            if !instancesMatch || !momentsMatch || actual.late != 0 {
+            if !instancesMatch || !momentsMatch || !touchpointsMatch || actual.late != 0 {
                 failures += 1
                 if failures <= 3 {
                     Issue.record("""
                         seed \(seed) (batch \(batch), slice \(slice)): instances match: \(instancesMatch), moments match: \(momentsMatch), \
+                        touchpoints match: \(touchpointsMatch), \
                         late: \(actual.late)
                         \(Self.firstDifference(actual: actual, expected: expected))
                         """)
@@ -42,6 +47,7 @@ import Testing
         // The scenarios must exercise the interesting paths, or the comparison proves little.
         #expect(checkedInstances > Self.scenarioCount * 5)
         #expect(checkedMoments > Self.scenarioCount)
+        #expect(checkedTouchpoints > Self.scenarioCount * 3)
     }
 
     @Test func anyArrivalOrderWithinLatenessGivesTheSameResult() {
@@ -55,6 +61,7 @@ import Testing
                                           arrivals: permuted, batchSize: 13)
             #expect(other.sortedInstances == base.sortedInstances, "seed \(seed)")
             #expect(other.sortedMoments == base.sortedMoments, "seed \(seed)")
+            #expect(other.sortedTouchpoints == base.sortedTouchpoints, "seed \(seed)")
         }
     }
 

@@ -11,8 +11,12 @@ struct EngineHarness {
     /// Records the engine called new although handed out before, or old although never
     /// handed out (``EngineChanges/newInstanceCount``, ``EngineChanges/newMomentCount``).
     var newnessErrors: [String] = []
-    /// Customers of every instance handed out so far.
-    var customersHandedOut = Set<String>()
+    /// Attributed events and first meetings per journey, stage and touchpoint, summed over
+    /// every change set (as `cjm.touchpoint_stats` adds them up).
+    var touchpoints: [ReferenceTouchpointKey: (events: Int, customers: Int)] = [:]
+    /// First meetings of each customer with each pair, from the instance records: each must
+    /// appear once, on an instance of that customer.
+    var firstTouches: [ReferenceTouchpointKey: Set<String>] = [:]
 
     /// - Parameter slice: when above 0, each batch's advance is begun with slices of
     ///   `beginAdvance(to:limit:)` of this many steps, as a replay does between chunks
@@ -43,14 +47,19 @@ struct EngineHarness {
     }
 
     mutating func absorb(_ changes: EngineChanges, journeys: [JourneyDefinition]) {
-        // A customer called new at a touchpoint must be new to the store: no instance of
-        // theirs handed out before, and not also among the known ones at the same key.
         for (key, tally) in changes.touchpoints {
-            for customer in tally.newCustomers where customersHandedOut.contains(customer) || tally.customers.contains(customer) {
-                newnessErrors.append("touchpoint \(key.touchpoint) customer \(customer) called new but handed out before")
+            let name = ReferenceTouchpointKey(journey: journeys[key.journey].name, stageIndex: key.stageIndex, touchpoint: key.touchpoint)
+            touchpoints[name, default: (0, 0)].events += Int(tally.events)
+            touchpoints[name, default: (0, 0)].customers += Int(tally.customers)
+        }
+        for r in changes.instances {
+            for pair in r.firstTouches {
+                let name = ReferenceTouchpointKey(journey: journeys[r.journey].name, stageIndex: pair.stageIndex, touchpoint: pair.touchpoint)
+                if !firstTouches[name, default: []].insert(r.customerID).inserted {
+                    newnessErrors.append("customer \(r.customerID) met \(name) for the first time twice")
+                }
             }
         }
-        defer { customersHandedOut.formUnion(changes.instances.map(\.customerID)) }
         for (index, r) in changes.instances.enumerated() {
             let journey = journeys[r.journey]
             let handedOut = instances["\(journey.name)|\(r.customerID)|\(r.instance)"] != nil
@@ -92,6 +101,26 @@ struct EngineHarness {
 
     var sortedInstances: [ReferenceInstance] {
         instances.values.sorted { ($0.journey, $0.customerID, $0.instance) < ($1.journey, $1.customerID, $1.instance) }
+    }
+
+    /// The touchpoint tallies as reference rows; they must also agree with the first meetings
+    /// on the instance records.
+    var sortedTouchpoints: [ReferenceTouchpointRow] {
+        touchpoints.map {
+            ReferenceTouchpointRow(journey: $0.key.journey, stageIndex: $0.key.stageIndex, touchpoint: $0.key.touchpoint,
+                                   events: $0.value.events, customers: $0.value.customers)
+        }.sorted {
+            if $0.journey != $1.journey { return ReferenceOrder.precedes($0.journey, $1.journey) }
+            if $0.stageIndex != $1.stageIndex { return $0.stageIndex < $1.stageIndex }
+            return ReferenceOrder.precedes($0.touchpoint, $1.touchpoint)
+        }
+    }
+
+    /// Pairs whose count of customers differs from the first meetings recorded on instances.
+    var touchpointCountsDisagreeingWithInstances: [ReferenceTouchpointKey] {
+        touchpoints.compactMap { key, value in
+            value.customers == (firstTouches[key]?.count ?? 0) ? nil : key
+        }
     }
 
     var sortedMoments: [ReferenceMoment] {

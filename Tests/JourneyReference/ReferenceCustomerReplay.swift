@@ -10,6 +10,9 @@ struct ReferenceCustomerReplay {
     /// Every instance so far, per journey (same order as `journeys`), oldest first.
     private(set) var instances: [[InstanceState]]
     private(set) var moments: [ReferenceMoment] = []
+    /// Events attributed per (journey, stage, touchpoint); the keys are the pairs the
+    /// customer met (each counts the customer once in `cjm.touchpoints.customers`).
+    private(set) var touchpointEvents: [ReferenceTouchpointKey: Int] = [:]
 
     // The customer's last applied event, in any journey.
     private var lastSeen: EventTime?
@@ -176,6 +179,7 @@ struct ReferenceCustomerReplay {
         // A converting event counts at the last stage (SPEC §3; see the report on the docs' wording).
         let stage = instances[j][target].stage
         instances[j][target].events[stage] += 1
+        touchpointEvents[ReferenceTouchpointKey(journey: journey.name, stageIndex: stage, touchpoint: event.touchpoint), default: 0] += 1
         if let sentiment = event.sentiment {
             instances[j][target].sentimentSum[stage] += sentiment
             instances[j][target].sentimentCount[stage] += 1

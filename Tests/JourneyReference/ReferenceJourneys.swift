@@ -25,6 +25,7 @@ public enum ReferenceJourneys {
         let byCustomer = Dictionary(grouping: accepted, by: \.event.customerID)
         var instances: [ReferenceInstance] = []
         var moments: [ReferenceMoment] = []
+        var touchpoints: [ReferenceTouchpointKey: (events: Int, customers: Int)] = [:]
         for (customerID, events) in byCustomer {
             // Per customer, (ts, arrival) order; deadlines before each event's ts come first.
             let ordered = events.sorted { ($0.event.time, $0.arrival) < ($1.event.time, $1.arrival) }
@@ -36,6 +37,10 @@ public enum ReferenceJourneys {
             if let end { replay.fireDeadlines(before: end) }
             instances += replay.instanceRows()
             moments += replay.moments
+            for (key, count) in replay.touchpointEvents {
+                touchpoints[key, default: (0, 0)].events += count
+                touchpoints[key, default: (0, 0)].customers += 1
+            }
         }
 
         instances.sort {
@@ -49,7 +54,15 @@ public enum ReferenceJourneys {
         return ReferenceResult(
             instances: instances, moments: moments,
             funnel: ReferenceFunnel.rows(journeys: journeys, instances: instances),
-            acceptedEvents: accepted.count, duplicateEvents: arrivals.count - accepted.count
+            acceptedEvents: accepted.count, duplicateEvents: arrivals.count - accepted.count,
+            touchpoints: touchpoints.map {
+                ReferenceTouchpointRow(journey: $0.key.journey, stageIndex: $0.key.stageIndex, touchpoint: $0.key.touchpoint,
+                                       events: $0.value.events, customers: $0.value.customers)
+            }.sorted {
+                if $0.journey != $1.journey { return ReferenceOrder.precedes($0.journey, $1.journey) }
+                if $0.stageIndex != $1.stageIndex { return $0.stageIndex < $1.stageIndex }
+                return ReferenceOrder.precedes($0.touchpoint, $1.touchpoint)
+            }
         )
     }
 }

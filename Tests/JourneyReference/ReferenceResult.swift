@@ -13,17 +13,53 @@ public struct ReferenceResult: Sendable, Hashable {
     public var acceptedEvents: Int
     /// Arrivals dropped because an earlier arrival had the same event id.
     public var duplicateEvents: Int
+    /// Attributed events and distinct customers per journey, stage and touchpoint
+    /// (`cjm.touchpoints`), ordered by journey name, stage index and touchpoint.
+    public var touchpoints: [ReferenceTouchpointRow]
 
     /// Creates a result; the reference builds these, tests may build expected ones.
     public init(
         instances: [ReferenceInstance], moments: [ReferenceMoment], funnel: [ReferenceFunnelRow],
-        acceptedEvents: Int, duplicateEvents: Int
+        acceptedEvents: Int, duplicateEvents: Int, touchpoints: [ReferenceTouchpointRow] = []
     ) {
         self.instances = instances
         self.moments = moments
         self.funnel = funnel
         self.acceptedEvents = acceptedEvents
         self.duplicateEvents = duplicateEvents
+        self.touchpoints = touchpoints
+    }
+}
+
+/// A journey, stage and touchpoint.
+public struct ReferenceTouchpointKey: Sendable, Hashable {
+    public var journey: String
+    public var stageIndex: Int
+    public var touchpoint: String
+
+    public init(journey: String, stageIndex: Int, touchpoint: String) {
+        self.journey = journey
+        self.stageIndex = stageIndex
+        self.touchpoint = touchpoint
+    }
+}
+
+/// One row of `cjm.touchpoints`, without the averages.
+public struct ReferenceTouchpointRow: Sendable, Hashable {
+    public var journey: String
+    public var stageIndex: Int
+    public var touchpoint: String
+    /// Events attributed to the stage at this touchpoint.
+    public var events: Int
+    /// Distinct customers among them.
+    public var customers: Int
+
+    public init(journey: String, stageIndex: Int, touchpoint: String, events: Int, customers: Int) {
+        self.journey = journey
+        self.stageIndex = stageIndex
+        self.touchpoint = touchpoint
+        self.events = events
+        self.customers = customers
     }
 }
 

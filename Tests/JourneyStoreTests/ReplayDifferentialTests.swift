@@ -152,6 +152,21 @@ struct ReplayDifferentialTests {
                         "\(ref.detectedAt.microseconds)", ref.recoveredAt.map { "\($0.microseconds)" }, pain]
             if db != want { problems.append("moment \(i): db \(db), reference \(want)") }
         }
+
+        // Events and distinct customers per touchpoint (the running counts of migration 008),
+        // in the reference's order: journey and touchpoint in byte order.
+        let touchpoints = try c.execute("""
+            SELECT journey, stage_index, touchpoint, events, customers FROM cjm.touchpoints
+            ORDER BY journey COLLATE "C", stage_index, touchpoint COLLATE "C"
+            """)
+        if touchpoints.rowCount != expected.touchpoints.count {
+            problems.append("\(touchpoints.rowCount) touchpoint rows, reference \(expected.touchpoints.count)")
+        }
+        for (i, ref) in expected.touchpoints.enumerated() where i < touchpoints.rowCount {
+            let db = (0..<5).map { touchpoints.string(row: i, column: $0) }
+            let want: [String?] = [ref.journey, "\(ref.stageIndex)", ref.touchpoint, "\(ref.events)", "\(ref.customers)"]
+            if db != want { problems.append("touchpoint \(i): db \(db), reference \(want)") }
+        }
         return problems
     }
 }

@@ -100,7 +100,7 @@ final class StoreHarness {
     func reset() throws {
         try connection.executeScript("""
             TRUNCATE cjm.events, cjm.rejected_events, cjm.journey_instances, cjm.critical_moments, cjm.touchpoint_stats,
-                     cjm.touchpoint_customers, cjm.alerts, cjm.source_checkpoints, cjm.stage_decisions,
+                     cjm.alerts, cjm.source_checkpoints, cjm.stage_decisions,
                      cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal;
             UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL, next_seq = 1,
                    alerts_evaluated_through = NULL;
