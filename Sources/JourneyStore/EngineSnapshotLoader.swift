@@ -29,16 +29,14 @@ enum EngineSnapshotLoader {
             result.string(row: row, column: 0).flatMap { catalog.journeyIndex(named: $0) }
         }
 
-        // Per customer and journey: instances, furthest stage, and every touchpoint pair met,
-        // each written as `stage:bytes:touchpoint` (the byte count keeps any touchpoint text
-        // apart from the next pair).
+        // Per customer and journey: instances, furthest stage, and every touchpoint pair met
+        // (``TouchpointPairList``; concatenated, the lists of the instances are one list).
         let histories = try connection.execute(
             """
-            SELECT i.journey, i.customer_id, max(i.instance), max(i.stage_index),
-                   string_agg(p.stage || ':' || octet_length(p.touchpoint) || ':' || p.touchpoint, '')
-            FROM cjm.journey_instances i
-            LEFT JOIN LATERAL unnest(i.first_touch_stage, i.first_touch_touchpoint) AS p(stage, touchpoint) ON true
-            WHERE i.journey = ANY($1::text[]) GROUP BY 1, 2
+            SELECT journey, customer_id, max(instance), max(stage_index),
+                   string_agg(first_touches, '') FILTER (WHERE first_touches <> '')
+            FROM cjm.journey_instances
+            WHERE journey = ANY($1::text[]) GROUP BY 1, 2
             """,
             [.text(SQLText.textArray(names))])
         snapshot.customerJourneys.reserveCapacity(histories.rowCount)
@@ -161,9 +159,21 @@ enum EngineSnapshotLoader {
     }
 }
 
-/// The touchpoint pairs of a customer as the restore query lists them:
-/// `stage:bytes:touchpoint` back to back, `bytes` the touchpoint's length in UTF-8.
+/// Touchpoint pairs as `cjm.journey_instances.first_touches` holds them (migration 008):
+/// `stage:bytes:touchpoint` back to back, `bytes` the touchpoint's length in UTF-8, so that
+/// any touchpoint text stays apart from the next pair. One text per row reads back far
+/// faster than arrays a restore would have to unnest.
 enum TouchpointPairList {
+    static func encode(_ pairs: [TouchpointPair]) -> String {
+        var text = ""
+        for pair in pairs {
+            text += "\(pair.stageIndex):\(pair.touchpoint.utf8.count):"
+            text += pair.touchpoint
+        }
+        return text
+    }
+
+
     static func decode(_ text: String) throws -> [TouchpointPair] {
         var pairs: [TouchpointPair] = []
         let bytes = Array(text.utf8)

@@ -24,8 +24,7 @@ extension JourneySink {
                 stage_sentiment_count = EXCLUDED.stage_sentiment_count,
                 stage_sentiment_sum = EXCLUDED.stage_sentiment_sum, stage_revenue = EXCLUDED.stage_revenue,
                 pain_points = EXCLUDED.pain_points, moments = EXCLUDED.moments,
-                first_touch_stage = i.first_touch_stage || EXCLUDED.first_touch_stage,
-                first_touch_touchpoint = i.first_touch_touchpoint || EXCLUDED.first_touch_touchpoint
+                first_touches = i.first_touches || EXCLUDED.first_touches
             """)
     }
 
@@ -87,12 +86,7 @@ extension JourneySink {
                 writer.endArray()
                 writer.appendJSONB(r.painPoints.isEmpty ? "[]" : SQLText.painPoints(r.painPoints, journey: journey))
                 writer.appendInt32(r.moments)
-                writer.beginArray(of: .int4, count: r.firstTouches.count)
-                for pair in r.firstTouches { writer.appendArrayElement(int4: Int32(pair.stageIndex)) }
-                writer.endArray()
-                writer.beginArray(of: .text, count: r.firstTouches.count)
-                for pair in r.firstTouches { writer.appendArrayElement(text: pair.touchpoint) }
-                writer.endArray()
+                writer.appendText(TouchpointPairList.encode(r.firstTouches))
                 try writer.endRow()
             }
         }

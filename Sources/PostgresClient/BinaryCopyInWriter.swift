@@ -45,8 +45,6 @@ public struct BinaryCopyInWriter: ~Copyable {
     public mutating func endArray() { encoder.endArray() }
     /// Appends an `int4` array element.
     public mutating func appendArrayElement(int4 value: Int32) { encoder.appendArrayElement(int4: value) }
-    /// Appends a `text` array element.
-    public mutating func appendArrayElement(text: String) { encoder.appendArrayElement(text: text) }
     /// Appends a `float8` array element.
     public mutating func appendArrayElement(float8 value: Double) { encoder.appendArrayElement(float8: value) }
     /// Appends a `timestamptz` array element, or NULL for `nil`.

@@ -129,7 +129,6 @@ public struct CopyBinaryEncoder: Sendable {
     /// Element types of arrays this encoder writes, by type OID.
     public enum ArrayElement: UInt32, Sendable {
         case int4 = 23
-        case text = 25
         case float8 = 701
         case timestamptz = 1184
         case numeric = 1700
@@ -163,12 +162,6 @@ public struct CopyBinaryEncoder: Sendable {
     public mutating func appendArrayElement(int4 value: Int32) {
         appendBigEndian(Int32(4))
         appendBigEndian(value)
-    }
-
-    /// Appends a `text` element.
-    public mutating func appendArrayElement(text: String) {
-        var text = text
-        text.withUTF8 { appendLengthPrefixed($0) }
     }
 
     /// Appends a `float8` element.

@@ -6,20 +6,20 @@
 -- count over it per view row. Now the engine knows which (stage, touchpoint) pairs each
 -- customer has met in each journey, adds one to `touchpoint_stats.customers` when a
 -- customer meets a pair for the first time, and records that first meeting on the instance
--- it happened in (`first_touch_stage[n]`, `first_touch_touchpoint[n]`), in the same
--- transaction. A restarted engine reads the pairs back from the instances, so a customer is
--- never counted twice, however long ago they were last seen.
+-- it happened in (`first_touches`), in the same transaction. A restarted engine reads the
+-- pairs back from the instances, so a customer is never counted twice, however long ago
+-- they were last seen.
+--
+-- `first_touches` is bookkeeping, written for the engine to read back fast: each pair as
+-- `stage_index:bytes:touchpoint`, back to back, where `bytes` is the touchpoint's length in
+-- UTF-8 (so any touchpoint text stays apart from the next pair), e.g. `0:3:web1:5:email`.
 
 ALTER TABLE cjm.touchpoint_stats ADD COLUMN customers bigint NOT NULL DEFAULT 0;
 
-ALTER TABLE cjm.journey_instances
-    ADD COLUMN first_touch_stage      integer[] NOT NULL DEFAULT '{}',
-    ADD COLUMN first_touch_touchpoint text[]    NOT NULL DEFAULT '{}';
+ALTER TABLE cjm.journey_instances ADD COLUMN first_touches text NOT NULL DEFAULT '';
 
-COMMENT ON COLUMN cjm.journey_instances.first_touch_stage IS
-    'Stage indexes of the (stage, touchpoint) pairs the customer met for the first time in this journey during this instance; pairs with first_touch_touchpoint';
-COMMENT ON COLUMN cjm.journey_instances.first_touch_touchpoint IS
-    'Touchpoints of the (stage, touchpoint) pairs the customer met for the first time in this journey during this instance; pairs with first_touch_stage';
+COMMENT ON COLUMN cjm.journey_instances.first_touches IS
+    'The (stage, touchpoint) pairs the customer met for the first time in this journey during this instance, as stage_index:bytes:touchpoint back to back (bytes: the touchpoint''s UTF-8 length)';
 COMMENT ON COLUMN cjm.touchpoint_stats.customers IS
     'Distinct customers whose events were attributed to this stage and touchpoint';
 
@@ -34,12 +34,12 @@ WITH latest AS (
     SELECT journey, customer_id, max(instance) AS instance FROM cjm.journey_instances GROUP BY 1, 2
 ), pairs AS (
     SELECT journey, customer_id,
-           array_agg(stage_index ORDER BY stage_index, touchpoint) AS stages,
-           array_agg(touchpoint ORDER BY stage_index, touchpoint)  AS touchpoints
+           string_agg(stage_index || ':' || octet_length(touchpoint) || ':' || touchpoint, '' ORDER BY stage_index, touchpoint)
+               AS met
     FROM cjm.touchpoint_customers GROUP BY 1, 2
 )
 UPDATE cjm.journey_instances i
-SET first_touch_stage = p.stages, first_touch_touchpoint = p.touchpoints
+SET first_touches = p.met
 FROM pairs p JOIN latest l USING (journey, customer_id)
 WHERE i.journey = l.journey AND i.customer_id = l.customer_id AND i.instance = l.instance;
 
