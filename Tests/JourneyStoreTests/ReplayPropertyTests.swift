@@ -230,3 +230,78 @@ struct ReplayPropertyTests {
         }
     }
 }
+
+/// The daemon's derived writes at a spacing (``JourneySink/liveDerivedWriteSpacing``):
+/// batches in between only journal, and the tables end as if every batch had written them —
+/// also when the process dies between two derived writes and a new one restores.
+@Suite(.enabled(if: StoreTestDatabase.isConfigured, StoreTestDatabase.skipReason))
+struct LiveDerivedWriteSpacingTests {
+    /// Feeds `events` in batches of 40 as live batches whose clock is the latest event time
+    /// seen, then one batch far in the future that applies everything. Returns how many
+    /// batches left rows in the journal.
+    static func feed(_ lines: [String], into sink: JourneySink, decoder: EventDecodingForTests, harness: StoreHarness,
+                     clock: inout EventTime, end: Bool) throws -> Int {
+        var journaled = 0
+        var batch = IngestBatch()
+        func commit() throws {
+            try sink.commit(batch, watermark: .live(now: clock))
+            if try harness.rows("SELECT count(*) > 0 FROM cjm.batch_journal") == [["t"]] { journaled += 1 }
+            batch = IngestBatch()
+        }
+        for line in lines {
+            let accepted = try decoder.accepted(line)
+            clock = max(clock, accepted.event.time)
+            batch.events.append(accepted)
+            if batch.events.count == 40 { try commit() }
+        }
+        try commit()
+        if end {
+            clock = clock + .seconds(400 * 86_400)
+            try commit()
+        }
+        return journaled
+    }
+
+    @Test(arguments: [7, 19, 23, 101, 4242] as [UInt64])
+    func spacedDerivedWritesEqualPerBatchOnesAlsoAcrossACrash(seed: UInt64) throws {
+        try StoreTestDatabase.withDatabase { conninfo in
+            let scenario = RandomScenario.make(seed: seed)
+            let configuration = ReplayDifferentialTests.configuration(for: scenario, batch: 40)
+            let harness = try StoreHarness(conninfo: conninfo, configuration: configuration)
+            let decoder = EventDecodingForTests(settings: configuration.ingest, now: harness.now)
+            let lines = scenario.ndjsonLines(for: scenario.arrivals)
+            let times = scenario.arrivals.map(\.time)
+            let spacing = TimeSpan(microseconds: max(1, (times.max()! - times.min()!).microseconds / 12))
+
+            try harness.reset()
+            var clock = EventTime.distantPast
+            do {
+                let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
+                _ = try Self.feed(lines, into: sink, decoder: decoder, harness: harness, clock: &clock, end: true)
+            }
+            let perBatch = try harness.snapshot()
+
+            try harness.reset()
+            clock = .distantPast
+            let cut = lines.count * 6 / 10
+            do {
+                let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
+                sink.liveDerivedWriteSpacing = spacing
+                let journaled = try Self.feed(Array(lines[..<cut]), into: sink, decoder: decoder, harness: harness,
+                                              clock: &clock, end: false)
+                #expect(journaled > 0, "batches between derived writes should journal")
+                // Dies here: whatever waits in the journal is not written.
+            }
+            do {
+                let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
+                sink.liveDerivedWriteSpacing = spacing
+                _ = try Self.feed(Array(lines[cut...]), into: sink, decoder: decoder, harness: harness, clock: &clock, end: true)
+                try sink.writeWaitingDerivedRows()
+            }
+            #expect(try harness.rows("SELECT count(*) FROM cjm.batch_journal") == [["0"]])
+            let spaced = try harness.snapshot()
+            #expect(spaced.derived == perBatch.derived)
+            #expect(spaced.events == perBatch.events)
+        }
+    }
+}
