@@ -107,6 +107,9 @@ public final class LivePipeline: Service, Sendable {
                 if let current = session, Session.canContinue(current.configuration, with: configuration) {
                     logger.notice("applying the reloaded configuration; journeys, alerts and database unchanged, journey state kept")
                 } else {
+                    // Batches applied under the old journeys are written under them, not
+                    // applied again under the new ones by the next session's restore.
+                    writeWaitingDerivedRows(session)
                     session = nil
                     logger.notice("applying the reloaded configuration", metadata: ["journeys": "\(configuration.journeys.map(\.name).joined(separator: ", "))"])
                 }
@@ -177,8 +180,8 @@ public final class LivePipeline: Service, Sendable {
     }
 
     /// Writes the derived rows still waiting for their spacing, so that the tables are
-    /// complete when the daemon has stopped. Should that fail, the journal still holds
-    /// their batches and the next start applies them.
+    /// complete when the daemon has stopped (or a session ends at a reload). Should that
+    /// fail, the journal still holds their batches and the next session applies them.
     private func writeWaitingDerivedRows(_ session: Session?) {
         guard let session else { return }
         do {
