@@ -108,7 +108,8 @@ public final class LivePipeline: Service, Sendable {
                     logger.notice("applying the reloaded configuration; journeys, alerts and database unchanged, journey state kept")
                 } else {
                     // Batches applied under the old journeys are written under them, not
-                    // applied again under the new ones by the next session's restore.
+                    // applied again under the new ones by the next session's restore (should
+                    // this write fail, they are: the journal is all that survives).
                     writeWaitingDerivedRows(session)
                     session = nil
                     logger.notice("applying the reloaded configuration", metadata: ["journeys": "\(configuration.journeys.map(\.name).joined(separator: ", "))"])
@@ -188,7 +189,7 @@ public final class LivePipeline: Service, Sendable {
             let outcome = try session.sink.writeWaitingDerivedRows()
             observer.onCommit(IngestBatch(), outcome, 0)
         } catch {
-            logger.warning("derived rows not written at stop; the next start writes them",
+            logger.warning("waiting derived rows not written; the next session applies their batches again and writes them",
                            metadata: ["error": "\(error)"])
         }
     }

@@ -3,7 +3,8 @@
 /// Pure and deterministic: time comes in only through event times and the watermark the
 /// caller sets (wall clock − lateness live, largest `ts` − lateness in a replay), so a replay
 /// of the same events yields the same changes as live ingestion. The engine never does I/O;
-/// the store takes ``takeChanges()`` after each batch and writes them in one transaction.
+/// the store takes ``takeChanges()`` when it writes the derived rows (after a batch, or after
+/// several), in one transaction.
 /// When that transaction fails, the caller discards the engine and restores a new one from
 /// the database (``EngineSnapshot``), which is the same path as a restart.
 public struct JourneyEngine: ~Copyable {

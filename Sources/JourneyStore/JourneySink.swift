@@ -3,9 +3,11 @@ import Logging
 import PostgresClient
 
 /// The PostgreSQL sink of the pipeline: it owns the journey engine and one connection, and
-/// commits each batch — raw events, rejected lines, instance changes, critical moments,
-/// aggregates and the engine's position — in a single transaction (SPEC §4). A crash at any
-/// point therefore loses nothing committed and counts nothing twice.
+/// commits each batch — raw events, rejected lines, positions, and either the derived rows
+/// (instance changes, critical moments, aggregates, the engine's position) or, when those
+/// wait (``derivedWriteInterval``, ``liveDerivedWriteSpacing``), a journal row — in a single
+/// transaction. A crash at any point therefore loses nothing committed and counts nothing
+/// twice.
 ///
 /// Not thread-safe: one owner drives it (libpq calls block, so keep it off event loops).
 /// When a transaction fails, the engine is restored from the database before the error is
@@ -39,7 +41,8 @@ public final class JourneySink {
     /// engine applies those batches again, so a crash loses and doubles nothing. What waits
     /// is only the derived rows: an instance touched by many events of the interval is
     /// written once. A replay sets this (its dashboards are read afterwards); the daemon
-    /// writes with every batch, so that what it acknowledges is soon visible.
+    /// spaces its writes in time instead (``liveDerivedWriteSpacing``), so that what it
+    /// acknowledges is soon visible.
     public var derivedWriteInterval = 0
 
     /// Live batches write the derived rows at most this often (by the clock of their
@@ -172,6 +175,8 @@ public final class JourneySink {
             try writeDerived(outcome: &outcome)
             try saveEngineState(batchToken: batch.token)
             if journalHasRows { _ = try connection.execute("DELETE FROM cjm.batch_journal") }
+            // Should the transaction fail, the restore sets this from the journal again.
+            journalHasRows = false
             if case .live(let now) = rule { lastLiveDerivedWrite = now }
         } else {
             try journal(firstSequence: firstSequence, batchToken: batch.token)
@@ -196,7 +201,7 @@ public final class JourneySink {
 
     /// Writes the derived rows that wait for a later batch (see ``liveDerivedWriteSpacing``)
     /// in a transaction of their own, so that the tables are complete: called when the
-    /// daemon stops. Does nothing when none wait. The outcome holds the alert transitions
+    /// daemon stops, and before a reload replaces the sink. Does nothing when none wait. The outcome holds the alert transitions
     /// of the write.
     @discardableResult
     public func writeWaitingDerivedRows() throws -> BatchOutcome {

@@ -272,12 +272,15 @@ struct LiveDerivedWriteSpacingTests {
             let lines = scenario.ndjsonLines(for: scenario.arrivals)
             let times = scenario.arrivals.map(\.time)
             let spacing = TimeSpan(microseconds: max(1, (times.max()! - times.min()!).microseconds / 12))
+            func journalRows() throws -> [[String?]] { try harness.rows("SELECT count(*) FROM cjm.batch_journal") }
 
+            // Per batch, ending with one more batch at the same clock (as the spaced run does).
             try harness.reset()
             var clock = EventTime.distantPast
             do {
                 let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
-                _ = try Self.feed(lines, into: sink, decoder: decoder, harness: harness, clock: &clock, end: true)
+                _ = try Self.feed(lines, into: sink, decoder: decoder, harness: harness, clock: &clock, end: false)
+                try sink.commit(IngestBatch(), watermark: .live(now: clock))
             }
             let perBatch = try harness.snapshot()
 
@@ -290,18 +293,25 @@ struct LiveDerivedWriteSpacingTests {
                 let journaled = try Self.feed(Array(lines[..<cut]), into: sink, decoder: decoder, harness: harness,
                                               clock: &clock, end: false)
                 #expect(journaled > 0, "batches between derived writes should journal")
+                // One more batch at the same clock: less than the spacing after any write, so
+                // it journals, and the crash below certainly leaves journaled batches.
+                try sink.commit(IngestBatch(), watermark: .live(now: clock))
+                #expect(try journalRows() != [["0"]])
                 // Dies here: whatever waits in the journal is not written.
             }
             do {
                 let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
                 sink.liveDerivedWriteSpacing = spacing
-                _ = try Self.feed(Array(lines[cut...]), into: sink, decoder: decoder, harness: harness, clock: &clock, end: true)
+                _ = try Self.feed(Array(lines[cut...]), into: sink, decoder: decoder, harness: harness, clock: &clock, end: false)
+                try sink.commit(IngestBatch(), watermark: .live(now: clock))
+                #expect(try journalRows() != [["0"]], "the last batch journals; the stop must write what waits")
                 try sink.writeWaitingDerivedRows()
+                #expect(try journalRows() == [["0"]])
             }
-            #expect(try harness.rows("SELECT count(*) FROM cjm.batch_journal") == [["0"]])
             let spaced = try harness.snapshot()
             #expect(spaced.derived == perBatch.derived)
             #expect(spaced.events == perBatch.events)
+            #expect(spaced.watermark == perBatch.watermark)
         }
     }
 }

@@ -34,7 +34,7 @@ WITH latest AS (
     SELECT journey, customer_id, max(instance) AS instance FROM cjm.journey_instances GROUP BY 1, 2
 ), pairs AS (
     SELECT journey, customer_id,
-           string_agg(stage_index || ':' || octet_length(touchpoint) || ':' || touchpoint, '' ORDER BY stage_index, touchpoint)
+           string_agg(stage_index || ':' || octet_length(convert_to(touchpoint, 'UTF8')) || ':' || touchpoint, '' ORDER BY stage_index, touchpoint)
                AS met
     FROM cjm.touchpoint_customers GROUP BY 1, 2
 )
