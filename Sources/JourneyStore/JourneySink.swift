@@ -201,8 +201,8 @@ public final class JourneySink {
 
     /// Writes the derived rows that wait for a later batch (see ``liveDerivedWriteSpacing``)
     /// in a transaction of their own, so that the tables are complete: called when the
-    /// daemon stops, and before a reload replaces the sink. Does nothing when none wait. The outcome holds the alert transitions
-    /// of the write.
+    /// daemon stops, and before a reload replaces the sink. Does nothing when none wait.
+    /// The outcome holds the alert transitions of the write.
     @discardableResult
     public func writeWaitingDerivedRows() throws -> BatchOutcome {
         guard journalHasRows else { return BatchOutcome() }
