@@ -100,6 +100,11 @@ cmd_start() {
             cat "$dir/initdb.log" >&2
             die "initdb failed"
         fi
+        # lz4 where the server has it (Debian's does), else PostgreSQL's own pglz.
+        local wal_compression=pglz
+        if run_pg "$bindir/postgres" -D "$data" -c wal_compression=lz4 -C wal_compression >/dev/null 2>&1; then
+            wal_compression=lz4
+        fi
         {
             echo "# Added by pg-cluster.sh"
             echo "listen_addresses = ''"
@@ -111,6 +116,16 @@ cmd_start() {
                 echo "full_page_writes = off"
                 # Parallel test targets each open their own connections.
                 echo "max_connections = 200"
+            else
+                # Settings for a continuous write load (cjmd's): checkpoints far apart, so
+                # that fewer full-page images follow each one, and those compressed.
+                echo "max_wal_size = 4GB"
+                echo "checkpoint_timeout = 15min"
+                echo "wal_compression = $wal_compression"
+                # An eighth of the memory, between PostgreSQL's default and 512 MB.
+                local memory_kb
+                memory_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo 2>/dev/null || echo 0)
+                echo "shared_buffers = $((memory_kb / 8 / 1024 < 128 ? 128 : memory_kb / 8 / 1024 > 512 ? 512 : memory_kb / 8 / 1024))MB"
             fi
         } | run_pg tee -a "$data/postgresql.conf" >/dev/null
     fi

@@ -13,14 +13,19 @@ extension JourneySink {
     /// ones, and the rest is COPYed; the next batch probes first until a batch finds none.
     /// (A concurrent writer storing an id between the probe and the COPY fails this batch,
     /// which is then retried like any failed batch.)
-    func storeEvents(_ events: [AcceptedEvent], outcome: inout BatchOutcome) throws -> [(TouchpointEvent, Int64, String)] {
+    ///
+    /// With `slice` above 0, `between` runs after every `slice` rows sent (see
+    /// ``copyEvents(_:skipping:slice:between:)``): work done while the database stores them.
+    func storeEvents(
+        _ events: [AcceptedEvent], outcome: inout BatchOutcome, slice: Int = 0, between: () -> Void = {}
+    ) throws -> [(TouchpointEvent, Int64, String)] {
         guard !events.isEmpty else { return [] }
         let unique = uniqueEvents(events, outcome: &outcome)
         if !lastBatchHadStoredIDs {
             let firstSequence = nextSequence
             try connection.executeScript("SAVEPOINT cjmd_store_events")
             do {
-                let fresh = try copyEvents(unique, skipping: [])
+                let fresh = try copyEvents(unique, skipping: [], slice: slice, between: between)
                 try connection.executeScript("RELEASE SAVEPOINT cjmd_store_events")
                 outcome.stored = fresh.count
                 return fresh
@@ -37,7 +42,7 @@ extension JourneySink {
         // A replay of stored files finds ids in every batch: probe first then, rather than
         // failing a COPY (and logging a server error) per batch.
         lastBatchHadStoredIDs = !stored.isEmpty
-        let fresh = try copyEvents(unique, skipping: stored)
+        let fresh = try copyEvents(unique, skipping: stored, slice: slice, between: between)
         outcome.stored = fresh.count
         return fresh
     }

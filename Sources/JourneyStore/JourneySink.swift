@@ -71,6 +71,13 @@ public final class JourneySink {
     /// Batches written a second time because the engine had run ahead of a refused COPY.
     public private(set) var batchesWrittenAgain = 0
 
+    /// Whether a live batch moves the watermark over the events of earlier batches while
+    /// the database stores its own (see ``earlyLiveAdvance(_:now:)``). Nothing can run ahead
+    /// of the database: only events committed before are applied. Off only to compare.
+    public var advancesLiveWatermarkDuringCopy = true
+    /// Live batches whose COPY overlapped an advance of the watermark.
+    public private(set) var liveBatchesAdvancedDuringCopy = 0
+
     /// Writes the configured journeys into `cjm.journey_stages` (call once at start, outside
     /// any transaction, before creating sinks).
     public static func publishJourneys(_ configuration: CJMConfiguration, on connection: PostgresConnection) throws {
@@ -160,6 +167,14 @@ public final class JourneySink {
         let fresh: [(TouchpointEvent, Int64, String)]
         if overlapsEngineWithCopy, case .replay = rule, !lastBatchHadStoredIDs {
             fresh = try storeAndApplyEvents(batch.events, outcome: &outcome)
+        } else if case .live(let now) = rule, advancesLiveWatermarkDuringCopy,
+                  let early = earlyLiveAdvance(batch.events, now: now) {
+            fresh = try storeEvents(batch.events, outcome: &outcome, slice: Self.rowsPerEngineSlice) {
+                engine.beginAdvance(to: early, limit: 2 * Self.rowsPerEngineSlice)
+            }
+            engine.advanceWatermark(to: early)
+            liveBatchesAdvancedDuringCopy += 1
+            ingest(fresh, rule: rule, outcome: &outcome)
         } else {
             fresh = try storeEvents(batch.events, outcome: &outcome)
             ingest(fresh, rule: rule, outcome: &outcome)
@@ -300,6 +315,22 @@ public final class JourneySink {
         case .through(let time):
             engine.advanceWatermark(to: time)
         }
+    }
+
+    /// Where a live batch can move the watermark before its own events are ingested,
+    /// without changing the result (nil: nowhere). That is the live watermark, but short of
+    /// the batch's earliest event: whatever the engine applies below it, it would apply
+    /// before any of the batch's events anyway, and every step of the advance is then done
+    /// in the order one advance to the live watermark after ingesting would take. A batch
+    /// with an event behind the engine's watermark (late) gets nil, since late events are
+    /// applied on arrival, before the advance.
+    ///
+    /// The point: applying the events that come due is most of a live batch's own work,
+    /// and this lets it run while the database digests the batch's COPY.
+    func earlyLiveAdvance(_ events: [AcceptedEvent], now: EventTime) -> EventTime? {
+        guard let earliest = events.lazy.map(\.event.time).min() else { return nil }
+        let target = min(now - configuration.ingest.allowedLateness, earliest - TimeSpan(microseconds: 1))
+        return target > engine.watermark ? target : nil
     }
 
     /// Hands new events to the engine (without moving its watermark), counting late ones.

@@ -1,0 +1,11 @@
+-- cjmd schema, version 9: room on every page of cjm.journey_instances for the rows' next
+-- versions.
+--
+-- An instance row is inserted when the instance opens and rewritten as its customer goes on
+-- (each rewrite is a new row version of about 500 bytes). With full pages the new version
+-- lands on another page, and each of the table's three indexes gets a new entry for it.
+-- With room left on the page, PostgreSQL keeps the new version there and leaves the
+-- indexes alone (a heap-only tuple): none of the rewritten columns is indexed, except
+-- exited_at when the instance closes. Half a page is kept free; earlier versions are
+-- pruned from the page as it fills again.
+ALTER TABLE cjm.journey_instances SET (fillfactor = 50);
