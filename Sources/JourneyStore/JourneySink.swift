@@ -320,10 +320,10 @@ public final class JourneySink {
     /// Where a live batch can move the watermark before its own events are ingested,
     /// without changing the result (nil: nowhere). That is the live watermark, but short of
     /// the batch's earliest event: whatever the engine applies below it, it would apply
-    /// before any of the batch's events anyway, and every step of the advance is then done
-    /// in the order one advance to the live watermark after ingesting would take. A batch
-    /// with an event behind the engine's watermark (late) gets nil, since late events are
-    /// applied on arrival, before the advance.
+    /// before any of the batch's events anyway (per customer, events and deadlines go in
+    /// time order), and moving the watermark in two steps is what consecutive batches do
+    /// all the time. A batch with an event behind the engine's watermark (late) gets nil,
+    /// since late events are applied on arrival, before any advance.
     ///
     /// The point: applying the events that come due is most of a live batch's own work,
     /// and this lets it run while the database digests the batch's COPY.
