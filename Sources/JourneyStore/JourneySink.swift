@@ -75,7 +75,8 @@ public final class JourneySink {
     /// the database stores its own (see ``earlyLiveAdvance(_:now:)``). Nothing can run ahead
     /// of the database: only events committed before are applied. Off only to compare.
     public var advancesLiveWatermarkDuringCopy = true
-    /// Live batches whose COPY overlapped an advance of the watermark.
+    /// Live batch attempts whose COPY overlapped an advance of the watermark (a batch
+    /// written again after a failure counts again).
     public private(set) var liveBatchesAdvancedDuringCopy = 0
 
     /// Writes the configured journeys into `cjm.journey_stages` (call once at start, outside
@@ -169,8 +170,15 @@ public final class JourneySink {
             fresh = try storeAndApplyEvents(batch.events, outcome: &outcome)
         } else if case .live(let now) = rule, advancesLiveWatermarkDuringCopy,
                   let early = earlyLiveAdvance(batch.events, now: now) {
-            fresh = try storeEvents(batch.events, outcome: &outcome, slice: Self.rowsPerEngineSlice) {
-                engine.beginAdvance(to: early, limit: 2 * Self.rowsPerEngineSlice)
+            do {
+                fresh = try storeEvents(batch.events, outcome: &outcome, slice: Self.rowsPerEngineSlice) {
+                    engine.beginAdvance(to: early, limit: 2 * Self.rowsPerEngineSlice)
+                }
+            } catch {
+                // Finish the advance begun: should restoring the engine fail too, it is left
+                // as after an empty batch, not stopped halfway (which no later call expects).
+                engine.advanceWatermark(to: early)
+                throw error
             }
             engine.advanceWatermark(to: early)
             liveBatchesAdvancedDuringCopy += 1
