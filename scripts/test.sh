@@ -36,13 +36,34 @@ status=0
 # async ones (HTTP servers, timers) into spurious time-outs.
 # The output is also kept in a log so that a failure can be summarised at the end: CI
 # shows only the tail of a long run, where the failing test would otherwise be lost.
+# Line-buffered (stdbuf): through a pipe the test binary's output would otherwise arrive in
+# 4 KiB blocks, and a run stopped from outside would lose the lines naming the running test.
+# A watcher stops a run that prints nothing for CJM_TEST_STALL_MINUTES (default 15) and
+# reports the stacks of what hung; see scripts/stall-watch.sh.
 log=$(mktemp /tmp/cjm-test-log.XXXXXX)
-swift test -c release -Xswiftc -enable-testing --no-parallel "$@" 2>&1 | tee "$log" || status=${PIPESTATUS[0]}
+status_file=$(mktemp /tmp/cjm-test-status.XXXXXX)
+stall_report="$log.stall"
+{
+    stdbuf -oL -eL swift test -c release -Xswiftc -enable-testing --no-parallel "$@" 2>&1
+    echo $? >"$status_file"
+} | tee "$log" &
+run=$!
+bash scripts/stall-watch.sh "$log" "${CJM_TEST_STALL_MINUTES:-15}" "$stall_report" $$ &
+watcher=$!
+wait "$run" || true
+kill "$watcher" 2>/dev/null || true
+wait "$watcher" 2>/dev/null || true
+status=$(cat "$status_file" 2>/dev/null || true)
+rm -f "$status_file"
+[[ $status =~ ^[0-9]+$ ]] || status=1
+if [ -s "$stall_report" ] && [ "$status" -eq 0 ]; then status=1; fi
 if [ "$status" -ne 0 ]; then
     echo
     echo "==== failures (full log: $log) ===="
     grep -E -A12 'recorded an issue|error: |Fatal error|crashed|timed out' "$log" | head -n 400 || true
     grep -E '^✘|✘ Test|✘ Suite' "$log" | head -n 100 || true
+    # Last, so that it is in the tail CI shows.
+    if [ -s "$stall_report" ]; then cat "$stall_report"; fi
 else
     rm -f "$log"
 fi
