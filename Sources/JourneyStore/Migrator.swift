@@ -4,6 +4,10 @@ import PostgresClient
 /// Applies the embedded schema migrations (`sql/migrations`) in order, each in its own
 /// transaction, recording them in `cjm.schema_migrations`. Idempotent; concurrent runs are
 /// serialized by an advisory lock, so two daemons starting together cannot race.
+///
+/// A database that a newer cjmd migrated is refused with ``SchemaNewerThanBinaryError``:
+/// an older binary would write rows without the columns and invariants the newer schema
+/// relies on, so it stops before writing anything.
 public enum Migrator {
     /// The advisory lock key shared by every cjmd (ASCII "cjmdmigr").
     static let lockKey: Int64 = 0x636A_6D64_6D69_6772
@@ -20,6 +24,9 @@ public enum Migrator {
                 applied_at timestamptz NOT NULL DEFAULT now()
             );
             """)
+        if let version = try currentVersion(connection), version > latestVersion {
+            throw SchemaNewerThanBinaryError(databaseVersion: version, binaryVersion: latestVersion)
+        }
         var applied: [Int] = []
         for migration in SchemaMigrations.all {
             let didApply = try connection.transaction {

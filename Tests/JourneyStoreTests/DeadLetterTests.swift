@@ -99,6 +99,27 @@ struct DeadLetterTests {
         }
     }
 
+    /// An older binary must not write into a schema a newer one migrated: it stops before
+    /// applying or writing anything, and says which versions met.
+    @Test func databaseMigratedByANewerBinaryIsRefused() throws {
+        try StoreTestDatabase.withDatabase { conninfo in
+            let connection = try PostgresConnection(conninfo: conninfo)
+            let newer = Migrator.latestVersion + 1
+            _ = try connection.execute(
+                "INSERT INTO cjm.schema_migrations (version, name) VALUES ($1, 'from_a_newer_cjmd')", [.int(Int64(newer))])
+            // A migration this binary knows is missing too: it must not be applied either.
+            _ = try connection.execute("DELETE FROM cjm.schema_migrations WHERE version = 1")
+            #expect(throws: SchemaNewerThanBinaryError(databaseVersion: newer, binaryVersion: Migrator.latestVersion)) {
+                try Migrator.migrate(connection)
+            }
+            let recorded = try connection.execute("SELECT count(*) FROM cjm.schema_migrations WHERE version = 1")
+            #expect(try recorded.int64(row: 0, column: 0) == 0)
+            let error = SchemaNewerThanBinaryError(databaseVersion: newer, binaryVersion: Migrator.latestVersion)
+            #expect(error.description.contains("version \(newer)"))
+            #expect(error.description.contains("newer cjmd"))
+        }
+    }
+
     /// Every file in sql/migrations is embedded, in order.
     @Test func everyMigrationFileIsEmbedded() throws {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
