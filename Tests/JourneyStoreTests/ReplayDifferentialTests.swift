@@ -13,7 +13,7 @@ struct ReplayDifferentialTests {
     #if DEBUG
     static let scenarios = Int(ProcessInfo.processInfo.environment["CJM_DB_SCENARIOS"] ?? "") ?? 120
     #else
-    static let scenarios = Int(ProcessInfo.processInfo.environment["CJM_DB_SCENARIOS"] ?? "") ?? 1500
+    static let scenarios = Int(ProcessInfo.processInfo.environment["CJM_DB_SCENARIOS"] ?? "") ?? 600
     #endif
 
     static func configuration(for scenario: Scenario, batch: Int) -> CJMConfiguration {
