@@ -28,5 +28,6 @@ public enum SchemaMigrations {
         Migration(6, "batch_token", PackageResources._06_batch_token_sql),
         Migration(7, "batch_journal", PackageResources._07_batch_journal_sql),
         Migration(8, "touchpoint_customer_counts", PackageResources._08_touchpoint_customer_counts_sql),
+        Migration(9, "writer_fence", PackageResources._09_writer_fence_sql),
     ]
 }

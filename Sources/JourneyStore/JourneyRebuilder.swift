@@ -23,7 +23,10 @@ public enum JourneyRebuilder {
         try JourneySink.publishJourneys(configuration, on: connection)
         return try connection.transaction {
             var summary = Summary()
-            let state = try connection.execute("SELECT watermark FROM cjm.engine_state WHERE id = 1 FOR UPDATE")
+            // Counted as a batch transaction, which also locks the row: a daemon or replay on
+            // this database waits, then restores its engine from the rebuilt tables.
+            let state = try connection.execute(
+                "UPDATE cjm.engine_state SET commits = commits + 1 WHERE id = 1 RETURNING watermark")
             let oldWatermark = try state.rowCount == 1 ? state.timestampMicroseconds(row: 0, column: 0) : nil
             summary.watermark = oldWatermark.map { EventTime(microseconds: $0) }
             try connection.executeScript("""

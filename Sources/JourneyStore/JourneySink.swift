@@ -28,6 +28,16 @@ public final class JourneySink {
     var mappedStagesCache: [[Int?]: String?] = [:]
     let logger: Logger
 
+    /// `cjm.engine_state.commits` as this sink last committed it, or read it when it
+    /// restored the engine: the database's count of batch transactions. Another count at
+    /// the start of a batch means another process wrote in between (see ``claimBatch()``).
+    private var commitsSeen: Int64 = 0
+    /// The count the transaction under way writes; adopted when it commits.
+    private var commitsPending: Int64 = 0
+    /// Batches before which the engine was restored from the database because another
+    /// process (a second cjmd, a replay, a rebuild) had written to it since this one's last.
+    public private(set) var restoresForOtherWriters = 0
+
     /// Events applied to the engine whose derived rows are not written yet.
     private var unwrittenEvents = 0
     /// Whether `cjm.batch_journal` holds rows (emptied with the next derived write).
@@ -92,6 +102,9 @@ public final class JourneySink {
         self.connection = connection
         self.logger = logger
         try Self.prepareStaging(connection)
+        // Read before the state: should another process commit while it loads, the next
+        // batch finds a newer count and restores again.
+        self.commitsSeen = try Self.committedBatches(connection)
         let loaded = try EngineSnapshotLoader.load(catalog: catalog, alerts: configuration.alerts, from: connection)
         self.engine = JourneyEngine(catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
                                     alerts: configuration.alerts, restoring: loaded.snapshot)
@@ -131,6 +144,7 @@ public final class JourneySink {
                 batchesWrittenAgain += 1
                 outcome = try connection.transaction { try write(batch, rule: rule) }
             }
+            commitsSeen = commitsPending
             if announcesAlerts { logAlerts(outcome.alertTransitions) }
             return outcome
         } catch {
@@ -143,6 +157,7 @@ public final class JourneySink {
 
     /// Replaces the engine with one restored from the database (snapshot and journal).
     private func restoreEngine() throws {
+        commitsSeen = try Self.committedBatches(connection)
         let loaded = try EngineSnapshotLoader.load(catalog: catalog, alerts: configuration.alerts, from: connection)
         engine = JourneyEngine(catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
                                alerts: configuration.alerts, restoring: loaded.snapshot)
@@ -163,6 +178,7 @@ public final class JourneySink {
     // MARK: The transaction
 
     private func write(_ batch: IngestBatch, rule: WatermarkRule) throws -> BatchOutcome {
+        try claimBatch()
         var outcome = BatchOutcome()
         let firstSequence = nextSequence
         let fresh: [(TouchpointEvent, Int64, String)]
@@ -232,10 +248,12 @@ public final class JourneySink {
         do {
             var outcome = BatchOutcome()
             try connection.transaction {
+                try claimBatch()
                 try writeDerived(outcome: &outcome)
                 try saveEngineState()
                 _ = try connection.execute("DELETE FROM cjm.batch_journal")
             }
+            commitsSeen = commitsPending
             journalHasRows = false
             if announcesAlerts { logAlerts(outcome.alertTransitions) }
             return outcome
@@ -243,6 +261,38 @@ public final class JourneySink {
             restoreAfterFailure()
             throw error
         }
+    }
+
+    /// Counts this transaction in `cjm.engine_state.commits`. The update locks the row until
+    /// the transaction ends, so batch transactions of several processes on one database
+    /// take turns. A count other than the one this sink last saw means another process
+    /// committed since: the engine is then restored from the database first. That is
+    /// complete, since nobody else can commit while this transaction holds the row.
+    ///
+    /// So two writers on one database (a replay into a running daemon's database, say) stay
+    /// correct, each batch applied to the state all earlier ones left; each restore costs
+    /// time, which is why one writer per database is the way to run.
+    private func claimBatch() throws {
+        let claimed = try connection.execute(
+            "UPDATE cjm.engine_state SET commits = commits + 1 WHERE id = 1 RETURNING commits")
+        let commits = try claimed.int64(row: 0, column: 0) ?? 0
+        if commits - 1 != commitsSeen {
+            restoresForOtherWriters += 1
+            // The first time, then at 2, 4, 8, … so that two writers in turn do not flood the log.
+            if restoresForOtherWriters & (restoresForOtherWriters - 1) == 0 {
+                logger.warning("another process wrote to this database since this one's last batch; restoring journey state from it first", metadata: [
+                    "times": "\(restoresForOtherWriters)",
+                    "hint": "run one writer (cjmd run, replay or rebuild) per database: several stay correct, but each restores whenever another wrote",
+                ])
+            }
+            try restoreEngine()
+        }
+        commitsPending = commits
+    }
+
+    /// The database's count of batch transactions (`cjm.engine_state.commits`).
+    private static func committedBatches(_ connection: PostgresConnection) throws -> Int64 {
+        try connection.execute("SELECT commits FROM cjm.engine_state WHERE id = 1").int64(row: 0, column: 0) ?? 0
     }
 
     /// Records a batch whose derived rows wait (see ``derivedWriteInterval``).

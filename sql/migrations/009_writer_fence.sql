@@ -1,0 +1,12 @@
+-- cjmd schema, version 9: a count of committed batches, so that several writers on one
+-- database stay correct.
+--
+-- Each cjmd process (`run`, `replay`) keeps the journey state in memory and writes what
+-- changes in it. Should a second process write to the same database (a replay against a
+-- running daemon's database, two daemons by mistake, a `rebuild`), the first one's memory
+-- no longer matches the tables. Every batch's transaction therefore begins by adding one
+-- to `commits`, which also locks the row until it commits: batch transactions of
+-- different processes take turns. A process that finds a count other than the one it
+-- last wrote (or read when it restored) restores its engine from the database inside that
+-- transaction, before applying the batch. A `rebuild` adds one too.
+ALTER TABLE cjm.engine_state ADD COLUMN commits bigint NOT NULL DEFAULT 0;
