@@ -4,11 +4,19 @@ import Glibc
 #endif
 
 /// A blocking NDJSON client over TCP or a Unix socket, as an application would write one.
+///
+/// Sends and receives give up after ``timeout`` with ``TimedOut`` (not a ``Failure``, so a
+/// test expecting the daemon to close the connection does not pass on a daemon that hangs),
+/// so that a daemon that stops answering fails the test instead of hanging the run.
 final class LineClient {
     let fd: Int32
     private var buffer: [UInt8] = []
 
     enum Failure: Error { case connect(Int32), send(Int32), closed }
+    /// No byte moved for ``timeout``.
+    struct TimedOut: Error {}
+    /// Longer than any test waits for the daemon on a slow machine.
+    static let timeout = 300
 
     init(tcpPort port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -20,6 +28,7 @@ final class LineClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard result == 0 else { let e = errno; close(fd); throw Failure.connect(e) }
+        setTimeouts()
     }
 
     init(unixPath path: String) throws {
@@ -34,16 +43,27 @@ final class LineClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard result == 0 else { let e = errno; close(fd); throw Failure.connect(e) }
+        setTimeouts()
     }
 
     deinit { close(fd) }
+
+    private func setTimeouts() {
+        var limit = timeval(tv_sec: Self.timeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    private static func failure(_ error: Int32) -> any Error {
+        error == EAGAIN || error == EWOULDBLOCK ? TimedOut() : Failure.send(error)
+    }
 
     func send(_ text: String) throws {
         var bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeMutableBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { throw Failure.send(errno) }
+            guard n > 0 else { throw Self.failure(errno) }
             offset += n
         }
     }
@@ -53,7 +73,7 @@ final class LineClient {
         var offset = bytes.startIndex
         while offset < bytes.endIndex {
             let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { throw Failure.send(errno) }
+            guard n > 0 else { throw Self.failure(errno) }
             offset += n
         }
     }
@@ -68,6 +88,7 @@ final class LineClient {
             }
             var chunk = [UInt8](repeating: 0, count: 4096)
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0, errno == EAGAIN || errno == EWOULDBLOCK { throw TimedOut() }
             guard n > 0 else { throw Failure.closed }
             buffer += chunk[..<n]
         }

@@ -38,6 +38,9 @@ struct RunCrashTests {
         let shares = (0..<Self.clients).map { client in lines.enumerated().filter { $0.offset % Self.clients == client }.map(\.element) }
         let finished = DispatchGroup()
         let progress = ClientProgress(clients: Self.clients)
+        // Should the test end early (a failed start, say), the clients stop retrying: they
+        // would otherwise go on forever and keep the daemon's harness from being released.
+        defer { progress.stop() }
         for (client, share) in shares.enumerated() {
             finished.enter()
             Thread.detachNewThread {
@@ -85,7 +88,7 @@ struct RunCrashTests {
         var position = 0
         var connection: LineClient? = nil
         var sentOnConnection = 0
-        while position < lines.count {
+        while position < lines.count, !progress.isStopped {
             do {
                 if connection == nil {
                     connection = useTCP ? try LineClient(tcpPort: daemon.tcpPort) : try LineClient(unixPath: daemon.socketPath)
@@ -110,7 +113,10 @@ struct RunCrashTests {
         private let lock = NSLock()
         private var acknowledgedLines = 0
         private var resentLines = 0
+        private var stopped = false
         init(clients: Int) {}
+        var isStopped: Bool { lock.withLock { stopped } }
+        func stop() { lock.withLock { stopped = true } }
         var acknowledged: Int { lock.withLock { acknowledgedLines } }
         var resent: Int { lock.withLock { resentLines } }
         func add(_ count: Int) { lock.withLock { acknowledgedLines += count } }
