@@ -160,6 +160,14 @@ public final class LivePipeline: Service, Sendable {
                         session = nil
                         observer.onDatabase(false)
                         outage.failed(error, queued: queue.depth + batch.count)
+                    } else if batch.events.isEmpty {
+                        // No event left to isolate: PostgreSQL refuses the dead letters or the
+                        // file positions themselves (a constraint or permission an operator
+                        // changed, say). Retry with backoff, as in an outage, not in a tight loop.
+                        logger.error("PostgreSQL refused the batch's dead letters or file positions; retrying", metadata: [
+                            "error": "\(error)", "retry_in_seconds": "\(backoff)",
+                            "rejected": "\(batch.rejections.count)", "positions": "\(batch.checkpoints.count)",
+                        ])
                     } else {
                         // The database refused the batch itself: find and dead-letter the culprit
                         // rather than stall every client behind it.
