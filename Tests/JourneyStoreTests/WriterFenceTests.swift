@@ -27,6 +27,17 @@ struct WriterFenceTests {
         return batches
     }
 
+    /// The tables after one sink wrote every batch, then finished, on an emptied database.
+    static func oneWriter(_ harness: StoreHarness, _ batches: [IngestBatch], derivedWriteInterval: Int = 0) throws -> TablesSnapshot {
+        try harness.reset()
+        let sink = try JourneySink(configuration: harness.configuration, connection: harness.connection, logger: harness.logger)
+        sink.derivedWriteInterval = derivedWriteInterval
+        for batch in batches { try sink.commit(batch, watermark: .replay) }
+        try sink.commit(IngestBatch(), watermark: .finish(asOf: nil))
+        #expect(sink.restoresForOtherWriters == 0)
+        return try harness.snapshot()
+    }
+
     /// Writers take the batches in turns of one to three, in the same order as one process
     /// would; the last writer finishes. Both journaling and per-batch derived writes.
     @Test(arguments: [(7, 0), (19, 150), (23, 0), (101, 150), (4242, 0)] as [(UInt64, Int)])
@@ -38,15 +49,7 @@ struct WriterFenceTests {
             let decoder = EventDecodingForTests(settings: configuration.ingest, now: harness.now)
             let batches = try Self.batches(scenario, decoder: decoder)
 
-            try harness.reset()
-            do {
-                let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
-                sink.derivedWriteInterval = derivedWriteInterval
-                for batch in batches { try sink.commit(batch, watermark: .replay) }
-                try sink.commit(IngestBatch(), watermark: .finish(asOf: nil))
-                #expect(sink.restoresForOtherWriters == 0)
-            }
-            let alone = try harness.snapshot()
+            let alone = try Self.oneWriter(harness, batches, derivedWriteInterval: derivedWriteInterval)
 
             try harness.reset()
             let other = try PostgresConnection(conninfo: conninfo)
@@ -89,13 +92,7 @@ struct WriterFenceTests {
             let decoder = EventDecodingForTests(settings: configuration.ingest, now: harness.now)
             let batches = try Self.batches(scenario, decoder: decoder)
 
-            try harness.reset()
-            do {
-                let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
-                for batch in batches { try sink.commit(batch, watermark: .replay) }
-                try sink.commit(IngestBatch(), watermark: .finish(asOf: nil))
-            }
-            let alone = try harness.snapshot()
+            let alone = try Self.oneWriter(harness, batches)
 
             try harness.reset()
             let failures = Failures()
