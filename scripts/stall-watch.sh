@@ -2,7 +2,7 @@
 # Usage: stall-watch.sh LOG MINUTES REPORT ROOT_PID
 #
 # Watches the test run's log. When it has not grown for MINUTES (no test prints for that
-# long: the longest test takes about 3 minutes here), the run is stuck: this writes REPORT
+# long: the longest test takes under 2 minutes here), the run is stuck: this writes REPORT
 # with the tests still running, the process tree and the stacks of the test binary and of
 # every cjmd it started, then kills them, so that the run fails with a name and a stack
 # instead of running into CI's time limit with nothing to show.
