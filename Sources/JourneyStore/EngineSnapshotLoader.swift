@@ -50,13 +50,21 @@ enum EngineSnapshotLoader {
 
         snapshot.openInstances = try loadOpenInstances(catalog: catalog, names: names, connection: connection)
 
+        // Driven from the open abandoned instances, each looking up its moments by primary
+        // key: the LATERAL subquery (kept one by OFFSET 0) fixes that order. As a plain join,
+        // right after a bulk load and before autovacuum's ANALYZE, the planner took the
+        // moments as one row and probed the open instances by journey alone for each of them
+        // — quadratic, a minute for a few hundred thousand moments.
         let moments = try connection.execute("""
             SELECT m.journey, m.customer_id, m.instance, m.moment, m.stage_index, m.last_event, m.last_touchpoint,
                    m.last_seen, (extract(epoch FROM m.time_in_stage) * 1000000)::int8, m.detected_at
-            FROM cjm.critical_moments m
-            JOIN cjm.journey_instances i USING (journey, customer_id, instance)
-            WHERE i.exited_at IS NULL AND i.status = 'abandoned' AND m.reason = 'inactive'
-              AND m.recovered_at IS NULL AND m.journey = ANY($1::text[])
+            FROM cjm.journey_instances i
+            CROSS JOIN LATERAL (
+                SELECT * FROM cjm.critical_moments m
+                WHERE m.journey = i.journey AND m.customer_id = i.customer_id AND m.instance = i.instance
+                  AND m.reason = 'inactive' AND m.recovered_at IS NULL
+                OFFSET 0) m
+            WHERE i.exited_at IS NULL AND i.status = 'abandoned' AND i.journey = ANY($1::text[])
             """, [.text(SQLText.textArray(names))])
         for row in 0..<moments.rowCount {
             guard let j = journeyIndex(moments, row) else { continue }
