@@ -3,7 +3,7 @@ import Foundation
 import JourneyCore
 import JourneyStore
 
-/// Reads, frames and decodes one replayed file on a thread of its own, a few batches ahead
+/// Reads, frames and decodes one replayed file on a thread of its own, a batch ahead
 /// of the caller, who commits them: decoding (a tenth of a replay's CPU) then overlaps the
 /// database's and the engine's work instead of adding to it.
 ///
@@ -19,8 +19,14 @@ final class ReplayReadAhead: @unchecked Sendable {
         case end(LineBatcher, [SourceFileKey: SourceCheckpoint], lines: Int)
     }
 
-    /// Batches read ahead at most: enough to keep the caller busy, little memory.
-    static let depth = 2
+    /// Batches read ahead at most: one keeps the caller busy (a batch is tens of thousands
+    /// of lines, see ``ReplayRunner/defaultBatchEvents``); each more costs its memory.
+    static let depth = 1
+    /// A batch also ends once its lines hold this many bytes, whatever `batchMaxEvents`
+    /// says: a batch stays in memory until it commits, dead letters keep each line's bytes
+    /// (up to `max_line_bytes`), and a file of long lines would otherwise make batches of
+    /// gigabytes.
+    static let batchMaxBytes = 32 << 20
 
     private let condition = NSCondition()
     // Guarded by `condition`.
@@ -91,16 +97,22 @@ final class ReplayReadAhead: @unchecked Sendable {
         var position = start
         var positions: [SourceFileKey: SourceCheckpoint] = [:]
         var lines = 0
+        var batchBytes = 0
         var framer = LineFramer(maxLineBytes: settings.maxLineBytes, startOffset: position?.offset ?? 0)
         func handle(_ line: FramedLine, _ endOffset: Int64) throws {
             lines += 1
+            switch line {
+            case .line(let bytes): batchBytes += bytes.count
+            case .tooLong(let prefix, _): batchBytes += prefix.count
+            }
             batcher.add(line, source: source, now: clock())
             if var current = position {
                 current.offset = endOffset
                 position = current
                 positions[current.key] = current
             }
-            if batcher.batch.count >= settings.batchMaxEvents {
+            if batcher.batch.count >= settings.batchMaxEvents || batchBytes >= Self.batchMaxBytes {
+                batchBytes = 0
                 var batch = batcher.take()
                 batch.checkpoints = positions
                 positions = [:]

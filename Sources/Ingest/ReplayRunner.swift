@@ -5,8 +5,8 @@ import JourneyStore
 import Logging
 
 /// `cjmd replay`: pushes NDJSON files through the same decode → engine → store path as the
-/// daemon, in batches of `batch_max_events`, with the replay watermark (largest `ts` seen −
-/// allowed lateness), and finishes at `--as-of`.
+/// daemon, in batches of `settings.batchMaxEvents` (the command's `--batch-events`), with the
+/// replay watermark (largest `ts` seen − allowed lateness), and finishes at `--as-of`.
 ///
 /// Each batch commits, with its lines, how far each regular file has been read (like a tail
 /// source's checkpoint, under the source `replay:PATH`). A replay that was killed therefore
@@ -21,6 +21,14 @@ import Logging
 /// replay's database work was rewriting the same instances, once per batch or interval,
 /// that one write at the end stores once.
 public struct ReplayRunner {
+    /// Events per transaction of `cjmd replay` unless `--batch-events` says otherwise. A bulk
+    /// load, not live traffic: each commit ends the database's work on one COPY and starts
+    /// the next, and at 5,000 events (the live default) those pauses cost a tenth of a
+    /// replay's time. A killed replay repeats at most this many lines' work.
+    public static let defaultBatchEvents = 50_000
+    /// The largest `--batch-events`. A batch is held in memory until it commits (a few
+    /// hundred bytes per event; a batch also ends at 32 MiB of lines).
+    public static let maximumBatchEvents = 1_000_000
     /// How many events a replay applies at most between writes of the derived rows. A
     /// replay killed in between re-applies them at its next start (about 10 s per million).
     public static let defaultDerivedWriteInterval = 2_000_000

@@ -22,6 +22,10 @@ struct ReplayCommand: AsyncParsableCommand {
     @Flag(name: .customLong("fail-on-rejected"), help: "Exit 65 when any line was dead-lettered.")
     var failOnRejected = false
 
+    @Option(name: .customLong("batch-events"),
+            help: "Events per committed transaction (default: \(ReplayRunner.defaultBatchEvents); ingest.batch_max_events is for live sources).")
+    var batchEvents = ReplayRunner.defaultBatchEvents
+
     @Argument(help: "NDJSON files; - reads standard input.")
     var files: [String]
 
@@ -29,6 +33,9 @@ struct ReplayCommand: AsyncParsableCommand {
         if files.isEmpty { throw ValidationError("name at least one file (or - for standard input)") }
         if let asOf, RFC3339.parse(asOf) == nil {
             throw ValidationError("--as-of \(asOf) is not an RFC 3339 time such as 2026-05-01T00:00:00Z")
+        }
+        if !(1...ReplayRunner.maximumBatchEvents).contains(batchEvents) {
+            throw ValidationError("--batch-events \(batchEvents) is out of range: give 1 to \(ReplayRunner.maximumBatchEvents)")
         }
     }
 
@@ -54,7 +61,9 @@ struct ReplayCommand: AsyncParsableCommand {
         do {
             try JourneySink.publishJourneys(configuration, on: connection)
             let sink = try JourneySink(configuration: configuration, connection: connection, logger: logger)
-            let runner = ReplayRunner(settings: configuration.ingest, clock: CommandSupport.now, logger: logger)
+            var settings = configuration.ingest
+            settings.batchMaxEvents = batchEvents
+            let runner = ReplayRunner(settings: settings, clock: CommandSupport.now, logger: logger)
             summary = try await Self.offThePool {
                 try runner.replay(files, into: sink, asOf: asOf.flatMap(RFC3339.parse)) { transitions in
                     if let webhook { transitions.forEach(webhook.send) }

@@ -47,6 +47,9 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: config) }
         #expect(try CommandRunner.run(["replay", "--config", config]).status == 64)
         #expect(try CommandRunner.run(["replay", "--config", config, "--as-of", "yesterday", "x.ndjson"]).status == 64)
+        let noBatch = try CommandRunner.run(["replay", "--config", config, "--batch-events", "0", "x.ndjson"])
+        #expect(noBatch.status == 64)
+        #expect(noBatch.stderr.contains("--batch-events 0 is out of range"), "\(noBatch.stderr)")
         #expect(try CommandRunner.run(["no-such-command"]).status == 64)
     }
 

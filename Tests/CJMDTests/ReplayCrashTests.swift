@@ -35,7 +35,8 @@ struct ReplayCrashTests {
         func startReplay() throws -> Process {
             let process = Process()
             process.executableURL = CommandRunner.binary
-            process.arguments = ["replay", "--config", killed.configPath, eventsPath]
+            // Small transactions, so that most kills fall between commits of one replay.
+            process.arguments = ["replay", "--config", killed.configPath, "--batch-events", "1000", eventsPath]
             let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
             log.seekToEndOfFile()
             process.standardOutput = log
