@@ -42,6 +42,20 @@ import Testing
         #expect(result.stderr.contains("/nonexistent/cjmd.yaml"))
     }
 
+    /// A megabyte of problems on stderr, with nothing on stdout: every one is listed, and
+    /// the test's runner (files, not pipes) gets all of it instead of blocking at 64 KiB.
+    @Test func checkConfigListsThousandsOfProblems() throws {
+        let unknown = (0..<5000).map { "  unknown_key_\($0): 1\n" }.joined()
+        let config = CommandRunner.temporaryFile(CommandRunner.configuration(databaseURL: Self.unreachable)
+            + "\ningest:\n" + unknown)
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        let result = try CommandRunner.run(["check-config", "--config", config])
+        #expect(result.status == 78)
+        #expect(result.stderr.utf8.count > 1 << 20, "\(result.stderr.utf8.count) bytes")
+        #expect(result.stderr.contains("ingest.unknown_key_0: unknown key"))
+        #expect(result.stderr.contains("ingest.unknown_key_4999: unknown key"))
+    }
+
     @Test func usageErrorsExit64() throws {
         let config = CommandRunner.temporaryFile(CommandRunner.configuration(databaseURL: Self.unreachable))
         defer { try? FileManager.default.removeItem(atPath: config) }

@@ -14,21 +14,31 @@ struct CommandRunner {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cjmd")
     }
 
+    /// Runs `cjmd` with `arguments` to its exit. Standard input, output and error are files,
+    /// not pipes: with pipes, a child that fills one (64 KiB) while the test waits on
+    /// another — a replay logging many alerts to stderr before the test reads it — would
+    /// block both for good.
     static func run(_ arguments: [String], stdin: Data? = nil) throws -> Result {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cjmd-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func file(_ name: String, _ contents: Data) throws -> FileHandle {
+            let url = directory.appendingPathComponent(name)
+            _ = FileManager.default.createFile(atPath: url.path, contents: contents)
+            return try FileHandle(forUpdating: url)
+        }
+        let input = try file("stdin", stdin ?? Data()), out = try file("stdout", Data()), err = try file("stderr", Data())
+        defer { try? input.close(); try? out.close(); try? err.close() }
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
-        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardInput = input
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = input
         try process.run()
-        if let stdin { input.fileHandleForWriting.write(stdin) }
-        try input.fileHandleForWriting.close()
-        // Read before waiting, so a full pipe cannot block the child.
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        let stdout = try Data(contentsOf: directory.appendingPathComponent("stdout"))
+        let stderr = try Data(contentsOf: directory.appendingPathComponent("stderr"))
         return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                       stderr: String(decoding: stderr, as: UTF8.self))
     }
