@@ -22,8 +22,8 @@ final class ReplayReadAhead: @unchecked Sendable {
     /// Batches read ahead at most: one keeps the caller busy (a batch is tens of thousands
     /// of lines, see ``ReplayRunner/defaultBatchEvents``); each more costs its memory.
     static let depth = 1
-    /// A batch also ends once its lines hold this many bytes, whatever `batchMaxEvents`
-    /// says: a batch stays in memory until it commits, dead letters keep each line's bytes
+    /// A batch also ends once its lines hold this many bytes or more (``LineBatcher/batchLineBytes``),
+    /// whatever `batchMaxEvents` says: a batch stays in memory until it commits, dead letters keep each line's bytes
     /// (up to `max_line_bytes`), and a file of long lines would otherwise make batches of
     /// gigabytes.
     static let batchMaxBytes = 32 << 20
@@ -97,22 +97,16 @@ final class ReplayReadAhead: @unchecked Sendable {
         var position = start
         var positions: [SourceFileKey: SourceCheckpoint] = [:]
         var lines = 0
-        var batchBytes = 0
         var framer = LineFramer(maxLineBytes: settings.maxLineBytes, startOffset: position?.offset ?? 0)
         func handle(_ line: FramedLine, _ endOffset: Int64) throws {
             lines += 1
-            switch line {
-            case .line(let bytes): batchBytes += bytes.count
-            case .tooLong(let prefix, _): batchBytes += prefix.count
-            }
             batcher.add(line, source: source, now: clock())
             if var current = position {
                 current.offset = endOffset
                 position = current
                 positions[current.key] = current
             }
-            if batcher.batch.count >= settings.batchMaxEvents || batchBytes >= Self.batchMaxBytes {
-                batchBytes = 0
+            if batcher.batch.count >= settings.batchMaxEvents || batcher.batchLineBytes >= Self.batchMaxBytes {
                 var batch = batcher.take()
                 batch.checkpoints = positions
                 positions = [:]

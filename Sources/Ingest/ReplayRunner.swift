@@ -21,10 +21,11 @@ import Logging
 /// replay's database work was rewriting the same instances, once per batch or interval,
 /// that one write at the end stores once.
 public struct ReplayRunner {
-    /// Events per transaction of `cjmd replay` unless `--batch-events` says otherwise. A bulk
-    /// load, not live traffic: each commit ends the database's work on one COPY and starts
-    /// the next, and at 5,000 events (the live default) those pauses cost a tenth of a
-    /// replay's time. A killed replay repeats at most this many lines' work.
+    /// Events (dead letters included) per transaction of `cjmd replay` unless `--batch-events`
+    /// says otherwise. A bulk load, not live traffic: each commit ends the database's work on
+    /// one COPY and starts the next, and at 5,000 events (the live default) those pauses cost
+    /// a tenth of a replay's time. A killed replay reads at most this many lines again (and
+    /// re-applies the journaled events since the last derived write, as any restart does).
     public static let defaultBatchEvents = 50_000
     /// The largest `--batch-events`. A batch is held in memory until it commits (a few
     /// hundred bytes per event; a batch also ends at 32 MiB of lines).

@@ -23,7 +23,7 @@ struct ReplayCommand: AsyncParsableCommand {
     var failOnRejected = false
 
     @Option(name: .customLong("batch-events"),
-            help: "Events per committed transaction (default: \(ReplayRunner.defaultBatchEvents); ingest.batch_max_events is for live sources).")
+            help: "Events and dead letters per committed transaction (default: \(ReplayRunner.defaultBatchEvents); ingest.batch_max_events is for live sources).")
     var batchEvents = ReplayRunner.defaultBatchEvents
 
     @Argument(help: "NDJSON files; - reads standard input.")

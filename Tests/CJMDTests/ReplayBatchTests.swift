@@ -44,22 +44,26 @@ struct ReplayBatchTests {
         }
     }
 
-    @Test func longLinesEndABatchAt32MiB() throws {
+    /// Dead letters of 100,000 bytes keep all of their line, so a batch passes 32 MiB
+    /// (33,554,432 bytes) at its 336th line: 671 lines are one full batch and a last one (a
+    /// smaller limit would make two full batches), 672 lines two and an empty last one (a
+    /// larger limit would make one). Split over files, the batch carries over between them.
+    @Test(arguments: [(files: 1, linesPerFile: 671, commits: Int64(2)), (files: 3, linesPerFile: 224, commits: Int64(3))])
+    func longLinesEndABatchPast32MiB(files: Int, linesPerFile: Int, commits: Int64) throws {
         let harness = try DaemonHarness(journeyYAML: DaemonTests.journey, ingestYAML: """
             ingest:
               max_line_bytes: 131072
             """)
-        // 700 lines of 100,000 bytes that are not JSON: each dead letter keeps all of its
-        // line, so a batch reaches 32 MiB (33,554,432 bytes) at its 336th line.
         let line = [UInt8](repeating: UInt8(ascii: "x"), count: 100_000) + [UInt8(ascii: "\n")]
-        let lines = 700
-        let path = harness.directory.appendingPathComponent("long.ndjson").path
-        _ = FileManager.default.createFile(atPath: path, contents: Data(Array([[UInt8]](repeating: line, count: lines).joined())))
+        let contents = Data(Array([[UInt8]](repeating: line, count: linesPerFile).joined()))
+        let paths = (0..<files).map { harness.directory.appendingPathComponent("long-\($0).ndjson").path }
+        for path in paths { _ = FileManager.default.createFile(atPath: path, contents: contents) }
 
-        let replayed = try CommandRunner.run(["replay", "--config", harness.configPath, path])
+        let replayed = try CommandRunner.run(["replay", "--config", harness.configPath] + paths)
         try #require(replayed.status == 0, "\(replayed.stderr)")
-        #expect(try harness.query("SELECT count(*) FROM cjm.rejected_events").int64(row: 0, column: 0) == Int64(lines))
-        #expect(try Self.commits(harness) == Self.expectedCommits(lines: lines, batch: 336))
+        #expect(try harness.query("SELECT count(*) FROM cjm.rejected_events").int64(row: 0, column: 0)
+                == Int64(files * linesPerFile))
+        #expect(try Self.commits(harness) == commits)
     }
 
     static func commits(_ harness: DaemonHarness) throws -> Int64? {

@@ -16,6 +16,8 @@ struct ReplayCrashTests {
             ingest:
               batch_max_events: 1000
             """)
+        // The clean replay runs with replay's own default batch size (50,000), unlike the
+        // killed ones: the tables must not depend on it either.
         let clean = try DaemonHarness(journeyYAML: TailCrashTests.journeyYAML, ingestYAML: """
             ingest:
               batch_max_events: 1000
