@@ -22,10 +22,10 @@ final class ReplayReadAhead: @unchecked Sendable {
     /// Batches read ahead at most: one keeps the caller busy (a batch is tens of thousands
     /// of lines, see ``ReplayRunner/defaultBatchEvents``); each more costs its memory.
     static let depth = 1
-    /// A batch also ends once its lines hold this many bytes or more (``LineBatcher/batchLineBytes``),
-    /// whatever `batchMaxEvents` says: a batch stays in memory until it commits, dead letters keep each line's bytes
-    /// (up to `max_line_bytes`), and a file of long lines would otherwise make batches of
-    /// gigabytes.
+    /// A batch also ends once its lines hold this many bytes or more
+    /// (``LineBatcher/batchLineBytes``), whatever `batchMaxEvents` says: a batch stays in
+    /// memory until it commits, dead letters keep each line's bytes (up to `max_line_bytes`),
+    /// and a file of long lines would otherwise make batches of gigabytes.
     static let batchMaxBytes = 32 << 20
 
     private let condition = NSCondition()

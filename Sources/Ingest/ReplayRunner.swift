@@ -28,7 +28,7 @@ public struct ReplayRunner {
     /// re-applies the journaled events since the last derived write, as any restart does).
     public static let defaultBatchEvents = 50_000
     /// The largest `--batch-events`. A batch is held in memory until it commits (a few
-    /// hundred bytes per event; a batch also ends at 32 MiB of lines).
+    /// hundred bytes per event; a batch also ends once its lines pass 32 MiB).
     public static let maximumBatchEvents = 1_000_000
     /// How many events a replay applies at most between writes of the derived rows. A
     /// replay killed in between re-applies them at its next start (about 10 s per million).

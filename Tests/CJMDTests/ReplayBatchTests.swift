@@ -2,9 +2,9 @@ import Foundation
 import PostgresClient
 import Testing
 
-/// How `cjmd replay` cuts its input into transactions: `--batch-events` lines each (default
-/// 50,000, not the live sources' `ingest.batch_max_events`), and never more than 32 MiB of
-/// lines. Every batch transaction counts itself in `cjm.engine_state.commits` (the writer
+/// How `cjmd replay` cuts its input into transactions: `--batch-events` events and dead
+/// letters each (default 50,000, not the live sources' `ingest.batch_max_events`), and a
+/// batch ends once its lines pass 32 MiB. Every batch transaction counts itself in `cjm.engine_state.commits` (the writer
 /// fence), which is what these tests read.
 @Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"] != nil))
 struct ReplayBatchTests {
