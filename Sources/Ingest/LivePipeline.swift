@@ -10,7 +10,8 @@ import ServiceLifecycle
 /// on an event loop) takes batches from the ``CommitQueue`` by size or delay, commits each in
 /// one transaction with the live watermark (wall clock − allowed lateness), and wakes the
 /// sources' acknowledgement callbacks. While idle it still commits once a second, so
-/// abandonment and expiry deadlines take effect on time without traffic.
+/// abandonment and expiry deadlines take effect on time without traffic, and sooner when a
+/// buffered event comes due or derived rows wait (``idleWait(until:now:)``).
 ///
 /// When PostgreSQL is unavailable it keeps the batch, reconnects with backoff (logging the
 /// outage once, and the recovery once) and retries; the queue fills, sources stop reading,
@@ -40,6 +41,24 @@ public final class LivePipeline: Service, Sendable {
     /// is acknowledged visible in the funnel within about a second of its lateness, while an
     /// instance touched several times meanwhile is written once.
     public static let derivedWriteSpacing = TimeSpan.milliseconds(500)
+
+    /// The longest the loop waits without events before committing anyway: deadlines
+    /// (abandonment, expiry) take effect within this.
+    static let maximumIdleWait: TimeInterval = 1
+    /// The shortest such wait: bounds the commits of an idle loop (a clock stopped in a test,
+    /// a due time that a commit does not clear) to 20 a second.
+    static let minimumIdleWait: TimeInterval = 0.05
+
+    /// How long the loop waits for events before committing without them: until `due` (see
+    /// ``JourneySink/nextLiveDueTime``: a buffered event comes due, or the derived rows may be
+    /// written), within ``minimumIdleWait`` … ``maximumIdleWait``. Waiting the full second
+    /// instead kept the last events before a pause out of the funnel for up to a second past
+    /// their lateness.
+    static func idleWait(until due: EventTime?, now: EventTime) -> TimeInterval {
+        guard let due else { return maximumIdleWait }
+        let seconds = Double(due.microseconds &- now.microseconds) / 1e6
+        return min(maximumIdleWait, max(minimumIdleWait, seconds))
+    }
 
     /// Items accepted and not yet committed.
     public var queuedItems: Int { queue.depth }
@@ -96,7 +115,8 @@ public final class LivePipeline: Service, Sendable {
             heartbeat.withLockedValue { $0 = DispatchTime.now().uptimeNanoseconds }
             let limits = self.configuration.ingest
             let taken = queue.take(maxItems: limits.batchMaxEvents,
-                                   maxDelay: Double(limits.batchMaxDelay.microseconds) / 1e6, idle: 1.0)
+                                   maxDelay: Double(limits.batchMaxDelay.microseconds) / 1e6,
+                                   idle: Self.idleWait(until: session?.sink.nextLiveDueTime, now: clock()))
             // A reload that arrived while waiting applies to this batch already.
             let (configuration, reloaded) = current.withLockedValue { state in
                 defer { state.pendingReload = false }

@@ -223,6 +223,24 @@ public final class JourneySink {
         return outcome
     }
 
+    /// When a live commit next has work even if no event arrives (by the clock of the live
+    /// watermark rule): once the earliest buffered event comes due — the live watermark, the
+    /// clock minus `allowed_lateness`, passes it 1 µs after its time plus the lateness — or,
+    /// when batches have journaled since the last derived write, once the derived rows may be
+    /// written again (``liveDerivedWriteSpacing``). Nil when nothing waits. The commit loop
+    /// wakes then instead of on its idle tick, so that an event is visible in the funnel
+    /// soon after its lateness has passed also when traffic stops (deadlines — abandonment,
+    /// expiry — are not included: those keep to the tick).
+    public var nextLiveDueTime: EventTime? {
+        var due = engine.pendingFrom.map { $0 + configuration.ingest.allowedLateness + TimeSpan(microseconds: 1) }
+        if journalHasRows, let spacing = liveDerivedWriteSpacing {
+            // Journaled before any live derived write (restored from the journal): due now.
+            let derived = lastLiveDerivedWrite.map { $0 + spacing } ?? .distantPast
+            due = min(due ?? derived, derived)
+        }
+        return due
+    }
+
     /// Whether this batch writes the derived rows: always at the end of a replay or rebuild
     /// (their rules say where the watermark ends, which the journal cannot replay).
     private func derivedRowsDue(_ rule: WatermarkRule) -> Bool {

@@ -1,0 +1,69 @@
+@testable import Ingest
+import JourneyCore
+import JourneyReference
+import JourneyStore
+import Testing
+
+/// When the live commit loop has work without new events (`JourneySink.nextLiveDueTime`):
+/// the instant the earliest buffered event is applied, and the instant the derived rows of
+/// journaled batches may be written — exactly those instants, not a microsecond later.
+@Suite(.enabled(if: StoreTestDatabase.isConfigured, StoreTestDatabase.skipReason))
+struct LiveDueTimeTests {
+    @Test func dueWhenTheEarliestBufferedEventAppliesAndWhenTheDerivedRowsMayBeWritten() throws {
+        try StoreTestDatabase.withDatabase { conninfo in
+            let scenario = RandomScenario.make(seed: 19)
+            var configuration = ReplayDifferentialTests.configuration(for: scenario, batch: 60)
+            let lateness = TimeSpan.seconds(5)
+            let spacing = TimeSpan.seconds(3600)
+            configuration.ingest.allowedLateness = lateness
+            let harness = try StoreHarness(conninfo: conninfo, configuration: configuration)
+            try harness.reset()
+            let decoder = EventDecodingForTests(settings: configuration.ingest, now: harness.now)
+            let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
+            sink.liveDerivedWriteSpacing = spacing
+            func journalRows() throws -> String? { try harness.rows("SELECT count(*) FROM cjm.batch_journal")[0][0] }
+            #expect(sink.nextLiveDueTime == nil, "nothing buffered, nothing journaled")
+
+            var batch = IngestBatch()
+            batch.events = try scenario.ndjsonLines(for: scenario.arrivals).prefix(60).map { try decoder.accepted($0) }
+            let clock = batch.events.map(\.event.time).max()!
+            // The first live batch writes the derived rows; the live watermark (clock −
+            // lateness) leaves the events at or after it buffered.
+            try sink.commit(batch, watermark: .live(now: clock))
+            let earliestBuffered = try #require(batch.events.map(\.event.time).filter { $0 >= clock - lateness }.min())
+            let eventDue = earliestBuffered + lateness + TimeSpan(microseconds: 1)
+            let buffered = sink.bufferedEvents
+            #expect(buffered > 0)
+            #expect(try journalRows() == "0")
+            #expect(sink.nextLiveDueTime == eventDue)
+
+            // A microsecond early, the event stays buffered (and the batch journals: the
+            // derived rows wait for their spacing); at the due time it is applied.
+            try sink.commit(IngestBatch(), watermark: .live(now: eventDue - TimeSpan(microseconds: 1)))
+            #expect(sink.bufferedEvents == buffered)
+            #expect(try journalRows() == "1")
+            try sink.commit(IngestBatch(), watermark: .live(now: eventDue))
+            #expect(sink.bufferedEvents < buffered)
+
+            // Everything applied, the derived rows waiting: due when the spacing has passed
+            // since the last write (at `clock`), and written exactly then.
+            let derivedDue = clock + spacing
+            try sink.commit(IngestBatch(), watermark: .live(now: derivedDue - TimeSpan(microseconds: 1)))
+            #expect(sink.bufferedEvents == 0)
+            #expect(try journalRows() == "3")
+            #expect(sink.nextLiveDueTime == derivedDue)
+            try sink.commit(IngestBatch(), watermark: .live(now: derivedDue))
+            #expect(try journalRows() == "0")
+            #expect(sink.nextLiveDueTime == nil)
+        }
+    }
+
+    @Test func theIdleWaitEndsAtTheDueTimeWithinItsBounds() {
+        let now = EventTime(microseconds: 1_700_000_000_000_000)
+        #expect(LivePipeline.idleWait(until: nil, now: now) == LivePipeline.maximumIdleWait)
+        #expect(LivePipeline.idleWait(until: now + .milliseconds(300), now: now) == 0.3)
+        #expect(LivePipeline.idleWait(until: now + .seconds(30), now: now) == LivePipeline.maximumIdleWait)
+        #expect(LivePipeline.idleWait(until: now - .seconds(1), now: now) == LivePipeline.minimumIdleWait)
+        #expect(LivePipeline.idleWait(until: .distantPast, now: now) == LivePipeline.minimumIdleWait)
+    }
+}
