@@ -10,10 +10,62 @@ extension JourneySink {
     /// The channel `pg_notify` announces alert transitions on.
     public static let alertChannel = "cjm_alerts"
 
+    /// Adds the decision counts to `cjm.stage_decisions`. Minutes after the newest one stored
+    /// for their stage are COPYed straight into the table, in key order; the others (a live
+    /// write's current minute, a replay continuing where the last ended) go through staging
+    /// and one upsert. In a replay nearly all are new: the upsert took 0.7 s of a 1M-event
+    /// replay's final write.
     func writeDecisions(_ decisions: [StageDecisionKey: DecisionCounts]) throws {
         guard !decisions.isEmpty else { return }
-        try connection.copyIn("COPY pg_temp.stage_decisions FROM STDIN") { writer in
-            for (key, counts) in decisions {
+        let newest = try newestDecisionMinutes(of: Set(decisions.keys.map { StageDecisionKey(journey: $0.journey, stageIndex: $0.stageIndex, minute: 0) }))
+        var rows = decisions.map { (key: $0.key, counts: $0.value) }
+        // New minutes first (`partition` moves the rows matching its predicate to the end).
+        let newCount = rows.partition { row in
+            newest[StageDecisionKey(journey: row.key.journey, stageIndex: row.key.stageIndex, minute: 0)].map { row.key.minute <= $0 } ?? false
+        }
+        let upserted = try insertingNew(rows, newCount: newCount, into: "cjm.stage_decisions", copy: copyDecisions)
+        guard !upserted.isEmpty else { return }
+        try copyDecisions(upserted, into: "pg_temp.stage_decisions")
+        _ = try connection.execute("""
+            INSERT INTO cjm.stage_decisions AS d SELECT * FROM pg_temp.stage_decisions
+            ON CONFLICT (journey, stage_index, minute) DO UPDATE SET
+                abandoned = d.abandoned + EXCLUDED.abandoned, advanced = d.advanced + EXCLUDED.advanced
+            """)
+    }
+
+    /// The newest minute in `cjm.stage_decisions` of each stage in `stages` (keys with minute
+    /// 0), by one backward probe of the primary key per stage; stages without rows are absent.
+    /// Exact within the batch's transaction: every writer holds the fence row
+    /// (`cjm.engine_state`) while it writes.
+    private func newestDecisionMinutes(of stages: Set<StageDecisionKey>) throws -> [StageDecisionKey: Int64] {
+        let list = Array(stages)
+        let result = try connection.execute("""
+            SELECT (SELECT max(d.minute) FROM cjm.stage_decisions d WHERE d.journey = p.journey AND d.stage_index = p.stage_index)
+            FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS p(journey, stage_index, n) ORDER BY p.n
+            """, [
+                .text(SQLText.textArray(list.map { catalog.journeys[$0.journey].name })),
+                .text(SQLText.array(list.map { "\($0.stageIndex)" })),
+            ])
+        var newest: [StageDecisionKey: Int64] = [:]
+        for (row, stage) in list.enumerated() {
+            if let micros = try result.timestampMicroseconds(row: row, column: 0) {
+                newest[stage] = EventTime(microseconds: micros).minuteIndex
+            }
+        }
+        return newest
+    }
+
+    /// COPYs decision rows into `table` (`cjm.stage_decisions` or its staging twin) in
+    /// (journey, stage, minute) order.
+    func copyDecisions(_ rows: ArraySlice<(key: StageDecisionKey, counts: DecisionCounts)>, into table: String) throws {
+        let names = catalog.journeys.map(\.name)
+        let ordered = rows.sorted { x, y in
+            if x.key.journey != y.key.journey { return names[x.key.journey] < names[y.key.journey] }
+            if x.key.stageIndex != y.key.stageIndex { return x.key.stageIndex < y.key.stageIndex }
+            return x.key.minute < y.key.minute
+        }
+        try connection.copyIn("COPY \(table) FROM STDIN") { writer in
+            for (key, counts) in ordered {
                 let journey = catalog.journeys[key.journey]
                 writer.appendText(journey.name)
                 writer.appendInteger(key.stageIndex)
@@ -24,11 +76,6 @@ extension JourneySink {
                 try writer.endRow()
             }
         }
-        _ = try connection.execute("""
-            INSERT INTO cjm.stage_decisions AS d SELECT * FROM pg_temp.stage_decisions
-            ON CONFLICT (journey, stage_index, minute) DO UPDATE SET
-                abandoned = d.abandoned + EXCLUDED.abandoned, advanced = d.advanced + EXCLUDED.advanced
-            """)
     }
 
     func writeAlerts(_ alerts: [DropOffAlert], transitions: [AlertTransition]) throws {
