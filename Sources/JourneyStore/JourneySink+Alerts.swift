@@ -17,11 +17,14 @@ extension JourneySink {
     /// replay's final write.
     func writeDecisions(_ decisions: [StageDecisionKey: DecisionCounts]) throws {
         guard !decisions.isEmpty else { return }
-        let newest = try newestDecisionMinutes(of: Set(decisions.keys.map { StageDecisionKey(journey: $0.journey, stageIndex: $0.stageIndex, minute: 0) }))
+        func stage(of key: StageDecisionKey) -> StageDecisionKey {
+            StageDecisionKey(journey: key.journey, stageIndex: key.stageIndex, minute: 0)
+        }
+        let newest = try newestDecisionMinutes(of: Set(decisions.keys.map(stage(of:))))
         var rows = decisions.map { (key: $0.key, counts: $0.value) }
         // New minutes first (`partition` moves the rows matching its predicate to the end).
         let newCount = rows.partition { row in
-            newest[StageDecisionKey(journey: row.key.journey, stageIndex: row.key.stageIndex, minute: 0)].map { row.key.minute <= $0 } ?? false
+            newest[stage(of: row.key)].map { row.key.minute <= $0 } ?? false
         }
         let upserted = try insertingNew(rows, newCount: newCount, into: "cjm.stage_decisions", copy: copyDecisions)
         guard !upserted.isEmpty else { return }
