@@ -39,7 +39,10 @@ public final class LivePipeline: Service, Sendable {
     /// aggregates, alerts); the batches in between commit their events and positions and
     /// journal themselves (``JourneySink/liveDerivedWriteSpacing``). Half a second keeps what
     /// is acknowledged visible in the funnel within about a second of its lateness, while an
-    /// instance touched several times meanwhile is written once.
+    /// instance touched several times meanwhile is written once. A write that took longer
+    /// than that is followed by at least half of it of batches that only journal
+    /// (``JourneySink/liveClock``), so that events keep coming in while a burst's rows are
+    /// written.
     public static let derivedWriteSpacing = TimeSpan.milliseconds(500)
 
     /// The longest the loop waits without events before committing anyway: deadlines
@@ -151,7 +154,7 @@ public final class LivePipeline: Service, Sendable {
             while true {
                 do {
                     if session == nil {
-                        session = try Session(configuration: configuration, connect: { try connect(configuration) }, logger: logger)
+                        session = try Session(configuration: configuration, connect: { try connect(configuration) }, clock: clock, logger: logger)
                         FreedMemory.release()
                     }
                     if outcomeUnknown, let token = batch.token, try session!.sink.isLastCommitted(batchToken: token) {
@@ -259,11 +262,15 @@ public final class LivePipeline: Service, Sendable {
         let sink: JourneySink
         let configuration: CJMConfiguration
 
-        init(configuration: CJMConfiguration, connect: () throws -> PostgresConnection, logger: Logger) throws {
+        init(
+            configuration: CJMConfiguration, connect: () throws -> PostgresConnection,
+            clock: @escaping @Sendable () -> EventTime, logger: Logger
+        ) throws {
             connection = try connect()
             try JourneySink.publishJourneys(configuration, on: connection)
             sink = try JourneySink(configuration: configuration, connection: connection, logger: logger)
             sink.liveDerivedWriteSpacing = LivePipeline.derivedWriteSpacing
+            sink.liveClock = clock
             self.configuration = configuration
         }
 

@@ -63,8 +63,19 @@ public final class JourneySink {
     /// funnel soon after its lateness has passed. `nil` (the default) writes them with every
     /// batch.
     public var liveDerivedWriteSpacing: TimeSpan?
-    /// When the last derived write happened (live clock).
+    /// When the last live derived write began (live clock: its batch's `now`).
     private var lastLiveDerivedWrite: EventTime?
+    /// When it ended, by ``liveClock`` (nil without one: the write then counts as instant).
+    private var lastLiveDerivedWriteEnd: EventTime?
+
+    /// The live clock, read when a derived write ends. With it, the next derived write also
+    /// waits half of ``liveDerivedWriteSpacing`` after the last one ended: a write that
+    /// takes longer than the spacing (the rows of a burst of events coming due at once)
+    /// would otherwise make every following batch write again, and with each batch holding
+    /// at most `batch_max_events`, taking in events would slow to a trickle while the
+    /// derived rows catch up. Left nil (tests that drive time by the rule's `now` alone),
+    /// only the spacing from the write's start counts.
+    public var liveClock: (@Sendable () -> EventTime)?
 
     /// Writes the derived rows early, before ``derivedWriteInterval`` events, once the
     /// changes waiting for them are estimated to hold this many bytes
@@ -216,7 +227,10 @@ public final class JourneySink {
             if journalHasRows { _ = try connection.execute("DELETE FROM cjm.batch_journal") }
             // Should the transaction fail, the restore sets this from the journal again.
             journalHasRows = false
-            if case .live(let now) = rule { lastLiveDerivedWrite = now }
+            if case .live(let now) = rule {
+                lastLiveDerivedWrite = now
+                lastLiveDerivedWriteEnd = liveClock?()
+            }
         } else {
             try journal(firstSequence: firstSequence, batchToken: batch.token)
         }
@@ -235,10 +249,20 @@ public final class JourneySink {
         var due = engine.pendingFrom.map { $0 + configuration.ingest.allowedLateness + TimeSpan(microseconds: 1) }
         if journalHasRows, let spacing = liveDerivedWriteSpacing {
             // Journaled before any live derived write (restored from the journal): due now.
-            let derived = lastLiveDerivedWrite.map { $0 + spacing } ?? .distantPast
+            let derived = nextLiveDerivedWrite(spacing: spacing) ?? .distantPast
             due = min(due ?? derived, derived)
         }
         return due
+    }
+
+    /// The earliest a live batch may write the derived rows again: `spacing` after the last
+    /// write began, and half of it after that write ended (see ``liveClock``); nil before
+    /// the first live write.
+    private func nextLiveDerivedWrite(spacing: TimeSpan) -> EventTime? {
+        guard let last = lastLiveDerivedWrite else { return nil }
+        let fromStart = last + spacing
+        guard let end = lastLiveDerivedWriteEnd else { return fromStart }
+        return max(fromStart, end + TimeSpan(microseconds: spacing.microseconds / 2))
     }
 
     /// Whether this batch writes the derived rows: always at the end of a replay or rebuild
@@ -248,8 +272,10 @@ public final class JourneySink {
         case .finish, .through: return true
         case .live(let now):
             guard let spacing = liveDerivedWriteSpacing else { return true }
-            guard let last = lastLiveDerivedWrite, now >= last else { return true }
-            return now - last >= spacing
+            // Before the first live write, or a clock that went back: write rather than wait.
+            guard let last = lastLiveDerivedWrite, now >= last,
+                  let next = nextLiveDerivedWrite(spacing: spacing) else { return true }
+            return now >= next
         case .replay:
             return derivedWriteInterval <= 0 || unwrittenEvents >= derivedWriteInterval
                 || engine.pendingChangeBytes >= derivedWriteBudget

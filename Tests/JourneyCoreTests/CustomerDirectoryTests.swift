@@ -52,6 +52,31 @@ struct CustomerDirectoryTests {
         #expect(directory.count == ids.count)
     }
 
+    /// The byte comparison behind a lookup: the slots' hash bits let only ids whose hashes
+    /// share 32 bits reach it, so lookups alone hardly ever show it a different id. Every
+    /// length around its eight-byte steps, with one byte changed at every position, is told
+    /// apart; the same bytes (at another address) are equal.
+    @Test func byteComparisonFindsEveryDifference() {
+        for length in 0...41 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            let copy = bytes
+            bytes.withUnsafeBytes { a in
+                copy.withUnsafeBytes { b in #expect(CustomerDirectory.equalBytes(a, b), "length \(length)") }
+            }
+            for position in 0..<length {
+                for flip: UInt8 in [0x01, 0x80] {
+                    var changed = bytes
+                    changed[position] ^= flip
+                    bytes.withUnsafeBytes { a in
+                        changed.withUnsafeBytes { b in
+                            #expect(!CustomerDirectory.equalBytes(a, b), "length \(length), byte \(position)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// An id cut from a longer line finds the number of the same id stored before.
     @Test func idsFromSlicesFindTheirNumber() {
         var directory = CustomerDirectory()

@@ -58,6 +58,46 @@ struct LiveDueTimeTests {
         }
     }
 
+    /// A derived write that outlasts the spacing (the rows of a burst coming due at once) is
+    /// followed by half a spacing of batches that only journal, measured from its end by
+    /// the live clock: otherwise every later batch, each at most `batch_max_events`, would
+    /// write again while the rows catch up, and taking in events would slow to a trickle.
+    @Test func aLongDerivedWriteIsFollowedByHalfASpacingOfJournaledBatches() throws {
+        try StoreTestDatabase.withDatabase { conninfo in
+            let scenario = RandomScenario.make(seed: 23)
+            var configuration = ReplayDifferentialTests.configuration(for: scenario, batch: 40)
+            // No lateness: after the next batch nothing is buffered, and the due time is the
+            // derived rows' alone.
+            configuration.ingest.allowedLateness = .zero
+            let spacing = TimeSpan.seconds(1)
+            let harness = try StoreHarness(conninfo: conninfo, configuration: configuration)
+            try harness.reset()
+            let decoder = EventDecodingForTests(settings: configuration.ingest, now: harness.now)
+            let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
+            sink.liveDerivedWriteSpacing = spacing
+            func journalRows() throws -> String? { try harness.rows("SELECT count(*) FROM cjm.batch_journal")[0][0] }
+
+            var batch = IngestBatch()
+            batch.events = try scenario.ndjsonLines(for: scenario.arrivals).prefix(40).map { try decoder.accepted($0) }
+            let start = batch.events.map(\.event.time).max()!
+            // The write begins at `start` and, by the live clock, ends 3 s later.
+            let end = start + .seconds(3)
+            sink.liveClock = { end }
+            try sink.commit(batch, watermark: .live(now: start))
+            #expect(try journalRows() == "0", "the first live batch writes the derived rows")
+
+            // Past the spacing since the write began, but not half of it since the write ended.
+            let due = end + TimeSpan(microseconds: spacing.microseconds / 2)
+            try sink.commit(IngestBatch(), watermark: .live(now: start + spacing))
+            #expect(sink.bufferedEvents == 0)
+            #expect(sink.nextLiveDueTime == due)
+            try sink.commit(IngestBatch(), watermark: .live(now: due - TimeSpan(microseconds: 1)))
+            #expect(try journalRows() == "2")
+            try sink.commit(IngestBatch(), watermark: .live(now: due))
+            #expect(try journalRows() == "0")
+        }
+    }
+
     @Test func theIdleWaitEndsAtTheDueTimeWithinItsBounds() {
         let now = EventTime(microseconds: 1_700_000_000_000_000)
         #expect(LivePipeline.idleWait(until: nil, now: now) == LivePipeline.maximumIdleWait)
