@@ -50,6 +50,9 @@ struct OpenInstance {
     var moments: Int32 = 0
     private var stageIndex32: Int32 = 0
     var status: InstanceRecord.Status = .active
+    /// Opened since the changes were last taken: its row is new to the store (and fits in
+    /// the padding after `status`, so it costs no memory).
+    var isNew = false
     var enteredAt: EventTime
     /// Tallies of the stages reached so far (later ones are all zero).
     var stages: StageTallies
@@ -175,19 +178,6 @@ struct InstancePool {
     }
 }
 
-/// One instance of one customer in one journey, by numbers.
-struct InstanceIdentity: Hashable {
-    var customer: Int32
-    var journey: Int32
-    var instance: Int32
-}
-
-/// One customer in one journey, by number.
-struct SlotKey: Hashable {
-    var customer: Int32
-    var journey: Int
-}
-
 struct MomentKey: Hashable {
     var journey: Int
     var customer: String
@@ -204,11 +194,11 @@ struct InstanceKey: Hashable {
 
 /// What changed since the engine last handed out its changes.
 struct ChangeCollector {
-    var touchedOpen: Set<SlotKey> = []
+    /// Slots (customer × journey count + journey) whose open instance changed, each once
+    /// (the engine's touched bits say which are listed).
+    var touchedSlots: [Int] = []
     /// Instances that closed, and whether they opened since the changes were last taken.
     var closed: [(record: InstanceRecord, isNew: Bool)] = []
-    /// Instances opened since the changes were last taken (never handed out before).
-    var opened: Set<InstanceIdentity> = []
     var moments: [MomentKey: CriticalMomentRecord] = [:]
     /// Moments detected since the changes were last taken (never handed out before).
     var newMoments: Set<MomentKey> = []
@@ -274,7 +264,7 @@ struct ChangeCollector {
     /// stage arrays), every first meeting of a pair as an element of its record. What a caller
     /// that takes changes rarely (a replay) keeps under a budget.
     var estimatedBytes: Int {
-        (touchedOpen.count + closed.count + moments.count) * 320 + firstTouchCount * 40
+        (touchedSlots.count + closed.count + moments.count) * 320 + firstTouchCount * 40
     }
 }
 

@@ -25,6 +25,10 @@ public struct JourneyEngine: ~Copyable {
     private var buffer = ReorderBuffer()
     private var deadlines = MinHeap<ScheduledDeadline> { $0.time < $1.time }
     private var changes = ChangeCollector()
+    /// One bit per slot: listed in `changes.touchedSlots` since the changes were last taken.
+    /// A bit array rather than a set of slots: hashing a key per event and journey was a
+    /// few percent of the engine's time.
+    private var touchedBits: [UInt64] = []
     private var detector: DropOffDetector
     /// The touchpoint pairs every customer has met, per journey.
     private var marks: TouchpointMarks
@@ -171,12 +175,19 @@ public struct JourneyEngine: ~Copyable {
         for closed in changes.closed {
             if closed.isNew { result.instances.append(closed.record) } else { written.append(closed.record) }
         }
-        let touched = changes.touchedOpen
-        for key in touched {
-            guard let open = openInstance(at: slotIndex(key.customer, key.journey)) else { continue }
-            let r = record(of: open, customer: key.customer, journey: key.journey, exitedAt: nil)
-            let identity = InstanceIdentity(customer: key.customer, journey: Int32(key.journey), instance: open.instance)
-            if changes.opened.contains(identity) { result.instances.append(r) } else { written.append(r) }
+        let journeyCount = catalog.journeys.count
+        for slot in changes.touchedSlots {
+            touchedBits[slot >> 6] &= ~(1 << UInt64(slot & 63))
+            let index = slots[slot].open
+            guard index >= 0 else { continue }
+            let open = instances[index]
+            let r = record(of: open, customer: Int32(slot / journeyCount), journey: slot % journeyCount, exitedAt: nil)
+            if open.isNew {
+                instances[index].isNew = false
+                result.instances.append(r)
+            } else {
+                written.append(r)
+            }
         }
         result.newInstanceCount = result.instances.count
         result.instances += written
@@ -243,9 +254,13 @@ public struct JourneyEngine: ~Copyable {
         openInstances -= 1
     }
 
-    /// Whether the instance opened since the changes were last taken.
-    private func isNew(_ open: OpenInstance, customer: Int32, journey: Int) -> Bool {
-        changes.opened.contains(InstanceIdentity(customer: customer, journey: Int32(journey), instance: open.instance))
+    /// Lists `slot` among those whose open instance changed, once.
+    private mutating func markTouched(_ slot: Int) {
+        let word = slot >> 6, bit: UInt64 = 1 << UInt64(slot & 63)
+        if word >= touchedBits.count { touchedBits.append(contentsOf: repeatElement(0, count: word + 1 - touchedBits.count)) }
+        guard touchedBits[word] & bit == 0 else { return }
+        touchedBits[word] |= bit
+        changes.touchedSlots.append(slot)
     }
 
     /// The row of `cjm.journey_instances` for an instance, taking the pairs its customer met
@@ -292,7 +307,7 @@ public struct JourneyEngine: ~Copyable {
                         changes.reach(journey: j, stage: 0, history: &slots[slot].history)
                         changes.move(journey: j, stage: 0, from: nil, to: .active)
                         open = OpenInstance(instance: slots[slot].history.instances, enteredAt: event.time)
-                        changes.opened.insert(InstanceIdentity(customer: idx, journey: Int32(j), instance: open!.instance))
+                        open!.isNew = true
                     }
                 } else if stage == open!.stageIndex + 1,
                           event.time <= open!.enteredAt + journey.conversionWindow {
@@ -318,11 +333,11 @@ public struct JourneyEngine: ~Copyable {
                 }
                 if exitedAt == nil {
                     store(current, at: slot)
-                    changes.touchedOpen.insert(SlotKey(customer: idx, journey: j))
+                    markTouched(slot)
                 } else {
                     close(at: slot)
                     let closed = record(of: current, customer: idx, journey: j, exitedAt: exitedAt)
-                    changes.closed.append((closed, isNew(current, customer: idx, journey: j)))
+                    changes.closed.append((closed, current.isNew))
                 }
             }
         }
@@ -428,7 +443,7 @@ public struct JourneyEngine: ~Copyable {
                 changes.record(moment, isNew: true)
                 decide(journey: j, stage: k, at: d, abandoned: true)
                 store(open, at: slot)
-                changes.touchedOpen.insert(SlotKey(customer: idx, journey: j))
+                markTouched(slot)
             }
             for j in 0..<catalog.journeys.count {
                 let slot = slotIndex(idx, j)
@@ -449,7 +464,7 @@ public struct JourneyEngine: ~Copyable {
                         painPoints: open.painPoints, detectedAt: d, recoveredAt: nil), isNew: true)
                 }
                 let closed = record(of: open, customer: idx, journey: j, exitedAt: d)
-                changes.closed.append((closed, isNew(open, customer: idx, journey: j)))
+                changes.closed.append((closed, open.isNew))
                 close(at: slot)
             }
         }
