@@ -68,13 +68,13 @@ public final class JourneySink {
     /// When it ended, by ``liveClock`` (nil without one: the write then counts as instant).
     private var lastLiveDerivedWriteEnd: EventTime?
 
-    /// The live clock, read when a derived write ends. With it, the next derived write also
-    /// waits half of ``liveDerivedWriteSpacing`` after the last one ended: a write that
-    /// takes longer than the spacing (the rows of a burst of events coming due at once)
-    /// would otherwise make every following batch write again, and with each batch holding
-    /// at most `batch_max_events`, taking in events would slow to a trickle while the
-    /// derived rows catch up. Left nil (tests that drive time by the rule's `now` alone),
-    /// only the spacing from the write's start counts.
+    /// The live clock, read when a derived write ends. With it, a write that took
+    /// ``liveDerivedWriteSpacing`` or longer (the rows of a burst of events coming due at
+    /// once) is followed by half the spacing of batches that only journal: otherwise every
+    /// following batch would write again, and with each batch holding at most
+    /// `batch_max_events`, taking in events would slow to a trickle while the derived rows
+    /// catch up. Left nil (tests that drive time by the rule's `now` alone), only the
+    /// spacing from the write's start counts.
     public var liveClock: (@Sendable () -> EventTime)?
 
     /// Writes the derived rows early, before ``derivedWriteInterval`` events, once the
@@ -256,13 +256,14 @@ public final class JourneySink {
     }
 
     /// The earliest a live batch may write the derived rows again: `spacing` after the last
-    /// write began, and half of it after that write ended (see ``liveClock``); nil before
-    /// the first live write.
+    /// write began or, when that write itself took the spacing or longer (see
+    /// ``liveClock``), half of it after the write ended; nil before the first live write.
+    /// A shorter write leaves the rhythm alone, so that what is acknowledged shows as soon
+    /// as before whenever the database keeps up.
     private func nextLiveDerivedWrite(spacing: TimeSpan) -> EventTime? {
         guard let last = lastLiveDerivedWrite else { return nil }
-        let fromStart = last + spacing
-        guard let end = lastLiveDerivedWriteEnd else { return fromStart }
-        return max(fromStart, end + TimeSpan(microseconds: spacing.microseconds / 2))
+        guard let end = lastLiveDerivedWriteEnd, end >= last + spacing else { return last + spacing }
+        return end + TimeSpan(microseconds: spacing.microseconds / 2)
     }
 
     /// Whether this batch writes the derived rows: always at the end of a replay or rebuild

@@ -62,6 +62,7 @@ struct LiveDueTimeTests {
     /// followed by half a spacing of batches that only journal, measured from its end by
     /// the live clock: otherwise every later batch, each at most `batch_max_events`, would
     /// write again while the rows catch up, and taking in events would slow to a trickle.
+    /// A write shorter than the spacing keeps the rhythm from its start.
     @Test func aLongDerivedWriteIsFollowedByHalfASpacingOfJournaledBatches() throws {
         try StoreTestDatabase.withDatabase { conninfo in
             let scenario = RandomScenario.make(seed: 23)
@@ -93,8 +94,14 @@ struct LiveDueTimeTests {
             #expect(sink.nextLiveDueTime == due)
             try sink.commit(IngestBatch(), watermark: .live(now: due - TimeSpan(microseconds: 1)))
             #expect(try journalRows() == "2")
+            // This write takes 0.8 s, less than the spacing: the next is due a spacing after
+            // it began, as without the live clock (not half a spacing after it ended).
+            sink.liveClock = { due + .milliseconds(800) }
             try sink.commit(IngestBatch(), watermark: .live(now: due))
             #expect(try journalRows() == "0")
+            try sink.commit(IngestBatch(), watermark: .live(now: due + TimeSpan(microseconds: 1)))
+            #expect(try journalRows() == "1")
+            #expect(sink.nextLiveDueTime == due + spacing)
         }
     }
 
