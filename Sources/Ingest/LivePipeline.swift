@@ -39,8 +39,8 @@ public final class LivePipeline: Service, Sendable {
     /// aggregates, alerts); the batches in between commit their events and positions and
     /// journal themselves (``JourneySink/liveDerivedWriteSpacing``). Half a second keeps what
     /// is acknowledged visible in the funnel within about a second of its lateness, while an
-    /// instance touched several times meanwhile is written once. A write that took longer
-    /// than that is followed by at least half of it of batches that only journal
+    /// instance touched several times meanwhile is written once. A write that took that long
+    /// or longer is followed by half of it of batches that only journal
     /// (``JourneySink/liveClock``), so that events keep coming in while a burst's rows are
     /// written.
     public static let derivedWriteSpacing = TimeSpan.milliseconds(500)
