@@ -11,21 +11,15 @@ import Testing
 struct LiveDueTimeTests {
     @Test func dueWhenTheEarliestBufferedEventAppliesAndWhenTheDerivedRowsMayBeWritten() throws {
         try StoreTestDatabase.withDatabase { conninfo in
-            let scenario = RandomScenario.make(seed: 19)
-            var configuration = ReplayDifferentialTests.configuration(for: scenario, batch: 60)
             let lateness = TimeSpan.seconds(5)
             let spacing = TimeSpan.seconds(3600)
-            configuration.ingest.allowedLateness = lateness
-            let harness = try StoreHarness(conninfo: conninfo, configuration: configuration)
-            try harness.reset()
-            let decoder = EventDecodingForTests(settings: configuration.ingest, now: harness.now)
-            let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
-            sink.liveDerivedWriteSpacing = spacing
-            func journalRows() throws -> String? { try harness.rows("SELECT count(*) FROM cjm.batch_journal")[0][0] }
+            let setup = try SpacedSink(conninfo: conninfo, seed: 19, lateness: lateness, spacing: spacing)
+            let sink = setup.sink
+            func journalRows() throws -> String? { try setup.journalRows() }
             #expect(sink.nextLiveDueTime == nil, "nothing buffered, nothing journaled")
 
             var batch = IngestBatch()
-            batch.events = try scenario.ndjsonLines(for: scenario.arrivals).prefix(60).map { try decoder.accepted($0) }
+            batch.events = try setup.firstEvents(60)
             let clock = batch.events.map(\.event.time).max()!
             // The first live batch writes the derived rows; the live watermark (clock −
             // lateness) leaves the events at or after it buffered.
@@ -65,21 +59,15 @@ struct LiveDueTimeTests {
     /// A write shorter than the spacing keeps the rhythm from its start.
     @Test func aLongDerivedWriteIsFollowedByHalfASpacingOfJournaledBatches() throws {
         try StoreTestDatabase.withDatabase { conninfo in
-            let scenario = RandomScenario.make(seed: 23)
-            var configuration = ReplayDifferentialTests.configuration(for: scenario, batch: 40)
+            let spacing = TimeSpan.seconds(1)
             // No lateness: after the next batch nothing is buffered, and the due time is the
             // derived rows' alone.
-            configuration.ingest.allowedLateness = .zero
-            let spacing = TimeSpan.seconds(1)
-            let harness = try StoreHarness(conninfo: conninfo, configuration: configuration)
-            try harness.reset()
-            let decoder = EventDecodingForTests(settings: configuration.ingest, now: harness.now)
-            let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
-            sink.liveDerivedWriteSpacing = spacing
-            func journalRows() throws -> String? { try harness.rows("SELECT count(*) FROM cjm.batch_journal")[0][0] }
+            let setup = try SpacedSink(conninfo: conninfo, seed: 23, lateness: .zero, spacing: spacing)
+            let sink = setup.sink
+            func journalRows() throws -> String? { try setup.journalRows() }
 
             var batch = IngestBatch()
-            batch.events = try scenario.ndjsonLines(for: scenario.arrivals).prefix(40).map { try decoder.accepted($0) }
+            batch.events = try setup.firstEvents(40)
             let start = batch.events.map(\.event.time).max()!
             // The write begins at `start` and, by the live clock, ends 3 s later.
             let end = start + .seconds(3)
@@ -103,6 +91,33 @@ struct LiveDueTimeTests {
             #expect(try journalRows() == "1")
             #expect(sink.nextLiveDueTime == due + spacing)
         }
+    }
+
+    /// A live sink on a fresh database whose derived writes are spaced, on a random scenario.
+    struct SpacedSink {
+        let scenario: Scenario
+        let harness: StoreHarness
+        let decoder: EventDecodingForTests
+        let sink: JourneySink
+
+        init(conninfo: String, seed: UInt64, lateness: TimeSpan, spacing: TimeSpan) throws {
+            scenario = RandomScenario.make(seed: seed)
+            var configuration = ReplayDifferentialTests.configuration(for: scenario, batch: 60)
+            configuration.ingest.allowedLateness = lateness
+            harness = try StoreHarness(conninfo: conninfo, configuration: configuration)
+            try harness.reset()
+            decoder = EventDecodingForTests(settings: configuration.ingest, now: harness.now)
+            sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
+            sink.liveDerivedWriteSpacing = spacing
+        }
+
+        /// The scenario's first `count` arrivals, decoded.
+        func firstEvents(_ count: Int) throws -> [AcceptedEvent] {
+            try scenario.ndjsonLines(for: scenario.arrivals).prefix(count).map { try decoder.accepted($0) }
+        }
+
+        /// Rows in `cjm.batch_journal`: batches applied since the last derived write.
+        func journalRows() throws -> String? { try harness.rows("SELECT count(*) FROM cjm.batch_journal")[0][0] }
     }
 
     @Test func theIdleWaitEndsAtTheDueTimeWithinItsBounds() {
