@@ -15,6 +15,7 @@ figure_live() {
     fresh_database "$db"
     write_config "$db" "$config" "$socket" "$tcp" "$metrics"
     migrate "$config"
+    [[ -n ${BENCH_PRESQL:-} ]] && psqlx "$db" -c "$BENCH_PRESQL" >/dev/null
     local lateness
     lateness=$(config_lateness "$config")
     if [[ $transport == tcp ]]; then endpoint=(--tcp "$tcp"); else endpoint=(--socket "$socket"); fi
