@@ -15,7 +15,9 @@ figure_live() {
     fresh_database "$db"
     write_config "$db" "$config" "$socket" "$tcp" "$metrics"
     migrate "$config"
-    [[ -n ${BENCH_PRESQL:-} ]] && psqlx "$db" -c "$BENCH_PRESQL" >/dev/null
+    if [[ -n ${BENCH_PRESQL:-} ]]; then
+        psqlx "$db" -c "$BENCH_PRESQL" >/dev/null || die "BENCH_PRESQL failed on $db"
+    fi
     local lateness
     lateness=$(config_lateness "$config")
     if [[ $transport == tcp ]]; then endpoint=(--tcp "$tcp"); else endpoint=(--socket "$socket"); fi
