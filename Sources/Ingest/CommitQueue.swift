@@ -21,7 +21,10 @@ final class CommitQueue: Sendable {
         var committedTicket: Int64 = 0
         var takenTicket: Int64 = 0
         var oldestSubmittedAt: UInt64? = nil
-        var ackWaiters: [(ticket: Int64, callback: @Sendable () -> Void)] = []
+        /// `releasedByAbandon`: a shutdown's wait, also released by ``abandon()`` (an
+        /// acknowledgement never is: it would claim a commit that did not happen).
+        var ackWaiters: [(ticket: Int64, releasedByAbandon: Bool, callback: @Sendable () -> Void)] = []
+        var abandoned = false
         var resumeWaiters: [@Sendable () -> Void] = []
         var closed = false
 
@@ -57,10 +60,41 @@ final class CommitQueue: Sendable {
     func whenCommitted(through ticket: Int64, _ callback: @escaping @Sendable () -> Void) {
         let now: Bool = state.withLockedValue { s in
             if ticket <= s.committedTicket { return true }
-            s.ackWaiters.append((ticket, callback))
+            s.ackWaiters.append((ticket, false, callback))
             return false
         }
         if now { callback() }
+    }
+
+    /// As ``whenCommitted(through:_:)``, or once the pipeline gives up on what is left
+    /// (``abandon()``): for shutdown, which must end either way.
+    func whenCommittedOrAbandoned(through ticket: Int64, _ callback: @escaping @Sendable () -> Void) {
+        let now: Bool = state.withLockedValue { s in
+            if ticket <= s.committedTicket || s.abandoned { return true }
+            s.ackWaiters.append((ticket, true, callback))
+            return false
+        }
+        if now { callback() }
+    }
+
+    /// Whether ``abandon()`` was called.
+    var isAbandoned: Bool { state.withLockedValue { $0.abandoned } }
+
+    /// The pipeline stops without committing what is queued (a shutdown during an outage):
+    /// releases the shutdown waits of ``whenCommittedOrAbandoned(through:_:)``, not the
+    /// acknowledgements.
+    func abandon() {
+        let released: [@Sendable () -> Void] = state.withLockedValue { s in
+            s.abandoned = true
+            var due: [@Sendable () -> Void] = []
+            s.ackWaiters.removeAll { waiter in
+                guard waiter.releasedByAbandon else { return false }
+                due.append(waiter.callback)
+                return true
+            }
+            return due
+        }
+        released.forEach { $0() }
     }
 
     /// Calls `callback` once the queue has room again (at once if it has).

@@ -17,7 +17,10 @@ import ServiceLifecycle
 /// outage once, and the recovery once) and retries; the queue fills, sources stop reading,
 /// and TCP flow control slows the clients. Nothing accepted is dropped.
 ///
-/// On graceful shutdown it commits everything queued, then returns.
+/// On graceful shutdown it commits everything queued, then returns. Should the database be
+/// unavailable then, it keeps retrying for ``drainTimeout`` (from ``beginDraining()``) and
+/// then gives up with ``UncommittedAtShutdown``, which says what was left and what becomes
+/// of it.
 public final class LivePipeline: Service, Sendable {
     /// The configuration in force (replaced by ``reload(_:)``).
     public var configuration: CJMConfiguration { current.withLockedValue { $0.configuration } }
@@ -66,13 +69,21 @@ public final class LivePipeline: Service, Sendable {
     /// Items accepted and not yet committed.
     public var queuedItems: Int { queue.depth }
 
+    /// How long a shutdown keeps retrying commits the database refuses or cannot take (an
+    /// outage) before giving up on what is left. Under systemd, keep it below the unit's
+    /// `TimeoutStopSec`, so that cjmd exits with a message instead of being killed.
+    public let drainTimeout: TimeInterval
+
     /// - Parameters:
     ///   - connect: opens a connection to the (migrated) database of a configuration.
     ///   - observer: told about commits and outages (metrics, health).
+    ///   - drainTimeout: see ``drainTimeout``.
     public init(
         configuration: CJMConfiguration, connect: @escaping @Sendable (CJMConfiguration) throws -> PostgresConnection,
-        clock: @escaping @Sendable () -> EventTime, logger: Logger, observer: PipelineObserver = PipelineObserver()
+        clock: @escaping @Sendable () -> EventTime, logger: Logger, observer: PipelineObserver = PipelineObserver(),
+        drainTimeout: TimeInterval = 30
     ) {
+        self.drainTimeout = drainTimeout
         self.current = NIOLockedValueBox((configuration, false))
         self.queue = CommitQueue(capacity: max(configuration.ingest.batchMaxEvents * 8, 10_000))
         self.connect = connect
@@ -86,8 +97,11 @@ public final class LivePipeline: Service, Sendable {
         try await withGracefulShutdownHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let thread = Thread { [self] in
-                    commitLoop()
-                    continuation.resume()
+                    if let abandoned = commitLoop() {
+                        continuation.resume(throwing: abandoned)
+                    } else {
+                        continuation.resume()
+                    }
                 }
                 thread.name = "cjmd-commit"
                 thread.start()
@@ -100,6 +114,12 @@ public final class LivePipeline: Service, Sendable {
     /// Stops taking input and lets the loop drain (also used by tests).
     public func shutdown() { queue.close() }
 
+    /// Tells the loop that the daemon is shutting down: the sources stop and wait for their
+    /// last lines to commit before the queue closes, and from now on ``drainTimeout`` bounds
+    /// how long failing commits are retried.
+    public func beginDraining() { draining.withLockedValue { $0 = true } }
+    private let draining = NIOLockedValueBox(false)
+
     /// Applies a new configuration from the next batch on: journeys (for events committed from
     /// then on; open instances of a journey whose stages changed are left as they are),
     /// ingest settings and the database. The engine is restored from the database under the
@@ -110,8 +130,11 @@ public final class LivePipeline: Service, Sendable {
 
     // MARK: The loop (on the commit thread)
 
-    private func commitLoop() {
+    /// Returns nil once everything accepted is committed, or what a shutdown gave up on.
+    private func commitLoop() -> UncommittedAtShutdown? {
         var session: Session? = nil
+        // When commits began failing after shutdown was requested (see `drainTimeout`).
+        var failingSinceShutdown: DispatchTime? = nil
         var outage = OutageLog(logger: logger)
         var memoryTrim = MemoryTrimSchedule()
         while true {
@@ -174,6 +197,7 @@ public final class LivePipeline: Service, Sendable {
                         firingAlerts: session!.sink.firingAlerts.count))
                     outage.recovered()
                     observer.onDatabase(true)
+                    failingSinceShutdown = nil
                     break
                 } catch {
                     let connectionLost = (error as? PostgresError)?.isConnectionProblem ?? false
@@ -198,6 +222,22 @@ public final class LivePipeline: Service, Sendable {
                         continue
                     }
                     observer.onQueue(queue.depth + batch.count, queue.isFull)
+                    if queue.isClosed || draining.withLockedValue({ $0 }) {
+                        let since = failingSinceShutdown ?? DispatchTime.now()
+                        failingSinceShutdown = since
+                        let waited = Double(DispatchTime.now().uptimeNanoseconds - since.uptimeNanoseconds) / 1e9
+                        if waited >= drainTimeout {
+                            let abandoned = UncommittedAtShutdown(
+                                items: queue.depth + batch.count, seconds: drainTimeout, lastError: "\(error)")
+                            logger.critical("stopping with accepted lines not committed", metadata: [
+                                "items": "\(abandoned.items)", "error": "\(error)",
+                                "hint": "\(UncommittedAtShutdown.consequences)",
+                            ])
+                            queue.close()
+                            queue.abandon()
+                            return abandoned
+                        }
+                    }
                     Thread.sleep(forTimeInterval: backoff)
                     backoff = min(backoff * 2, 5)
                 }
@@ -209,6 +249,7 @@ public final class LivePipeline: Service, Sendable {
             }
         }
         logger.info("committed everything accepted; commit loop stopped")
+        return nil
     }
 
     /// Writes the derived rows still waiting for their spacing, so that the tables are
@@ -323,4 +364,24 @@ public struct PipelineObserver: Sendable {
     public var onQueue: @Sendable (_ depth: Int, _ full: Bool) -> Void = { _, _ in }
 
     public init() {}
+}
+
+/// A shutdown that gave up after ``LivePipeline/drainTimeout``: the database did not take
+/// what was accepted (an outage, or a refusal that retrying did not cure).
+public struct UncommittedAtShutdown: Error, CustomStringConvertible {
+    /// Accepted items left uncommitted: lines (events, dead letters) and file positions.
+    public var items: Int
+    /// How long the shutdown retried.
+    public var seconds: TimeInterval
+    /// The last commit's error.
+    public var lastError: String
+
+    /// What becomes of lines that were accepted and not committed.
+    public static let consequences = "clients that asked for acknowledgements were not acknowledged for them and send them again; "
+        + "tailed files are read again from their last committed positions; lines sent without asking for acknowledgements are lost"
+
+    public var description: String {
+        "stopped after retrying for \(Int(seconds)) s with \(items) accepted lines or file positions not committed (last error: \(lastError)); "
+            + Self.consequences
+    }
 }

@@ -81,7 +81,7 @@ public final class SocketSources: Service, Sendable {
         }
         let queue = pipeline.queue
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.whenCommitted(through: queue.lastSubmittedTicket) { continuation.resume() }
+            queue.whenCommittedOrAbandoned(through: queue.lastSubmittedTicket) { continuation.resume() }
         }
         // Give the event loops a moment to write the acknowledgements just released.
         try? await Task.sleep(for: .milliseconds(100))
@@ -90,7 +90,11 @@ public final class SocketSources: Service, Sendable {
         for listener in bound where inherited[listener.settings.name] == nil {
             if case .unix(let path, _) = listener.settings.kind { unlink(path) }
         }
-        logger.info("sources closed; everything received is committed")
+        if queue.isAbandoned {
+            logger.warning("sources closed; what was received and not committed is left to the clients to send again")
+        } else {
+            logger.info("sources closed; everything received is committed")
+        }
     }
 
     /// Reload: binds sources that are new or changed, closes listeners of sources that are

@@ -96,7 +96,7 @@ public final class TailSources: Service, Sendable {
         let queue = pipeline.queue
         let last = tickets.max() ?? 0
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.whenCommitted(through: last) { continuation.resume() }
+            queue.whenCommittedOrAbandoned(through: last) { continuation.resume() }
         }
     }
 }

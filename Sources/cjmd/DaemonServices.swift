@@ -79,13 +79,16 @@ struct MetricsService: Service {
 }
 
 /// Tells systemd STOPPING=1 as soon as shutdown begins (it is the last service, so the
-/// first one the group shuts down).
+/// first one the group shuts down), and the pipeline that it is draining.
 struct StoppingNotifier: Service {
     let notifier: SystemdNotifier
+    let pipeline: LivePipeline
 
     func run() async throws {
         try? await gracefulShutdown()
         notifier.stopping(status: "stopping: committing what was accepted")
+        // The first to hear of the shutdown: the drain timeout counts from here.
+        pipeline.beginDraining()
     }
 }
 

@@ -19,6 +19,18 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOption
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Seconds a shutdown keeps retrying commits while the database is unavailable, then exits 69 with what was left.",
+        discussion: "Keep it below the systemd unit's TimeoutStopSec (60 s in systemd/cjmd.service), so that cjmd exits with a message instead of being killed.",
+        valueName: "seconds"))
+    var drainTimeout: Double = 30
+
+    func validate() throws {
+        guard drainTimeout >= 0, drainTimeout.isFinite else {
+            throw ValidationError("--drain-timeout must be a number of seconds, 0 or more")
+        }
+    }
+
     func run() async throws {
         let level = ProcessInfo.processInfo.environment["CJMD_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         JournalAwareLogHandler.bootstrap(logLevel: level)
@@ -106,7 +118,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let pipeline = LivePipeline(
             configuration: configuration, connect: { try PostgresConnection(conninfo: $0.database.url) },
-            clock: CommandSupport.now, logger: logger, observer: observer)
+            clock: CommandSupport.now, logger: logger, observer: observer, drainTimeout: drainTimeout)
         let sources = SocketSources(
             sources: configuration.sources, inherited: activated, pipeline: pipeline,
             group: MultiThreadedEventLoopGroup.singleton, clock: CommandSupport.now, logger: logger,
@@ -137,11 +149,14 @@ struct RunCommand: AsyncParsableCommand {
                                                      sources: sources, tails: tails, logger: logger)))
         services.append(.init(service: tails))
         services.append(.init(service: sources))
-        services.append(.init(service: StoppingNotifier(notifier: notifier)))
+        services.append(.init(service: StoppingNotifier(notifier: notifier, pipeline: pipeline)))
         let group = ServiceGroup(configuration: .init(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
+        } catch let abandoned as UncommittedAtShutdown {
+            printError("cjmd: \(abandoned)")
+            throw ExitStatus.unavailable
         } catch {
             printError("cjmd: \(error)")
             throw ExitCode.failure

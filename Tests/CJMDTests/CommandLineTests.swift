@@ -65,6 +65,9 @@ import Testing
         #expect(noBatch.status == 64)
         #expect(noBatch.stderr.contains("--batch-events 0 is out of range"), "\(noBatch.stderr)")
         #expect(try CommandRunner.run(["no-such-command"]).status == 64)
+        let negativeDrain = try CommandRunner.run(["run", "--config", config, "--drain-timeout=-1"])
+        #expect(negativeDrain.status == 64)
+        #expect(negativeDrain.stderr.contains("--drain-timeout must be a number of seconds, 0 or more"), "\(negativeDrain.stderr)")
     }
 
     @Test func unreachableDatabaseExits69AndSaysWhatToCheck() throws {

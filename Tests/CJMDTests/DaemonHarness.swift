@@ -55,14 +55,15 @@ final class DaemonHarness: @unchecked Sendable {
 
     /// Starts the daemon (through `launcher`, e.g. systemd-socket-activate, when given) and,
     /// unless `waitForListening` is false, waits until it accepts TCP connections.
-    func start(environment: [String: String] = [:], launcher: [String] = [], waitForListening: Bool = true) throws {
+    func start(environment: [String: String] = [:], launcher: [String] = [], arguments: [String] = [],
+               waitForListening: Bool = true) throws {
         let process = Process()
         if let first = launcher.first {
             process.executableURL = URL(fileURLWithPath: first)
-            process.arguments = Array(launcher.dropFirst()) + [CommandRunner.binary.path, "run", "--config", configPath]
+            process.arguments = Array(launcher.dropFirst()) + [CommandRunner.binary.path, "run", "--config", configPath] + arguments
         } else {
             process.executableURL = CommandRunner.binary
-            process.arguments = ["run", "--config", configPath]
+            process.arguments = ["run", "--config", configPath] + arguments
         }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)

@@ -187,6 +187,44 @@ struct DaemonSystemdTests {
         #expect(daemon.log().components(separatedBy: "database unavailable").count - 1 == 1, "the outage is logged once")
     }
 
+    /// SIGTERM while PostgreSQL is down: the daemon retries for `--drain-timeout`, then exits
+    /// 69 saying how much it leaves uncommitted and what becomes of it (not killed by
+    /// systemd's stop timeout with nothing said). What it acknowledged before is stored.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["CJM_TEST_CLUSTER_DIR"] != nil))
+    func shutdownDuringAnOutageGivesUpAfterTheDrainTimeout() throws {
+        let clusterDir = try #require(ProcessInfo.processInfo.environment["CJM_TEST_CLUSTER_DIR"])
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../scripts/pg-cluster.sh").standardized.path
+        let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey)
+        try daemon.start(arguments: ["--drain-timeout", "2"])
+        let client = try LineClient(unixPath: daemon.socketPath)
+        let base = Date().addingTimeInterval(-30)
+        func lines(_ range: Range<Int>) -> String {
+            range.map { DaemonTests.line("dt-\($0)", customer: "dc-\($0 % 7)", event: "visit",
+                                         at: base.addingTimeInterval(Double($0) * 0.001)) }.joined()
+        }
+        try client.send(lines(0..<100))
+        #expect(try client.ack() == 100)
+
+        #expect(Self.run(["bash", script, "stop", clusterDir]) == 0)
+        var restarted = false
+        defer { if !restarted { _ = Self.run(["bash", script, "start", clusterDir, "--fast", "--database", "cjm_test"]) } }
+        try client.send(lines(100..<150))
+        // Read and queued once the daemon has seen them; commits fail meanwhile.
+        Thread.sleep(forTimeInterval: 1)
+        let status = daemon.terminate(timeout: 45)
+        #expect(Self.run(["bash", script, "start", clusterDir, "--fast", "--database", "cjm_test"]) == 0)
+        restarted = true
+
+        let log = daemon.log()
+        #expect(status == 69, "exits by itself, as database unavailable: \(log)")
+        #expect(log.contains("stopping with accepted lines not committed"), "\(log)")
+        #expect(log.contains("items=50"), "the 50 lines sent during the outage: \(log)")
+        #expect(log.contains("were not acknowledged for them and send them again"), "\(log)")
+        let stored = try daemon.query("SELECT count(*) FROM cjm.events WHERE event_id LIKE 'dt-%'")
+        #expect(stored.string(row: 0, column: 0) == "100", "what was acknowledged is stored, the rest not")
+    }
+
     /// Runs a shell command and waits for it. Not Foundation.Process: its wait did not return
     /// here when the command left a daemon (the restarted postmaster) behind.
     static func run(_ arguments: [String]) -> Int32 {
