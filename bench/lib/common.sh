@@ -30,6 +30,38 @@ percentile() {
 # Appends "key value…" to the raw results file.
 record() { printf '%s\n' "$*" >>"$results"; }
 
+# cpu_ticks PID...: CPU time (user + system, clock ticks) the processes used, and their
+# children once reaped; missing processes count 0.
+cpu_ticks() {
+    local total=0 pid fields
+    for pid in "$@"; do
+        [[ -r /proc/$pid/stat ]] || continue
+        # After the command name's closing parenthesis: field 3 on; utime, stime, cutime,
+        # cstime are fields 14–17.
+        fields=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+        read -r -a f <<<"$fields"
+        total=$((total + f[11] + f[12] + f[13] + f[14]))
+    done
+    echo "$total"
+}
+
+# cluster_cpu_ticks: CPU time of the private PostgreSQL (postmaster, every process it
+# started, and those that exited).
+cluster_cpu_ticks() {
+    local postmaster
+    postmaster=$(head -1 "$bench_dir/pg/data/postmaster.pid" 2>/dev/null) || { echo 0; return; }
+    # shellcheck disable=SC2046  # one pid per word
+    cpu_ticks "$postmaster" $(pgrep -P "$postmaster")
+}
+
+# children_cpu_ticks: CPU time of this shell's reaped children (cutime + cstime).
+children_cpu_ticks() {
+    local fields
+    fields=$(sed 's/^.*) //' "/proc/$$/stat")
+    read -r -a f <<<"$fields"
+    echo $((f[13] + f[14]))
+}
+
 # A table row for the final summary: figure | cjmd | baseline | ratio | target | met
 row() { table_rows+=("$(printf '| %s | %s | %s | %s | %s | %s |' "$@")"); }
 

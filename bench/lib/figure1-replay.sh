@@ -22,10 +22,18 @@ figure_replay() {
     local started copy_seconds copy_rate
     log "timing \\copy of the same $(grouped "$replay_lines") rows"
     started=$(now)
+    local psql_before postgres_before psql_ticks postgres_ticks
+    psql_before=$(children_cpu_ticks)
+    postgres_before=$(cluster_cpu_ticks)
     psqlx "$db" -c "\\copy bench_copy.events FROM '$tsv'" >/dev/null || die "\\copy into bench_copy.events failed"
+    psql_ticks=$(($(children_cpu_ticks) - psql_before))
+    postgres_ticks=$(($(cluster_cpu_ticks) - postgres_before))
     copy_seconds=$(calc "$(now) - $started")
     copy_rate=$(calc "$replay_lines / $copy_seconds")
     record "copy_tsv rows=$replay_lines seconds=$copy_seconds rows_per_second=$copy_rate"
+    local tick
+    tick=$(getconf CLK_TCK)
+    record "cpu clk_tck=$tick replay_cjmd_ticks=$replay_cjmd_ticks replay_postgres_ticks=$replay_postgres_ticks copy_psql_ticks=$psql_ticks copy_postgres_ticks=$postgres_ticks"
 
     # For reference: the NDJSON lines themselves into one jsonb column (parsing JSON, no
     # key). CSV with quote and delimiter bytes that never occur keeps each line intact.
@@ -49,4 +57,11 @@ figure_replay() {
         "$(grouped "$copy_rate") (\\copy TSV, same key)" "$(ratio_text "$ratio")" "≥ 0.8× COPY" "$met"
     row "1. (reference) \\copy NDJSON → jsonb, rows/s" "" "$(grouped "$jsonb_rate")" \
         "$(ratio_text "$(calc "$replay_rate / $jsonb_rate")")" "" ""
+    # CPU per event of both sides: the replay's floor on these cores is its CPU time over
+    # their number (or its busiest process), whatever the overlap.
+    local per_event="* 1000000 / $tick / $replay_lines"
+    row "1. CPU per event, µs: cjmd · PostgreSQL (replay) and psql · PostgreSQL (\\copy)" \
+        "$(fmt 1 "$(calc "$replay_cjmd_ticks $per_event")") · $(fmt 1 "$(calc "$replay_postgres_ticks $per_event")")" \
+        "$(fmt 1 "$(calc "$psql_ticks $per_event")") · $(fmt 1 "$(calc "$postgres_ticks $per_event")")" \
+        "replay: $(ratio_text "$(calc "($replay_cjmd_ticks + $replay_postgres_ticks) / ($psql_ticks + $postgres_ticks)")") the CPU" "" ""
 }

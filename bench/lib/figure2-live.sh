@@ -22,15 +22,23 @@ figure_live() {
     lateness=$(config_lateness "$config")
     if [[ $transport == tcp ]]; then endpoint=(--tcp "$tcp"); else endpoint=(--socket "$socket"); fi
     start_daemon "$config" "$bench_dir/logs/run-live.log" "$metrics" "$socket"
+    # CPU time over both runs, per acknowledged event: what each process spends on one event,
+    # and so what the cores can sustain at best. The load generator's is its runs' own (a
+    # command substitution's children are reaped before it returns).
+    local cjmd_ticks_start postgres_ticks_start loadgen_ticks=0 before
+    cjmd_ticks_start=$(cpu_ticks "$daemon_pid")
+    postgres_ticks_start=$(cluster_cpu_ticks)
 
     # (a) As fast as the daemon acknowledges: the sustained rate.
     local warmup saturated
     warmup=$(awk -v s="$live_seconds" -v l="$lateness" 'BEGIN { w = 2 * l + 2; if (w > s / 2) w = s / 2; printf "%d\n", (w < 1 ? 1 : w) }')
     log "(a) saturating for $live_seconds s (the first $warmup s are warm-up)"
+    before=$(children_cpu_ticks)
     saturated=$("$loadgen" live "${endpoint[@]}" --connections "$connections" --seconds "$live_seconds" \
         --warmup-seconds "$warmup" --ack-every 1000 --max-outstanding 8 \
         --probe-conninfo "$(conninfo_of "$db")" --probe-interval-ms 100) ||
         die "the load generator failed (saturated run); daemon log: $bench_dir/logs/run-live.log"
+    loadgen_ticks=$((loadgen_ticks + $(children_cpu_ticks) - before))
     record "live_saturated $(tr '\n' ' ' <<<"$saturated")"
     local rate
     rate=$(loadgen_value "$saturated" steady_events_per_second)
@@ -41,10 +49,12 @@ figure_live() {
     local paced_rate paced
     paced_rate=$(awk -v r="$rate" -v f="$paced_fraction" 'BEGIN { printf "%d\n", r * f }')
     log "(b) paced at $(grouped "$paced_rate") events/s for $live_seconds s"
+    before=$(children_cpu_ticks)
     paced=$("$loadgen" live "${endpoint[@]}" --connections "$connections" --seconds "$live_seconds" \
         --warmup-seconds "$warmup" --rate "$paced_rate" --ack-every 100 --max-outstanding 64 \
         --probe-conninfo "$(conninfo_of "$db")" --probe-interval-ms 100) ||
         die "the load generator failed (paced run); daemon log: $bench_dir/logs/run-live.log"
+    loadgen_ticks=$((loadgen_ticks + $(children_cpu_ticks) - before))
     record "live_paced $(tr '\n' ' ' <<<"$paced")"
     # Whether the daemon kept up with the offered rate; if not, its queue grew all along and
     # the latency measures that growth.
@@ -53,6 +63,14 @@ figure_live() {
     kept_up=$(awk -v s="$paced_steady" -v r="$paced_rate" 'BEGIN { print (s >= 0.97 * r) ? "yes" : "no" }')
     record "live_paced_kept_up $kept_up offered=$paced_rate steady=$paced_steady"
     [[ $kept_up == yes ]] || log "warning: paced at $paced_rate events/s the daemon acknowledged only $paced_steady/s; latency includes its growing queue (lower BENCH_PACED_FRACTION)"
+    # Before the stop: the daemon's process is gone after it (its last derived write, a
+    # fraction of a second, is left out).
+    local cjmd_ticks postgres_ticks tick events
+    cjmd_ticks=$(($(cpu_ticks "$daemon_pid") - cjmd_ticks_start))
+    postgres_ticks=$(($(cluster_cpu_ticks) - postgres_ticks_start))
+    tick=$(getconf CLK_TCK)
+    events=$(($(loadgen_value "$saturated" events_acked) + $(loadgen_value "$paced" events_acked)))
+    record "live_cpu events=$events clk_tck=$tick cjmd_ticks=$cjmd_ticks postgres_ticks=$postgres_ticks loadgen_ticks=$loadgen_ticks"
     stop_daemon
 
     # The synthetic customers went all the way through the journey.
@@ -75,6 +93,14 @@ figure_live() {
     [[ $kept_up == yes ]] || label+=" (daemon fell behind: $(grouped "$paced_steady")/s)"
     row "$label" "$(fmt 2 "$p50") / $(fmt 2 "$p99")" \
         "allowed_lateness $(fmt 1 "$lateness") s (held by design)" "p99 − lateness: $(fmt 2 "$beyond") s" "p99 ≤ 1 s beyond lateness" "$met"
+    local cjmd_us postgres_us loadgen_us ceiling
+    cjmd_us=$(calc "$cjmd_ticks * 1000000 / $tick / $events")
+    postgres_us=$(calc "$postgres_ticks * 1000000 / $tick / $events")
+    loadgen_us=$(calc "$loadgen_ticks * 1000000 / $tick / $events")
+    ceiling=$(calc "$(nproc) * 1000000 / ($cjmd_us + $postgres_us + $loadgen_us)")
+    row "2. CPU per acknowledged event, µs: cjmd · PostgreSQL · load generator (both runs)" \
+        "$(fmt 1 "$cjmd_us") · $(fmt 1 "$postgres_us") · $(fmt 1 "$loadgen_us")" "" \
+        "at 100 % of $(nproc) cores: $(grouped "$ceiling") events/s" "" ""
     sat_p50=$(loadgen_value "$saturated" visible_p50_seconds)
     sat_p99=$(loadgen_value "$saturated" visible_p99_seconds)
     row "2. (saturated) send → visible, p50 / p99 s" "$(fmt 2 "$sat_p50") / $(fmt 2 "$sat_p99")" "" "" "" ""

@@ -23,7 +23,8 @@ simulated_file() {
 }
 
 # replay_into DB FILE: a fresh, migrated database DB holding FILE replayed by cjmd; sets
-# replay_seconds and replay_lines.
+# replay_seconds, replay_lines, and the CPU time (clock ticks) of the replay process and of
+# PostgreSQL meanwhile: replay_cjmd_ticks, replay_postgres_ticks.
 replay_into() {
     local db=$1 file=$2 config=$bench_dir/config/$1.yaml started
     fresh_database "$db"
@@ -33,8 +34,13 @@ replay_into() {
     replay_lines=$(wc -l <"$file")
     log "replaying $(grouped "$replay_lines") lines into $db"
     started=$(now)
+    local cjmd_before postgres_before
+    cjmd_before=$(children_cpu_ticks)
+    postgres_before=$(cluster_cpu_ticks)
     "$cjmd" replay --config "$config" "$file" >"$bench_dir/logs/replay-$db.log" 2>&1 ||
         die "cjmd replay failed; see $bench_dir/logs/replay-$db.log"
+    replay_cjmd_ticks=$(($(children_cpu_ticks) - cjmd_before))
+    replay_postgres_ticks=$(($(cluster_cpu_ticks) - postgres_before))
     replay_seconds=$(calc "$(now) - $started")
     local stored
     stored=$(sql_value "$db" "SELECT count(*) FROM cjm.events")
