@@ -34,6 +34,7 @@ record() { printf '%s\n' "$*" >>"$results"; }
 # children once reaped; missing processes count 0.
 cpu_ticks() {
     local total=0 pid fields
+    local -a f
     for pid in "$@"; do
         [[ -r /proc/$pid/stat ]] || continue
         # After the command name's closing parenthesis: field 3 on; utime, stime, cutime,
@@ -57,6 +58,7 @@ cluster_cpu_ticks() {
 # children_cpu_ticks: CPU time of this shell's reaped children (cutime + cstime).
 children_cpu_ticks() {
     local fields
+    local -a f
     fields=$(sed 's/^.*) //' "/proc/$$/stat")
     read -r -a f <<<"$fields"
     echo $((f[13] + f[14]))
