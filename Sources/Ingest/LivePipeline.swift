@@ -197,7 +197,6 @@ public final class LivePipeline: Service, Sendable {
                         firingAlerts: session!.sink.firingAlerts.count))
                     outage.recovered()
                     observer.onDatabase(true)
-                    failingSinceShutdown = nil
                     break
                 } catch {
                     let connectionLost = (error as? PostgresError)?.isConnectionProblem ?? false
@@ -242,6 +241,8 @@ public final class LivePipeline: Service, Sendable {
                     backoff = min(backoff * 2, 5)
                 }
             }
+            // Committed (or found committed): a later failure starts the drain's clock afresh.
+            failingSinceShutdown = nil
             queue.markCommitted(through: taken.lastTicket)
             if queue.isClosed && queue.depth == 0 && taken.items.isEmpty {
                 writeWaitingDerivedRows(session)
