@@ -140,6 +140,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The ingest side without a database: connection state and handler on EmbeddedChannel.
+        .testTarget(
+            name: "IngestTests",
+            dependencies: [
+                "Ingest", "JourneyCore", "EventDecoding",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "JourneyConfigTests", dependencies: ["JourneyConfig", "JourneyCore"]),
         .testTarget(
             name: "JourneyStoreTests",

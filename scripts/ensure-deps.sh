@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing cjmd needs on Debian 12 (PostgreSQL server, libpq
-# headers, pkg-config; with --tests also prometheus-alertmanager), and only what is missing:
+# headers, pkg-config; with --tests also prometheus-alertmanager and netcat-openbsd), and
+# only what is missing:
 # a no-op on a prepared machine.
 set -euo pipefail
 
@@ -8,13 +9,17 @@ script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib/postgres.sh
 source "$script_dir/lib/postgres.sh"
 
-# --tests: also what the test suite drives for real (Prometheus Alertmanager for the webhook).
+# --tests: also what the test suite drives for real (Prometheus Alertmanager for the webhook,
+# Debian's netcat for the README's socket example).
 for_tests=false
 [[ "${1:-}" == "--tests" ]] && for_tests=true
 
 missing=()
 if $for_tests && ! command -v prometheus-alertmanager >/dev/null 2>&1; then
     missing+=(prometheus-alertmanager)
+fi
+if $for_tests && ! dpkg-query -W -f='${Status}' netcat-openbsd 2>/dev/null | grep -q 'ok installed'; then
+    missing+=(netcat-openbsd)
 fi
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libpq; then

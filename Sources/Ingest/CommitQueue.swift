@@ -56,6 +56,11 @@ final class CommitQueue: Sendable {
     /// The ticket of the last item submitted so far.
     var lastSubmittedTicket: Int64 { state.withLockedValue { $0.nextTicket - 1 } }
 
+    /// Whether every item up to `ticket` is committed.
+    func isCommitted(through ticket: Int64) -> Bool {
+        state.withLockedValue { ticket <= $0.committedTicket }
+    }
+
     /// Calls `callback` once every item up to `ticket` is committed (at once if it already is).
     func whenCommitted(through ticket: Int64, _ callback: @escaping @Sendable () -> Void) {
         let now: Bool = state.withLockedValue { s in

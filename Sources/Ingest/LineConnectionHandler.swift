@@ -8,11 +8,14 @@ import NIOCore
 /// with `{"acked": N}` once all N earlier lines of the connection are committed or
 /// dead-lettered.
 ///
-/// Reading stops while the commit queue is full (TCP then pushes back on the client) and
-/// while the client does not read its acknowledgements (the outbound buffer is over its
-/// high-water mark), so neither a slow database nor a client that never reads makes the
-/// daemon buffer without bound. A client that completes no line for `idle_timeout` is
-/// closed, unless it is waiting for the daemon.
+/// Flow control lives in ``LineConnectionState``: reading stops while the commit queue is
+/// full, while the client does not read its acknowledgements, or while it has too many
+/// outstanding; a client that completes no line for `idle_timeout` is closed, unless it is
+/// waiting for the daemon. The end of the client's input (a half-close, as `nc -N` does)
+/// ends its lines — a last line without a newline counts — and the connection closes once
+/// every acknowledgement asked for before it is written. The channel must allow remote
+/// half-closure for that (``SocketSources`` sets it); without it, the end of input closes
+/// the connection at once and what was received is still committed.
 final class LineConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -22,6 +25,7 @@ final class LineConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private let source: String
     private let queue: CommitQueue
     private let clock: @Sendable () -> EventTime
+    private let now: @Sendable () -> NIODeadline
     private let maxLineBytes: Int
     private let idleTimeout: TimeAmount?
     private let idleTimeoutText: String
@@ -31,24 +35,14 @@ final class LineConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     /// Ticket of this connection's last submitted line.
     private var lastTicket: Int64 = 0
     private var pending: [PipelineItem] = []
-    /// Reading is paused because the commit queue is full (the daemon's doing).
-    private var pausedForQueue = false
-    /// Reading is paused because the client does not read what the daemon writes.
-    private var pausedForWrites = false
-    /// Reading is paused because the client asked for too many acknowledgements at once.
-    private var pausedForAcks = false
-    /// Acknowledgement requests a connection may have outstanding before reading pauses:
-    /// each holds a callback in the commit queue until its lines are committed.
-    static let maxAcksAwaitingCommit = 1024
-    private var readingEnabled = true
-    /// Acknowledgement requests whose lines are not committed yet (the daemon's doing).
-    private var acksAwaitingCommit = 0
-    /// When the client last made progress: a complete line, or the daemon stopped making it wait.
-    private var lastProgress = NIODeadline.now()
+    private var state: LineConnectionState
     private var idleCheck: Scheduled<Void>?
 
+    /// - Parameter now: the time the idle timeout is measured in (injected by tests).
     init(
         source: String, settings: IngestSettings, queue: CommitQueue, clock: @escaping @Sendable () -> EventTime,
+        now: @escaping @Sendable () -> NIODeadline = { .now() },
+        maxAcksAwaitingCommit: Int = 1024,
         onIdleClose: @escaping @Sendable () -> Void = {}
     ) {
         self.framer = LineFramer(maxLineBytes: settings.maxLineBytes)
@@ -56,16 +50,18 @@ final class LineConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         self.source = source
         self.queue = queue
         self.clock = clock
+        self.now = now
         self.maxLineBytes = settings.maxLineBytes
         self.idleTimeout = settings.idleTimeout > .zero
             ? .microseconds(settings.idleTimeout.microseconds) : nil
         self.idleTimeoutText = settings.idleTimeout.description
         self.onIdleClose = onIdleClose
+        self.state = LineConnectionState(now: now(), maxAcksAwaitingCommit: maxAcksAwaitingCommit)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        lastProgress = .now()
-        scheduleIdleCheck(context, at: lastProgress)
+        state.linesCompleted(at: now())
+        scheduleIdleCheck(context, at: state.lastProgress)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -75,49 +71,16 @@ final class LineConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        let now = clock()
-        let channel = context.channel
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let receivedAt = clock()
         var completedLines = false
         buffer.withUnsafeReadableBytes { bytes in
             framer.append(bytes) { line, _ in
                 completedLines = true
-                switch line {
-                case .line(let text):
-                    if EventDecoder.isAckRequest(text) {
-                        flush()
-                        let count = lines
-                        acksAwaitingCommit += 1
-                        queue.whenCommitted(through: lastTicket) {
-                            // Already committed: answer in this read (flushed at its end), so
-                            // unread replies count against the write buffer at once.
-                            if channel.eventLoop.inEventLoop {
-                                loopBound.value.sendAcknowledgement(count, on: channel, flush: false)
-                            } else {
-                                channel.eventLoop.execute {
-                                    loopBound.value.sendAcknowledgement(count, on: channel, flush: true)
-                                }
-                            }
-                        }
-                        return
-                    }
-                    lines += 1
-                    enqueue(text, now: now)
-                case .tooLong(let prefix, let length):
-                    lines += 1
-                    let rejection = Rejection.lineTooLong(length: length, maxLineBytes: maxLineBytes)
-                    pending.append(.rejection(RejectedLine(
-                        reason: rejection.reason.rawValue, detail: rejection.detail, raw: Array(prefix),
-                        source: source, receivedAt: now)))
-                }
+                handle(line, receivedAt: receivedAt, context: context)
             }
         }
-        if completedLines { lastProgress = .now() }
-        if flush() { pauseForQueue(context) }
-        if acksAwaitingCommit >= Self.maxAcksAwaitingCommit, !pausedForAcks {
-            pausedForAcks = true
-            updateReading(channel)
-        }
+        if completedLines { state.linesCompleted(at: now()) }
+        submitPending(context)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -125,92 +88,148 @@ final class LineConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         context.fireChannelReadComplete()
     }
 
-    /// Writes `{"acked": count}`; reading resumes once few acknowledgements are outstanding.
-    private func sendAcknowledgement(_ count: Int, on channel: any Channel, flush: Bool) {
-        acksAwaitingCommit -= 1
-        lastProgress = .now()
-        let reply = channel.allocator.buffer(string: "{\"acked\": \(count)}\n")
-        if flush {
-            channel.writeAndFlush(reply, promise: nil)
-        } else {
-            channel.write(reply, promise: nil)
+    /// The client closed its sending side (the channel allows half-closure): its last
+    /// partial line is a line, and the conversation ends once its acknowledgements are out.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            finishInput(context)
+            context.flush()
+            perform(state.inputClosed(), context)
         }
-        if pausedForAcks, acksAwaitingCommit <= Self.maxAcksAwaitingCommit / 2 {
-            pausedForAcks = false
-            updateReading(channel)
-        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     /// A connection that ends keeps what it sent: its last partial line is a line too.
     func channelInactive(context: ChannelHandlerContext) {
         idleCheck?.cancel()
         idleCheck = nil
-        let now = clock()
-        framer.finish { line, _ in
-            if case .line(let text) = line, !EventDecoder.isAckRequest(text) {
-                enqueue(text, now: now)
-            }
-        }
-        flush()
+        state.channelClosed()
+        finishInput(context)
         context.fireChannelInactive()
     }
 
     /// The client reads its acknowledgements again, or stopped reading them: reading its
     /// lines follows, so unread replies cannot pile up in the daemon.
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        pausedForWrites = !context.channel.isWritable
-        if !pausedForWrites { lastProgress = .now() }
-        updateReading(context.channel)
+        perform(state.writabilityChanged(isWritable: context.channel.isWritable, at: now()), context)
         context.fireChannelWritabilityChanged()
     }
 
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        state.channelClosed()
+        context.close(promise: nil)
+    }
+
+    /// Hands on the rest of the input: a last line without a newline counts.
+    private func finishInput(_ context: ChannelHandlerContext) {
+        let receivedAt = clock()
+        framer.finish { line, _ in handle(line, receivedAt: receivedAt, context: context) }
+        submitPending(context)
+    }
+
+    /// One framed line: an acknowledgement request, an event or a rejection.
+    private func handle(_ line: FramedLine, receivedAt: EventTime, context: ChannelHandlerContext) {
+        switch line {
+        case .line(let text):
+            if EventDecoder.isAckRequest(text) {
+                requestAcknowledgement(context)
+                return
+            }
+            lines += 1
+            enqueue(text, receivedAt: receivedAt)
+        case .tooLong(let prefix, let length):
+            lines += 1
+            let rejection = Rejection.lineTooLong(length: length, maxLineBytes: maxLineBytes)
+            pending.append(.rejection(RejectedLine(
+                reason: rejection.reason.rawValue, detail: rejection.detail, raw: Array(prefix),
+                source: source, receivedAt: receivedAt)))
+        }
+    }
+
+    /// Asks the queue to answer once this connection's lines so far are committed.
+    private func requestAcknowledgement(_ context: ChannelHandlerContext) {
+        submitPending(context)
+        let count = lines
+        perform(state.ackRequested(), context)
+        if queue.isCommitted(through: lastTicket) {
+            // Answer in this read (flushed at its end), so unread replies count against the
+            // write buffer at once.
+            sendAcknowledgement(count, context, flush: false)
+            return
+        }
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        queue.whenCommitted(through: lastTicket) {
+            eventLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.sendAcknowledgement(count, context, flush: true)
+            }
+        }
+    }
+
+    /// Writes `{"acked": count}` and does what the state says follows.
+    private func sendAcknowledgement(_ count: Int, _ context: ChannelHandlerContext, flush: Bool) {
+        guard context.channel.isActive else {
+            _ = state.ackSent(at: now())
+            return
+        }
+        let reply = context.channel.allocator.buffer(string: "{\"acked\": \(count)}\n")
+        context.write(wrapOutboundOut(reply), promise: nil)
+        if flush { context.flush() }
+        perform(state.ackSent(at: now()), context)
+    }
+
     /// Decodes one complete line into the pending items (blank lines carry nothing).
-    private func enqueue(_ text: UnsafeRawBufferPointer, now: EventTime) {
-        switch decoder.decode(text, now: now) {
+    private func enqueue(_ text: UnsafeRawBufferPointer, receivedAt: EventTime) {
+        switch decoder.decode(text, now: receivedAt) {
         case .event(let event):
-            pending.append(.event(AcceptedEvent(event: event, source: source, receivedAt: now)))
+            pending.append(.event(AcceptedEvent(event: event, source: source, receivedAt: receivedAt)))
         case .rejected(let rejection):
             pending.append(.rejection(RejectedLine(
                 reason: rejection.reason.rawValue, detail: rejection.detail,
-                raw: Array(text.prefix(maxLineBytes)), source: source, receivedAt: now)))
+                raw: Array(text.prefix(maxLineBytes)), source: source, receivedAt: receivedAt)))
         case .blank:
             break
         }
     }
 
-    /// Submits what was decoded; returns whether the queue asks producers to pause.
-    @discardableResult
-    private func flush() -> Bool {
-        guard !pending.isEmpty else { return false }
+    /// Submits what was decoded; pauses reading when the queue asks producers to.
+    private func submitPending(_ context: ChannelHandlerContext) {
+        guard !pending.isEmpty else { return }
         let (ticket, shouldPause) = queue.submit(pending)
         lastTicket = ticket
         pending.removeAll(keepingCapacity: true)
-        return shouldPause
-    }
-
-    private func pauseForQueue(_ context: ChannelHandlerContext) {
-        guard !pausedForQueue else { return }
-        pausedForQueue = true
-        let channel = context.channel
-        updateReading(channel)
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        guard shouldPause else { return }
+        let (action, awaitRoom) = state.queueFull()
+        perform(action, context)
+        guard awaitRoom else { return }
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
         queue.whenRoom {
-            channel.eventLoop.execute {
-                let handler = loopBound.value
-                handler.pausedForQueue = false
-                handler.lastProgress = .now()
-                handler.updateReading(channel)
+            eventLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.perform(handler.state.queueHasRoom(at: handler.now()), context)
             }
         }
     }
 
-    /// Reads while neither the queue nor the client's unread replies say stop.
-    private func updateReading(_ channel: any Channel) {
-        let wanted = !pausedForQueue && !pausedForWrites && !pausedForAcks
-        guard wanted != readingEnabled else { return }
-        readingEnabled = wanted
-        channel.setOption(ChannelOptions.autoRead, value: wanted).whenComplete { _ in }
-        if wanted { channel.read() }
+    /// Carries out what the state decided.
+    private func perform(_ action: LineConnectionState.Action, _ context: ChannelHandlerContext) {
+        switch action {
+        case .none:
+            break
+        case .startReading:
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+            context.read()
+        case .stopReading:
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        case .close:
+            // After what was written: the last acknowledgement goes out before the close.
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        }
     }
 
     /// Closes the connection once it has made no progress for the idle timeout, counting
@@ -227,22 +246,17 @@ final class LineConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private func checkIdle(_ context: ChannelHandlerContext, timeout: TimeAmount) {
         idleCheck = nil
         guard context.channel.isActive else { return }
-        let now = NIODeadline.now()
-        if pausedForQueue || acksAwaitingCommit > 0 {
-            lastProgress = now
-        }
-        guard now - lastProgress >= timeout else {
-            scheduleIdleCheck(context, at: lastProgress)
+        switch state.idleCheck(at: now(), timeout: timeout) {
+        case .stop:
             return
+        case .checkAgain(let deadline):
+            scheduleIdleCheck(context, at: deadline - timeout)
+        case .closeIdle:
+            onIdleClose()
+            let reply = context.channel.allocator.buffer(
+                string: "{\"error\": \"no complete line for \(idleTimeoutText) (ingest.idle_timeout); closing\"}\n")
+            context.writeAndFlush(wrapOutboundOut(reply), promise: nil)
+            context.close(promise: nil)
         }
-        onIdleClose()
-        let reply = context.channel.allocator.buffer(
-            string: "{\"error\": \"no complete line for \(idleTimeoutText) (ingest.idle_timeout); closing\"}\n")
-        context.writeAndFlush(wrapOutboundOut(reply), promise: nil)
-        context.close(promise: nil)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
     }
 }

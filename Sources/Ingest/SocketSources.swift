@@ -146,6 +146,8 @@ public final class SocketSources: Service, Sendable {
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.autoRead, value: true)
+            // A client that closes its sending side after `{"ack": true}` still gets the reply.
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { [logger, refusals, idleCloses, openBySource, onConnections] channel in
                 // Read per connection, so a reload's ingest limits apply to new connections.
                 let settings = pipeline.configuration.ingest

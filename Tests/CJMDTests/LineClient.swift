@@ -94,6 +94,34 @@ final class LineClient {
         }
     }
 
+    /// Closes the sending side (`shutdown(SHUT_WR)`), as `nc -N` does at the end of its input.
+    func shutdownSending() {
+        shutdown(fd, Int32(SHUT_WR))
+    }
+
+    /// Whether the server has written nothing so far (a read would block), without waiting.
+    func nothingToRead() -> Bool {
+        guard buffer.isEmpty else { return false }
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_DONTWAIT | MSG_PEEK))
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+    }
+
+    /// Reads until the server closes the connection; returns what came (without waiting past
+    /// ``timeout``).
+    func readToEnd() throws -> String {
+        var text = String(decoding: buffer, as: UTF8.self)
+        buffer.removeAll()
+        while true {
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0, errno == EAGAIN || errno == EWOULDBLOCK { throw TimedOut() }
+            if n < 0, errno == ECONNRESET { return text }
+            guard n > 0 else { return text }
+            text += String(decoding: chunk[..<n], as: UTF8.self)
+        }
+    }
+
     /// Sends `{"ack": true}` and returns N from `{"acked": N}`.
     func ack() throws -> Int {
         try send("{\"ack\": true}\n")
