@@ -30,6 +30,14 @@ public struct JourneySimulator {
     /// - Returns: the number of event lines written (malformed and duplicate lines included).
     @discardableResult
     public mutating func run(_ emit: ([UInt8]) throws -> Void) rethrows -> Int {
+        try run { line, _ in try emit(line) }
+    }
+
+    /// Generates every line in arrival order, calling `emit` with each line (ending in `\n`)
+    /// and the time it arrives, for a sender that paces lines in real time.
+    /// - Returns: the number of event lines written (malformed and duplicate lines included).
+    @discardableResult
+    public mutating func run(_ emit: (_ line: [UInt8], _ arrival: EventTime) throws -> Void) rethrows -> Int {
         guard !journeys.isEmpty, options.customers > 0 else { return 0 }
         let meanGap = Double(options.duration.microseconds) / Double(options.customers)
         var arrival = Double(options.start.microseconds)
@@ -39,7 +47,7 @@ public struct JourneySimulator {
             let start = EventTime(microseconds: Int64(arrival))
             while let next = inFlight.first, next.arrival < start {
                 inFlight.pop()
-                try emit(next.line)
+                try emit(next.line, next.arrival)
                 lines += 1
             }
             for event in simulateCustomer(customer, start: start) {
@@ -47,7 +55,7 @@ public struct JourneySimulator {
             }
         }
         while let next = inFlight.pop() {
-            try emit(next.line)
+            try emit(next.line, next.arrival)
             lines += 1
         }
         return lines

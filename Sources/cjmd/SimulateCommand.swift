@@ -7,13 +7,18 @@ struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
         abstract: "Write realistic, seeded NDJSON touchpoint events for the configured journeys.",
-        discussion: "The same options and seed always give the same lines.")
+        discussion: """
+            The same options and seed always give the same lines. With --send-to, the lines go to a \
+            running daemon's Unix socket instead, each at its arrival time (customers arrive from now \
+            on, over --duration), with an acknowledgement asked for about once a second; the command \
+            ends once --duration has passed.
+            """)
 
     @OptionGroup var options: ConfigOption
 
     @Option(help: "Customers to simulate.") var customers = 10_000
     @Option(help: "Seed of the generator.") var seed: UInt64 = 1
-    @Option(help: "First arrival (RFC 3339).") var start = "2026-01-05T00:00:00Z"
+    @Option(help: "First arrival (RFC 3339; with --send-to, now).") var start = "2026-01-05T00:00:00Z"
     @Option(help: "Span over which customers arrive (e.g. 7d).") var duration = "7d"
     @Option(help: "Arrival jitter, e.g. 2s (keep it below allowed_lateness).") var disorder = "0s"
     @Option(help: "Fraction of events sent twice.") var duplicates = 0.0
@@ -22,6 +27,8 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Inject a drop-off spike: JOURNEY:STAGE:START:DURATION[:PROGRESSION], e.g. purchase:consideration:2026-01-10T00:00:00Z:6h")
     var spike: String?
     @Option(name: .shortAndLong, help: "Output file (default: standard output).") var output: String?
+    @Option(help: "Send the lines live, at their arrival times, to this Unix socket of `cjmd run`.")
+    var sendTo: String?
 
     func run() throws {
         let configuration = try CommandSupport.loadConfiguration(options.config)
@@ -32,7 +39,7 @@ struct SimulateCommand: ParsableCommand {
         simulation.malformed = malformed
         simulation.withoutEventID = withoutEventID
         guard let startTime = RFC3339.parse(start) else { throw ValidationError("--start \(start) is not an RFC 3339 time") }
-        simulation.start = startTime
+        simulation.start = sendTo == nil ? startTime : CommandSupport.now()
         guard let span = TimeSpan(parsing: duration), span.microseconds > 0 else {
             throw ValidationError("--duration \(duration) is not a duration such as 7d")
         }
@@ -42,6 +49,11 @@ struct SimulateCommand: ParsableCommand {
         }
         simulation.disorder = jitter
         if let spike { simulation.spike = try Self.parseSpike(spike) }
+        if let sendTo {
+            guard output == nil else { throw ValidationError("--send-to and --output exclude each other") }
+            try sendLive(configuration.journeys, simulation, to: sendTo)
+            return
+        }
 
         let handle: FileHandle
         if let output {
@@ -68,6 +80,37 @@ struct SimulateCommand: ParsableCommand {
             try handle.close()
             printError("cjmd: wrote \(lines) lines to \(output!)")
         }
+    }
+
+    /// Paces the lines into a daemon's socket until `duration` has passed.
+    private func sendLive(_ journeys: [JourneyDefinition], _ simulation: SimulationOptions, to path: String) throws {
+        struct DurationOver: Error {}
+        let sender: LiveLineSender
+        do {
+            sender = try LiveLineSender(unixSocketPath: path)
+        } catch {
+            printError("cjmd: \(error)")
+            throw ExitStatus.unavailable
+        }
+        let end = simulation.start + simulation.duration
+        var simulator = JourneySimulator(journeys: journeys, options: simulation)
+        do {
+            try simulator.run { line, arrival in
+                guard arrival < end else { throw DurationOver() }
+                try sender.send(line, arrival: arrival)
+            }
+        } catch is DurationOver {
+        } catch {
+            printError("cjmd: \(error)")
+            throw ExitStatus.unavailable
+        }
+        do {
+            try sender.acknowledge()
+        } catch {
+            printError("cjmd: \(error)")
+            throw ExitStatus.unavailable
+        }
+        printError("cjmd: sent \(sender.sentLines) lines to \(path); the daemon acknowledged \(sender.acknowledgedLines)")
     }
 
     static func parseSpike(_ text: String) throws -> SimulationOptions.Spike {
