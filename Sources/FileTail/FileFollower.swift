@@ -8,7 +8,7 @@ import Logging
 
 /// Follows the NDJSON files of one `type: tail` source and hands out their complete lines with
 /// exact file offsets, so that the caller can commit each file's offset in the same transaction
-/// as the events read up to it (SPEC §8: exactly once).
+/// as the events read up to it (exactly once: docs/reliability.md).
 ///
 /// It does no decoding and no database work. Use it from one thread:
 ///

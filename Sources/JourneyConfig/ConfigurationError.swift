@@ -33,7 +33,7 @@ public struct ConfigurationProblem: Sendable, Equatable, CustomStringConvertible
 /// Why a configuration could not be loaded.
 ///
 /// A missing or unreadable file is kept apart from bad content because the command line
-/// reports them with different exit codes (66 and 78, SPEC §6).
+/// reports them with different exit codes (66 and 78, docs/cli.md).
 public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No file exists at `path`.
     case fileNotFound(path: String)

@@ -1,7 +1,7 @@
 import Foundation
 import JourneyCore
 
-/// Reads the YAML configuration of cjmd (SPEC §2) into a validated `CJMConfiguration`,
+/// Reads the YAML configuration of cjmd (docs/configuration.md) into a validated `CJMConfiguration`,
 /// reporting every problem at once with its file, line, column and key path.
 public enum ConfigurationLoader {
     /// Where `cjmd` looks when no `--config` is given.

@@ -1,9 +1,9 @@
 import JourneyCore
 
 extension ConfigReader {
-    /// Longest event pattern: event names are at most 128 bytes (SPEC §1).
+    /// Longest event pattern: event names are at most 128 bytes (docs/events.md).
     static let maximumPatternBytes = 128
-    /// Longest touchpoint: touchpoints are at most 128 bytes (SPEC §1).
+    /// Longest touchpoint: touchpoints are at most 128 bytes (docs/events.md).
     static let maximumTouchpointBytes = 128
     /// How long an instance may progress when `conversion_window` is left out.
     static let defaultConversionWindow = TimeSpan.days(30)

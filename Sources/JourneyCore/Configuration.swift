@@ -1,4 +1,4 @@
-/// The whole validated configuration of cjmd (SPEC §2). Built by `JourneyConfig` from YAML;
+/// The whole validated configuration of cjmd (docs/configuration.md). Built by `JourneyConfig` from YAML;
 /// everything here has already been checked, so the engine never meets an impossible value.
 public struct CJMConfiguration: Sendable, Equatable {
     public var database: DatabaseSettings
@@ -71,7 +71,7 @@ public struct IngestSettings: Sendable, Equatable {
     public init() {}
 }
 
-/// Drop-off spike detection (SPEC §5).
+/// Drop-off spike detection (docs/alerts.md).
 public struct AlertSettings: Sendable, Equatable {
     public var window: TimeSpan = .minutes(15)
     public var baseline: TimeSpan = .hours(24)

@@ -1,6 +1,6 @@
 /// What the engine reports about one journey instance: the row of `cjm.journey_instances`.
 public struct InstanceRecord: Sendable, Equatable {
-    /// Lifecycle of an instance (SPEC §3).
+    /// Lifecycle of an instance (docs/semantics.md).
     public enum Status: String, Sendable {
         case active, abandoned, converted, expired
     }
@@ -95,7 +95,7 @@ public struct PainPoint: Sendable, Equatable {
     }
 }
 
-/// A critical moment: the row of `cjm.critical_moments` (SPEC §3).
+/// A critical moment: the row of `cjm.critical_moments` (docs/semantics.md).
 public struct CriticalMomentRecord: Sendable, Equatable {
     public enum Reason: String, Sendable {
         case inactive

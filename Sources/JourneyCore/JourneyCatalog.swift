@@ -72,7 +72,7 @@ public struct JourneyCatalog: Sendable {
         return best == Int.max ? nil : best
     }
 
-    /// Whether the event is a pain point of journey `journey` (SPEC §2 `critical`).
+    /// Whether the event is a pain point of journey `journey` (`critical` in docs/configuration.md).
     public func isPainPoint(inJourney journey: Int, event name: String, sentiment: Double?) -> Bool {
         let c = compiled[journey]
         if let threshold = c.sentimentBelow, let sentiment, sentiment < threshold { return true }

@@ -1,4 +1,4 @@
-/// The journey state machine of SPEC §3: reorder buffer, watermark, instances, deadlines.
+/// The journey state machine of docs/semantics.md: reorder buffer, watermark, instances, deadlines.
 ///
 /// Pure and deterministic: time comes in only through event times and the watermark the
 /// caller sets (wall clock − lateness live, largest `ts` − lateness in a replay), so a replay
@@ -365,7 +365,7 @@ public struct JourneyEngine: ~Copyable {
         }
     }
 
-    /// An instance left stage `stage`: forward, or by giving up (SPEC §5's decided instances).
+    /// An instance left stage `stage`: forward, or by giving up (the decided instances of docs/alerts.md).
     private mutating func decide(journey: Int, stage: Int, at time: EventTime, abandoned: Bool) {
         detector.record(journey: journey, stage: stage, at: time, abandoned: abandoned)
         let key = StageDecisionKey(journey: journey, stageIndex: stage, minute: time.minuteIndex)

@@ -1,7 +1,7 @@
 /// Parsing and formatting of RFC 3339 timestamps without Foundation.
 ///
-/// Foundation's date formatters cost tens of microseconds per value (see
-/// PERFORMANCE-NOTES.md); events carry one timestamp each, so this is hand-written over bytes.
+/// Foundation's date formatters cost tens of microseconds per value (see bench/README.md,
+/// "What a machine like this costs"); events carry one timestamp each, so this is hand-written over bytes.
 public enum RFC3339 {
     /// Parses `YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM)`; `t`/space for `T` and `z` for `Z` are
     /// accepted. Fractions beyond microseconds are rejected rather than silently rounded.

@@ -1,4 +1,4 @@
-/// One accepted touchpoint event, decoded and validated (SPEC §1).
+/// One accepted touchpoint event, decoded and validated (docs/events.md).
 ///
 /// Strings are kept as decoded; `properties` is the original JSON text of the object, which
 /// PostgreSQL stores as `jsonb` without re-encoding it.

@@ -1,6 +1,6 @@
 import JourneyCore
 
-/// Writes simulated events as NDJSON lines in the wire format of SPEC §1.
+/// Writes simulated events as NDJSON lines in the wire format of docs/events.md.
 enum EventLineWriter {
     static func line(for event: SimulatedEvent, eventID: String?) -> [UInt8] {
         var out: [UInt8] = []

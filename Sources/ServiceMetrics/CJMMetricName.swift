@@ -25,7 +25,7 @@ public enum CJMMetricName: String, CaseIterable, Sendable {
     case databaseUp = "cjmd_database_up"
     /// Gauge: journey instances still open (not yet converted or expired).
     case openInstances = "cjmd_open_instances"
-    /// Gauge: drop-off spike alerts currently firing (SPEC §5).
+    /// Gauge: drop-off spike alerts currently firing (docs/alerts.md).
     case alertsFiring = "cjmd_alerts_firing"
     /// Gauge `{source}`: open client connections of a socket source.
     case connections = "cjmd_connections"

@@ -1,5 +1,5 @@
 /// The `reason` label of `cjmd_events_rejected_total`: the seven machine-readable
-/// dead-letter reasons of SPEC §1.
+/// dead-letter reasons of docs/events.md.
 ///
 /// The raw values equal `EventDecoding.RejectionReason`'s, so the pipeline converts with
 /// `RejectReasonLabel(rawValue: rejection.reason.rawValue)`. This module does not depend on

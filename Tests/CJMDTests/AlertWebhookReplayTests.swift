@@ -5,7 +5,7 @@ import FoundationNetworking
 import PostgresClient
 import Testing
 
-/// SPEC §5's webhook through the real binary: `cjmd replay` of simulated days with a drop-off
+/// The webhook of docs/alerts.md through the real binary: `cjmd replay` of simulated days with a drop-off
 /// spike POSTs to a real Prometheus Alertmanager started on loopback. After the part of the
 /// file that ends inside the spike the alert is active there; after the rest it is resolved.
 @Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"] != nil))

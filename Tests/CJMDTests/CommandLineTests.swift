@@ -3,7 +3,7 @@ import JourneyStore
 import PostgresClient
 import Testing
 
-/// The command line of SPEC §6, through the real binary.
+/// The command line of docs/cli.md, through the real binary.
 @Suite struct CommandLineTests {
     static let unreachable = "host=/nonexistent-cjmd-test port=1 dbname=none connect_timeout=2"
 

@@ -2,7 +2,7 @@ import Foundation
 import PostgresClient
 import Testing
 
-/// The service protocol of SPEC §7 through the real binary: sd_notify on a real datagram
+/// The service protocol of docs/operations.md through the real binary: sd_notify on a real datagram
 /// socket, socket activation by a real launcher, and a database outage mid-stream.
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"] != nil))
 struct DaemonSystemdTests {

@@ -5,7 +5,7 @@ import Foundation
 /// SQL-looking strings, characters of every Unicode plane, and the usual broken JSON.
 ///
 /// Good lines carry ids `good-N` and awkward but valid content; every bad line is certain
-/// to be rejected (it breaks a rule of SPEC §1 outright), so the expected outcome of each
+/// to be rejected (it breaks a rule of docs/events.md outright), so the expected outcome of each
 /// line is known without asking the decoder.
 struct MixedGarbage {
     /// The file's bytes, one line per element of `kinds`.

@@ -2,13 +2,13 @@ import Foundation
 import PostgresClient
 import Testing
 
-/// SPEC §8 under crashes: a file of about 420,000 simulated lines is appended to a tailed
+/// docs/reliability.md's tail guarantee under crashes: a file of about 420,000 simulated lines is appended to a tailed
 /// log while `cjmd run` is killed with SIGKILL at random moments and restarted each time.
 /// The tables must end up equal to those of a clean `cjmd replay` of the same file.
 ///
 /// Raw tables (events, dead letters) are compared as they are. The derived tables are compared
 /// after `cjmd rebuild` of the tailed database: live ingestion applies historical lines as late
-/// events, by design (SPEC §3), so its intermediate flags differ from a replay's; what must be
+/// events, by design (docs/semantics.md), so its intermediate flags differ from a replay's; what must be
 /// equal is the set of lines stored, and what they yield.
 @Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"] != nil))
 struct TailCrashTests {

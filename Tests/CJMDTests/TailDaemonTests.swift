@@ -2,7 +2,7 @@ import Foundation
 import PostgresClient
 import Testing
 
-/// SPEC §8 for `type: tail` sources, against the real binary and the test cluster: random
+/// docs/reliability.md for `type: tail` sources, against the real binary and the test cluster: random
 /// sequences of writes, partial lines, rotations, truncations, deletions, restarts and
 /// `kill -9`; afterwards every complete line written is stored exactly once.
 ///

@@ -6,24 +6,24 @@ import JourneyCore
 /// Shared by the libFuzzer target (`fuzz/Sources/DecoderFuzzer` links this file through a
 /// symlink) and by ``FuzzCorpusTests``, which replays the committed corpus in the normal suite.
 /// It returns violations instead of asserting, so the fuzzer can stop at the first and the
-/// test can list them all. Only public API is used, and the oracle is written from SPEC §1:
+/// test can list them all. Only public API is used, and the oracle is written from docs/events.md:
 /// a small independent JSON parser (``DecodeInvariants/Reference``) says what the line is,
 /// and an independent writer re-encodes accepted events.
 enum DecodeInvariants {
     /// The clock for every check, fixed so a saved input reproduces: 2026-05-01T12:00:00Z.
     static let now = EventTime(seconds: 1_777_636_800)
-    /// The defaults of SPEC §1 (`max_line_bytes` 65536, `max_future_skew` 5m).
+    /// The defaults of docs/events.md (`max_line_bytes` 65536, `max_future_skew` 5m).
     static let settings = IngestSettings()
     static let decoder = EventDecoder(settings: settings)
 
     /// Longest rejection detail: details quote at most 64 bytes of a value, so anything much
     /// longer means a value leaked into the dead-letter table's `detail` column whole.
     static let maxDetailBytes = 512
-    /// Field limits of SPEC §1, in UTF-8 bytes.
+    /// Field limits of docs/events.md, in UTF-8 bytes.
     static let maxCustomerIDBytes = 256
     static let maxNameBytes = 128
 
-    /// Every wire name a field-level rejection may start with (SPEC §1 names and aliases).
+    /// Every wire name a field-level rejection may start with (the names and aliases of docs/events.md).
     static let wireNames: Set<String> = [
         "customer_id", "user_id", "userId", "anonymous_id", "anonymousId", "event", "ts", "timestamp",
         "event_id", "messageId", "message_id", "touchpoint", "channel", "context.channel", "journey",
@@ -69,7 +69,7 @@ enum DecodeInvariants {
         }
     }
 
-    /// `isAckRequest` is true exactly for a JSON object whose one member is `ack: true` (SPEC §8).
+    /// `isAckRequest` is true exactly for a JSON object whose one member is `ack: true` (docs/events.md).
     private static func checkAckRequest(_ line: [UInt8], into found: inout [String]) {
         let answer = EventDecoder.isAckRequest(line)
         var expected = false
@@ -85,7 +85,7 @@ enum DecodeInvariants {
 
     // MARK: Which outcome
 
-    /// The checks run in SPEC order, so the kind of line fixes the kind of outcome.
+    /// The checks run in the documented order (docs/events.md), so the kind of line fixes the kind of outcome.
     private static func checkOutcomeClass(_ line: [UInt8], _ result: DecodeResult, into found: inout [String]) {
         let reason = result.rejectionReason
         if line.isEmpty {
@@ -201,7 +201,7 @@ enum DecodeInvariants {
         if rejection.description != "\(rejection.reason.rawValue): \(detail)" { found.append("description is not reason: detail") }
     }
 
-    /// Every accepted event obeys SPEC §1's types and sizes, and can be stored in PostgreSQL.
+    /// Every accepted event obeys the types and sizes of docs/events.md, and can be stored in PostgreSQL.
     private static func checkLimits(_ event: TouchpointEvent, into found: inout [String]) {
         func checkText(_ name: String, _ value: String?, max: Int) {
             guard let value else { return }

@@ -11,7 +11,7 @@ func lineSetting(_ field: String, to value: String) -> String {
 
 @Suite("Decoding: field types, sizes and storability")
 struct FieldLimitTests {
-    /// String fields and their byte limits (SPEC §1).
+    /// String fields and their byte limits (docs/events.md).
     static let stringFields: [(String, Int)] = [
         ("customer_id", 256), ("event", 128), ("event_id", 128), ("touchpoint", 128), ("journey", 128),
     ]

@@ -2,7 +2,7 @@ import Foundation
 import JourneyConfig
 import JourneyCore
 
-/// What must hold for every configuration file, whatever its bytes (issue 7, SPEC §2).
+/// What must hold for every configuration file, whatever its bytes (issue 7, docs/configuration.md).
 ///
 /// Shared by the libFuzzer target (`fuzz/Sources/ConfigFuzzer` links this file through a
 /// symlink) and by ``FuzzCorpusTests``, which replays the committed corpus in the normal suite.
@@ -115,7 +115,7 @@ enum ConfigInvariants {
 
     // MARK: A valid configuration
 
-    /// A configuration that loads obeys every rule the loader promises (SPEC §2), so the
+    /// A configuration that loads obeys every rule the loader promises (docs/configuration.md), so the
     /// engine never meets an impossible value.
     private static func checkConfiguration(_ configuration: CJMConfiguration, into found: inout [String]) {
         if configuration.journeys.isEmpty { found.append("loaded with no journey") }

@@ -1,7 +1,7 @@
 import JourneyCore
 import Testing
 
-/// The drop-off spike detector of SPEC §5, fed decisions directly with injected event time.
+/// The drop-off spike detector of docs/alerts.md, fed decisions directly with injected event time.
 @Suite struct DropOffDetectorTests {
     static let start = EventTime(seconds: 1_767_225_600)  // 2026-01-01T00:00:00Z, a minute boundary
 

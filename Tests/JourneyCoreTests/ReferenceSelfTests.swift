@@ -3,7 +3,7 @@ import JourneyCore
 import JourneyReference
 import Testing
 
-// Hand-derived checks of the reference implementation (Tests/JourneyReference) against SPEC §3–4
+// Hand-derived checks of the reference implementation (Tests/JourneyReference) against docs/semantics.md and docs/sql.md
 // and docs/semantics.md. Every expected value below was worked out from the documents, not
 // copied from a run.
 

@@ -1,7 +1,7 @@
 import JourneyCore
 
 /// The journey state of one customer, advanced one event or one deadline at a time, exactly as
-/// SPEC §3 and docs/semantics.md describe it. Customers never affect each other, so the
+/// docs/semantics.md describes it. Customers never affect each other, so the
 /// reference replays them one by one.
 struct ReferenceCustomerReplay {
     let customerID: String
@@ -176,7 +176,7 @@ struct ReferenceCustomerReplay {
         }
 
         // Attribution goes to the instance the event was applied to, at its stage after the event.
-        // A converting event counts at the last stage (SPEC §3; see the report on the docs' wording).
+        // A converting event counts at the last stage (docs/semantics.md, attribution).
         let stage = instances[j][target].stage
         instances[j][target].events[stage] += 1
         touchpointEvents[ReferenceTouchpointKey(journey: journey.name, stageIndex: stage, touchpoint: event.touchpoint), default: 0] += 1

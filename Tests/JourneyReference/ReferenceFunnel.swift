@@ -1,6 +1,6 @@
 import JourneyCore
 
-/// The `cjm.funnel` view (SPEC §4), recomputed from instance rows.
+/// The `cjm.funnel` view (docs/sql.md), recomputed from instance rows.
 public enum ReferenceFunnel {
     /// One row per journey (in the given order) and stage, also for stages nobody reached.
     public static func rows(journeys: [JourneyDefinition], instances: [ReferenceInstance]) -> [ReferenceFunnelRow] {

@@ -1,6 +1,6 @@
 import JourneyCore
 
-/// A plain recomputation of the journey semantics (SPEC §1 duplicates, §3, §4) for differential
+/// A plain recomputation of the journey semantics (duplicates from docs/events.md, docs/semantics.md, docs/sql.md) for differential
 /// tests: clear rather than fast, and sharing no matching or engine code with JourneyCore.
 public enum ReferenceJourneys {
     /// Computes instances, critical moments and the funnel.

@@ -1,6 +1,6 @@
 import JourneyCore
 
-/// Stage and pain-point matching written from SPEC §2 alone, independent of `EventPattern.matches`
+/// Stage and pain-point matching written from docs/configuration.md alone, independent of `EventPattern.matches`
 /// so that a bug there shows up as a difference.
 public enum ReferenceMatching {
     /// Whether `name` matches the glob `pattern`, where `*` matches any run of bytes (also none)

@@ -1,7 +1,7 @@
 import JourneyCore
 
 /// What the reference computes from a set of journeys and events: the content of
-/// `cjm.journey_instances`, `cjm.critical_moments` and `cjm.funnel` (SPEC §4).
+/// `cjm.journey_instances`, `cjm.critical_moments` and `cjm.funnel` (docs/sql.md).
 public struct ReferenceResult: Sendable, Hashable {
     /// Every instance, ordered by journey name, customer id (both in UTF-8 byte order) and instance number.
     public var instances: [ReferenceInstance]

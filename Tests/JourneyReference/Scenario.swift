@@ -60,7 +60,7 @@ public struct Scenario: Sendable, Equatable {
     public static let derivedIDPrefix = "derived:"
 
     /// The id the scenario uses for an event without a wire id: equal exactly when customer,
-    /// name, time and touchpoint are equal, as SPEC §1 derives it.
+    /// name, time and touchpoint are equal, as docs/events.md derives it.
     public static func derivedEventID(customerID: String, name: String, time: EventTime, touchpoint: String) -> String {
         "\(derivedIDPrefix)\(customerID)\u{1F}\(name)\u{1F}\(time.microseconds)\u{1F}\(touchpoint)"
     }

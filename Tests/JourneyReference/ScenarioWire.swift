@@ -1,6 +1,6 @@
 import JourneyCore
 
-/// How one event is spelled on the wire (SPEC §1): canonical field names, Segment-style aliases,
+/// How one event is spelled on the wire (docs/events.md): canonical field names, Segment-style aliases,
 /// or a mix. The spelling is a pure function of the scenario seed and the event id, so the same
 /// event (and every exact re-send of it) is always written the same way, whatever the arrival order.
 struct WireStyle {
@@ -84,7 +84,7 @@ struct WireStyle {
 }
 
 extension Scenario {
-    /// The events as NDJSON lines (each ending in `\n`) in the wire format of SPEC §1, with the
+    /// The events as NDJSON lines (each ending in `\n`) in the wire format of docs/events.md, with the
     /// spelling of each event fixed by the scenario seed and its id. Events whose id was derived
     /// from content carry no id field; an event with `touchpoint` `unknown` carries none either.
     public func ndjsonLines(for events: [TouchpointEvent]) -> [String] {

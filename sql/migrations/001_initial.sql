@@ -1,4 +1,4 @@
--- cjmd schema, version 1. Everything lives in schema cjm (SPEC §4).
+-- cjmd schema, version 1. Everything lives in schema cjm (docs/sql.md).
 -- Applied in one transaction by `cjmd migrate`; never edit once released.
 
 CREATE SCHEMA IF NOT EXISTS cjm;
@@ -36,7 +36,7 @@ CREATE TABLE cjm.events (
 -- serves restarts (reloading the unapplied tail) and time-range queries.
 CREATE INDEX events_ts_brin ON cjm.events USING brin (ts);
 
--- The dead-letter table (SPEC §1): nothing is dropped silently.
+-- The dead-letter table (docs/events.md): nothing is dropped silently.
 CREATE TABLE cjm.rejected_events (
     id          bigserial   PRIMARY KEY,
     received_at timestamptz NOT NULL,
@@ -48,7 +48,7 @@ CREATE TABLE cjm.rejected_events (
 );
 CREATE INDEX rejected_events_received_at ON cjm.rejected_events (received_at);
 
--- One row per journey instance (SPEC §4). Stage-indexed arrays are 1-based in SQL:
+-- One row per journey instance (docs/sql.md). Stage-indexed arrays are 1-based in SQL:
 -- reached_at[k + 1] is the reach time of stage k.
 CREATE TABLE cjm.journey_instances (
     journey               text               NOT NULL,
@@ -75,7 +75,7 @@ CREATE TABLE cjm.journey_instances (
 CREATE INDEX journey_instances_open ON cjm.journey_instances (journey) WHERE exited_at IS NULL;
 CREATE INDEX journey_instances_entered ON cjm.journey_instances (journey, entered_at);
 
--- Critical moments: who abandoned where, after what (SPEC §3, §4).
+-- Critical moments: who abandoned where, after what (docs/semantics.md, docs/sql.md).
 CREATE TABLE cjm.critical_moments (
     journey         text        NOT NULL,
     customer_id     text        NOT NULL,
@@ -114,7 +114,7 @@ CREATE TABLE cjm.touchpoint_customers (
     PRIMARY KEY (journey, stage_index, touchpoint, customer_id)
 );
 
--- Drop-off spike alerts (SPEC §5); times are event times.
+-- Drop-off spike alerts (docs/alerts.md); times are event times.
 CREATE TABLE cjm.alerts (
     id            bigserial        PRIMARY KEY,
     journey       text             NOT NULL,
@@ -141,7 +141,7 @@ CREATE TABLE cjm.engine_state (
 );
 INSERT INTO cjm.engine_state (id, next_seq, updated_at) VALUES (1, 1, now());
 
--- Read positions of tailed files (SPEC §8), committed with the events read up to them.
+-- Read positions of tailed files (docs/reliability.md), committed with the events read up to them.
 CREATE TABLE cjm.source_checkpoints (
     source      text        NOT NULL,
     path        text        NOT NULL,

@@ -1,8 +1,10 @@
--- cjmd schema, version 2: the SQL interface for dashboards (SPEC §4) and the reader role.
+-- cjmd schema, version 2: the SQL interface for dashboards (docs/sql.md) and the reader role.
 
 -- The funnel of one journey over the instances that entered in [p_from, p_to). Later
--- stages count even after p_to, within the conversion window. The view cjm.funnel is this
--- function over all time, so the two can never disagree.
+-- stages count even after p_to, within the conversion window. The view cjm.funnel below was
+-- this function over all time; migration 005 replaced it with running totals. Over all time
+-- the two still agree on every count, sum and average; cjm.funnel's median and p90 come from
+-- duration buckets (within 1 % plus 0.01 s), while this function computes them exactly.
 CREATE FUNCTION cjm.funnel_between(p_journey text, p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (
     journey             text,
@@ -90,7 +92,7 @@ CREATE VIEW cjm.funnel_daily AS
     CROSS JOIN cjm.engine_state e
     ORDER BY s.journey_order, d.day, f.stage_index;
 
--- Per journey, stage and touchpoint: the activity attributed there (SPEC §3).
+-- Per journey, stage and touchpoint: the activity attributed there (docs/semantics.md).
 CREATE VIEW cjm.touchpoints AS
     SELECT t.journey, t.stage_index, s.stage, t.touchpoint, t.events,
            (SELECT count(*) FROM cjm.touchpoint_customers c
@@ -115,8 +117,9 @@ CREATE VIEW cjm.exit_points AS
     ORDER BY m.journey, m.stage_index, abandonments DESC, m.last_event, m.last_touchpoint;
 
 -- The read-only role for dashboards. Creating a role needs CREATEROLE; a deployment whose
--- migrating role lacks it gets a notice and can create cjm_reader by hand, then re-run
--- `cjmd migrate` (the grants are re-applied by every start, see JourneyStore).
+-- migrating role lacks it gets a notice. The grants are made once, by the migrations that
+-- find the role: create cjm_reader by hand before the first `cjmd migrate`, or grant it
+-- afterwards by hand as docs/sql.md shows.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'cjm_reader') THEN

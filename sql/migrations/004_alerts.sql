@@ -1,4 +1,4 @@
--- cjmd schema, version 4: drop-off spike alerts (SPEC §5).
+-- cjmd schema, version 4: drop-off spike alerts (docs/alerts.md).
 
 -- Per journey, stage and minute of event time: the instances decided at the stage —
 -- abandoned there (flagged inactive, or expired unflagged) or advanced from it. The detector

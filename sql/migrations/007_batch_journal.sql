@@ -1,7 +1,8 @@
 -- cjmd schema, version 7: batches whose events are committed but whose derived rows
 -- (instances, moments, aggregates, alerts, the engine's position) are not written yet.
 --
--- A replay writes derived rows every 250,000 events instead of with every batch: the same
+-- A replay writes derived rows at its end (and earlier only past a memory budget or
+-- 2,000,000 events), the daemon at most every 500 ms, instead of with every batch: the same
 -- instance is then written once instead of once per event. Each batch in between commits its
 -- events with one row here: the sequence numbers it stored and the watermark it moved to.
 -- A restarted engine is restored from the derived tables and then applies these batches

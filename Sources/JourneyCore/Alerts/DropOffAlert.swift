@@ -1,4 +1,4 @@
-/// One drop-off alert episode of a journey stage (SPEC §5): the row of `cjm.alerts`.
+/// One drop-off alert episode of a journey stage (docs/alerts.md): the row of `cjm.alerts`.
 ///
 /// All times are event times. An episode starts when the detector fires and ends when it
 /// resolves; it is one row, written when it fires and updated when it resolves.
@@ -23,7 +23,7 @@ public struct DropOffAlert: Sendable, Equatable {
     /// Instances decided during the baseline period.
     public var baselineDecided: Int
     /// (rate − baselineRate) / √(baselineRate(1 − baselineRate)/decided); nil when the
-    /// baseline rate is 0 or 1 (the SPEC counts a zero baseline as exceeding any threshold).
+    /// baseline rate is 0 or 1 (docs/alerts.md counts a zero baseline as exceeding any threshold).
     public var z: Double?
     /// The end of the window that fired (event time of the evaluation).
     public var firedAt: EventTime

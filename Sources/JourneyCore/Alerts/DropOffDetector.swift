@@ -1,4 +1,4 @@
-/// The drop-off spike detector of SPEC §5, in event time.
+/// The drop-off spike detector of docs/alerts.md, in event time.
 ///
 /// For every stage k but the last it counts, per minute of event time, the instances
 /// *decided* at k: flagged abandoned there (or expired there unflagged) or advanced from it.

@@ -1,5 +1,5 @@
 /// Decisions about instances at one stage during one minute of event time: the unit the
-/// drop-off detector counts (SPEC §5) and the row of `cjm.stage_decisions`.
+/// drop-off detector counts (docs/alerts.md) and the row of `cjm.stage_decisions`.
 public struct StageDecisionKey: Hashable, Sendable {
     public var journey: Int
     /// The stage the instances left, by advancing or by giving up (never the last stage).
