@@ -36,6 +36,8 @@ let package = Package(
             name: "EventDecoding",
             dependencies: ["JourneyCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // What every source hands on: accepted events, dead letters, file positions. Pure.
+        .target(name: "IngestEnvelope", dependencies: ["JourneyCore", "EventDecoding"]),
         // YAML configuration → JourneyCore model, with every problem named by key and line.
         .target(name: "JourneyConfig", dependencies: ["JourneyCore", "Yams"]),
         // Versioned SQL migrations, embedded in the binary (sources of truth: sql/*.sql).
@@ -48,14 +50,17 @@ let package = Package(
         // PostgreSQL sink: migrations, batch writer, state loading, checkpoints.
         .target(
             name: "JourneyStore",
-            dependencies: ["PostgresClient", "JourneyCore", "CJMSchema", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "PostgresClient", "JourneyCore", "EventDecoding", "IngestEnvelope", "CJMSchema",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Following log files: discovery by glob, identity (device, inode, fingerprint),
         // rotation, truncation, inotify or polling. Only file-system I/O.
         .target(
             name: "FileTail",
             dependencies: [
-                "EventDecoding", .product(name: "Crypto", package: "swift-crypto"),
+                "EventDecoding", "IngestEnvelope", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -63,7 +68,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "JourneyCore", "EventDecoding", "JourneyStore", "PostgresClient", "FileTail",
+                "JourneyCore", "EventDecoding", "IngestEnvelope", "JourneyStore", "PostgresClient", "FileTail",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -89,6 +94,7 @@ let package = Package(
         .target(
             name: "ServiceMetrics",
             dependencies: [
+                "EventDecoding",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -103,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "cjmd",
             dependencies: [
-                "JourneyCore", "EventDecoding", "JourneyConfig", "JourneyStore", "Ingest", "JourneySimulator",
+                "JourneyCore", "EventDecoding", "IngestEnvelope", "JourneyConfig", "JourneyStore", "Ingest", "JourneySimulator",
                 "PostgresClient", "SystemdSupport", "ServiceMetrics", "Alerting",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -121,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "ServiceMetricsTests",
             dependencies: [
-                "ServiceMetrics", .product(name: "Metrics", package: "swift-metrics"),
+                "ServiceMetrics", "EventDecoding", .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
@@ -131,7 +137,7 @@ let package = Package(
         .testTarget(name: "EventDecodingTests", dependencies: ["EventDecoding", "JourneyCore"]),
         .testTarget(
             name: "FileTailTests",
-            dependencies: ["FileTail", "EventDecoding", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["FileTail", "EventDecoding", "IngestEnvelope", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "AlertingTests",
@@ -144,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "IngestTests",
             dependencies: [
-                "Ingest", "JourneyCore", "EventDecoding",
+                "Ingest", "JourneyCore", "EventDecoding", "IngestEnvelope",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
@@ -153,7 +159,7 @@ let package = Package(
         .testTarget(
             name: "JourneyStoreTests",
             dependencies: [
-                "JourneyStore", "JourneyCore", "PostgresClient", "JourneySimulator", "Ingest", "EventDecoding",
+                "JourneyStore", "JourneyCore", "PostgresClient", "JourneySimulator", "Ingest", "EventDecoding", "IngestEnvelope",
                 "JourneyReference", "JourneyConfig",
             ]
         ),

@@ -108,7 +108,10 @@ daemon=$!
 sender=
 stop_all() {
     trap - INT TERM
-    [[ -n $sender ]] && kill "$sender" 2>/dev/null && wait "$sender" 2>/dev/null
+    if [[ -n $sender ]]; then
+        kill "$sender" 2>/dev/null || true
+        wait "$sender" 2>/dev/null || true
+    fi
     if kill -0 "$daemon" 2>/dev/null; then
         echo "quickstart: stopping the daemon (SIGTERM: it commits what it accepted, then exits)" >&2
         kill -TERM "$daemon"

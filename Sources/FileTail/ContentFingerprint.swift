@@ -1,6 +1,7 @@
+import IngestEnvelope
 import Crypto
 
-/// The `N:hex` fingerprint of a file's first bytes (see ``TailCheckpoint/fingerprint``).
+/// The `N:hex` fingerprint of a file's first bytes (see ``FilePosition/fingerprint``).
 ///
 /// Device and inode alone cannot tell a file from a later one that got the same inode, nor
 /// notice that a file's content was replaced in place (copytruncate). The first bytes can.

@@ -1,3 +1,4 @@
+import IngestEnvelope
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -1,3 +1,4 @@
+import IngestEnvelope
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -77,7 +78,7 @@ extension FileFollower {
     /// it to be drained from the checkpoint. False if it is not there (or not the same file).
     /// True also when it is there but cannot be opened yet (the checkpoint is kept).
     private func resumeRotated(
-        _ stored: TailCheckpoint, in directory: String, _ entries: [DirectoryEntry], now: Double,
+        _ stored: FilePosition, in directory: String, _ entries: [DirectoryEntry], now: Double,
         _ progress: inout PollProgress
     ) -> Bool {
         for entry in entries where entry.inode == stored.identity.inode {
@@ -111,7 +112,7 @@ extension FileFollower {
 
     /// Whether a stored checkpoint is the file now open: same identity (checked by the caller),
     /// same first bytes, and not shorter than the stored offset.
-    static func checkpoint(_ stored: TailCheckpoint, describes status: FileStatus, head: [UInt8]) -> Bool {
+    static func checkpoint(_ stored: FilePosition, describes status: FileStatus, head: [UInt8]) -> Bool {
         stored.offset >= 0 && stored.offset <= status.size && ContentFingerprint.matches(stored.fingerprint, head: head)
     }
 

@@ -1,3 +1,4 @@
+import IngestEnvelope
 import EventDecoding
 import Logging
 
@@ -93,7 +94,7 @@ extension FileFollower {
 
     /// A checkpoint is reported when it moved, changed path, or is new; a longer fingerprint
     /// at offset 0 alone is not worth a row update (offset 0 resumes at 0 whatever it says).
-    private static func mustReport(_ checkpoint: TailCheckpoint, after last: TailCheckpoint?) -> Bool {
+    private static func mustReport(_ checkpoint: FilePosition, after last: FilePosition?) -> Bool {
         guard let last else { return true }
         guard checkpoint != last else { return false }
         return checkpoint.offset != 0 || last.offset != 0 || checkpoint.path != last.path

@@ -1,3 +1,4 @@
+import IngestEnvelope
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -50,7 +51,7 @@ public final class FileFollower {
     /// identity of a followed file is unambiguous.
     var files: [FileIdentity: FollowedFile] = [:]
     /// Stored checkpoints not yet matched to a file.
-    var pendingCheckpoints: [FileIdentity: TailCheckpoint] = [:]
+    var pendingCheckpoints: [FileIdentity: FilePosition] = [:]
     var pollCount = 0
     /// Whether a poll has listed the directories: files found later start at 0.
     var hasDiscovered = false
@@ -80,7 +81,7 @@ public final class FileFollower {
     public init(
         pattern: String,
         startAtBeginning: Bool,
-        checkpoints: [TailCheckpoint],
+        checkpoints: [FilePosition],
         maxLineBytes: Int,
         logger: Logger,
         readBudgetBytes: Int = 4 << 20,

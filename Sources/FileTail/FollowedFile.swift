@@ -1,3 +1,4 @@
+import IngestEnvelope
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -34,7 +35,7 @@ final class FollowedFile {
     var detachedAtPoll = 0
     var detachedAtTime = 0.0
     /// The checkpoint last handed out (or stored at start), so a changed one is reported.
-    var lastReported: TailCheckpoint?
+    var lastReported: FilePosition?
     /// Whether the last read found no new byte before end of file.
     var foundNothingNew = false
     /// Lines read in the current poll, handed out at its end.
@@ -51,8 +52,8 @@ final class FollowedFile {
     }
 
     /// What a caller stores for this file now.
-    var checkpoint: TailCheckpoint {
-        TailCheckpoint(path: path, identity: identity, fingerprint: fingerprint, offset: framer.committedOffset)
+    var checkpoint: FilePosition {
+        FilePosition(path: path, identity: identity, fingerprint: fingerprint, offset: framer.committedOffset)
     }
 
     /// Adopts longer first bytes of the same content, so the fingerprint covers more of it.

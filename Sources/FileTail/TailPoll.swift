@@ -1,3 +1,5 @@
+import IngestEnvelope
+
 /// One complete line read from a followed file.
 public struct TailLine: Sendable {
     /// The line without its `\n` and without one `\r` before it. For an over-long line, only
@@ -21,13 +23,13 @@ public struct TailLine: Sendable {
 public struct TailRead: Sendable {
     /// The file's checkpoint after these lines: its offset is just past the last line in
     /// ``lines`` (or where the file was opened, if there are none), a safe place to resume.
-    public var file: TailCheckpoint
+    public var file: FilePosition
     /// The complete lines, in file order. Empty when only the checkpoint moved: the file was
     /// opened at an offset, restarted at 0 after a truncation, renamed, or its fingerprint grew.
     public var lines: [TailLine]
 
     /// Creates a read (for tests of code that consumes ``TailPoll``).
-    public init(file: TailCheckpoint, lines: [TailLine]) {
+    public init(file: FilePosition, lines: [TailLine]) {
         self.file = file
         self.lines = lines
     }

@@ -1,11 +1,12 @@
 import EventDecoding
 import JourneyCore
+import IngestEnvelope
 import JourneyStore
 
-/// Turns framed lines into a batch: decodes each line, keeps accepted events and rejected
-/// lines (with the raw bytes, cut to `max_line_bytes`) in arrival order.
+/// Turns a replay's framed lines into batches: decodes each line through the file's
+/// ``RecordDecoder`` and keeps accepted events and rejected lines in arrival order.
 public struct LineBatcher: Sendable {
-    public let decoder: EventDecoder
+    public let settings: IngestSettings
     public private(set) var batch = IngestBatch()
     /// Blank lines seen (neither events nor rejections).
     public private(set) var blankLines = 0
@@ -15,32 +16,20 @@ public struct LineBatcher: Sendable {
     public private(set) var batchLineBytes = 0
 
     public init(settings: IngestSettings) {
-        self.decoder = EventDecoder(settings: settings)
+        self.settings = settings
     }
 
-    /// Decodes one framed line from `source` received at `now`.
-    public mutating func add(_ line: FramedLine, source: String, now: EventTime) {
-        switch line {
-        case .line(let bytes):
-            switch decoder.decode(bytes, now: now) {
-            case .event(let event):
-                batch.events.append(AcceptedEvent(event: event, source: source, receivedAt: now))
-                batchLineBytes += bytes.count
-            case .rejected(let rejection):
-                let raw = Array(bytes.prefix(decoder.settings.maxLineBytes))
-                batch.rejections.append(RejectedLine(
-                    reason: rejection.reason.rawValue, detail: rejection.detail,
-                    raw: raw, source: source, receivedAt: now))
-                batchLineBytes += raw.count
-            case .blank:
-                blankLines += 1
-            }
-        case .tooLong(let prefix, let length):
-            let rejection = Rejection.lineTooLong(length: length, maxLineBytes: decoder.settings.maxLineBytes)
-            batch.rejections.append(RejectedLine(
-                reason: rejection.reason.rawValue, detail: rejection.detail, raw: Array(prefix),
-                source: source, receivedAt: now))
-            batchLineBytes += prefix.count
+    /// Decodes one framed line with `decoder` (the file's source) into the batch.
+    public mutating func add(_ line: FramedLine, decoder: RecordDecoder, receivedAt: EventTime) {
+        switch decoder.decode(line, receivedAt: receivedAt) {
+        case .event(let event):
+            batch.events.append(event)
+            if case .line(let bytes) = line { batchLineBytes += bytes.count }
+        case .rejection(let rejection):
+            batch.rejections.append(rejection)
+            batchLineBytes += rejection.raw.count
+        case .blank:
+            blankLines += 1
         }
     }
 

@@ -1,6 +1,6 @@
 import EventDecoding
 import JourneyCore
-import JourneyStore
+import IngestEnvelope
 import NIOCore
 
 /// One client connection of a socket source: frames NDJSON lines (bounded memory per
@@ -21,12 +21,10 @@ final class LineConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     typealias OutboundOut = ByteBuffer
 
     private var framer: LineFramer
-    private let decoder: EventDecoder
-    private let source: String
+    private let decoder: RecordDecoder
     private let queue: CommitQueue
     private let clock: @Sendable () -> EventTime
     private let now: @Sendable () -> NIODeadline
-    private let maxLineBytes: Int
     private let idleTimeout: TimeAmount?
     private let idleTimeoutText: String
     private let onIdleClose: @Sendable () -> Void
@@ -46,12 +44,10 @@ final class LineConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         onIdleClose: @escaping @Sendable () -> Void = {}
     ) {
         self.framer = LineFramer(maxLineBytes: settings.maxLineBytes)
-        self.decoder = EventDecoder(settings: settings)
-        self.source = source
+        self.decoder = RecordDecoder(source: source, settings: settings)
         self.queue = queue
         self.clock = clock
         self.now = now
-        self.maxLineBytes = settings.maxLineBytes
         self.idleTimeout = settings.idleTimeout > .zero
             ? .microseconds(settings.idleTimeout.microseconds) : nil
         self.idleTimeoutText = settings.idleTimeout.description
@@ -127,23 +123,14 @@ final class LineConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         submitPending(context)
     }
 
-    /// One framed line: an acknowledgement request, an event or a rejection.
+    /// One framed line: an acknowledgement request, or a line for the record decoder.
     private func handle(_ line: FramedLine, receivedAt: EventTime, context: ChannelHandlerContext) {
-        switch line {
-        case .line(let text):
-            if EventDecoder.isAckRequest(text) {
-                requestAcknowledgement(context)
-                return
-            }
-            lines += 1
-            enqueue(text, receivedAt: receivedAt)
-        case .tooLong(let prefix, let length):
-            lines += 1
-            let rejection = Rejection.lineTooLong(length: length, maxLineBytes: maxLineBytes)
-            pending.append(.rejection(RejectedLine(
-                reason: rejection.reason.rawValue, detail: rejection.detail, raw: Array(prefix),
-                source: source, receivedAt: receivedAt)))
+        if case .line(let text) = line, EventDecoder.isAckRequest(text) {
+            requestAcknowledgement(context)
+            return
         }
+        lines += 1
+        if let item = PipelineItem(decoder.decode(line, receivedAt: receivedAt)) { pending.append(item) }
     }
 
     /// Asks the queue to answer once this connection's lines so far are committed.
@@ -177,20 +164,6 @@ final class LineConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         context.write(wrapOutboundOut(reply), promise: nil)
         if flush { context.flush() }
         perform(state.ackSent(at: now()), context)
-    }
-
-    /// Decodes one complete line into the pending items (blank lines carry nothing).
-    private func enqueue(_ text: UnsafeRawBufferPointer, receivedAt: EventTime) {
-        switch decoder.decode(text, now: receivedAt) {
-        case .event(let event):
-            pending.append(.event(AcceptedEvent(event: event, source: source, receivedAt: receivedAt)))
-        case .rejected(let rejection):
-            pending.append(.rejection(RejectedLine(
-                reason: rejection.reason.rawValue, detail: rejection.detail,
-                raw: Array(text.prefix(maxLineBytes)), source: source, receivedAt: receivedAt)))
-        case .blank:
-            break
-        }
     }
 
     /// Submits what was decoded; pauses reading when the queue asks producers to.

@@ -1,4 +1,5 @@
 import Foundation
+import IngestEnvelope
 import JourneyCore
 import JourneyStore
 import Logging
@@ -133,9 +134,7 @@ public final class LivePipeline: Service, Sendable {
     /// Returns nil once everything accepted is committed, or what a shutdown gave up on.
     private func commitLoop() -> UncommittedAtShutdown? {
         var session: Session? = nil
-        // When commits began failing after shutdown was requested (see `drainTimeout`).
-        var failingSinceShutdown: DispatchTime? = nil
-        var outage = OutageLog(logger: logger)
+        var state = CommitLoopState(drainTimeout: drainTimeout)
         var memoryTrim = MemoryTrimSchedule()
         while true {
             heartbeat.withLockedValue { $0 = DispatchTime.now().uptimeNanoseconds }
@@ -171,21 +170,18 @@ public final class LivePipeline: Service, Sendable {
             var batch = IngestBatch()
             for item in taken.items { batch.append(item) }
             batch.token = Int64.random(in: 1...Int64.max)
-            var backoff = 0.25
-            // Set when a commit attempt lost its connection: the batch may have committed.
-            var outcomeUnknown = false
+            state.batchStarted()
             while true {
                 do {
                     if session == nil {
                         session = try Session(configuration: configuration, connect: { try connect(configuration) }, clock: clock, logger: logger)
                         FreedMemory.release()
                     }
-                    if outcomeUnknown, let token = batch.token, try session!.sink.isLastCommitted(batchToken: token) {
+                    if state.outcomeUnknown, let token = batch.token, try session!.sink.isLastCommitted(batchToken: token) {
                         // The new session's engine was restored with this batch applied.
                         logger.notice("the batch was committed before the connection was lost; not storing it again",
                                       metadata: ["events": "\(batch.events.count)", "rejected": "\(batch.rejections.count)"])
-                        outage.recovered()
-                        observer.onDatabase(true)
+                        databaseAvailable(after: state.committed(now: Self.monotonicSeconds()))
                         break
                     }
                     let started = DispatchTime.now().uptimeNanoseconds
@@ -195,54 +191,55 @@ public final class LivePipeline: Service, Sendable {
                         watermark: session!.sink.watermark, reorderBuffer: session!.sink.bufferedEvents,
                         queueDepth: queue.depth, openInstances: session!.sink.openInstances,
                         firingAlerts: session!.sink.firingAlerts.count))
-                    outage.recovered()
-                    observer.onDatabase(true)
+                    databaseAvailable(after: state.committed(now: Self.monotonicSeconds()))
                     break
                 } catch {
                     let connectionLost = (error as? PostgresError)?.isConnectionProblem ?? false
                         || session?.connection.status != .ok
-                    if connectionLost || session == nil {
-                        if session != nil { outcomeUnknown = true }
+                    let failure: CommitLoopState.Failure = connectionLost || session == nil
+                        ? .connection(duringAttempt: session != nil) : .refused(batchHasEvents: !batch.events.isEmpty)
+                    let shuttingDown = queue.isClosed || draining.withLockedValue { $0 }
+                    let (decision, outageBegan) = state.failed(failure, shuttingDown: shuttingDown, now: Self.monotonicSeconds())
+                    if case .connection = failure {
                         session = nil
                         observer.onDatabase(false)
-                        outage.failed(error, queued: queue.depth + batch.count)
-                    } else if batch.events.isEmpty {
-                        // No event left to isolate: PostgreSQL refuses the dead letters or the
-                        // file positions themselves (a constraint or permission an operator
-                        // changed, say). Retry with backoff, as in an outage, not in a tight loop.
-                        logger.error("PostgreSQL refused the batch's dead letters or file positions; retrying", metadata: [
-                            "error": "\(error)", "retry_in_seconds": "\(backoff)",
-                            "rejected": "\(batch.rejections.count)", "positions": "\(batch.checkpoints.count)",
-                        ])
-                    } else {
+                        if outageBegan {
+                            logger.error("database unavailable; holding accepted events and retrying (sources pause when the buffer is full)",
+                                         metadata: ["error": "\(error)", "queued": "\(queue.depth + batch.count)"])
+                        }
+                    }
+                    switch decision {
+                    case .isolateRefusedEvents:
                         // The database refused the batch itself: find and dead-letter the culprit
                         // rather than stall every client behind it.
                         batch = isolateRefused(batch, error: error, session: session!)
                         continue
-                    }
-                    observer.onQueue(queue.depth + batch.count, queue.isFull)
-                    if queue.isClosed || draining.withLockedValue({ $0 }) {
-                        let since = failingSinceShutdown ?? DispatchTime.now()
-                        failingSinceShutdown = since
-                        let waited = Double(DispatchTime.now().uptimeNanoseconds - since.uptimeNanoseconds) / 1e9
-                        if waited >= drainTimeout {
-                            let abandoned = UncommittedAtShutdown(
-                                items: queue.depth + batch.count, seconds: drainTimeout, lastError: "\(error)")
-                            logger.critical("stopping with accepted lines not committed", metadata: [
-                                "items": "\(abandoned.items)", "error": "\(error)",
-                                "hint": "\(UncommittedAtShutdown.consequences)",
+                    case .retry(let seconds):
+                        if case .refused = failure {
+                            // No event left to isolate: PostgreSQL refuses the dead letters or the
+                            // file positions themselves (a constraint or permission an operator
+                            // changed, say). Retried with backoff, as in an outage.
+                            logger.error("PostgreSQL refused the batch's dead letters or file positions; retrying", metadata: [
+                                "error": "\(error)", "retry_in_seconds": "\(seconds)",
+                                "rejected": "\(batch.rejections.count)", "positions": "\(batch.checkpoints.count)",
                             ])
-                            queue.close()
-                            queue.abandon()
-                            return abandoned
                         }
+                        observer.onQueue(queue.depth + batch.count, queue.isFull)
+                        Thread.sleep(forTimeInterval: seconds)
+                    case .giveUp:
+                        observer.onQueue(queue.depth + batch.count, queue.isFull)
+                        let abandoned = UncommittedAtShutdown(
+                            items: queue.depth + batch.count, seconds: drainTimeout, lastError: "\(error)")
+                        logger.critical("stopping with accepted lines not committed", metadata: [
+                            "items": "\(abandoned.items)", "error": "\(error)",
+                            "hint": "\(UncommittedAtShutdown.consequences)",
+                        ])
+                        queue.close()
+                        queue.abandon()
+                        return abandoned
                     }
-                    Thread.sleep(forTimeInterval: backoff)
-                    backoff = min(backoff * 2, 5)
                 }
             }
-            // Committed (or found committed): a later failure starts the drain's clock afresh.
-            failingSinceShutdown = nil
             queue.markCommitted(through: taken.lastTicket)
             if queue.isClosed && queue.depth == 0 && taken.items.isEmpty {
                 writeWaitingDerivedRows(session)
@@ -251,6 +248,19 @@ public final class LivePipeline: Service, Sendable {
         }
         logger.info("committed everything accepted; commit loop stopped")
         return nil
+    }
+
+    /// The database took a batch: says so, and logs the end of an outage that lasted `outage` seconds.
+    private func databaseAvailable(after outage: Double?) {
+        if let outage {
+            logger.notice("database is back; resuming", metadata: ["outage_seconds": "\(Int(outage))"])
+        }
+        observer.onDatabase(true)
+    }
+
+    /// Seconds on the monotonic clock, for the loop's timing decisions.
+    static func monotonicSeconds() -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds) / 1e9
     }
 
     /// Writes the derived rows still waiting for their spacing, so that the tables are
@@ -290,7 +300,7 @@ public final class LivePipeline: Service, Sendable {
                     continue
                 }
                 rest.rejections.append(RejectedLine(
-                    reason: "invalid_field", detail: "PostgreSQL refused the event: \(refusal)",
+                    reason: .invalidField, detail: "PostgreSQL refused the event: \(refusal)",
                     raw: Array("{\"event_id\":\"\(accepted.event.eventID)\"}".utf8), source: accepted.source,
                     receivedAt: accepted.receivedAt))
             }
@@ -323,25 +333,6 @@ public final class LivePipeline: Service, Sendable {
             old.journeys == new.journeys && old.alerts == new.alerts && old.database == new.database
                 && old.ingest.allowedLateness == new.ingest.allowedLateness
         }
-    }
-}
-
-/// Logs a database outage once when it starts and once when it ends, not per retry.
-struct OutageLog {
-    let logger: Logger
-    var since: Date? = nil
-
-    mutating func failed(_ error: any Error, queued: Int) {
-        guard since == nil else { return }
-        since = Date()
-        logger.error("database unavailable; holding accepted events and retrying (sources pause when the buffer is full)",
-                     metadata: ["error": "\(error)", "queued": "\(queued)"])
-    }
-
-    mutating func recovered() {
-        guard let since else { return }
-        logger.notice("database is back; resuming", metadata: ["outage_seconds": "\(Int(Date().timeIntervalSince(since)))"])
-        self.since = nil
     }
 }
 

@@ -1,3 +1,4 @@
+import IngestEnvelope
 import JourneyStore
 
 /// One decoded line on its way to the database: an event, or a line for the dead-letter table;

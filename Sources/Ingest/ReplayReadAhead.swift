@@ -1,6 +1,7 @@
 import EventDecoding
 import Foundation
 import JourneyCore
+import IngestEnvelope
 import JourneyStore
 
 /// Reads, frames and decodes one replayed file on a thread of its own, a batch ahead
@@ -98,9 +99,10 @@ final class ReplayReadAhead: @unchecked Sendable {
         var positions: [SourceFileKey: SourceCheckpoint] = [:]
         var lines = 0
         var framer = LineFramer(maxLineBytes: settings.maxLineBytes, startOffset: position?.offset ?? 0)
+        let decoder = RecordDecoder(source: source, settings: settings)
         func handle(_ line: FramedLine, _ endOffset: Int64) throws {
             lines += 1
-            batcher.add(line, source: source, now: clock())
+            batcher.add(line, decoder: decoder, receivedAt: clock())
             if var current = position {
                 current.offset = endOffset
                 position = current

@@ -1,6 +1,7 @@
 import EventDecoding
 import FileTail
 import JourneyCore
+import IngestEnvelope
 import JourneyStore
 import Logging
 
@@ -129,12 +130,12 @@ public struct ReplayRunner {
     private func startPosition(of reader: borrowing FileReader, source: String, sink: JourneySink) throws -> SourceCheckpoint? {
         guard let status = reader.regularFileStatus() else { return nil }
         let head = try reader.head(upTo: ContentFingerprint.maximumLength)
-        var position = SourceCheckpoint(
-            source: source, path: reader.path, device: status.device, inode: status.inode,
-            fingerprint: ContentFingerprint.of(head), offset: 0)
+        var position = SourceCheckpoint(source: source, file: FilePosition(
+            path: reader.path, identity: FileIdentity(device: status.device, inode: status.inode),
+            fingerprint: ContentFingerprint.of(head), offset: 0))
         let stored = try sink.storedCheckpoints(source: source).first { $0.key == position.key }
         if let stored, stored.offset > 0 {
-            if stored.offset <= status.size, ContentFingerprint.matches(stored.fingerprint, head: head) {
+            if stored.offset <= status.size, ContentFingerprint.matches(stored.file.fingerprint, head: head) {
                 position.offset = stored.offset
                 try reader.seek(to: stored.offset)
                 logger.info("resuming after the lines an earlier replay committed", metadata: [

@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// or adopted from systemd socket activation by source name. On graceful shutdown it stops
 /// accepting and reading, waits until everything received is committed (so pending
 /// acknowledgements go out), then closes the connections.
-public final class SocketSources: Service, Sendable {
+public final class SocketSources: SourceService, Sendable {
     private let initialSources: [SourceSettings]
     private let inherited: [String: Int32]
     /// Bound listeners by source name, with the settings they were bound for.
@@ -36,7 +36,7 @@ public final class SocketSources: Service, Sendable {
         onListening: @escaping @Sendable ([String]) -> Void = { _ in },
         onConnections: @escaping @Sendable (_ source: String, _ open: Int) -> Void = { _, _ in }
     ) {
-        self.initialSources = Self.socketSources(sources)
+        self.initialSources = Self.ownSources(sources)
         self.inherited = inherited
         self.pipeline = pipeline
         self.group = group
@@ -46,10 +46,10 @@ public final class SocketSources: Service, Sendable {
         self.onConnections = onConnections
     }
 
-    static func socketSources(_ sources: [SourceSettings]) -> [SourceSettings] {
-        sources.filter {
-            if case .tail = $0.kind { return false }
-            return true
+    public static func runs(_ kind: SourceSettings.Kind) -> Bool {
+        switch kind {
+        case .unix, .tcp: true
+        case .tail: false
         }
     }
 
@@ -101,7 +101,7 @@ public final class SocketSources: Service, Sendable {
     /// gone or changed (their open connections stay until the clients close them).
     /// - Returns: a description of what changed, for the log.
     public func apply(_ sources: [SourceSettings]) async throws -> [String] {
-        let wanted = Dictionary(Self.socketSources(sources).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let wanted = Dictionary(Self.ownSources(sources).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let current = listeners.withLockedValue { $0 }
         var changes: [String] = []
         for (name, listener) in current where wanted[name] != listener.settings {
@@ -196,7 +196,7 @@ public final class SocketSources: Service, Sendable {
         case .tcp(let host, let port):
             return try await bootstrap.bind(host: host, port: port).get()
         case .tail:
-            preconditionFailure("tail sources are not socket sources")
+            preconditionFailure("SocketSources.runs(_:) admits no tail source")
         }
     }
 }

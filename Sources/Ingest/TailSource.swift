@@ -2,6 +2,7 @@ import EventDecoding
 import FileTail
 import Foundation
 import JourneyCore
+import IngestEnvelope
 import JourneyStore
 import Logging
 import NIOConcurrencyHelpers
@@ -77,10 +78,7 @@ final class TailSource: Sendable {
         guard let checkpoints = waitForCheckpoints() else { return }
         let follower = FileFollower(
             pattern: pattern, startAtBeginning: startAtBeginning,
-            checkpoints: checkpoints.map {
-                TailCheckpoint(path: $0.path, identity: FileIdentity(device: $0.device, inode: $0.inode),
-                               fingerprint: $0.fingerprint, offset: $0.offset)
-            },
+            checkpoints: checkpoints.map(\.file),
             maxLineBytes: ingest.maxLineBytes, logger: logger,
             // Writers reopen their log some time after a rename (a buffered flush, a slow
             // postrotate reload): keep reading the renamed file that long.
@@ -90,7 +88,7 @@ final class TailSource: Sendable {
             "pattern": "\(pattern)", "checkpoints": "\(checkpoints.count)",
             "change_detection": "\(follower.usesInotify ? "inotify" : "polling")",
         ])
-        let decoder = EventDecoder(settings: ingest)
+        let decoder = RecordDecoder(source: settings.name, settings: ingest)
         var failing = false
         while !isStopping {
             if queue.depth >= queue.capacity {
@@ -123,38 +121,23 @@ final class TailSource: Sendable {
     }
 
     /// Decodes the lines of one poll into queue items, each with the position past its line.
-    private func items(for poll: TailPoll, decoder: EventDecoder) -> [PipelineItem] {
+    private func items(for poll: TailPoll, decoder: RecordDecoder) -> [PipelineItem] {
         var items: [PipelineItem] = []
         let now = clock()
-        let source = settings.name
         for read in poll.reads {
-            var position = SourceCheckpoint(
-                source: source, path: read.file.path, device: read.file.identity.device,
-                inode: read.file.identity.inode, fingerprint: read.file.fingerprint, offset: read.file.offset)
+            var position = SourceCheckpoint(source: settings.name, file: read.file)
             if read.lines.isEmpty {
                 items.append(.filePosition(position))
                 continue
             }
             for line in read.lines {
                 position.offset = line.endOffset
-                if let length = line.overLongLength {
-                    let rejection = Rejection.lineTooLong(length: length, maxLineBytes: ingest.maxLineBytes)
-                    items.append(.rejection(RejectedLine(
-                        reason: rejection.reason.rawValue, detail: rejection.detail, raw: line.bytes,
-                        source: source, receivedAt: now), position))
-                    continue
+                let record = if let length = line.overLongLength {
+                    decoder.overLong(prefix: line.bytes, length: length, receivedAt: now)
+                } else {
+                    line.bytes.withUnsafeBytes { decoder.decode($0, receivedAt: now) }
                 }
-                let decoded = line.bytes.withUnsafeBytes { decoder.decode($0, now: now) }
-                switch decoded {
-                case .event(let event):
-                    items.append(.event(AcceptedEvent(event: event, source: source, receivedAt: now), position))
-                case .rejected(let rejection):
-                    items.append(.rejection(RejectedLine(
-                        reason: rejection.reason.rawValue, detail: rejection.detail,
-                        raw: Array(line.bytes.prefix(ingest.maxLineBytes)), source: source, receivedAt: now), position))
-                case .blank:
-                    items.append(.filePosition(position))
-                }
+                if let item = PipelineItem(record, position: position) { items.append(item) }
             }
             // The read's own position may lie past the last line (e.g. skipped bytes).
             if read.file.offset > position.offset {
@@ -163,7 +146,7 @@ final class TailSource: Sendable {
             }
         }
         for identity in poll.forgotten {
-            items.append(.forgetFile(SourceFileKey(source: source, device: identity.device, inode: identity.inode)))
+            items.append(.forgetFile(SourceFileKey(source: settings.name, identity: identity)))
         }
         return items
     }

@@ -1,4 +1,5 @@
 import Foundation
+import IngestEnvelope
 import JourneyCore
 import JourneyStore
 import Logging
@@ -8,7 +9,7 @@ import ServiceLifecycle
 /// The `type: tail` sources of `cjmd run`, one ``TailSource`` thread each. On graceful
 /// shutdown they stop reading and the service returns once everything they read is
 /// committed, checkpoints included.
-public final class TailSources: Service, Sendable {
+public final class TailSources: SourceService, Sendable {
     private let initialSources: [SourceSettings]
     private let pipeline: LivePipeline
     private let loadCheckpoints: @Sendable (String) throws -> [SourceCheckpoint]
@@ -24,17 +25,17 @@ public final class TailSources: Service, Sendable {
         loadCheckpoints: @escaping @Sendable (String) throws -> [SourceCheckpoint],
         clock: @escaping @Sendable () -> EventTime, logger: Logger
     ) {
-        self.initialSources = Self.tailSources(sources)
+        self.initialSources = Self.ownSources(sources)
         self.pipeline = pipeline
         self.loadCheckpoints = loadCheckpoints
         self.clock = clock
         self.logger = logger
     }
 
-    static func tailSources(_ sources: [SourceSettings]) -> [SourceSettings] {
-        sources.filter {
-            if case .tail = $0.kind { return true }
-            return false
+    public static func runs(_ kind: SourceSettings.Kind) -> Bool {
+        switch kind {
+        case .tail: true
+        case .unix, .tcp: false
         }
     }
 
@@ -55,7 +56,7 @@ public final class TailSources: Service, Sendable {
     /// checkpoints and reads nothing twice).
     /// - Returns: a description of what changed, for the log.
     public func apply(_ sources: [SourceSettings]) async -> [String] {
-        let wanted = Dictionary(Self.tailSources(sources).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let wanted = Dictionary(Self.ownSources(sources).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let current = running.withLockedValue { $0 }
         var changes: [String] = []
         var leaving: [TailSource] = []

@@ -1,39 +1,5 @@
+import IngestEnvelope
 import JourneyCore
-
-/// An event accepted by a source, ready to be stored and applied.
-public struct AcceptedEvent: Sendable {
-    public var event: TouchpointEvent
-    /// The source's name (`cjm.events.source`).
-    public var source: String
-    /// Wall-clock time of acceptance.
-    public var receivedAt: EventTime
-
-    public init(event: TouchpointEvent, source: String, receivedAt: EventTime) {
-        self.event = event
-        self.source = source
-        self.receivedAt = receivedAt
-    }
-}
-
-/// A line that was not an acceptable event: it goes to `cjm.rejected_events`.
-public struct RejectedLine: Sendable {
-    /// One of SPEC §1's reasons (`invalid_json`, …).
-    public var reason: String
-    /// A sentence naming the field and the problem.
-    public var detail: String
-    /// The line's bytes, cut to `max_line_bytes`.
-    public var raw: [UInt8]
-    public var source: String
-    public var receivedAt: EventTime
-
-    public init(reason: String, detail: String, raw: [UInt8], source: String, receivedAt: EventTime) {
-        self.reason = reason
-        self.detail = detail
-        self.raw = raw
-        self.source = source
-        self.receivedAt = receivedAt
-    }
-}
 
 /// What one batch carries into its transaction.
 public struct IngestBatch: Sendable {

@@ -1,3 +1,4 @@
+import IngestEnvelope
 import JourneyCore
 import PostgresClient
 
@@ -169,7 +170,7 @@ extension JourneySink {
             for r in rejections {
                 writer.appendTimestamp(microsecondsSinceEpoch: r.receivedAt.microseconds)
                 writer.appendText(r.source)
-                writer.appendText(r.reason)
+                writer.appendText(r.reason.rawValue)
                 writer.appendText(r.detail)
                 writer.appendBytea(r.raw)
                 try writer.endRow()

@@ -1,3 +1,4 @@
+import IngestEnvelope
 import JourneyCore
 import Logging
 import PostgresClient

@@ -44,7 +44,7 @@ public enum CJMMetricName: String, CaseIterable, Sendable {
 public enum CJMMetricLabel {
     /// The configured name of the source an event came from.
     public static let source = "source"
-    /// The machine-readable rejection reason (see ``RejectReasonLabel``).
+    /// The machine-readable rejection reason (see ``RejectionReason``).
     public static let reason = "reason"
     /// The outcome of a configuration reload (see ``ReloadResult``).
     public static let result = "result"

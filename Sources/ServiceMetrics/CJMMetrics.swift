@@ -1,3 +1,4 @@
+import EventDecoding
 import Metrics
 import NIOConcurrencyHelpers
 
@@ -88,7 +89,7 @@ public final class CJMMetrics: Sendable {
     }
 
     /// Counts lines of `source` sent to the dead-letter table for `reason`.
-    public func recordRejected(source: String, reason: RejectReasonLabel, count: Int = 1) {
+    public func recordRejected(source: String, reason: RejectionReason, count: Int = 1) {
         self.source(source).recordRejected(reason: reason, count: count)
     }
 

@@ -1,3 +1,4 @@
+import EventDecoding
 import Metrics
 
 /// The per-source series of one configured source, created once and then reused, so
@@ -10,7 +11,7 @@ public final class SourceMetrics: Sendable {
     private let accepted: Counter
     private let duplicate: Counter
     private let late: Counter
-    private let rejected: [RejectReasonLabel: Counter]
+    private let rejected: [RejectionReason: Counter]
     private let connections: Meter
 
     init(source: String, factory: any MetricsFactory) {
@@ -19,8 +20,8 @@ public final class SourceMetrics: Sendable {
         accepted = Counter(label: CJMMetricName.eventsAccepted.rawValue, dimensions: sourceLabel, factory: factory)
         duplicate = Counter(label: CJMMetricName.eventsDuplicate.rawValue, dimensions: sourceLabel, factory: factory)
         late = Counter(label: CJMMetricName.eventsLate.rawValue, dimensions: sourceLabel, factory: factory)
-        var rejected: [RejectReasonLabel: Counter] = [:]
-        for reason in RejectReasonLabel.allCases {
+        var rejected: [RejectionReason: Counter] = [:]
+        for reason in RejectionReason.allCases {
             rejected[reason] = Counter(
                 label: CJMMetricName.eventsRejected.rawValue,
                 dimensions: sourceLabel + [(CJMMetricLabel.reason, reason.rawValue)],
@@ -39,7 +40,7 @@ public final class SourceMetrics: Sendable {
     }
 
     /// Counts lines sent to the dead-letter table for `reason`.
-    public func recordRejected(reason: RejectReasonLabel, count: Int = 1) {
+    public func recordRejected(reason: RejectionReason, count: Int = 1) {
         guard count > 0, let counter = rejected[reason] else { return }
         counter.increment(by: count)
     }

@@ -1,3 +1,4 @@
+import EventDecoding
 import Foundation
 import Ingest
 import JourneyConfig
@@ -35,12 +36,10 @@ enum MetricsObserver {
             var accepted: [String: Int] = [:]
             for e in batch.events { accepted[e.source, default: 0] += 1 }
             for (source, n) in accepted { metrics.recordAccepted(source: source, count: n) }
-            var rejected: [String: [String: Int]] = [:]
+            var rejected: [String: [RejectionReason: Int]] = [:]
             for r in batch.rejections { rejected[r.source, default: [:]][r.reason, default: 0] += 1 }
             for (source, reasons) in rejected {
-                for (reason, n) in reasons {
-                    if let label = RejectReasonLabel(rawValue: reason) { metrics.recordRejected(source: source, reason: label, count: n) }
-                }
+                for (reason, n) in reasons { metrics.recordRejected(source: source, reason: reason, count: n) }
             }
             for (source, n) in outcome.duplicatesBySource { metrics.recordDuplicate(source: source, count: n) }
             for (source, n) in outcome.lateBySource { metrics.recordLate(source: source, count: n) }
@@ -116,8 +115,8 @@ struct ReloadService: Service {
     let notifier: SystemdNotifier
     let metrics: CJMMetrics?
     let pipeline: LivePipeline
-    let sources: SocketSources
-    let tails: TailSources
+    /// Every kind of source, each applying its part of a new configuration.
+    let sourceServices: [any SourceService]
     let logger: Logger
 
     func run() async throws {
@@ -135,8 +134,8 @@ struct ReloadService: Service {
                             logger.warning("reload: service.metrics_listen changes take effect at the next restart")
                         }
                         pipeline.reload(candidate)
-                        var changes = try await sources.apply(candidate.sources)
-                        changes += await tails.apply(candidate.sources)
+                        var changes: [String] = []
+                        for service in sourceServices { changes += try await service.apply(candidate.sources) }
                         running = candidate
                         logger.notice("reload: applied", metadata: [
                             "configuration": "\(candidate.logSummary)",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Alerting
 import Foundation
 import Ingest
+import IngestEnvelope
 import JourneyConfig
 import JourneyCore
 import JourneyStore
@@ -136,6 +137,8 @@ struct RunCommand: AsyncParsableCommand {
                 return try SourceCheckpoint.load(source: source, from: connection)
             },
             clock: CommandSupport.now, logger: logger)
+        // Every kind of source, in the order a reload applies them.
+        let sourceServices: [any SourceService] = [sources, tails]
         // Shutdown runs in reverse order: STOPPING=1 first, then sources stop and hand over,
         // then the pipeline drains; metrics stay up until the end.
         services.insert(.init(service: pipeline), at: 0)
@@ -146,9 +149,9 @@ struct RunCommand: AsyncParsableCommand {
         }
         services.append(.init(service: ReloadService(configPath: options.config, initial: configuration,
                                                      notifier: notifier, metrics: metrics, pipeline: pipeline,
-                                                     sources: sources, tails: tails, logger: logger)))
-        services.append(.init(service: tails))
-        services.append(.init(service: sources))
+                                                     sourceServices: sourceServices, logger: logger)))
+        // Services stop in reverse order: the socket listeners first.
+        for source in sourceServices.reversed() { services.append(.init(service: source)) }
         services.append(.init(service: StoppingNotifier(notifier: notifier, pipeline: pipeline)))
         let group = ServiceGroup(configuration: .init(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -136,6 +136,7 @@ struct HalfCloseTests {
         var start = end
         while start > 0, lines[start - 1].hasSuffix("\\") { start -= 1 }
         var command = lines[start...end].joined(separator: "\n")
+        if command.hasPrefix("$ ") { command.removeFirst(2) }
         if let comment = command.range(of: " #", options: .backwards), comment.lowerBound > command.range(of: "nc -N -U")!.lowerBound {
             command = String(command[..<comment.lowerBound])
         }

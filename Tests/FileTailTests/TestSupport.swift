@@ -1,3 +1,4 @@
+import IngestEnvelope
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -170,7 +171,7 @@ struct Collected {
     var linesByFile: [FileIdentity: [String]] = [:]
     var endOffsets: [FileIdentity: [Int64]] = [:]
     var overLong: [TailLine] = []
-    var checkpoints: [FileIdentity: TailCheckpoint] = [:]
+    var checkpoints: [FileIdentity: FilePosition] = [:]
     var forgotten: [FileIdentity] = []
     var polls = 0
 

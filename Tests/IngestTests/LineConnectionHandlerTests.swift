@@ -1,3 +1,4 @@
+import IngestEnvelope
 import JourneyCore
 import NIOCore
 import NIOEmbedded
@@ -128,7 +129,7 @@ import Testing
         try connection.send("not json\n" + long + "\n" + Self.line(1) + "{\"ack\": true}\n")
         let items = connection.commitAll()
         var rejections: [String] = []
-        for item in items { if case .rejection(let line, _) = item { rejections.append(line.reason) } }
+        for item in items { if case .rejection(let line, _) = item { rejections.append(line.reason.rawValue) } }
         #expect(rejections == ["invalid_json", "line_too_long"])
         #expect(try connection.received() == "{\"acked\": 3}\n")
     }

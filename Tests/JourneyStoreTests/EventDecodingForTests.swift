@@ -1,4 +1,5 @@
 import EventDecoding
+import IngestEnvelope
 import JourneyCore
 import JourneyStore
 import Testing

@@ -1,4 +1,5 @@
 @testable import Ingest
+import IngestEnvelope
 import JourneyCore
 import JourneyReference
 import JourneyStore

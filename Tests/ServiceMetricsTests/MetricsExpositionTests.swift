@@ -1,3 +1,4 @@
+import EventDecoding
 import Metrics
 import Prometheus
 import ServiceMetrics
@@ -120,7 +121,7 @@ import Testing
             "invalid_utf8", "invalid_json", "not_an_object", "missing_field", "invalid_field",
             "ts_out_of_range", "line_too_long",
         ]
-        #expect(Set(RejectReasonLabel.allCases.map(\.rawValue)) == spec)
+        #expect(Set(RejectionReason.allCases.map(\.rawValue)) == spec)
     }
 
     @Test func gaugesFollowChangesAndFlagsExportZeroWhenOff() {

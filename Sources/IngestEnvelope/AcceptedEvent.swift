@@ -1,0 +1,17 @@
+import JourneyCore
+
+/// An event a source accepted, on its way to be stored and applied: what every source
+/// hands on, whatever its transport.
+public struct AcceptedEvent: Sendable {
+    public var event: TouchpointEvent
+    /// The source's name (`cjm.events.source`).
+    public var source: String
+    /// Wall-clock time of acceptance.
+    public var receivedAt: EventTime
+
+    public init(event: TouchpointEvent, source: String, receivedAt: EventTime) {
+        self.event = event
+        self.source = source
+        self.receivedAt = receivedAt
+    }
+}
