@@ -10,6 +10,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/ensure-deps.sh --tests
 
+# Formatting is part of the suite: the formatter ships with the toolchain. Fix findings with
+#   swift format format -i -r Sources Tests
+if ! swift format lint --strict -r --configuration .swift-format Sources Tests; then
+    echo "test.sh: swift format lint found the problems above; run: swift format format -i -r Sources Tests" >&2
+    exit 1
+fi
+echo "test.sh: swift format lint: clean" >&2
+
 cluster_dir=$(mktemp -d /tmp/cjm-test-pg.XXXXXX)
 # shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {

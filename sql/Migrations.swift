@@ -29,5 +29,6 @@ public enum SchemaMigrations {
         Migration(7, "batch_journal", PackageResources._07_batch_journal_sql),
         Migration(8, "touchpoint_customer_counts", PackageResources._08_touchpoint_customer_counts_sql),
         Migration(9, "writer_fence", PackageResources._09_writer_fence_sql),
+        Migration(10, "bucket_bounds_in_one_place", PackageResources._10_bucket_bounds_in_one_place_sql),
     ]
 }

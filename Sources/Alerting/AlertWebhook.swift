@@ -129,14 +129,18 @@ public final class AlertWebhook: Service, Sendable {
             return ledger.running
         }
         guard !alreadyRunning else {
-            logger.error("AlertWebhook.run() was called twice; the second call returns at once (a bug in cjmd, please report it).")
+            logger.error(
+                "AlertWebhook.run() was called twice; the second call returns at once (a bug in cjmd, please report it)."
+            )
             return
         }
         if let problem = poster.urlProblem {
-            logger.error("Alert webhook disabled: \(problem). Alerts are still stored in cjm.alerts and sent by pg_notify.")
+            logger.error(
+                "Alert webhook disabled: \(problem). Alerts are still stored in cjm.alerts and sent by pg_notify.")
         }
         var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: settings.requestTimeout.timeAmount, read: settings.requestTimeout.timeAmount)
+        configuration.timeout = .init(
+            connect: settings.requestTimeout.timeAmount, read: settings.requestTimeout.timeAmount)
         configuration.redirectConfiguration = .disallow
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
 

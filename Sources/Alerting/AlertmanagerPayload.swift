@@ -60,7 +60,8 @@ public enum AlertmanagerPayload {
         return String(text.dropLast(".000000Z".count)) + "Z"
     }
 
-    private static func write(_ alert: DropOffAlert, to json: inout JSONTextWriter, now: EventTime, firingTTL: TimeSpan) {
+    private static func write(_ alert: DropOffAlert, to json: inout JSONTextWriter, now: EventTime, firingTTL: TimeSpan)
+    {
         json.beginObject()
         json.key("labels")
         json.beginObject()

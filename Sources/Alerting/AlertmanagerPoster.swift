@@ -47,7 +47,8 @@ struct AlertmanagerPoster: Sendable {
             case 200..<300:
                 return .delivered
             case 408, 429, 500..<600:
-                return .retryable("HTTP \(status) \(response.status.reasonPhrase)\(prefix.isEmpty ? "" : ": " + prefix)")
+                return .retryable(
+                    "HTTP \(status) \(response.status.reasonPhrase)\(prefix.isEmpty ? "" : ": " + prefix)")
             default:
                 // 4xx, and 3xx since redirects are not followed: the URL or the body is wrong.
                 return .rejected(status: status, bodyPrefix: prefix)
@@ -64,7 +65,8 @@ struct AlertmanagerPoster: Sendable {
             case .cancelled:
                 return .cancelled
             case .invalidURL, .emptyHost, .emptyScheme, .missingSocketPath:
-                return .misconfigured("alerts.webhook cannot be used (\(clientError)); write it like http://127.0.0.1:9093/api/v2/alerts")
+                return .misconfigured(
+                    "alerts.webhook cannot be used (\(clientError)); write it like http://127.0.0.1:9093/api/v2/alerts")
             case .deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout:
                 return .retryable("no answer in time (\(clientError))")
             default:

@@ -1,6 +1,6 @@
 extension EventDecoder {
     /// Whether a line is the socket protocol's acknowledgement request `{"ack": true}`
-    /// (SPEC §8): a JSON object whose one member is `ack` with the value `true`, with any JSON
+    /// (docs/events.md): a JSON object whose one member is `ack` with the value `true`, with any JSON
     /// whitespace around the tokens (the name may be written with escapes, e.g. `"\u0061ck"`).
     /// Anything else, including `{"ack": true, "x": 1}` or `{"ack": 1}`, is not a request and
     /// is decoded as an ordinary line.

@@ -1,7 +1,7 @@
 import Crypto
 import JourneyCore
 
-/// The id of an event that came without `event_id` (SPEC §1: derived deterministically from
+/// The id of an event that came without `event_id` (docs/events.md: derived deterministically from
 /// customer_id, event, ts and touchpoint).
 ///
 /// This is a **stable contract**: replays, restarts and future versions must derive the same
@@ -35,8 +35,9 @@ public enum DerivedEventID {
         return customerID.withUTF8 { customer in
             event.withUTF8 { name in
                 touchpoint.withUTF8 { channel in
-                    hash(customer: UnsafeRawBufferPointer(customer), event: UnsafeRawBufferPointer(name),
-                         time: time, touchpoint: UnsafeRawBufferPointer(channel))
+                    hash(
+                        customer: UnsafeRawBufferPointer(customer), event: UnsafeRawBufferPointer(name),
+                        time: time, touchpoint: UnsafeRawBufferPointer(channel))
                 }
             }
         }
@@ -45,7 +46,8 @@ public enum DerivedEventID {
     /// Lays the fields out in one stack buffer and hashes it in one call: each `update` of
     /// swift-crypto's incremental hasher costs more than hashing these few bytes.
     private static func hash(
-        customer: UnsafeRawBufferPointer, event: UnsafeRawBufferPointer, time: EventTime, touchpoint: UnsafeRawBufferPointer
+        customer: UnsafeRawBufferPointer, event: UnsafeRawBufferPointer, time: EventTime,
+        touchpoint: UnsafeRawBufferPointer
     ) -> String {
         let tagLength = domainTag.utf8CodeUnitCount
         let length = tagLength + 4 + customer.count + 4 + event.count + 8 + 4 + touchpoint.count

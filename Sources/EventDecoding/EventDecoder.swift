@@ -1,6 +1,6 @@
 import JourneyCore
 
-/// Turns one NDJSON line into a ``TouchpointEvent`` or a ``Rejection`` (SPEC §1).
+/// Turns one NDJSON line into a ``TouchpointEvent`` or a ``Rejection`` (docs/events.md).
 ///
 /// The decoder is a value with no mutable state: share one across threads freely. It never
 /// reads a clock; the caller passes `now` (the wall clock for live sources), which only bounds
@@ -44,7 +44,8 @@ public struct EventDecoder: Sendable {
             case .blank:
                 return .blank
             case .notAnObject(let kind):
-                return .rejected(Rejection(reason: .notAnObject, detail: "line: expected a JSON object, got \(kind.phrase)"))
+                return .rejected(
+                    Rejection(reason: .notAnObject, detail: "line: expected a JSON object, got \(kind.phrase)"))
             case .object:
                 break
             }
@@ -86,11 +87,14 @@ extension JSONScanner {
         skipWhitespace()
         guard let first = current else { return .blank }
         if first == 0xEF, count - position >= 3, byte(at: position + 1) == 0xBB, byte(at: position + 2) == 0xBF {
-            throw JSONSyntaxError(message: "a UTF-8 byte order mark cannot start a JSON line (send the line without it)", offset: position)
+            throw JSONSyntaxError(
+                message: "a UTF-8 byte order mark cannot start a JSON line (send the line without it)", offset: position
+            )
         }
         let shape: DocumentShape
         if first == UInt8(ascii: "{") {
-            _ = try scanObject(depth: 1, memberValues: .handOver) { (scanner: inout JSONScanner, key: JSONToken) throws(JSONSyntaxError) in
+            _ = try scanObject(depth: 1, memberValues: .handOver) {
+                (scanner: inout JSONScanner, key: JSONToken) throws(JSONSyntaxError) in
                 try scanner.scanTopLevelMember(named: key, into: &slots)
             }
             shape = .object
@@ -100,13 +104,15 @@ extension JSONScanner {
         skipWhitespace()
         guard position == count else {
             throw JSONSyntaxError(
-                message: "unexpected \(Self.describe(byte(at: position))) after the end of the JSON value", offset: position)
+                message: "unexpected \(Self.describe(byte(at: position))) after the end of the JSON value",
+                offset: position)
         }
         return shape
     }
 
     /// Scans one member value of the top-level object, keeping what the event needs.
-    private mutating func scanTopLevelMember(named key: JSONToken, into slots: inout FieldSlots) throws(JSONSyntaxError) {
+    private mutating func scanTopLevelMember(named key: JSONToken, into slots: inout FieldSlots) throws(JSONSyntaxError)
+    {
         let match = withStringBytes(key) { KeyMatcher.topLevel($0) }
         switch match {
         case nil:
@@ -115,7 +121,8 @@ extension JSONScanner {
             // A later `context` replaces an earlier one entirely, so forget its channel first.
             slots[.contextChannel] = nil
             if current == UInt8(ascii: "{") {
-                _ = try scanObject(depth: 2, memberValues: .handOver) { (scanner: inout JSONScanner, key: JSONToken) throws(JSONSyntaxError) in
+                _ = try scanObject(depth: 2, memberValues: .handOver) {
+                    (scanner: inout JSONScanner, key: JSONToken) throws(JSONSyntaxError) in
                     try scanner.scanNestedMember(named: key, matching: KeyMatcher.inContext, into: &slots)
                 }
             } else {

@@ -1,7 +1,7 @@
 import JourneyCore
 
 /// Turns the located fields of a syntactically valid object into a ``TouchpointEvent``,
-/// enforcing SPEC §1's types and sizes. Each failure names the key as it was written.
+/// enforcing the types and sizes of docs/events.md. Each failure names the key as it was written.
 struct EventFieldResolver {
     let scanner: JSONScanner
     let slots: FieldSlots
@@ -22,7 +22,8 @@ struct EventFieldResolver {
         let properties = try properties()
         try checkRange(time, now: now)
         return TouchpointEvent(
-            eventID: clientID ?? DerivedEventID.make(customerID: customerID, event: name, time: time.value, touchpoint: touchpoint),
+            eventID: clientID
+                ?? DerivedEventID.make(customerID: customerID, event: name, time: time.value, touchpoint: touchpoint),
             customerID: customerID, name: name, time: time.value, touchpoint: touchpoint, journey: journey,
             sentiment: sentiment, revenue: revenue, propertiesJSON: properties
         )
@@ -43,7 +44,9 @@ struct EventFieldResolver {
     /// A string field of 1...maxBytes UTF-8 bytes (after escapes are resolved), without NUL.
     private func string(_ field: WireField, _ token: JSONToken, maxBytes: Int) throws(Rejection) -> String {
         func invalid(_ got: String) -> Rejection {
-            Rejection(reason: .invalidField, detail: "\(field.wireName): expected a string of 1–\(maxBytes) bytes, got \(got)")
+            Rejection(
+                reason: .invalidField, detail: "\(field.wireName): expected a string of 1–\(maxBytes) bytes, got \(got)"
+            )
         }
         guard token.kind == .string else { throw invalid(token.kind.phrase) }
         if !token.hasEscapes {
@@ -66,7 +69,8 @@ struct EventFieldResolver {
     }
 
     static func containsNUL(_ field: WireField) -> Rejection {
-        Rejection(reason: .invalidField, detail: "\(field.wireName): contains \\u0000, which PostgreSQL cannot store in text")
+        Rejection(
+            reason: .invalidField, detail: "\(field.wireName): contains \\u0000, which PostgreSQL cannot store in text")
     }
 
     // MARK: Time
@@ -102,7 +106,9 @@ struct EventFieldResolver {
             }
             return Timestamp(value: time, field: field, token: token)
         case .number:
-            guard token.isInteger else { throw invalid("\(RejectionText.number(scanner.rawBytes(token))), which is not an integer") }
+            guard token.isInteger else {
+                throw invalid("\(RejectionText.number(scanner.rawBytes(token))), which is not an integer")
+            }
             return Timestamp(value: epochMilliseconds(token), field: field, token: token)
         default:
             throw invalid(token.kind.phrase)
@@ -171,7 +177,9 @@ struct EventFieldResolver {
         func invalid(_ got: String) -> Rejection {
             Rejection(
                 reason: .invalidField,
-                detail: "\(field.wireName): expected a number with at most 6 decimal places and at most about ±9.2e12, got \(got)")
+                detail:
+                    "\(field.wireName): expected a number with at most 6 decimal places and at most about ±9.2e12, got \(got)"
+            )
         }
         guard token.kind == .number else { throw invalid(token.kind.phrase) }
         let text = String(decoding: scanner.rawBytes(token), as: UTF8.self)
@@ -184,11 +192,13 @@ struct EventFieldResolver {
     private func properties() throws(Rejection) -> String? {
         guard let (field, token) = slots.firstPresent(.properties) else { return nil }
         guard token.kind == .object else {
-            throw Rejection(reason: .invalidField, detail: "\(field.wireName): expected an object, got \(token.kind.phrase)")
+            throw Rejection(
+                reason: .invalidField, detail: "\(field.wireName): expected an object, got \(token.kind.phrase)")
         }
         if token.containsNUL {
             throw Rejection(
-                reason: .invalidField, detail: "\(field.wireName): contains \\u0000, which PostgreSQL jsonb cannot store")
+                reason: .invalidField,
+                detail: "\(field.wireName): contains \\u0000, which PostgreSQL jsonb cannot store")
         }
         if token.containsUnstorableNumber {
             throw Rejection(

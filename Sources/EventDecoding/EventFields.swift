@@ -1,12 +1,12 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
-/// Every place on the wire an event field may come from (SPEC §1), aliases and nested paths
+/// Every place on the wire an event field may come from (docs/events.md), aliases and nested paths
 /// included.
 enum WireField: Int, CaseIterable {
     case customerID, userID, userIdCamel, anonymousID, anonymousIdCamel
@@ -158,14 +158,17 @@ struct FieldSlots {
     func firstPresent(_ field: EventField) -> (field: WireField, token: JSONToken)? {
         switch field {
         case .customerID:
-            Self.present(.customerID, customerID) ?? Self.present(.userID, userID) ?? Self.present(.userIdCamel, userIdCamel)
+            Self.present(.customerID, customerID) ?? Self.present(.userID, userID) ?? Self.present(
+                .userIdCamel, userIdCamel)
                 ?? Self.present(.anonymousID, anonymousID) ?? Self.present(.anonymousIdCamel, anonymousIdCamel)
         case .event: Self.present(.event, event)
         case .ts: Self.present(.ts, ts) ?? Self.present(.timestamp, timestamp)
         case .eventID:
-            Self.present(.eventID, eventID) ?? Self.present(.messageIdCamel, messageIdCamel) ?? Self.present(.messageID, messageID)
+            Self.present(.eventID, eventID) ?? Self.present(.messageIdCamel, messageIdCamel)
+                ?? Self.present(.messageID, messageID)
         case .touchpoint:
-            Self.present(.touchpoint, touchpoint) ?? Self.present(.channel, channel) ?? Self.present(.contextChannel, contextChannel)
+            Self.present(.touchpoint, touchpoint) ?? Self.present(.channel, channel)
+                ?? Self.present(.contextChannel, contextChannel)
         case .journey: Self.present(.journey, journey)
         case .sentiment: Self.present(.sentiment, sentiment) ?? Self.present(.propertiesSentiment, propertiesSentiment)
         case .revenue:

@@ -25,7 +25,10 @@ extension JSONScanner {
                 inFraction = true
             } else if Self.isDigit(b) {
                 mantissa = mantissa &* 10 &+ UInt64(b - UInt8(ascii: "0"))
-                if mantissa > 1 << 53 { fast = false; break }
+                if mantissa > 1 << 53 {
+                    fast = false
+                    break
+                }
                 if inFraction { fractionDigits += 1 }
             } else {
                 fast = false  // exponent

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A syntax error in a line, with the byte offset where it was found.
@@ -58,7 +58,9 @@ struct JSONScanner {
     }
 
     /// Consumes `expected` or fails with "expected <what>".
-    @inline(__always) mutating func consume(_ expected: UInt8, _ what: @autoclosure () -> String) throws(JSONSyntaxError) {
+    @inline(__always) mutating func consume(_ expected: UInt8, _ what: @autoclosure () -> String)
+        throws(JSONSyntaxError)
+    {
         guard position < count, byte(at: position) == expected else { throw unexpected(expecting: what()) }
         position += 1
     }
@@ -103,7 +105,8 @@ struct JSONScanner {
         }
     }
 
-    private mutating func scanLiteral(_ text: StaticString, _ kind: JSONToken.Kind) throws(JSONSyntaxError) -> JSONToken {
+    private mutating func scanLiteral(_ text: StaticString, _ kind: JSONToken.Kind) throws(JSONSyntaxError) -> JSONToken
+    {
         let start = position
         let length = text.utf8CodeUnitCount
         guard count - position >= length, memcmp(base + position, text.utf8Start, length) == 0 else {
@@ -138,7 +141,9 @@ struct JSONScanner {
             position += 1
         } else {
             while true {
-                guard current == UInt8(ascii: "\"") else { throw unexpected(expecting: "a member name in double quotes") }
+                guard current == UInt8(ascii: "\"") else {
+                    throw unexpected(expecting: "a member name in double quotes")
+                }
                 let key = try scanString()
                 skipWhitespace()
                 try consume(UInt8(ascii: ":"), "':' after a member name")
@@ -216,7 +221,8 @@ struct JSONScanner {
             }
             if b < 0x20 {
                 throw JSONSyntaxError(
-                    message: "control character U+\(Self.hex4(UInt16(b))) inside a string must be escaped", offset: position)
+                    message: "control character U+\(Self.hex4(UInt16(b))) inside a string must be escaped",
+                    offset: position)
             }
             position += 1
         }
@@ -233,7 +239,7 @@ struct JSONScanner {
         }
         switch byte(at: position + 1) {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-             UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
             position += 2
         case UInt8(ascii: "u"):
             let unit = try hexUnit(at: position + 2, escapeStart: escapeStart)
@@ -241,11 +247,13 @@ struct JSONScanner {
             if unit == 0 { nulEscapes += 1 }
             if unit >= 0xDC00 && unit <= 0xDFFF {
                 throw JSONSyntaxError(
-                    message: "lone low surrogate \\u\(Self.hex4(unit)) (not preceded by a high surrogate)", offset: escapeStart)
+                    message: "lone low surrogate \\u\(Self.hex4(unit)) (not preceded by a high surrogate)",
+                    offset: escapeStart)
             }
             if unit >= 0xD800 && unit <= 0xDBFF {
-                guard position + 1 < count, byte(at: position) == UInt8(ascii: "\\"), byte(at: position + 1) == UInt8(ascii: "u"),
-                      let low = try? hexUnit(at: position + 2, escapeStart: position), low >= 0xDC00, low <= 0xDFFF
+                guard position + 1 < count, byte(at: position) == UInt8(ascii: "\\"),
+                    byte(at: position + 1) == UInt8(ascii: "u"),
+                    let low = try? hexUnit(at: position + 2, escapeStart: position), low >= 0xDC00, low <= 0xDFFF
                 else {
                     throw JSONSyntaxError(
                         message: "lone high surrogate \\u\(Self.hex4(unit)) (not followed by a \\uDC00–\\uDFFF escape)",
@@ -310,7 +318,9 @@ struct JSONScanner {
         var isInteger = true
         if current == UInt8(ascii: ".") {
             position += 1
-            guard let d = current, Self.isDigit(d) else { throw unexpected(expecting: "a digit after the decimal point") }
+            guard let d = current, Self.isDigit(d) else {
+                throw unexpected(expecting: "a digit after the decimal point")
+            }
             skipDigits()
             fractionEnd = position
             isInteger = false
@@ -326,7 +336,9 @@ struct JSONScanner {
         }
         // Only an exponent or a very long number can exceed what PostgreSQL stores.
         if hasExponent || position - start > PostgresNumericLimits.longestAlwaysStorable {
-            if !PostgresNumericLimits.canStore(self, start: start, integerEnd: integerEnd, fractionEnd: fractionEnd, end: position) {
+            if !PostgresNumericLimits.canStore(
+                self, start: start, integerEnd: integerEnd, fractionEnd: fractionEnd, end: position)
+            {
                 unstorableNumbers += 1
             }
         }

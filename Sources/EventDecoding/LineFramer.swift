@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One line cut out of a byte stream by ``LineFramer``.
@@ -19,7 +19,7 @@ public enum FramedLine {
     case tooLong(prefix: UnsafeRawBufferPointer, length: Int64)
 }
 
-/// Cuts a byte stream into NDJSON lines with bounded memory (SPEC §1, §8).
+/// Cuts a byte stream into NDJSON lines with bounded memory (docs/events.md).
 ///
 /// Feed it chunks as they are read; it calls back once per complete line with the stream
 /// offset just past that line's `\n`, which is what a tail source commits as its checkpoint.
@@ -143,7 +143,9 @@ public struct LineFramer: Sendable {
         }
         try pending.withUnsafeBytes { kept in
             if length > Int64(maxLineBytes) {
-                try body(.tooLong(prefix: UnsafeRawBufferPointer(rebasing: kept.prefix(maxLineBytes)), length: length), endOffset)
+                try body(
+                    .tooLong(prefix: UnsafeRawBufferPointer(rebasing: kept.prefix(maxLineBytes)), length: length),
+                    endOffset)
             } else {
                 try body(.line(UnsafeRawBufferPointer(rebasing: kept.prefix(Int(length)))), endOffset)
             }
@@ -157,7 +159,8 @@ public struct LineFramer: Sendable {
             line = UnsafeRawBufferPointer(rebasing: line.dropLast())
         }
         if line.count > maxLineBytes {
-            return .tooLong(prefix: UnsafeRawBufferPointer(rebasing: line.prefix(maxLineBytes)), length: Int64(line.count))
+            return .tooLong(
+                prefix: UnsafeRawBufferPointer(rebasing: line.prefix(maxLineBytes)), length: Int64(line.count))
         }
         return .line(line)
     }

@@ -1,4 +1,4 @@
-/// Why a line was sent to the dead-letter table (SPEC §1). The raw values are the
+/// Why a line was sent to the dead-letter table (docs/events.md). The raw values are the
 /// machine-readable `reason` column of `cjm.rejected_events` and must never change.
 public enum RejectionReason: String, Sendable, Hashable, CaseIterable {
     /// The line is not valid UTF-8 (checked before anything else).

@@ -23,12 +23,20 @@ enum UTF8Validation {
             var secondHigh: UInt8 = 0xBF
             switch lead {
             case 0xC2...0xDF: length = 2
-            case 0xE0: length = 3; secondLow = 0xA0  // below is overlong
+            case 0xE0:
+                length = 3
+                secondLow = 0xA0  // below is overlong
             case 0xE1...0xEC, 0xEE...0xEF: length = 3
-            case 0xED: length = 3; secondHigh = 0x9F  // above are UTF-16 surrogates
-            case 0xF0: length = 4; secondLow = 0x90  // below is overlong
+            case 0xED:
+                length = 3
+                secondHigh = 0x9F  // above are UTF-16 surrogates
+            case 0xF0:
+                length = 4
+                secondLow = 0x90  // below is overlong
             case 0xF1...0xF3: length = 4
-            case 0xF4: length = 4; secondHigh = 0x8F  // above is beyond U+10FFFF
+            case 0xF4:
+                length = 4
+                secondHigh = 0x8F  // above is beyond U+10FFFF
             default: return i
             }
             guard i + length <= count else { return i }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// Wakes ``FileFollower/waitForChanges(timeoutSeconds:)`` when something happens in the
 /// watched directories, with inotify(7).
@@ -13,7 +14,8 @@ import Logging
 /// number of files.
 final class ChangeWatcher {
     /// Events that can mean new lines or a different set of files.
-    private static let eventMask: UInt32 = UInt32(IN_CREATE) | UInt32(IN_MODIFY) | UInt32(IN_MOVED_FROM)
+    private static let eventMask: UInt32 =
+        UInt32(IN_CREATE) | UInt32(IN_MODIFY) | UInt32(IN_MOVED_FROM)
         | UInt32(IN_MOVED_TO) | UInt32(IN_DELETE) | UInt32(IN_ATTRIB) | UInt32(IN_DELETE_SELF)
         | UInt32(IN_MOVE_SELF) | UInt32(IN_ONLYDIR)
     private static let bufferSize = 64 << 10
@@ -36,7 +38,8 @@ final class ChangeWatcher {
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.bufferSize, alignment: 8)
         descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         if descriptor < 0 {
-            logger.warning("inotify is unavailable (\(errnoText(errno))): tail sources check their files every 0.25 s instead")
+            logger.warning(
+                "inotify is unavailable (\(errnoText(errno))): tail sources check their files every 0.25 s instead")
         }
     }
 
@@ -64,7 +67,9 @@ final class ChangeWatcher {
                 let code = errno
                 if unwatchable.insert(name).inserted, code != ENOENT {
                     let advice = code == ENOSPC ? "; raise fs.inotify.max_user_watches" : ""
-                    logger.warning("cannot watch \(name) with inotify (\(errnoText(code))): its files are checked every 0.25 s instead\(advice)")
+                    logger.warning(
+                        "cannot watch \(name) with inotify (\(errnoText(code))): its files are checked every 0.25 s instead\(advice)"
+                    )
                 }
                 continue
             }
@@ -119,7 +124,10 @@ final class ChangeWatcher {
                 let nameLength = Int(buffer.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
                 let nameStart = offset + Self.eventHeaderSize
                 offset = nameStart + nameLength
-                if mask & UInt32(IN_Q_OVERFLOW) != 0 { relevant = true; continue }
+                if mask & UInt32(IN_Q_OVERFLOW) != 0 {
+                    relevant = true
+                    continue
+                }
                 guard let directory = directoryByWatch[watch] else { continue }
                 if mask & UInt32(IN_IGNORED) != 0 {
                     // The directory is gone: the next watch(_:) adds it again if it returns.
@@ -129,7 +137,8 @@ final class ChangeWatcher {
                     relevant = true
                     continue
                 }
-                let name = nameLength > 0 && offset <= count
+                let name =
+                    nameLength > 0 && offset <= count
                     ? Self.name(in: UnsafeRawBufferPointer(rebasing: buffer[nameStart..<offset]))
                     : nil
                 if isRelevant(directory, name) { relevant = true }

@@ -1,5 +1,5 @@
-import IngestEnvelope
 import Crypto
+import IngestEnvelope
 
 /// The `N:hex` fingerprint of a file's first bytes (see ``FilePosition/fingerprint``).
 ///
@@ -27,8 +27,8 @@ public enum ContentFingerprint {
     /// N of a stored `N:hex` fingerprint; nil if it is malformed.
     static func hashedLength(of fingerprint: String) -> Int? {
         guard let colon = fingerprint.firstIndex(of: ":"),
-              let length = Int(fingerprint[..<colon]),
-              (0...maximumLength).contains(length)
+            let length = Int(fingerprint[..<colon]),
+            (0...maximumLength).contains(length)
         else { return nil }
         return length
     }

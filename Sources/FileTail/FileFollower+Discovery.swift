@@ -1,10 +1,11 @@
 import IngestEnvelope
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// The matching files one poll found.
 struct Discovery {
@@ -28,7 +29,10 @@ extension FileFollower {
                 entries = listed
                 clearProblem(directory)
             case .failure(let error) where error.code == ENOENT:
-                logOnce(directory, "directory \(directory) does not exist: files matching \(patternText) are picked up once it is created", level: .warning)
+                logOnce(
+                    directory,
+                    "directory \(directory) does not exist: files matching \(patternText) are picked up once it is created",
+                    level: .warning)
                 continue
             case .failure(let error):
                 throw TailError(.directoryUnreadable, path: directory.isEmpty ? "." : directory, errno: error.code)
@@ -70,7 +74,9 @@ extension FileFollower {
                     file.detachment = nil
                 }
                 if !paths.contains(file.path), let current = paths.first {
-                    logger.info("\(file.path) was renamed to \(current), which also matches: still following it, without reading it again")
+                    logger.info(
+                        "\(file.path) was renamed to \(current), which also matches: still following it, without reading it again"
+                    )
                     file.path = current
                 }
             } else {
@@ -94,10 +100,13 @@ extension FileFollower {
         }
         file.lastStatus = status
         if shrank || !file.headIsPrefix(of: current) {
-            let what = shrank
+            let what =
+                shrank
                 ? "was truncated (\(status.size) bytes, \(file.framer.offset) read)"
                 : "has new content (its first bytes changed)"
-            logger.notice("\(file.path) \(what), as with copytruncate: reading it again from offset 0; lines appended after the last read and before the truncation are lost")
+            logger.notice(
+                "\(file.path) \(what), as with copytruncate: reading it again from offset 0; lines appended after the last read and before the truncation are lost"
+            )
             file.restart(head: current)
         } else if current.count > file.head.count {
             file.extendHead(current)
@@ -127,7 +136,8 @@ extension FileFollower {
         guard case .success(let entries) = listDirectory(directory) else { return nil }
         for entry in entries where entry.inode == identity.inode {
             let path = PathPattern.join(directory, entry.name)
-            if case .success(let status) = FileStatus.of(path: path), status.identity == identity, status.isRegularFile {
+            if case .success(let status) = FileStatus.of(path: path), status.identity == identity, status.isRegularFile
+            {
                 return path
             }
         }

@@ -1,10 +1,11 @@
 import IngestEnvelope
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 extension FileFollower {
     /// Opens the matching files not followed yet and decides where each starts.
@@ -20,7 +21,9 @@ extension FileFollower {
                     logger.debug("resuming \(path) at offset \(start)")
                 } else {
                     start = 0
-                    logger.notice("\(path) is not the file its checkpoint describes (replaced, truncated or inode reused while cjmd was stopped): reading it from offset 0")
+                    logger.notice(
+                        "\(path) is not the file its checkpoint describes (replaced, truncated or inode reused while cjmd was stopped): reading it from offset 0"
+                    )
                 }
             } else if !startAtBeginning && isFirstRun && !hasDiscovered {
                 switch endOfLastCompleteLine(descriptor, size: status.size) {
@@ -33,7 +36,9 @@ extension FileFollower {
             } else {
                 start = 0
             }
-            let file = FollowedFile(descriptor: descriptor, path: path, status: status, head: head, startOffset: start, maxLineBytes: maxLineBytes)
+            let file = FollowedFile(
+                descriptor: descriptor, path: path, status: status, head: head, startOffset: start,
+                maxLineBytes: maxLineBytes)
             // Reported even at offset 0: a stored checkpoint is what finds the file again if it
             // is rotated away while cjmd is stopped, before any of its lines was read.
             file.lastReported = nil
@@ -57,7 +62,9 @@ extension FileFollower {
             listings[directory] = listing
             switch listing {
             case .failure(let error) where error.code != ENOENT && error.code != ENOTDIR:
-                noteFailure(TailError(.directoryUnreadable, path: directory.isEmpty ? "." : directory, errno: error.code), &progress)
+                noteFailure(
+                    TailError(.directoryUnreadable, path: directory.isEmpty ? "." : directory, errno: error.code),
+                    &progress)
                 continue
             case .failure:
                 continue  // the directory is not there (yet): keep the checkpoint
@@ -66,9 +73,12 @@ extension FileFollower {
             }
             pendingCheckpoints[stored.identity] = nil
             if let replacement = files.values.first(where: { $0.path == stored.path }) {
-                logger.notice("\(stored.path) was replaced while cjmd was stopped: the new file is read from offset 0 (\(replacement.identity) instead of \(stored.identity))")
+                logger.notice(
+                    "\(stored.path) was replaced while cjmd was stopped: the new file is read from offset 0 (\(replacement.identity) instead of \(stored.identity))"
+                )
             } else {
-                logger.info("the file of checkpoint \(stored.path) (\(stored.identity)) is gone: forgetting its checkpoint")
+                logger.info(
+                    "the file of checkpoint \(stored.path) (\(stored.identity)) is gone: forgetting its checkpoint")
             }
             progress.forgotten.append(stored.identity)
         }
@@ -84,27 +94,32 @@ extension FileFollower {
         for entry in entries where entry.inode == stored.identity.inode {
             let path = PathPattern.join(directory, entry.name)
             guard case .success(let status) = FileStatus.of(path: path), status.identity == stored.identity,
-                  status.isRegularFile
+                status.isRegularFile
             else { continue }
             guard let (descriptor, opened, head) = open(path, expecting: stored.identity, &progress) else {
-                return true // Unreadable for now: keep the checkpoint and retry at the next poll.
+                return true  // Unreadable for now: keep the checkpoint and retry at the next poll.
             }
             // An empty fingerprint (the file was empty when last seen) says nothing about the
             // content: then only a name that looks rotated from the old one is trusted.
-            let trusted = ContentFingerprint.hashedLength(of: stored.fingerprint) != 0
+            let trusted =
+                ContentFingerprint.hashedLength(of: stored.fingerprint) != 0
                 || entry.name.hasPrefix(Self.lastComponent(of: stored.path))
             guard trusted, Self.checkpoint(stored, describes: opened, head: head) else {
                 closeDescriptor(descriptor)
                 return false
             }
-            let file = FollowedFile(descriptor: descriptor, path: path, status: opened, head: head, startOffset: stored.offset, maxLineBytes: maxLineBytes)
+            let file = FollowedFile(
+                descriptor: descriptor, path: path, status: opened, head: head, startOffset: stored.offset,
+                maxLineBytes: maxLineBytes)
             file.detachment = .renamedAway
             file.detachedAtPoll = pollCount
             file.detachedAtTime = now
             file.lastReported = nil
             files[stored.identity] = file
             pendingCheckpoints[stored.identity] = nil
-            logger.info("\(stored.path) was rotated to \(path) while cjmd was stopped: reading it from offset \(stored.offset) to its end")
+            logger.info(
+                "\(stored.path) was rotated to \(path) while cjmd was stopped: reading it from offset \(stored.offset) to its end"
+            )
             return true
         }
         return false
@@ -125,7 +140,7 @@ extension FileFollower {
         switch openForReading(path) {
         case .success(let opened): descriptor = opened
         case .failure(let error) where error.code == ENOENT:
-            return nil // Renamed or deleted since the listing: the next poll sees where it went.
+            return nil  // Renamed or deleted since the listing: the next poll sees where it went.
         case .failure(let error):
             noteFailure(TailError(.fileUnreadable, path: path, errno: error.code), &progress)
             return nil
@@ -165,7 +180,7 @@ extension FileFollower {
             reading: while filled < wanted {
                 switch readBytes(descriptor, into: base + filled, count: wanted - filled, at: start + Int64(filled)) {
                 case .failure(let error): return .failure(error)
-                case .success(0): break reading // Shrank meanwhile: search what was read.
+                case .success(0): break reading  // Shrank meanwhile: search what was read.
                 case .success(let n): filled += n
                 }
             }

@@ -1,5 +1,5 @@
-import IngestEnvelope
 import EventDecoding
+import IngestEnvelope
 import Logging
 
 extension FileFollower {
@@ -51,7 +51,7 @@ extension FileFollower {
                 }
                 if count < wanted {
                     clearProblem(file.path)
-                    return // End of file for now.
+                    return  // End of file for now.
                 }
             }
         }
@@ -62,7 +62,8 @@ extension FileFollower {
     /// `drainGraceSeconds` ago, and with nothing new in this poll. A last line without `\n`
     /// will never be completed, so it is handed out as it is (the decoder judges it).
     func finishDrainedFiles(_ order: [FollowedFile], now: Double, _ progress: inout PollProgress) {
-        for file in order where file.detachment != nil && file.foundNothingNew
+        for file in order
+        where file.detachment != nil && file.foundNothingNew
             && file.detachedAtPoll < pollCount && now - file.detachedAtTime >= drainGraceSeconds
         {
             file.framer.finish { line, endOffset in

@@ -1,11 +1,12 @@
-import IngestEnvelope
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import EventDecoding
+import IngestEnvelope
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// Follows the NDJSON files of one `type: tail` source and hands out their complete lines with
 /// exact file offsets, so that the caller can commit each file's offset in the same transaction

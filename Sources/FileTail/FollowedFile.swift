@@ -1,10 +1,11 @@
-import IngestEnvelope
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import EventDecoding
+import IngestEnvelope
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// One open file being followed: its descriptor, how far it was framed, and what it looked
 /// like at the last poll.

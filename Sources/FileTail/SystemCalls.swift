@@ -1,8 +1,9 @@
 import IngestEnvelope
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// What ``FileFollower`` needs from `stat(2)`.
@@ -47,7 +48,9 @@ struct SystemError: Error {
 }
 
 /// Reads up to `count` bytes at `offset`, retrying on EINTR; the number read (0 at end of file).
-func readBytes(_ descriptor: Int32, into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int64) -> Result<Int, SystemError> {
+func readBytes(_ descriptor: Int32, into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int64) -> Result<
+    Int, SystemError
+> {
     while true {
         let n = pread(descriptor, buffer, count, off_t(offset))
         if n >= 0 { return .success(n) }
@@ -66,7 +69,9 @@ func readHead(_ descriptor: Int32) -> Result<[UInt8], SystemError> {
         }
         switch outcome {
         case .failure(let error): return .failure(error)
-        case .success(0): head.removeLast(head.count - filled); return .success(head)
+        case .success(0):
+            head.removeLast(head.count - filled)
+            return .success(head)
         case .success(let n): filled += n
         }
     }

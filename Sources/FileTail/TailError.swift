@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// A file-system problem met while following files; its description says what to do.
@@ -36,13 +36,17 @@ public struct TailError: Error, CustomStringConvertible, Sendable, Equatable {
     public var description: String {
         switch problem {
         case .invalidPattern:
-            return "tail path \"\(path)\" is not a usable file pattern: give a file path or a glob such as /var/log/shop/events.ndjson*"
+            return
+                "tail path \"\(path)\" is not a usable file pattern: give a file path or a glob such as /var/log/shop/events.ndjson*"
         case .directoryUnreadable:
-            return "cannot list directory \(path) (\(errnoText(errno))): check that the user running cjmd may read and search it"
+            return
+                "cannot list directory \(path) (\(errnoText(errno))): check that the user running cjmd may read and search it"
         case .fileUnreadable:
-            return "cannot open \(path) (\(errnoText(errno))): check that the user running cjmd may read it; it is retried at every poll"
+            return
+                "cannot open \(path) (\(errnoText(errno))): check that the user running cjmd may read it; it is retried at every poll"
         case .readFailed:
-            return "cannot read \(path) (\(errnoText(errno))): check the disk and file system; reading resumes at the same offset at the next poll"
+            return
+                "cannot read \(path) (\(errnoText(errno))): check the disk and file system; reading resumes at the same offset at the next poll"
         }
     }
 }

@@ -54,7 +54,8 @@ struct CommitLoopState {
 
     /// An attempt failed at `now` (seconds on a monotonic clock). `outageBegan` is true for
     /// the first failure of an outage (log it then, not at every retry).
-    mutating func failed(_ failure: Failure, shuttingDown: Bool, now: Double) -> (decision: Decision, outageBegan: Bool) {
+    mutating func failed(_ failure: Failure, shuttingDown: Bool, now: Double) -> (decision: Decision, outageBegan: Bool)
+    {
         var outageBegan = false
         switch failure {
         case .connection(let duringAttempt):

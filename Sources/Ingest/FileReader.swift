@@ -1,14 +1,14 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Reads a file (or standard input for `-`) in large chunks with read(2).
 ///
-/// 1 MiB reads split into lines at ~1.4 GB/s here (PERFORMANCE-NOTES.md); smaller reads
+/// 1 MiB reads split into lines at ~1.4 GB/s here (bench/README.md); smaller reads
 /// cost system calls, larger ones only memory.
 public struct FileReader: ~Copyable {
     public static let chunkSize = 1 << 20
@@ -47,7 +47,9 @@ public struct FileReader: ~Copyable {
         var bytes = [UInt8](repeating: 0, count: count)
         var filled = 0
         while filled < count {
-            let n = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + filled, count - filled, off_t(filled)) }
+            let n = bytes.withUnsafeMutableBytes {
+                pread(descriptor, $0.baseAddress! + filled, count - filled, off_t(filled))
+            }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw FileReadError(path: path, errno: errno)

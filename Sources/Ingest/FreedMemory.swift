@@ -11,7 +11,7 @@
 public enum FreedMemory {
     static func release() {
         #if os(Linux)
-        _ = glibcMallocTrim(0)
+            _ = glibcMallocTrim(0)
         #endif
     }
 
@@ -29,21 +29,23 @@ public enum FreedMemory {
     /// or `MALLOC_TRIM_THRESHOLD_` keep their values.
     public static func configureAllocator(environment: [String: String]) {
         #if os(Linux)
-        guard environment["MALLOC_MMAP_THRESHOLD_"] == nil, environment["MALLOC_TRIM_THRESHOLD_"] == nil else { return }
-        _ = glibcMallopt(mallocOptionMmapThreshold, mmapThreshold)
-        _ = glibcMallopt(mallocOptionTrimThreshold, trimThreshold)
+            guard environment["MALLOC_MMAP_THRESHOLD_"] == nil, environment["MALLOC_TRIM_THRESHOLD_"] == nil else {
+                return
+            }
+            _ = glibcMallopt(mallocOptionMmapThreshold, mmapThreshold)
+            _ = glibcMallopt(mallocOptionTrimThreshold, trimThreshold)
         #endif
     }
 }
 
 #if os(Linux)
-/// glibc's `malloc_trim` (declared in `<malloc.h>`, which the Glibc module does not export).
-@_silgen_name("malloc_trim")
-private func glibcMallocTrim(_ pad: Int) -> Int32
+    /// glibc's `malloc_trim` (declared in `<malloc.h>`, which the Glibc module does not export).
+    @_silgen_name("malloc_trim")
+    private func glibcMallocTrim(_ pad: Int) -> Int32
 
-/// glibc's `mallopt` and the two options used (`M_TRIM_THRESHOLD`, `M_MMAP_THRESHOLD`).
-@_silgen_name("mallopt")
-private func glibcMallopt(_ option: Int32, _ value: Int32) -> Int32
-private let mallocOptionTrimThreshold: Int32 = -1
-private let mallocOptionMmapThreshold: Int32 = -3
+    /// glibc's `mallopt` and the two options used (`M_TRIM_THRESHOLD`, `M_MMAP_THRESHOLD`).
+    @_silgen_name("mallopt")
+    private func glibcMallopt(_ option: Int32, _ value: Int32) -> Int32
+    private let mallocOptionTrimThreshold: Int32 = -1
+    private let mallocOptionMmapThreshold: Int32 = -3
 #endif

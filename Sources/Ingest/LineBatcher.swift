@@ -1,6 +1,6 @@
 import EventDecoding
-import JourneyCore
 import IngestEnvelope
+import JourneyCore
 import JourneyStore
 
 /// Turns a replay's framed lines into batches: decodes each line through the file's
@@ -35,7 +35,10 @@ public struct LineBatcher: Sendable {
 
     /// Hands out the batch collected so far and starts a new one.
     public mutating func take() -> IngestBatch {
-        defer { batch = IngestBatch(); batchLineBytes = 0 }
+        defer {
+            batch = IngestBatch()
+            batchLineBytes = 0
+        }
         return batch
     }
 }

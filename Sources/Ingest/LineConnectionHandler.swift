@@ -1,6 +1,6 @@
 import EventDecoding
-import JourneyCore
 import IngestEnvelope
+import JourneyCore
 import NIOCore
 
 /// One client connection of a socket source: frames NDJSON lines (bounded memory per
@@ -48,7 +48,8 @@ final class LineConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         self.queue = queue
         self.clock = clock
         self.now = now
-        self.idleTimeout = settings.idleTimeout > .zero
+        self.idleTimeout =
+            settings.idleTimeout > .zero
             ? .microseconds(settings.idleTimeout.microseconds) : nil
         self.idleTimeoutText = settings.idleTimeout.description
         self.onIdleClose = onIdleClose

@@ -41,11 +41,11 @@ public final class LivePipeline: Service, Sendable {
 
     /// How often at most a live batch writes the derived rows (instances, moments,
     /// aggregates, alerts); the batches in between commit their events and positions and
-    /// journal themselves (``JourneySink/liveDerivedWriteSpacing``). Half a second keeps what
+    /// journal themselves (``JourneySink/WritePolicy/liveDerivedWriteSpacing``). Half a second keeps what
     /// is acknowledged visible in the funnel within about a second of its lateness, while an
     /// instance touched several times meanwhile is written once. A write that took that long
     /// or longer is followed by half of it of batches that only journal
-    /// (``JourneySink/liveClock``), so that events keep coming in while a burst's rows are
+    /// (``JourneySink/WritePolicy/liveClock``), so that events keep coming in while a burst's rows are
     /// written.
     public static let derivedWriteSpacing = TimeSpan.milliseconds(500)
 
@@ -139,9 +139,10 @@ public final class LivePipeline: Service, Sendable {
         while true {
             heartbeat.withLockedValue { $0 = DispatchTime.now().uptimeNanoseconds }
             let limits = self.configuration.ingest
-            let taken = queue.take(maxItems: limits.batchMaxEvents,
-                                   maxDelay: Double(limits.batchMaxDelay.microseconds) / 1e6,
-                                   idle: Self.idleWait(until: session?.sink.nextLiveDueTime, now: clock()))
+            let taken = queue.take(
+                maxItems: limits.batchMaxEvents,
+                maxDelay: Double(limits.batchMaxDelay.microseconds) / 1e6,
+                idle: Self.idleWait(until: session?.sink.nextLiveDueTime, now: clock()))
             // A reload that arrived while waiting applies to this batch already.
             let (configuration, reloaded) = current.withLockedValue { state in
                 defer { state.pendingReload = false }
@@ -150,14 +151,18 @@ public final class LivePipeline: Service, Sendable {
             if reloaded {
                 // Restoring the engine reads every instance: only when what it depends on changed.
                 if let current = session, Session.canContinue(current.configuration, with: configuration) {
-                    logger.notice("applying the reloaded configuration; journeys, alerts and database unchanged, journey state kept")
+                    logger.notice(
+                        "applying the reloaded configuration; journeys, alerts and database unchanged, journey state kept"
+                    )
                 } else {
                     // Batches applied under the old journeys are written under them, not
                     // applied again under the new ones by the next session's restore (should
                     // this write fail, they are: the journal is all that survives).
                     writeWaitingDerivedRows(session)
                     session = nil
-                    logger.notice("applying the reloaded configuration", metadata: ["journeys": "\(configuration.journeys.map(\.name).joined(separator: ", "))"])
+                    logger.notice(
+                        "applying the reloaded configuration",
+                        metadata: ["journeys": "\(configuration.journeys.map(\.name).joined(separator: ", "))"])
                 }
             }
             observer.onQueue(queue.depth + taken.items.count, queue.isFull)
@@ -174,38 +179,48 @@ public final class LivePipeline: Service, Sendable {
             while true {
                 do {
                     if session == nil {
-                        session = try Session(configuration: configuration, connect: { try connect(configuration) }, clock: clock, logger: logger)
+                        session = try Session(
+                            configuration: configuration, connect: { try connect(configuration) }, clock: clock,
+                            logger: logger)
                         FreedMemory.release()
                     }
-                    if state.outcomeUnknown, let token = batch.token, try session!.sink.isLastCommitted(batchToken: token) {
+                    if state.outcomeUnknown, let token = batch.token,
+                        try session!.sink.isLastCommitted(batchToken: token)
+                    {
                         // The new session's engine was restored with this batch applied.
-                        logger.notice("the batch was committed before the connection was lost; not storing it again",
-                                      metadata: ["events": "\(batch.events.count)", "rejected": "\(batch.rejections.count)"])
+                        logger.notice(
+                            "the batch was committed before the connection was lost; not storing it again",
+                            metadata: ["events": "\(batch.events.count)", "rejected": "\(batch.rejections.count)"])
                         databaseAvailable(after: state.committed(now: Self.monotonicSeconds()))
                         break
                     }
                     let started = DispatchTime.now().uptimeNanoseconds
                     let outcome = try session!.sink.commit(batch, watermark: .live(now: clock()))
                     observer.onCommit(batch, outcome, Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-                    observer.onState(PipelineState(
-                        watermark: session!.sink.watermark, reorderBuffer: session!.sink.bufferedEvents,
-                        queueDepth: queue.depth, openInstances: session!.sink.openInstances,
-                        firingAlerts: session!.sink.firingAlerts.count))
+                    observer.onState(
+                        PipelineState(
+                            watermark: session!.sink.watermark, reorderBuffer: session!.sink.bufferedEvents,
+                            queueDepth: queue.depth, openInstances: session!.sink.openInstances,
+                            firingAlerts: session!.sink.firingAlerts.count))
                     databaseAvailable(after: state.committed(now: Self.monotonicSeconds()))
                     break
                 } catch {
-                    let connectionLost = (error as? PostgresError)?.isConnectionProblem ?? false
+                    let connectionLost =
+                        (error as? PostgresError)?.isConnectionProblem ?? false
                         || session?.connection.status != .ok
-                    let failure: CommitLoopState.Failure = connectionLost || session == nil
+                    let failure: CommitLoopState.Failure =
+                        connectionLost || session == nil
                         ? .connection(duringAttempt: session != nil) : .refused(batchHasEvents: !batch.events.isEmpty)
                     let shuttingDown = queue.isClosed || draining.withLockedValue { $0 }
-                    let (decision, outageBegan) = state.failed(failure, shuttingDown: shuttingDown, now: Self.monotonicSeconds())
+                    let (decision, outageBegan) = state.failed(
+                        failure, shuttingDown: shuttingDown, now: Self.monotonicSeconds())
                     if case .connection = failure {
                         session = nil
                         observer.onDatabase(false)
                         if outageBegan {
-                            logger.error("database unavailable; holding accepted events and retrying (sources pause when the buffer is full)",
-                                         metadata: ["error": "\(error)", "queued": "\(queue.depth + batch.count)"])
+                            logger.error(
+                                "database unavailable; holding accepted events and retrying (sources pause when the buffer is full)",
+                                metadata: ["error": "\(error)", "queued": "\(queue.depth + batch.count)"])
                         }
                     }
                     switch decision {
@@ -219,10 +234,12 @@ public final class LivePipeline: Service, Sendable {
                             // No event left to isolate: PostgreSQL refuses the dead letters or the
                             // file positions themselves (a constraint or permission an operator
                             // changed, say). Retried with backoff, as in an outage.
-                            logger.error("PostgreSQL refused the batch's dead letters or file positions; retrying", metadata: [
-                                "error": "\(error)", "retry_in_seconds": "\(seconds)",
-                                "rejected": "\(batch.rejections.count)", "positions": "\(batch.checkpoints.count)",
-                            ])
+                            logger.error(
+                                "PostgreSQL refused the batch's dead letters or file positions; retrying",
+                                metadata: [
+                                    "error": "\(error)", "retry_in_seconds": "\(seconds)",
+                                    "rejected": "\(batch.rejections.count)", "positions": "\(batch.checkpoints.count)",
+                                ])
                         }
                         observer.onQueue(queue.depth + batch.count, queue.isFull)
                         Thread.sleep(forTimeInterval: seconds)
@@ -230,10 +247,12 @@ public final class LivePipeline: Service, Sendable {
                         observer.onQueue(queue.depth + batch.count, queue.isFull)
                         let abandoned = UncommittedAtShutdown(
                             items: queue.depth + batch.count, seconds: drainTimeout, lastError: "\(error)")
-                        logger.critical("stopping with accepted lines not committed", metadata: [
-                            "items": "\(abandoned.items)", "error": "\(error)",
-                            "hint": "\(UncommittedAtShutdown.consequences)",
-                        ])
+                        logger.critical(
+                            "stopping with accepted lines not committed",
+                            metadata: [
+                                "items": "\(abandoned.items)", "error": "\(error)",
+                                "hint": "\(UncommittedAtShutdown.consequences)",
+                            ])
                         queue.close()
                         queue.abandon()
                         return abandoned
@@ -272,8 +291,9 @@ public final class LivePipeline: Service, Sendable {
             let outcome = try session.sink.writeWaitingDerivedRows()
             observer.onCommit(IngestBatch(), outcome, 0)
         } catch {
-            logger.warning("waiting derived rows not written; the next session applies their batches again and writes them",
-                           metadata: ["error": "\(error)"])
+            logger.warning(
+                "waiting derived rows not written; the next session applies their batches again and writes them",
+                metadata: ["error": "\(error)"])
         }
     }
 
@@ -299,10 +319,11 @@ public final class LivePipeline: Service, Sendable {
                     rest.events.append(accepted)
                     continue
                 }
-                rest.rejections.append(RejectedLine(
-                    reason: .invalidField, detail: "PostgreSQL refused the event: \(refusal)",
-                    raw: Array("{\"event_id\":\"\(accepted.event.eventID)\"}".utf8), source: accepted.source,
-                    receivedAt: accepted.receivedAt))
+                rest.rejections.append(
+                    RejectedLine(
+                        reason: .invalidField, detail: "PostgreSQL refused the event: \(refusal)",
+                        raw: Array("{\"event_id\":\"\(accepted.event.eventID)\"}".utf8), source: accepted.source,
+                        receivedAt: accepted.receivedAt))
             }
         }
         return rest
@@ -320,9 +341,9 @@ public final class LivePipeline: Service, Sendable {
         ) throws {
             connection = try connect()
             try JourneySink.publishJourneys(configuration, on: connection)
-            sink = try JourneySink(configuration: configuration, connection: connection, logger: logger)
-            sink.liveDerivedWriteSpacing = LivePipeline.derivedWriteSpacing
-            sink.liveClock = clock
+            sink = try JourneySink(
+                configuration: configuration, connection: connection, logger: logger,
+                policy: .live(clock: clock, spacing: LivePipeline.derivedWriteSpacing))
             self.configuration = configuration
         }
 
@@ -348,7 +369,9 @@ public struct PipelineState: Sendable {
 
 /// Hooks for metrics and health; the default does nothing. Called on the commit thread.
 public struct PipelineObserver: Sendable {
-    public var onCommit: @Sendable (_ batch: IngestBatch, _ outcome: BatchOutcome, _ seconds: Double) -> Void = { _, _, _ in }
+    public var onCommit: @Sendable (_ batch: IngestBatch, _ outcome: BatchOutcome, _ seconds: Double) -> Void = {
+        _, _, _ in
+    }
     public var onState: @Sendable (PipelineState) -> Void = { _ in }
     public var onDatabase: @Sendable (_ up: Bool) -> Void = { _ in }
     /// Told after every take and every failed attempt, also while the database is away:
@@ -369,7 +392,8 @@ public struct UncommittedAtShutdown: Error, CustomStringConvertible {
     public var lastError: String
 
     /// What becomes of lines that were accepted and not committed.
-    public static let consequences = "clients that asked for acknowledgements were not acknowledged for them and send them again; "
+    public static let consequences =
+        "clients that asked for acknowledgements were not acknowledged for them and send them again; "
         + "tailed files are read again from their last committed positions; lines sent without asking for acknowledgements are lost"
 
     public var description: String {

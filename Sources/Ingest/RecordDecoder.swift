@@ -33,8 +33,9 @@ public struct RecordDecoder: Sendable {
         case .event(let event):
             return .event(AcceptedEvent(event: event, source: source, receivedAt: receivedAt))
         case .rejected(let rejection):
-            return .rejection(RejectedLine(
-                rejection, raw: line, maxLineBytes: maxLineBytes, source: source, receivedAt: receivedAt))
+            return .rejection(
+                RejectedLine(
+                    rejection, raw: line, maxLineBytes: maxLineBytes, source: source, receivedAt: receivedAt))
         case .blank:
             return .blank
         }
@@ -52,9 +53,10 @@ public struct RecordDecoder: Sendable {
 
     /// A line of `length` bytes, longer than `max_line_bytes`, of which `prefix` was kept.
     public func overLong(prefix: some Collection<UInt8>, length: Int64, receivedAt: EventTime) -> Record {
-        .rejection(RejectedLine(
-            .lineTooLong(length: length, maxLineBytes: maxLineBytes), raw: prefix, maxLineBytes: maxLineBytes,
-            source: source, receivedAt: receivedAt))
+        .rejection(
+            RejectedLine(
+                .lineTooLong(length: length, maxLineBytes: maxLineBytes), raw: prefix, maxLineBytes: maxLineBytes,
+                source: source, receivedAt: receivedAt))
     }
 }
 

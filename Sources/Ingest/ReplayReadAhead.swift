@@ -1,7 +1,7 @@
 import EventDecoding
 import Foundation
-import JourneyCore
 import IngestEnvelope
+import JourneyCore
 import JourneyStore
 
 /// Reads, frames and decodes one replayed file on a thread of its own, a batch ahead
@@ -44,8 +44,11 @@ final class ReplayReadAhead: @unchecked Sendable {
     ) {
         let box = ReaderBox(reader)
         let thread = Thread { [self] in
-            let result = Result { try Self.read(box, source: source, position: position, batcher: batcher,
-                                                settings: settings, clock: clock, handOver: hand) }
+            let result = Result {
+                try Self.read(
+                    box, source: source, position: position, batcher: batcher,
+                    settings: settings, clock: clock, handOver: hand)
+            }
             condition.lock()
             end = result
             condition.broadcast()

@@ -1,9 +1,10 @@
 import EventDecoding
 import FileTail
-import JourneyCore
 import IngestEnvelope
+import JourneyCore
 import JourneyStore
 import Logging
+import PostgresClient
 
 /// `cjmd replay`: pushes NDJSON files through the same decode → engine → store path as the
 /// daemon, in batches of `settings.batchMaxEvents` (the command's `--batch-events`), with the
@@ -18,7 +19,7 @@ import Logging
 ///
 /// Derived rows are written when the changes waiting for them reach
 /// ``defaultDerivedWriteBudget`` bytes, after at most ``derivedWriteInterval`` events, and
-/// at the end, not with every batch (see ``JourneySink/derivedWriteInterval``): most of a
+/// at the end, not with every batch (see ``JourneySink/WritePolicy/derivedWriteInterval``): most of a
 /// replay's database work was rewriting the same instances, once per batch or interval,
 /// that one write at the end stores once.
 public struct ReplayRunner {
@@ -44,7 +45,7 @@ public struct ReplayRunner {
     /// Estimated bytes of waiting changes that trigger an early write.
     public var derivedWriteBudget = ReplayRunner.defaultDerivedWriteBudget
     /// Whether the engine applies each batch while the database stores its events (see
-    /// ``JourneySink/overlapsEngineWithCopy``).
+    /// ``JourneySink/WritePolicy/overlapsEngineWithCopy``).
     public var overlapsEngineWithCopy = true
     private let clock: @Sendable () -> EventTime
     private let logger: Logger
@@ -55,7 +56,7 @@ public struct ReplayRunner {
         public var outcome = BatchOutcome()
         public var blankLines = 0
         /// Batches written again after their COPY met ids stored before (see
-        /// ``JourneySink/overlapsEngineWithCopy``).
+        /// ``JourneySink/WritePolicy/overlapsEngineWithCopy``).
         public var batchesWrittenAgain = 0
     }
 
@@ -65,16 +66,25 @@ public struct ReplayRunner {
         self.logger = logger
     }
 
-    /// Replays `paths` in order into `sink`, then applies everything up to `asOf`.
+    /// How a replay's sink writes its derived rows.
+    public var writePolicy: JourneySink.WritePolicy {
+        var policy = JourneySink.WritePolicy()
+        policy.derivedWriteInterval = derivedWriteInterval
+        policy.derivedWriteBudget = derivedWriteBudget
+        policy.overlapsEngineWithCopy = overlapsEngineWithCopy
+        return policy
+    }
+
+    /// Replays `paths` in order into the database of `connection` (migrated, journeys
+    /// published), then applies everything up to `asOf`.
     /// - Parameter onAlerts: told about the alert transitions of each committed batch.
     public func replay(
-        _ paths: [String], into sink: JourneySink, asOf: EventTime?,
+        _ paths: [String], configuration: CJMConfiguration, connection: PostgresConnection, asOf: EventTime?,
         onAlerts: @escaping ([AlertTransition]) -> Void = { _ in }
     ) throws -> Summary {
+        let sink = try JourneySink(
+            configuration: configuration, connection: connection, logger: logger, policy: writePolicy)
         var summary = Summary()
-        sink.derivedWriteInterval = derivedWriteInterval
-        sink.derivedWriteBudget = derivedWriteBudget
-        sink.overlapsEngineWithCopy = overlapsEngineWithCopy
         var batcher = LineBatcher(settings: settings)
         var positions: [SourceFileKey: SourceCheckpoint] = [:]
         func commit(_ batch: IngestBatch, _ rule: WatermarkRule) throws {
@@ -91,8 +101,9 @@ public struct ReplayRunner {
             let source = path == "-" ? "replay:stdin" : "replay:\(path)"
             let position = try startPosition(of: reader, source: source, sink: sink)
             // Lines are read and decoded ahead, on another thread, while batches commit here.
-            let readAhead = ReplayReadAhead(reader: reader, source: source, position: position, batcher: batcher,
-                                            settings: settings, clock: clock)
+            let readAhead = ReplayReadAhead(
+                reader: reader, source: source, position: position, batcher: batcher,
+                settings: settings, clock: clock)
             do {
                 reading: while true {
                     switch try readAhead.next() {
@@ -127,23 +138,32 @@ public struct ReplayRunner {
     /// Where to start reading a regular file: after the lines an earlier replay committed,
     /// if it is the same file (device, inode, first bytes) and not shorter; else at 0. Moves
     /// the reader there. Nil for standard input and pipes, which are read whole.
-    private func startPosition(of reader: borrowing FileReader, source: String, sink: JourneySink) throws -> SourceCheckpoint? {
+    private func startPosition(of reader: borrowing FileReader, source: String, sink: JourneySink) throws
+        -> SourceCheckpoint?
+    {
         guard let status = reader.regularFileStatus() else { return nil }
         let head = try reader.head(upTo: ContentFingerprint.maximumLength)
-        var position = SourceCheckpoint(source: source, file: FilePosition(
-            path: reader.path, identity: FileIdentity(device: status.device, inode: status.inode),
-            fingerprint: ContentFingerprint.of(head), offset: 0))
+        var position = SourceCheckpoint(
+            source: source,
+            file: FilePosition(
+                path: reader.path, identity: FileIdentity(device: status.device, inode: status.inode),
+                fingerprint: ContentFingerprint.of(head), offset: 0))
         let stored = try sink.storedCheckpoints(source: source).first { $0.key == position.key }
         if let stored, stored.offset > 0 {
             if stored.offset <= status.size, ContentFingerprint.matches(stored.file.fingerprint, head: head) {
                 position.offset = stored.offset
                 try reader.seek(to: stored.offset)
-                logger.info("resuming after the lines an earlier replay committed", metadata: [
-                    "path": "\(reader.path)", "offset": "\(stored.offset)", "size": "\(status.size)",
-                ])
+                logger.info(
+                    "resuming after the lines an earlier replay committed",
+                    metadata: [
+                        "path": "\(reader.path)", "offset": "\(stored.offset)", "size": "\(status.size)",
+                    ])
             } else {
-                logger.info("the file changed since an earlier replay; reading it from the start", metadata: [
-                    "path": "\(reader.path)"])
+                logger.info(
+                    "the file changed since an earlier replay; reading it from the start",
+                    metadata: [
+                        "path": "\(reader.path)"
+                    ])
             }
         }
         return position

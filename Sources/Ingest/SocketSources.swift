@@ -1,12 +1,12 @@
 import Foundation
 import JourneyCore
 import Logging
-import NIOCore
 import NIOConcurrencyHelpers
+import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// The Unix and TCP listeners of `cjmd run` (SPEC §8, sockets): bound from the configuration,
+/// The Unix and TCP listeners of `cjmd run` (docs/events.md, docs/reliability.md): bound from the configuration,
 /// or adopted from systemd socket activation by source name. On graceful shutdown it stops
 /// accepting and reading, waits until everything received is committed (so pending
 /// acknowledgements go out), then closes the connections.
@@ -125,14 +125,19 @@ public final class SocketSources: SourceService, Sendable {
         _ channel: any Channel, limit: Int, refusals: RefusalCounter, logger: Logger
     ) -> EventLoopFuture<Void> {
         if let count = refusals.countAndReport(every: .seconds(10)) {
-            logger.warning("connection refused: too many connections", metadata: [
-                "limit": "\(limit)", "refused_since_last_report": "\(count)",
-                "remote": "\(channel.remoteAddress.map { "\($0)" } ?? "local")",
-            ])
+            logger.warning(
+                "connection refused: too many connections",
+                metadata: [
+                    "limit": "\(limit)", "refused_since_last_report": "\(count)",
+                    "remote": "\(channel.remoteAddress.map { "\($0)" } ?? "local")",
+                ])
         }
         return channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(RefusingHandler(
-                message: "{\"error\": \"too many connections (ingest.max_connections is \(limit)); try again later\"}\n"))
+            try channel.pipeline.syncOperations.addHandler(
+                RefusingHandler(
+                    message:
+                        "{\"error\": \"too many connections (ingest.max_connections is \(limit)); try again later\"}\n")
+            )
         }
     }
 
@@ -168,14 +173,17 @@ public final class SocketSources: SourceService, Sendable {
                 }
                 let onIdleClose: @Sendable () -> Void = {
                     if let count = idleCloses.countAndReport(every: .seconds(10)) {
-                        logger.info("closed idle connections", metadata: [
-                            "idle_timeout": "\(settings.idleTimeout)", "closed_since_last_report": "\(count)",
-                        ])
+                        logger.info(
+                            "closed idle connections",
+                            metadata: [
+                                "idle_timeout": "\(settings.idleTimeout)", "closed_since_last_report": "\(count)",
+                            ])
                     }
                 }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(LineConnectionHandler(
-                        source: name, settings: settings, queue: queue, clock: clock, onIdleClose: onIdleClose))
+                    try channel.pipeline.syncOperations.addHandler(
+                        LineConnectionHandler(
+                            source: name, settings: settings, queue: queue, clock: clock, onIdleClose: onIdleClose))
                 }
             }
         if let fd = inherited[source.name] {
@@ -190,7 +198,9 @@ public final class SocketSources: SourceService, Sendable {
             }
             guard chmod(path, mode_t(mode)) == 0 else {
                 try? await channel.close()
-                throw SourceError(message: "cannot set mode \(String(mode, radix: 8)) on \(path): \(String(cString: strerror(errno)))")
+                throw SourceError(
+                    message: "cannot set mode \(String(mode, radix: 8)) on \(path): \(String(cString: strerror(errno)))"
+                )
             }
             return channel
         case .tcp(let host, let port):

@@ -1,14 +1,14 @@
 import EventDecoding
 import FileTail
 import Foundation
-import JourneyCore
 import IngestEnvelope
+import JourneyCore
 import JourneyStore
 import Logging
 import NIOConcurrencyHelpers
 import PostgresClient
 
-/// One `type: tail` source of `cjmd run` (SPEC §8): a dedicated thread (file reads block)
+/// One `type: tail` source of `cjmd run` (docs/events.md, docs/reliability.md): a dedicated thread (file reads block)
 /// follows the source's files with a ``FileFollower``, decodes each complete line and queues
 /// it together with the file position just past it. The commit loop writes a batch's latest
 /// position per file in the batch's transaction, so the offset in `cjm.source_checkpoints`
@@ -84,10 +84,12 @@ final class TailSource: Sendable {
             // postrotate reload): keep reading the renamed file that long.
             drainGraceSeconds: 30)
         defer { follower.close() }
-        logger.info("following files", metadata: [
-            "pattern": "\(pattern)", "checkpoints": "\(checkpoints.count)",
-            "change_detection": "\(follower.usesInotify ? "inotify" : "polling")",
-        ])
+        logger.info(
+            "following files",
+            metadata: [
+                "pattern": "\(pattern)", "checkpoints": "\(checkpoints.count)",
+                "change_detection": "\(follower.usesInotify ? "inotify" : "polling")",
+            ])
         let decoder = RecordDecoder(source: settings.name, settings: ingest)
         var failing = false
         while !isStopping {
@@ -132,11 +134,12 @@ final class TailSource: Sendable {
             }
             for line in read.lines {
                 position.offset = line.endOffset
-                let record = if let length = line.overLongLength {
-                    decoder.overLong(prefix: line.bytes, length: length, receivedAt: now)
-                } else {
-                    line.bytes.withUnsafeBytes { decoder.decode($0, receivedAt: now) }
-                }
+                let record =
+                    if let length = line.overLongLength {
+                        decoder.overLong(prefix: line.bytes, length: length, receivedAt: now)
+                    } else {
+                        line.bytes.withUnsafeBytes { decoder.decode($0, receivedAt: now) }
+                    }
                 if let item = PipelineItem(record, position: position) { items.append(item) }
             }
             // The read's own position may lie past the last line (e.g. skipped bytes).
@@ -161,8 +164,9 @@ final class TailSource: Sendable {
                 return try loadCheckpoints(settings.name)
             } catch {
                 if !reported {
-                    logger.error("cannot read this source's checkpoints; retrying before reading any file",
-                                 metadata: ["error": "\(error)"])
+                    logger.error(
+                        "cannot read this source's checkpoints; retrying before reading any file",
+                        metadata: ["error": "\(error)"])
                     reported = true
                 }
                 Thread.sleep(forTimeInterval: delay)

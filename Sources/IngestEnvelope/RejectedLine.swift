@@ -21,8 +21,11 @@ public struct RejectedLine: Sendable {
     }
 
     /// A decoder's verdict on a line, with the line's bytes (cut to `maxLineBytes`).
-    public init(_ rejection: Rejection, raw: some Collection<UInt8>, maxLineBytes: Int, source: String, receivedAt: EventTime) {
-        self.init(reason: rejection.reason, detail: rejection.detail, raw: Array(raw.prefix(maxLineBytes)),
-                  source: source, receivedAt: receivedAt)
+    public init(
+        _ rejection: Rejection, raw: some Collection<UInt8>, maxLineBytes: Int, source: String, receivedAt: EventTime
+    ) {
+        self.init(
+            reason: rejection.reason, detail: rejection.detail, raw: Array(raw.prefix(maxLineBytes)),
+            source: source, receivedAt: receivedAt)
     }
 }

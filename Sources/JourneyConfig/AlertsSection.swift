@@ -10,15 +10,18 @@ extension ConfigReader {
         settings.window = window.or(settings.window)
         settings.baseline = baseline.or(settings.baseline)
         if let windowSpan = window.resolved(default: AlertSettings().window),
-           let baselineSpan = baseline.resolved(default: AlertSettings().baseline),
-           baselineSpan < windowSpan {
+            let baselineSpan = baseline.resolved(default: AlertSettings().baseline),
+            baselineSpan < windowSpan
+        {
             let reason = "the baseline rate needs at least as much history as the window it is compared with"
             if let baselineField = section["baseline"] {
-                report("the baseline (\(baselineSpan)) is shorter than the window (\(windowSpan)); \(reason), "
-                    + "so make baseline at least \(windowSpan)", at: baselineField)
+                report(
+                    "the baseline (\(baselineSpan)) is shorter than the window (\(windowSpan)); \(reason), "
+                        + "so make baseline at least \(windowSpan)", at: baselineField)
             } else if let windowField = section["window"] {
-                report("the window (\(windowSpan)) is longer than the default baseline (24h); \(reason), "
-                    + "so set baseline: to at least \(windowSpan) or shorten the window", at: windowField)
+                report(
+                    "the window (\(windowSpan)) is longer than the default baseline (24h); \(reason), "
+                        + "so set baseline: to at least \(windowSpan) or shorten the window", at: windowField)
             }
         }
         settings.minDecided = integer(
@@ -34,7 +37,8 @@ extension ConfigReader {
             rangeAdvice: "min_delta is a difference of rates, from 0 to 1; the default is 0.05"
         ).or(settings.minDelta)
         if let webhookField = section["webhook"],
-           let webhook = text(webhookField, expecting: "an http(s) URL", nullMeansAbsent: true).value {
+            let webhook = text(webhookField, expecting: "an http(s) URL", nullMeansAbsent: true).value
+        {
             switch ValueFormats.webURL(webhook) {
             case .success(let url): settings.webhook = url
             case .failure(let error): report(error.message, at: webhookField)

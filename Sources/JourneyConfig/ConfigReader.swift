@@ -82,8 +82,9 @@ final class ConfigReader {
     // MARK: Reporting
 
     func report(_ message: String, line: Int, column: Int, path: ConfigKeyPath) {
-        problems.append(ConfigurationProblem(
-            file: fileName, line: line, column: column, keyPath: path.description, message: message))
+        problems.append(
+            ConfigurationProblem(
+                file: fileName, line: line, column: column, keyPath: path.description, message: message))
     }
 
     func report(_ message: String, at mark: Mark?, path: ConfigKeyPath) {
@@ -156,8 +157,9 @@ final class ConfigReader {
         var keyMarks: [String: Mark] = [:]
         for (keyNode, valueNode) in mapping {
             guard case .scalar(let keyScalar) = keyNode, keyNode.resolvedTag != .null else {
-                report("a key must be plain text, got \(Self.describe(keyNode))",
-                       at: keyNode.mark, path: field.path)
+                report(
+                    "a key must be plain text, got \(Self.describe(keyNode))",
+                    at: keyNode.mark, path: field.path)
                 continue
             }
             let key = keyScalar.string
@@ -170,16 +172,19 @@ final class ConfigReader {
             if knownKeys.contains(key) {
                 view.fields[key] = Field(node: valueNode, path: path, keyMark: keyNode.mark)
             } else if key == "<<" {
-                report("YAML merge keys (<<) are not supported; write the keys out in full",
-                       at: keyNode.mark, path: path)
+                report(
+                    "YAML merge keys (<<) are not supported; write the keys out in full",
+                    at: keyNode.mark, path: path)
             } else if let advice = misplacedAdvice(key) {
                 report(advice, at: keyNode.mark, path: path)
             } else if let suggestion = Suggestion.closest(to: key, among: knownKeys) {
-                report("unknown key \(Self.quoted(key)); did you mean \(Self.quoted(suggestion))?",
-                       at: keyNode.mark, path: path)
+                report(
+                    "unknown key \(Self.quoted(key)); did you mean \(Self.quoted(suggestion))?",
+                    at: keyNode.mark, path: path)
             } else {
-                report("unknown key \(Self.quoted(key)); the keys allowed here are "
-                    + knownKeys.joined(separator: ", "), at: keyNode.mark, path: path)
+                report(
+                    "unknown key \(Self.quoted(key)); the keys allowed here are "
+                        + knownKeys.joined(separator: ", "), at: keyNode.mark, path: path)
             }
         }
         for (key, marks) in repeatedKeyMarks {
@@ -187,9 +192,10 @@ final class ConfigReader {
                 .sorted { ($0.line, $0.column) < ($1.line, $1.column) }
             guard let first = occurrences.first else { continue }
             for repetition in occurrences.dropFirst() {
-                report("\(Self.quoted(key)) is already set at line \(first.line) of this mapping; "
-                    + "write each key once and delete the repetition",
-                       at: repetition, path: field.path.appending(key: key))
+                report(
+                    "\(Self.quoted(key)) is already set at line \(first.line) of this mapping; "
+                        + "write each key once and delete the repetition",
+                    at: repetition, path: field.path.appending(key: key))
             }
         }
         return view
@@ -271,9 +277,11 @@ final class ConfigReader {
         let tag = field.node.resolvedTag
         if tag == .int || tag == .float { return scalar.string }
         if scalar.style == .singleQuoted || scalar.style == .doubleQuoted,
-           Double(scalar.string.filter { $0 != "_" }) != nil {
-            report("expected \(kind), got the text \(Self.quoted(scalar.string)); write the number without quotes",
-                   at: field)
+            Double(scalar.string.filter { $0 != "_" }) != nil
+        {
+            report(
+                "expected \(kind), got the text \(Self.quoted(scalar.string)); write the number without quotes",
+                at: field)
         } else {
             report("expected \(kind) such as \(example), got \(Self.describe(field.node))", at: field)
         }

@@ -27,9 +27,11 @@ public enum ConfigurationLoader {
         }
         guard let text = String(data: data, encoding: .utf8) else {
             let (line, column) = firstInvalidUTF8Position(in: Array(data))
-            throw .invalid([ConfigurationProblem(
-                file: path, line: line, column: column, keyPath: "",
-                message: "the file is not valid UTF-8 text; save it as UTF-8")])
+            throw .invalid([
+                ConfigurationProblem(
+                    file: path, line: line, column: column, keyPath: "",
+                    message: "the file is not valid UTF-8 text; save it as UTF-8")
+            ])
         }
         return try parse(yaml: text, fileName: path)
     }
@@ -40,16 +42,22 @@ public enum ConfigurationLoader {
     public static func parse(yaml: String, fileName: String) throws(ConfigurationError) -> CJMConfiguration {
         var syntaxProblems: [ConfigurationProblem] = []
         let composed = DocumentComposer.compose(yaml: yaml) { message, line, column in
-            syntaxProblems.append(ConfigurationProblem(
-                file: fileName, line: line, column: column, keyPath: "", message: message))
+            syntaxProblems.append(
+                ConfigurationProblem(
+                    file: fileName, line: line, column: column, keyPath: "", message: message))
         }
         guard let composed else { throw .invalid(syntaxProblems) }
         let reader = ConfigReader(fileName: fileName, renamedDuplicateKeys: composed.renamedDuplicateKeys)
         let configuration = reader.readConfiguration(root: composed.root)
         guard reader.problems.isEmpty else {
-            throw .invalid(reader.problems.enumerated()
-                .sorted { ($0.element.line, $0.element.column, $0.offset) < ($1.element.line, $1.element.column, $1.offset) }
-                .map(\.element))
+            throw .invalid(
+                reader.problems.enumerated()
+                    .sorted {
+                        ($0.element.line, $0.element.column, $0.offset) < (
+                            $1.element.line, $1.element.column, $1.offset
+                        )
+                    }
+                    .map(\.element))
         }
         return configuration
     }
@@ -57,7 +65,8 @@ public enum ConfigurationLoader {
     private static func readFailureReason(_ error: any Error) -> String {
         let nsError = error as NSError
         if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError,
-           underlying.domain == NSPOSIXErrorDomain, let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {
+            underlying.domain == NSPOSIXErrorDomain, let code = POSIXErrorCode(rawValue: Int32(underlying.code))
+        {
             return String(cString: strerror(code.rawValue))
         }
         return nsError.localizedDescription
@@ -80,7 +89,8 @@ public enum ConfigurationLoader {
             }
             let sequenceEnd = index + length
             guard length > 0, sequenceEnd <= bytes.count,
-                  String(validating: bytes[index..<sequenceEnd], as: UTF8.self) != nil else {
+                String(validating: bytes[index..<sequenceEnd], as: UTF8.self) != nil
+            else {
                 let column = String(decoding: bytes[lineStart..<index], as: UTF8.self).unicodeScalars.count + 1
                 return (line, column)
             }

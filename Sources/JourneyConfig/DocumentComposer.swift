@@ -62,8 +62,9 @@ enum DocumentComposer {
             do {
                 let root = try Yams.compose(yaml: text)
                 if let root, exceedsExpandedValues(root, limit: maximumExpandedValues) {
-                    report("the file holds more than \(maximumExpandedValues) values once its aliases (*name) are "
-                        + "expanded; write the configuration out, or use fewer aliases", 1, 1)
+                    report(
+                        "the file holds more than \(maximumExpandedValues) values once its aliases (*name) are "
+                            + "expanded; write the configuration out, or use fewer aliases", 1, 1)
                     return nil
                 }
                 return ComposedDocument(root: root, renamedDuplicateKeys: renamed)
@@ -71,13 +72,15 @@ enum DocumentComposer {
                 let key = duplicates.first ?? ""
                 let sentinel = sentinelText(index: renamed.count, length: key.unicodeScalars.count)
                 if canRepair, renamed.count < maximumRepairedDuplicates, !key.isEmpty,
-                   let repaired = replacingKey(key, at: context.mark, with: sentinel, in: text) {
+                    let repaired = replacingKey(key, at: context.mark, with: sentinel, in: text)
+                {
                     text = repaired
                     renamed[sentinel] = key
                     continue
                 }
-                report("the key \(ConfigReader.quoted(key)) is written more than once in one mapping; "
-                    + "keep one and delete the others", context.mark.line, context.mark.column)
+                report(
+                    "the key \(ConfigReader.quoted(key)) is written more than once in one mapping; "
+                        + "keep one and delete the others", context.mark.line, context.mark.column)
                 return nil
             } catch let error as YamlError {
                 let (message, line, column) = describe(syntaxError: error, in: text)
@@ -113,7 +116,8 @@ enum DocumentComposer {
         let keyScalars = Array(key.unicodeScalars)
         let sentinelScalars = Array(sentinel.unicodeScalars)
         guard sentinelScalars.count == keyScalars.count, start + keyScalars.count <= scalars.count,
-              Array(scalars[start..<(start + keyScalars.count)]) == keyScalars else { return nil }
+            Array(scalars[start..<(start + keyScalars.count)]) == keyScalars
+        else { return nil }
         scalars.replaceSubrange(start..<(start + keyScalars.count), with: sentinelScalars)
         var view = String.UnicodeScalarView()
         view.append(contentsOf: scalars)
@@ -130,7 +134,8 @@ enum DocumentComposer {
             let scalar = scalars[index]
             index += 1
             if scalar == "\n" || scalar == "\u{85}" || scalar == "\u{2028}" || scalar == "\u{2029}"
-                || (scalar == "\r" && (index >= scalars.count || scalars[index] != "\n")) {
+                || (scalar == "\r" && (index >= scalars.count || scalars[index] != "\n"))
+            {
                 currentLine += 1
             }
         }
@@ -139,12 +144,13 @@ enum DocumentComposer {
 
     /// A Yams error as an operator-facing message and position.
     static func describe(syntaxError error: YamlError, in text: String) -> (String, Int, Int) {
-        let advice = "check the indentation (spaces, not tabs) and quote text that contains \": \" "
+        let advice =
+            "check the indentation (spaces, not tabs) and quote text that contains \": \" "
             + "or \" #\" or starts with a character such as * & ! | > % @ or `"
         switch error {
         case .scanner(let context, let problem, let mark, _),
-             .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
             var message = "invalid YAML: \(problem)"
             if let context {
                 message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))"
@@ -152,8 +158,10 @@ enum DocumentComposer {
             return (message + "; " + advice, mark.line, mark.column)
         case .reader(let problem, let offset, _, _):
             let (line, column) = offset.map { position(ofCharacterOffset: $0, in: text) } ?? (1, 1)
-            return ("the file cannot be read as YAML text: \(problem); "
-                + "remove control characters and save the file as UTF-8", line, column)
+            return (
+                "the file cannot be read as YAML text: \(problem); "
+                    + "remove control characters and save the file as UTF-8", line, column
+            )
         default:
             return ("invalid YAML: \(error)", 1, 1)
         }

@@ -7,8 +7,10 @@ extension ConfigReader {
 
     func readIngest(_ field: Field?) -> IngestSettings {
         var settings = IngestSettings()
-        let keys = ["max_line_bytes", "allowed_lateness", "max_future_skew", "batch_max_events", "batch_max_delay",
-                    "max_connections", "idle_timeout"]
+        let keys = [
+            "max_line_bytes", "allowed_lateness", "max_future_skew", "batch_max_events", "batch_max_delay",
+            "max_connections", "idle_timeout",
+        ]
         guard let section = section(field, named: "ingest", knownKeys: keys) else { return settings }
         settings.maxLineBytes = integer(
             section["max_line_bytes"], example: "65536", range: Self.lineBytesRange,

@@ -27,8 +27,9 @@ extension ConfigReader {
         for item in items {
             guard let (journey, nameField) = readJourney(item) else { continue }
             if let firstLine = firstLineByName[journey.name] {
-                report("the journey name \(Self.quoted(journey.name)) is already used at line \(firstLine); "
-                    + "give each journey its own name", at: nameField)
+                report(
+                    "the journey name \(Self.quoted(journey.name)) is already used at line \(firstLine); "
+                        + "give each journey its own name", at: nameField)
                 continue
             }
             firstLineByName[journey.name] = nameField.node.mark?.line ?? 1
@@ -39,21 +40,27 @@ extension ConfigReader {
 
     /// One journey and the field of its name; nil when its name is missing or invalid.
     private func readJourney(_ item: Field) -> (JourneyDefinition, Field)? {
-        guard let journey = mapping(
-            item, expecting: "a journey as key: value lines (name, conversion_window, stages, critical)",
-            knownKeys: ["name", "conversion_window", "stages", "critical"]
-        ) else { return nil }
+        guard
+            let journey = mapping(
+                item, expecting: "a journey as key: value lines (name, conversion_window, stages, critical)",
+                knownKeys: ["name", "conversion_window", "stages", "critical"]
+            )
+        else { return nil }
         let name = text(journey["name"], expecting: "a journey name such as purchase")
         if case .absent = name {
-            reportMissing("name", in: journey, advice: "write name: followed by the journey's name, e.g. name: purchase")
+            reportMissing(
+                "name", in: journey, advice: "write name: followed by the journey's name, e.g. name: purchase")
         }
         let conversionWindow = duration(journey["conversion_window"], positive: true)
             .or(Self.defaultConversionWindow)
         let stages = readStages(journey["stages"], in: journey)
         let critical = readCritical(journey["critical"])
         guard let nameText = name.value, let nameField = journey["name"] else { return nil }
-        return (JourneyDefinition(name: nameText, conversionWindow: conversionWindow, stages: stages,
-                                  critical: critical), nameField)
+        return (
+            JourneyDefinition(
+                name: nameText, conversionWindow: conversionWindow, stages: stages,
+                critical: critical), nameField
+        )
     }
 
     private func readStages(_ field: Field?, in journey: MappingView) -> [StageDefinition] {
@@ -68,8 +75,9 @@ extension ConfigReader {
         }
         guard let items = list(field, of: "stages", shape: "one \"- name: ...\" item per stage") else { return [] }
         if items.count < 2 {
-            report("a journey needs at least two stages (where it starts and where it converts), got "
-                + "\(items.count); add the missing stages", at: field)
+            report(
+                "a journey needs at least two stages (where it starts and where it converts), got "
+                    + "\(items.count); add the missing stages", at: field)
         }
         var stages: [StageDefinition] = []
         var firstLineByName: [String: Int] = [:]
@@ -77,8 +85,9 @@ extension ConfigReader {
             let isLast = index == items.count - 1
             guard let (stage, nameField) = readStage(item, isLast: isLast) else { continue }
             if let firstLine = firstLineByName[stage.name] {
-                report("the stage name \(Self.quoted(stage.name)) is already used at line \(firstLine) in this "
-                    + "journey; give each stage its own name", at: nameField)
+                report(
+                    "the stage name \(Self.quoted(stage.name)) is already used at line \(firstLine) in this "
+                        + "journey; give each stage its own name", at: nameField)
                 continue
             }
             firstLineByName[stage.name] = nameField.node.mark?.line ?? 1
@@ -88,10 +97,12 @@ extension ConfigReader {
     }
 
     private func readStage(_ item: Field, isLast: Bool) -> (StageDefinition, Field)? {
-        guard let stage = mapping(
-            item, expecting: "a stage as key: value lines (name, events, touchpoints, abandon_after)",
-            knownKeys: ["name", "events", "touchpoints", "abandon_after"]
-        ) else { return nil }
+        guard
+            let stage = mapping(
+                item, expecting: "a stage as key: value lines (name, events, touchpoints, abandon_after)",
+                knownKeys: ["name", "events", "touchpoints", "abandon_after"]
+            )
+        else { return nil }
         let name = text(stage["name"], expecting: "a stage name such as awareness")
         if case .absent = name {
             reportMissing("name", in: stage, advice: "write name: followed by the stage's name, e.g. name: awareness")
@@ -100,8 +111,9 @@ extension ConfigReader {
         if let eventsField = stage["events"] {
             events = readPatterns(eventsField, allowEmpty: false)
         } else {
-            reportMissing("events", in: stage,
-                          advice: "list the event names that reach this stage, e.g. events: [product_view, \"landing_*\"]")
+            reportMissing(
+                "events", in: stage,
+                advice: "list the event names that reach this stage, e.g. events: [product_view, \"landing_*\"]")
         }
         var touchpoints: [String]?
         if let touchpointsField = stage["touchpoints"], !touchpointsField.isNull {
@@ -109,12 +121,16 @@ extension ConfigReader {
         }
         let abandonAfter = duration(stage["abandon_after"], positive: true, nullMeansAbsent: true)
         if isLast, abandonAfter.value != nil, let field = stage["abandon_after"] {
-            report("the last stage converts the instance, so it is never abandoned there; "
-                + "remove abandon_after from this stage", at: field)
+            report(
+                "the last stage converts the instance, so it is never abandoned there; "
+                    + "remove abandon_after from this stage", at: field)
         }
         guard let nameText = name.value, let nameField = stage["name"] else { return nil }
-        return (StageDefinition(name: nameText, events: events, touchpoints: touchpoints,
-                                abandonAfter: abandonAfter.value), nameField)
+        return (
+            StageDefinition(
+                name: nameText, events: events, touchpoints: touchpoints,
+                abandonAfter: abandonAfter.value), nameField
+        )
     }
 
     private func readCritical(_ field: Field?) -> CriticalRules {
@@ -125,11 +141,12 @@ extension ConfigReader {
         if let eventsField = section["events"], !eventsField.isNull {
             rules.events = readPatterns(eventsField, allowEmpty: true)
         }
-        rules.sentimentBelow = decimal(
-            section["sentiment_below"], example: "-0.5", isAcceptable: { (-1...1).contains($0) },
-            rangeAdvice: "sentiment is from -1 to 1, so sentiment_below must be in that range, e.g. -0.5",
-            nullMeansAbsent: true
-        ).value
+        rules.sentimentBelow =
+            decimal(
+                section["sentiment_below"], example: "-0.5", isAcceptable: { (-1...1).contains($0) },
+                rangeAdvice: "sentiment is from -1 to 1, so sentiment_below must be in that range, e.g. -0.5",
+                nullMeansAbsent: true
+            ).value
         return rules
     }
 
@@ -142,16 +159,20 @@ extension ConfigReader {
         }
         guard let items = list(field, of: "event names", shape: "such as \(example)") else { return [] }
         if items.isEmpty, !allowEmpty {
-            report("a stage with no events can never be reached; list its event names, e.g. events: \(example)",
-                   at: field)
+            report(
+                "a stage with no events can never be reached; list its event names, e.g. events: \(example)",
+                at: field)
             return []
         }
         return items.compactMap { item in
-            guard let pattern = text(item, expecting: "an event name or pattern such as payment_done or \"landing_*\"").value
+            guard
+                let pattern = text(item, expecting: "an event name or pattern such as payment_done or \"landing_*\"")
+                    .value
             else { return nil }
             guard pattern.utf8.count <= Self.maximumPatternBytes else {
-                report("an event pattern can be at most \(Self.maximumPatternBytes) bytes (the longest event name), "
-                    + "this one has \(pattern.utf8.count); shorten it or use * for the varying part", at: item)
+                report(
+                    "an event pattern can be at most \(Self.maximumPatternBytes) bytes (the longest event name), "
+                        + "this one has \(pattern.utf8.count); shorten it or use * for the varying part", at: item)
                 return nil
             }
             return EventPattern(pattern)
@@ -161,16 +182,18 @@ extension ConfigReader {
     private func readTouchpoints(_ field: Field) -> [String] {
         guard let items = list(field, of: "touchpoints", shape: "such as [web, mobile, store]") else { return [] }
         if items.isEmpty {
-            report("an empty list would let no event match this stage; list touchpoints such as [web, mobile], "
-                + "or remove the key to accept every touchpoint", at: field)
+            report(
+                "an empty list would let no event match this stage; list touchpoints such as [web, mobile], "
+                    + "or remove the key to accept every touchpoint", at: field)
             return []
         }
         return items.compactMap { item in
             guard let touchpoint = text(item, expecting: "a touchpoint such as web").value else { return nil }
             guard touchpoint.utf8.count <= Self.maximumTouchpointBytes else {
-                report("a touchpoint can be at most \(Self.maximumTouchpointBytes) bytes, this one has "
-                    + "\(touchpoint.utf8.count); events with a longer touchpoint are rejected, so it would never match",
-                       at: item)
+                report(
+                    "a touchpoint can be at most \(Self.maximumTouchpointBytes) bytes, this one has "
+                        + "\(touchpoint.utf8.count); events with a longer touchpoint are rejected, so it would never match",
+                    at: item)
                 return nil
             }
             return touchpoint

@@ -10,15 +10,18 @@ extension ConfigReader {
     func readConfiguration(root: Node?) -> CJMConfiguration {
         let empty = CJMConfiguration(journeys: [])
         guard let root, !Field(node: root, path: .root).isNull else {
-            report("the file is empty; it needs at least a journeys: list "
-                + "(the commented example config/cjmd.yaml shows every key)", line: 1, column: 1, path: .root)
+            report(
+                "the file is empty; it needs at least a journeys: list "
+                    + "(the commented example config/cjmd.yaml shows every key)", line: 1, column: 1, path: .root)
             return empty
         }
-        guard let top = mapping(
-            Field(node: root, path: .root),
-            expecting: "a mapping with the sections " + Self.topLevelKeys.joined(separator: ", "),
-            knownKeys: Self.topLevelKeys
-        ) else { return empty }
+        guard
+            let top = mapping(
+                Field(node: root, path: .root),
+                expecting: "a mapping with the sections " + Self.topLevelKeys.joined(separator: ", "),
+                knownKeys: Self.topLevelKeys
+            )
+        else { return empty }
         return CJMConfiguration(
             database: readDatabase(top["database"]),
             sources: readSources(top["sources"]),
@@ -32,8 +35,9 @@ extension ConfigReader {
     /// A section that may be left out or left empty (every key then takes its default).
     func section(_ field: Field?, named name: String, knownKeys: [String]) -> MappingView? {
         guard let field, !field.isNull else { return nil }
-        return mapping(field, expecting: "the \(name) settings as key: value lines (\(knownKeys.joined(separator: ", ")))",
-                       knownKeys: knownKeys)
+        return mapping(
+            field, expecting: "the \(name) settings as key: value lines (\(knownKeys.joined(separator: ", ")))",
+            knownKeys: knownKeys)
     }
 
     func readDatabase(_ field: Field?) -> DatabaseSettings {
@@ -47,7 +51,8 @@ extension ConfigReader {
     func readService(_ field: Field?) -> ServiceSettings {
         var settings = ServiceSettings()
         guard let section = section(field, named: "service", knownKeys: ["metrics_listen"]),
-              let listen = section["metrics_listen"] else { return settings }
+            let listen = section["metrics_listen"]
+        else { return settings }
         if listen.isNull {
             settings.metricsListen = nil
             return settings
@@ -61,7 +66,8 @@ extension ConfigReader {
         switch ValueFormats.listenAddress(address) {
         case .success(let parsed):
             // Written out, so a port alone (loopback) reaches the endpoint as host:port.
-            settings.metricsListen = parsed.host.contains(":")
+            settings.metricsListen =
+                parsed.host.contains(":")
                 ? "[\(parsed.host)]:\(parsed.port)" : "\(parsed.host):\(parsed.port)"
         case .failure(let error): report(error.message + "; or write off to disable the endpoint", at: listen)
         }

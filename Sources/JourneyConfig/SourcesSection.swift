@@ -20,7 +20,8 @@ extension ConfigReader {
 
     func readSources(_ field: Field?) -> [SourceSettings] {
         guard let field, !field.isNull,
-              let items = list(field, of: "sources", shape: "one \"- type: ...\" item per source") else { return [] }
+            let items = list(field, of: "sources", shape: "one \"- type: ...\" item per source")
+        else { return [] }
         var sources: [SourceSettings] = []
         var firstLineByName: [String: Int] = [:]
         for item in items {
@@ -28,11 +29,13 @@ extension ConfigReader {
             let line = item.node.mark?.line ?? 1
             if let firstLine = firstLineByName[source.name] {
                 if let nameField {
-                    report("the name \(Self.quoted(source.name)) is already used by the source at line \(firstLine); "
-                        + "give each source its own name", at: nameField)
+                    report(
+                        "the name \(Self.quoted(source.name)) is already used by the source at line \(firstLine); "
+                            + "give each source its own name", at: nameField)
                 } else {
-                    report("this source repeats the one at line \(firstLine) (both are \(Self.quoted(source.name))); "
-                        + "remove one, or give each a distinct name:", at: item)
+                    report(
+                        "this source repeats the one at line \(firstLine) (both are \(Self.quoted(source.name))); "
+                            + "remove one, or give each a distinct name:", at: item)
                 }
                 continue
             }
@@ -46,22 +49,25 @@ extension ConfigReader {
     private func readSource(_ item: Field) -> (SourceSettings, Field?)? {
         let declaredType = Self.peekScalar("type", in: item.node)
         let typeKeys = Self.sourceKeysByType.first { $0.type == declaredType }?.keys
-        guard let source = mapping(
-            item, expecting: "a source as key: value lines starting with type: unix, tcp or tail",
-            knownKeys: typeKeys ?? Self.allSourceKeys,
-            misplacedAdvice: { key in
-                guard let typeKeys, let declaredType, Self.allSourceKeys.contains(key) else { return nil }
-                let owners = Self.sourceKeysByType.filter { $0.keys.contains(key) }.map(\.type)
-                return "\(Self.quoted(key)) applies to \(owners.joined(separator: " and ")) sources only; "
-                    + "a \(declaredType) source takes " + typeKeys.joined(separator: ", ")
-            }
-        ) else { return nil }
+        guard
+            let source = mapping(
+                item, expecting: "a source as key: value lines starting with type: unix, tcp or tail",
+                knownKeys: typeKeys ?? Self.allSourceKeys,
+                misplacedAdvice: { key in
+                    guard let typeKeys, let declaredType, Self.allSourceKeys.contains(key) else { return nil }
+                    let owners = Self.sourceKeysByType.filter { $0.keys.contains(key) }.map(\.type)
+                    return "\(Self.quoted(key)) applies to \(owners.joined(separator: " and ")) sources only; "
+                        + "a \(declaredType) source takes " + typeKeys.joined(separator: ", ")
+                }
+            )
+        else { return nil }
 
         let problemsBefore = problems.count
         let name = text(source["name"], expecting: "a name for the source")
         if let name = name.value, name.utf8.count > Self.maximumSourceNameBytes, let nameField = source["name"] {
-            report("a source name can be at most \(Self.maximumSourceNameBytes) bytes "
-                + "(systemd's limit for FileDescriptorName=); shorten it", at: nameField)
+            report(
+                "a source name can be at most \(Self.maximumSourceNameBytes) bytes "
+                    + "(systemd's limit for FileDescriptorName=); shorten it", at: nameField)
         }
         let kind: SourceSettings.Kind?
         switch text(source["type"], expecting: "a source type: unix, tcp or tail") {
@@ -95,12 +101,15 @@ extension ConfigReader {
             reportMissing("path", in: source, advice: "write path: /run/cjmd/events.sock")
         }
         if let pathText = path.value, pathText.utf8.count > Self.maximumSocketPathBytes, let field = source["path"] {
-            report("a Unix socket path can be at most \(Self.maximumSocketPathBytes) bytes, this one has "
-                + "\(pathText.utf8.count); choose a shorter one such as /run/cjmd/events.sock", at: field)
+            report(
+                "a Unix socket path can be at most \(Self.maximumSocketPathBytes) bytes, this one has "
+                    + "\(pathText.utf8.count); choose a shorter one such as /run/cjmd/events.sock", at: field)
             return nil
         }
         var mode = Self.defaultSocketMode
-        if let modeField = source["mode"], let modeText = text(modeField, expecting: "an octal mode such as \"0660\"").value {
+        if let modeField = source["mode"],
+            let modeText = text(modeField, expecting: "an octal mode such as \"0660\"").value
+        {
             switch ValueFormats.fileMode(modeText) {
             case .success(let parsed): mode = parsed
             case .failure(let error):
@@ -158,7 +167,8 @@ extension ConfigReader {
         guard case .mapping(let mapping) = node else { return nil }
         for (keyNode, value) in mapping {
             if case .scalar(let keyScalar) = keyNode, keyScalar.string == key,
-               case .scalar(let valueScalar) = value {
+                case .scalar(let valueScalar) = value
+            {
                 return valueScalar.string
             }
         }

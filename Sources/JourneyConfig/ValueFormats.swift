@@ -18,7 +18,10 @@ enum ValueFormats {
             portText = Substring(text)
         } else if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]") else {
-                return .failure(.init("an IPv6 address needs its closing bracket; expected \(example), got \(ConfigReader.quoted(text))"))
+                return .failure(
+                    .init(
+                        "an IPv6 address needs its closing bracket; expected \(example), got \(ConfigReader.quoted(text))"
+                    ))
             }
             host = text[text.index(after: text.startIndex)..<close]
             let rest = text[text.index(after: close)...]
@@ -27,8 +30,10 @@ enum ValueFormats {
             }
             portText = rest.dropFirst()
             guard host.contains(":"), host.allSatisfy(isIPv6Character) else {
-                return .failure(.init("\(ConfigReader.quoted(String(host))) is not an IPv6 address; "
-                    + "brackets are only for IPv6, e.g. [::1]:7410"))
+                return .failure(
+                    .init(
+                        "\(ConfigReader.quoted(String(host))) is not an IPv6 address; "
+                            + "brackets are only for IPv6, e.g. [::1]:7410"))
             }
         } else {
             guard let colon = text.lastIndex(of: ":") else {
@@ -41,12 +46,16 @@ enum ValueFormats {
             }
             if host.isEmpty { host = Substring(loopbackHost) }
             guard host.allSatisfy(isHostNameCharacter) else {
-                return .failure(.init("\(ConfigReader.quoted(String(host))) is not a host name or IP address; expected \(example)"))
+                return .failure(
+                    .init("\(ConfigReader.quoted(String(host))) is not a host name or IP address; expected \(example)"))
             }
         }
         guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
-              let port = Int(portText) else {
-            return .failure(.init("the port must be a number from 1 to 65535; expected \(example), got \(ConfigReader.quoted(text))"))
+            let port = Int(portText)
+        else {
+            return .failure(
+                .init(
+                    "the port must be a number from 1 to 65535; expected \(example), got \(ConfigReader.quoted(text))"))
         }
         guard (1...65535).contains(port) else {
             return .failure(.init("port \(port) is out of range; use a port from 1 to 65535"))
@@ -55,22 +64,27 @@ enum ValueFormats {
     }
 
     private static func isIPv6Character(_ character: Character) -> Bool {
-        character.isASCII && (character.isHexDigit || character == ":" || character == "." || character == "%"
-            || character.isLetter || character.isNumber)
+        character.isASCII
+            && (character.isHexDigit || character == ":" || character == "." || character == "%"
+                || character.isLetter || character.isNumber)
     }
 
     private static func isHostNameCharacter(_ character: Character) -> Bool {
-        character.isASCII && (character.isLetter || character.isNumber || character == "." || character == "-"
-            || character == "_")
+        character.isASCII
+            && (character.isLetter || character.isNumber || character == "." || character == "-"
+                || character == "_")
     }
 
     /// A Unix file mode written in octal, `"0660"` or `"660"`, for the permissions bits only.
     static func fileMode(_ text: String) -> Result<UInt32, ValueFormatError> {
         let digits = text.hasPrefix("0") && text.count == 4 ? text.dropFirst() : Substring(text)
         guard digits.count == 3, digits.allSatisfy({ ("0"..."7").contains($0) }),
-              let mode = UInt32(digits, radix: 8) else {
-            return .failure(.init("expected an octal file mode in quotes such as \"0660\" (owner and group "
-                + "read/write) or \"0666\", got \(ConfigReader.quoted(text))"))
+            let mode = UInt32(digits, radix: 8)
+        else {
+            return .failure(
+                .init(
+                    "expected an octal file mode in quotes such as \"0660\" (owner and group "
+                        + "read/write) or \"0666\", got \(ConfigReader.quoted(text))"))
         }
         return .success(mode)
     }

@@ -98,7 +98,8 @@ public struct JourneyDefinition: Sendable, Equatable {
     public var stages: [StageDefinition]
     public var critical: CriticalRules
 
-    public init(name: String, conversionWindow: TimeSpan, stages: [StageDefinition], critical: CriticalRules = .init()) {
+    public init(name: String, conversionWindow: TimeSpan, stages: [StageDefinition], critical: CriticalRules = .init())
+    {
         self.name = name
         self.conversionWindow = conversionWindow
         self.stages = stages

@@ -58,7 +58,9 @@ struct CustomerDirectory {
     /// The id of customer `number`.
     func id(_ number: Int32) -> String {
         let range = span(number)
-        return arena.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
+        return arena.withUnsafeBufferPointer {
+            String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self)
+        }
     }
 
     private func span(_ number: Int32) -> Range<Int> {
@@ -71,7 +73,8 @@ struct CustomerDirectory {
         let range = span(number)
         guard range.count == bytes.count else { return false }
         return arena.withUnsafeBufferPointer { stored in
-            Self.equalBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: stored[range])), UnsafeRawBufferPointer(bytes))
+            Self.equalBytes(
+                UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: stored[range])), UnsafeRawBufferPointer(bytes))
         }
     }
 
@@ -80,7 +83,9 @@ struct CustomerDirectory {
     static func equalBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
         var offset = 0
         while offset + 8 <= a.count {
-            if a.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != b.loadUnaligned(fromByteOffset: offset, as: UInt64.self) {
+            if a.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                != b.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            {
                 return false
             }
             offset += 8

@@ -236,8 +236,9 @@ struct ChangeCollector {
 
     /// A moment was detected (`isNew`) or recovered.
     mutating func record(_ moment: CriticalMomentRecord, isNew: Bool = false) {
-        let key = MomentKey(journey: moment.journey, customer: moment.customerID, instance: moment.instance,
-                            moment: moment.moment)
+        let key = MomentKey(
+            journey: moment.journey, customer: moment.customerID, instance: moment.instance,
+            moment: moment.moment)
         moments[key] = moment
         if isNew { newMoments.insert(key) }
     }
@@ -248,7 +249,8 @@ struct ChangeCollector {
         while touchpointTallies.count <= journey { touchpointTallies.append([]) }
         let index = Int(code)
         if touchpointTallies[journey].count <= index {
-            touchpointTallies[journey].append(contentsOf: repeatElement(TouchpointTally(), count: index + 1 - touchpointTallies[journey].count))
+            touchpointTallies[journey].append(
+                contentsOf: repeatElement(TouchpointTally(), count: index + 1 - touchpointTallies[journey].count))
         }
         if touchpointTallies[journey][index].events == 0 { touchedPairs.append((journey, code)) }
         touchpointTallies[journey][index].add(event)

@@ -33,7 +33,8 @@ public struct EventPattern: Sendable, Hashable, CustomStringConvertible {
         position = first.count
         let last = parts[parts.count - 1]
         guard name.count - position >= last.count,
-              name.suffix(last.count).elementsEqual(last) else { return false }
+            name.suffix(last.count).elementsEqual(last)
+        else { return false }
         let end = name.count - last.count
         for part in parts.dropFirst().dropLast() where !part.isEmpty {
             guard let found = find(part, in: name, from: position, to: end) else { return false }

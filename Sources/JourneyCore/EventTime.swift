@@ -58,9 +58,15 @@ public struct TimeSpan: Hashable, Comparable, Sendable, CustomStringConvertible 
     public static let zero = TimeSpan(microseconds: 0)
 
     @inlinable public static func < (lhs: TimeSpan, rhs: TimeSpan) -> Bool { lhs.microseconds < rhs.microseconds }
-    @inlinable public static func + (lhs: TimeSpan, rhs: TimeSpan) -> TimeSpan { TimeSpan(microseconds: lhs.microseconds &+ rhs.microseconds) }
-    @inlinable public static func * (lhs: TimeSpan, rhs: Int64) -> TimeSpan { TimeSpan(microseconds: lhs.microseconds &* rhs) }
-    @inlinable public static func / (lhs: TimeSpan, rhs: Int64) -> TimeSpan { TimeSpan(microseconds: lhs.microseconds / rhs) }
+    @inlinable public static func + (lhs: TimeSpan, rhs: TimeSpan) -> TimeSpan {
+        TimeSpan(microseconds: lhs.microseconds &+ rhs.microseconds)
+    }
+    @inlinable public static func * (lhs: TimeSpan, rhs: Int64) -> TimeSpan {
+        TimeSpan(microseconds: lhs.microseconds &* rhs)
+    }
+    @inlinable public static func / (lhs: TimeSpan, rhs: Int64) -> TimeSpan {
+        TimeSpan(microseconds: lhs.microseconds / rhs)
+    }
 
     /// Seconds as a floating-point number (for reports and SQL intervals).
     public var seconds: Double { Double(microseconds) / 1_000_000 }
@@ -74,7 +80,8 @@ public struct TimeSpan: Hashable, Comparable, Sendable, CustomStringConvertible 
             unitStart = digits.index(after: unitStart)
         }
         guard unitStart > digits.startIndex, digits.distance(from: digits.startIndex, to: unitStart) <= 12,
-              let value = Int64(digits[digits.startIndex..<unitStart]) else { return nil }
+            let value = Int64(digits[digits.startIndex..<unitStart])
+        else { return nil }
         let unit = digits[unitStart...]
         digits = ""
         let perUnit: Int64
@@ -94,8 +101,10 @@ public struct TimeSpan: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     /// The shortest configuration spelling of this span, e.g. `7d`, `90s`, `200ms`.
     public var description: String {
-        let units: [(Int64, String)] = [(86_400_000_000, "d"), (3_600_000_000, "h"), (60_000_000, "m"),
-                                        (1_000_000, "s"), (1000, "ms")]
+        let units: [(Int64, String)] = [
+            (86_400_000_000, "d"), (3_600_000_000, "h"), (60_000_000, "m"),
+            (1_000_000, "s"), (1000, "ms"),
+        ]
         for (size, name) in units where microseconds != 0 && microseconds % size == 0 {
             return "\(microseconds / size)\(name)"
         }

@@ -33,7 +33,9 @@ public struct JourneyCatalog: Sendable {
             for (stageIndex, stage) in journey.stages.enumerated() {
                 for pattern in stage.events {
                     if pattern.isLiteral {
-                        if literals[pattern.text]?.last != stageIndex { literals[pattern.text, default: []].append(stageIndex) }
+                        if literals[pattern.text]?.last != stageIndex {
+                            literals[pattern.text, default: []].append(stageIndex)
+                        }
                     } else {
                         globs.append((stageIndex, pattern))
                     }

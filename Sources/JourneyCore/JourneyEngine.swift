@@ -49,8 +49,11 @@ public struct JourneyEngine: ~Copyable {
             slots[s].history.instances = max(slots[s].history.instances, stored.instances)
             slots[s].history.furthestStage = max(slots[s].history.furthestStage, Int32(stored.furthestStage))
             for pair in stored.touchpointPairs {
-                _ = marks.mark(slot: s, code: marks.code(journey: stored.journey, stageIndex: pair.stageIndex,
-                                                         touchpoint: pair.touchpoint))
+                _ = marks.mark(
+                    slot: s,
+                    code: marks.code(
+                        journey: stored.journey, stageIndex: pair.stageIndex,
+                        touchpoint: pair.touchpoint))
             }
         }
         // Looked up once per open instance: a linear search would make a restore quadratic
@@ -61,8 +64,10 @@ public struct JourneyEngine: ~Copyable {
             let key = InstanceKey(journey: moment.journey, customer: moment.customerID, instance: moment.instance)
             if flaggedMoments[key] == nil { flaggedMoments[key] = moment }
         }
-        for record in snapshot.openInstances where record.journey < catalog.journeys.count
-            && record.stages.count == catalog.journeys[record.journey].stages.count {
+        for record in snapshot.openInstances
+        where record.journey < catalog.journeys.count
+            && record.stages.count == catalog.journeys[record.journey].stages.count
+        {
             let idx = customer(record.customerID)
             if record.lastSeen >= customers[Int(idx)].lastSeen {
                 customers[Int(idx)].lastSeen = record.lastSeen
@@ -72,7 +77,8 @@ public struct JourneyEngine: ~Copyable {
             let s = slotIndex(idx, record.journey)
             slots[s].history.instances = max(slots[s].history.instances, record.instance)
             slots[s].history.furthestStage = max(slots[s].history.furthestStage, Int32(record.stageIndex))
-            let flagged = flaggedMoments[InstanceKey(journey: record.journey, customer: record.customerID, instance: record.instance)]
+            let flagged = flaggedMoments[
+                InstanceKey(journey: record.journey, customer: record.customerID, instance: record.instance)]
             store(OpenInstance(restoring: record, flaggedMoment: record.status == .abandoned ? flagged : nil), at: s)
             reschedule(idx)
         }
@@ -199,7 +205,8 @@ public struct JourneyEngine: ~Copyable {
         result.moments += recovered
         for (journey, code) in changes.touchedPairs {
             let pair = marks.pair(journey: journey, code: code)
-            result.touchpoints[TouchpointKey(journey: journey, stageIndex: pair.stageIndex, touchpoint: pair.touchpoint)] =
+            result.touchpoints[
+                TouchpointKey(journey: journey, stageIndex: pair.stageIndex, touchpoint: pair.touchpoint)] =
                 changes.touchpointTallies[journey][Int(code)]
         }
         result.lateEvents = changes.lateEvents
@@ -256,8 +263,11 @@ public struct JourneyEngine: ~Copyable {
 
     /// Lists `slot` among those whose open instance changed, once.
     private mutating func markTouched(_ slot: Int) {
-        let word = slot >> 6, bit: UInt64 = 1 << UInt64(slot & 63)
-        if word >= touchedBits.count { touchedBits.append(contentsOf: repeatElement(0, count: word + 1 - touchedBits.count)) }
+        let word = slot >> 6
+        let bit: UInt64 = 1 << UInt64(slot & 63)
+        if word >= touchedBits.count {
+            touchedBits.append(contentsOf: repeatElement(0, count: word + 1 - touchedBits.count))
+        }
         guard touchedBits[word] & bit == 0 else { return }
         touchedBits[word] |= bit
         changes.touchedSlots.append(slot)
@@ -265,9 +275,12 @@ public struct JourneyEngine: ~Copyable {
 
     /// The row of `cjm.journey_instances` for an instance, taking the pairs its customer met
     /// first since it was last handed out.
-    private mutating func record(of open: OpenInstance, customer: Int32, journey: Int, exitedAt: EventTime?) -> InstanceRecord {
+    private mutating func record(of open: OpenInstance, customer: Int32, journey: Int, exitedAt: EventTime?)
+        -> InstanceRecord
+    {
         let state = customers[Int(customer)]
-        let firstTouches = changes.firstTouches.removeValue(forKey: slotIndex(customer, journey))?
+        let firstTouches =
+            changes.firstTouches.removeValue(forKey: slotIndex(customer, journey))?
             .map { marks.pair(journey: journey, code: $0) } ?? []
         return InstanceRecord(
             journey: journey, customerID: directory.id(customer), instance: open.instance, enteredAt: open.enteredAt,
@@ -300,7 +313,8 @@ public struct JourneyEngine: ~Copyable {
                 open!.status = .active
             }
             if restriction == nil || restriction == j,
-               let stage = catalog.stage(inJourney: j, event: event.name, touchpoint: event.touchpoint) {
+                let stage = catalog.stage(inJourney: j, event: event.name, touchpoint: event.touchpoint)
+            {
                 if open == nil {
                     if stage == 0 {
                         slots[slot].history.instances += 1
@@ -310,7 +324,8 @@ public struct JourneyEngine: ~Copyable {
                         open!.isNew = true
                     }
                 } else if stage == open!.stageIndex + 1,
-                          event.time <= open!.enteredAt + journey.conversionWindow {
+                    event.time <= open!.enteredAt + journey.conversionWindow
+                {
                     open!.advance(to: stage, at: event.time)
                     decide(journey: j, stage: stage - 1, at: event.time, abandoned: false)
                     let converted = stage == journey.stages.count - 1
@@ -318,8 +333,10 @@ public struct JourneyEngine: ~Copyable {
                     changes.move(journey: j, stage: stage - 1, from: open!.status, to: nil)
                     changes.move(journey: j, stage: stage, from: nil, to: converted ? .converted : open!.status)
                     if let previous = open!.stages[stage - 1].reachedAt {
-                        changes.timeToNext[TimeToNextKey(
-                            journey: j, stageIndex: stage - 1, bucket: DurationBuckets.bucket(event.time - previous)), default: 0] += 1
+                        changes.timeToNext[
+                            TimeToNextKey(
+                                journey: j, stageIndex: stage - 1, bucket: DurationBuckets.bucket(event.time - previous)
+                            ), default: 0] += 1
                     }
                     if converted {
                         open!.status = .converted
@@ -344,7 +361,9 @@ public struct JourneyEngine: ~Copyable {
         reschedule(idx)
     }
 
-    private mutating func attribute(_ event: TouchpointEvent, to instance: inout OpenInstance, journey j: Int, customer: Int32) {
+    private mutating func attribute(
+        _ event: TouchpointEvent, to instance: inout OpenInstance, journey j: Int, customer: Int32
+    ) {
         let stage = instance.stageIndex
         instance.stages[stage].events += 1
         if let s = event.sentiment {
@@ -356,9 +375,10 @@ public struct JourneyEngine: ~Copyable {
         let code = marks.code(journey: j, stageIndex: stage, touchpoint: event.touchpoint)
         changes.attribute(event, journey: j, code: code, firstMeeting: marks.mark(slot: slot, code: code), slot: slot)
         if catalog.isPainPoint(inJourney: j, event: event.name, sentiment: event.sentiment) {
-            instance.painPoints.append(PainPoint(
-                event: event.name, touchpoint: event.touchpoint, time: event.time, stageIndex: stage,
-                sentiment: event.sentiment))
+            instance.painPoints.append(
+                PainPoint(
+                    event: event.name, touchpoint: event.touchpoint, time: event.time, stageIndex: stage,
+                    sentiment: event.sentiment))
             if instance.painPoints.count > PainPoint.retained {
                 instance.painPoints.removeFirst(instance.painPoints.count - PainPoint.retained)
             }
@@ -369,7 +389,8 @@ public struct JourneyEngine: ~Copyable {
     private mutating func decide(journey: Int, stage: Int, at time: EventTime, abandoned: Bool) {
         detector.record(journey: journey, stage: stage, at: time, abandoned: abandoned)
         let key = StageDecisionKey(journey: journey, stageIndex: stage, minute: time.minuteIndex)
-        changes.decisions[key, default: DecisionCounts()] += abandoned ? DecisionCounts(abandoned: 1) : DecisionCounts(advanced: 1)
+        changes.decisions[key, default: DecisionCounts()] +=
+            abandoned ? DecisionCounts(abandoned: 1) : DecisionCounts(advanced: 1)
     }
 
     // MARK: Deadlines
@@ -385,7 +406,9 @@ public struct JourneyEngine: ~Copyable {
             var d = instances[index].enteredAt + catalog.journeys[j].conversionWindow
             if !instances[index].isFlagged {
                 let stage = instances[index].stageIndex
-                if stage < catalog.journeys[j].stages.count - 1, let after = catalog.journeys[j].stages[stage].abandonAfter {
+                if stage < catalog.journeys[j].stages.count - 1,
+                    let after = catalog.journeys[j].stages[stage].abandonAfter
+                {
                     d = min(d, lastSeen + after)
                 }
             }
@@ -396,7 +419,8 @@ public struct JourneyEngine: ~Copyable {
 
     private func abandonDeadline(_ open: OpenInstance, journey: JourneyDefinition, lastSeen: EventTime) -> EventTime? {
         guard open.stageIndex < journey.stages.count - 1,
-              let after = journey.stages[open.stageIndex].abandonAfter else { return nil }
+            let after = journey.stages[open.stageIndex].abandonAfter
+        else { return nil }
         return lastSeen + after
     }
 
@@ -456,12 +480,13 @@ public struct JourneyEngine: ~Copyable {
                     open.status = .expired
                     open.moments += 1
                     decide(journey: j, stage: k, at: d, abandoned: true)
-                    changes.record(CriticalMomentRecord(
-                        journey: j, customerID: directory.id(idx), instance: open.instance, moment: open.moments,
-                        stageIndex: k, reason: .windowExpired, lastEvent: state.lastEvent,
-                        lastTouchpoint: state.lastTouchpoint, lastSeen: state.lastSeen,
-                        timeInStage: d - (open.stages[k].reachedAt ?? open.enteredAt),
-                        painPoints: open.painPoints, detectedAt: d, recoveredAt: nil), isNew: true)
+                    changes.record(
+                        CriticalMomentRecord(
+                            journey: j, customerID: directory.id(idx), instance: open.instance, moment: open.moments,
+                            stageIndex: k, reason: .windowExpired, lastEvent: state.lastEvent,
+                            lastTouchpoint: state.lastTouchpoint, lastSeen: state.lastSeen,
+                            timeInStage: d - (open.stages[k].reachedAt ?? open.enteredAt),
+                            painPoints: open.painPoints, detectedAt: d, recoveredAt: nil), isNew: true)
                 }
                 let closed = record(of: open, customer: idx, journey: j, exitedAt: d)
                 changes.closed.append((closed, open.isNew))
@@ -482,7 +507,9 @@ public struct StoredCustomerJourney: Sendable {
     /// Every (stage, touchpoint) pair the customer met in the journey.
     public var touchpointPairs: [TouchpointPair]
 
-    public init(journey: Int, customerID: String, instances: Int32, furthestStage: Int, touchpointPairs: [TouchpointPair]) {
+    public init(
+        journey: Int, customerID: String, instances: Int32, furthestStage: Int, touchpointPairs: [TouchpointPair]
+    ) {
         self.journey = journey
         self.customerID = customerID
         self.instances = instances

@@ -52,7 +52,10 @@ public struct DecimalText: Hashable, Sendable, CustomStringConvertible {
         let bytes = Array(text.utf8)
         var index = 0
         var negative = false
-        if index < bytes.count, bytes[index] == UInt8(ascii: "-") { negative = true; index += 1 }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "-") {
+            negative = true
+            index += 1
+        }
         var mantissa: Int64 = 0
         var fractionDigits = 0
         var sawDigit = false
@@ -70,7 +73,9 @@ public struct DecimalText: Hashable, Sendable, CustomStringConvertible {
             } else if b == UInt8(ascii: "."), !inFraction {
                 inFraction = true
             } else if b == UInt8(ascii: "e") || b == UInt8(ascii: "E") {
-                guard let e = Int(String(decoding: bytes[(index + 1)...], as: UTF8.self)), abs(e) < 64 else { return nil }
+                guard let e = Int(String(decoding: bytes[(index + 1)...], as: UTF8.self)), abs(e) < 64 else {
+                    return nil
+                }
                 exponent = e
                 break
             } else {
@@ -79,7 +84,10 @@ public struct DecimalText: Hashable, Sendable, CustomStringConvertible {
             index += 1
         }
         guard sawDigit else { return nil }
-        if mantissa == 0 { self.micros = 0; return }
+        if mantissa == 0 {
+            self.micros = 0
+            return
+        }
         var shift = 6 - fractionDigits + exponent
         var value = mantissa
         while shift > 0 {
@@ -108,7 +116,10 @@ public struct DecimalText: Hashable, Sendable, CustomStringConvertible {
         var fraction = magnitude % 1_000_000
         if fraction == 0 { return "\(sign)\(whole)" }
         var digits = 6
-        while fraction % 10 == 0 { fraction /= 10; digits -= 1 }
+        while fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
         let f = String(fraction)
         return "\(sign)\(whole).\(String(repeating: "0", count: digits - f.count))\(f)"
     }

@@ -65,7 +65,9 @@ enum MalformedLines {
         case 1: return Array("[\"an\", \"array\"]\n".utf8)
         case 2: return Array("{\"event\":\"\(event.name)\",\"ts\":\"\(RFC3339.format(event.time))\"}\n".utf8)
         case 3: return Array("{\"customer_id\":42,\"event\":\"x\",\"ts\":\"\(RFC3339.format(event.time))\"}\n".utf8)
-        case 4: return Array("{\"customer_id\":\"\(event.customerID)\",\"event\":\"x\",\"ts\":\"1999-01-01T00:00:00Z\"}\n".utf8)
+        case 4:
+            return Array(
+                "{\"customer_id\":\"\(event.customerID)\",\"event\":\"x\",\"ts\":\"1999-01-01T00:00:00Z\"}\n".utf8)
         default: return [0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x7D, 0x0A]  // invalid UTF-8
         }
     }

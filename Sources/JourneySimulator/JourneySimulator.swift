@@ -30,14 +30,16 @@ public struct JourneySimulator {
     /// - Returns: the number of event lines written (malformed and duplicate lines included).
     @discardableResult
     public mutating func run(_ emit: ([UInt8]) throws -> Void) rethrows -> Int {
-        try run { line, _ in try emit(line) }
+        try runWithArrivalTimes { line, _ in try emit(line) }
     }
 
     /// Generates every line in arrival order, calling `emit` with each line (ending in `\n`)
     /// and the time it arrives, for a sender that paces lines in real time.
     /// - Returns: the number of event lines written (malformed and duplicate lines included).
     @discardableResult
-    public mutating func run(_ emit: (_ line: [UInt8], _ arrival: EventTime) throws -> Void) rethrows -> Int {
+    public mutating func runWithArrivalTimes(_ emit: (_ line: [UInt8], _ arrival: EventTime) throws -> Void) rethrows
+        -> Int
+    {
         guard !journeys.isEmpty, options.customers > 0 else { return 0 }
         let meanGap = Double(options.duration.microseconds) / Double(options.customers)
         var arrival = Double(options.start.microseconds)
@@ -74,14 +76,18 @@ public struct JourneySimulator {
             entries += 1
             let converted = simulateInstance(of: journey, customerID: customerID, from: &time, into: &events)
             guard converted || rng.chance(0.3) else { break }
-            time = time + TimeSpan(microseconds: Int64(rng.exponential(mean: Double(journey.conversionWindow.microseconds) / 3)))
+            time =
+                time
+                + TimeSpan(
+                    microseconds: Int64(rng.exponential(mean: Double(journey.conversionWindow.microseconds) / 3)))
         } while entries < 3 && rng.chance(0.25)
         return events
     }
 
     /// Simulates one pass through `journey`; returns whether it converted.
     private mutating func simulateInstance(
-        of journey: JourneyDefinition, customerID: String, from time: inout EventTime, into events: inout [SimulatedEvent]
+        of journey: JourneyDefinition, customerID: String, from time: inout EventTime,
+        into events: inout [SimulatedEvent]
     ) -> Bool {
         let stageCount = journey.stages.count
         let meanDelay = meanStageDelay(journey)
@@ -89,27 +95,35 @@ public struct JourneySimulator {
         let unhappy = rng.chance(0.3)
         while true {
             let definition = journey.stages[stage]
-            events.append(makeEvent(customerID, name: concreteName(definition.events), stage: definition,
-                                    stageIndex: stage, journey: journey, unhappy: unhappy, time: time))
+            events.append(
+                makeEvent(
+                    customerID, name: concreteName(definition.events), stage: definition,
+                    stageIndex: stage, journey: journey, unhappy: unhappy, time: time))
             let extra = Int(rng.exponential(mean: options.extraActivity).rounded(.down))
             for _ in 0..<min(extra, 6) {
                 time = time + jitter(meanDelay / 6)
                 let name = rng.chance(0.5) ? concreteName(definition.events) : rng.pick(Self.noiseEvents)
-                events.append(makeEvent(customerID, name: name, stage: definition, stageIndex: stage,
-                                        journey: journey, unhappy: unhappy, time: time))
+                events.append(
+                    makeEvent(
+                        customerID, name: name, stage: definition, stageIndex: stage,
+                        journey: journey, unhappy: unhappy, time: time))
             }
             if !journey.critical.events.isEmpty, rng.chance(unhappy ? 0.25 : 0.03) {
                 time = time + jitter(meanDelay / 8)
-                events.append(makeEvent(customerID, name: concreteName(journey.critical.events), stage: definition,
-                                        stageIndex: stage, journey: journey, unhappy: true, time: time))
+                events.append(
+                    makeEvent(
+                        customerID, name: concreteName(journey.critical.events), stage: definition,
+                        stageIndex: stage, journey: journey, unhappy: true, time: time))
             }
             if stage == stageCount - 1 { return true }
             guard rng.chance(progression(journey, stage: stage, at: time) * (unhappy ? 0.6 : 1)) else {
                 // Stalls: some come back once after a while (recovering a flagged instance).
                 if rng.chance(0.25) {
                     time = time + jitter(meanDelay * 4)
-                    events.append(makeEvent(customerID, name: rng.pick(Self.noiseEvents), stage: definition,
-                                            stageIndex: stage, journey: journey, unhappy: unhappy, time: time))
+                    events.append(
+                        makeEvent(
+                            customerID, name: rng.pick(Self.noiseEvents), stage: definition,
+                            stageIndex: stage, journey: journey, unhappy: unhappy, time: time))
                 }
                 return false
             }
@@ -128,7 +142,8 @@ public struct JourneySimulator {
 
     private mutating func progression(_ journey: JourneyDefinition, stage: Int, at time: EventTime) -> Double {
         if let spike = options.spike, spike.journey == journey.name,
-           journey.stages[stage].name == spike.stage, time >= spike.start, time < spike.start + spike.duration {
+            journey.stages[stage].name == spike.stage, time >= spike.start, time < spike.start + spike.duration
+        {
             return spike.progression
         }
         if let list = options.progression, !list.isEmpty { return list[min(stage, list.count - 1)] }
@@ -159,19 +174,23 @@ public struct JourneySimulator {
             sentiment = (min(1, max(-1, value)) * 100).rounded() / 100
         }
         var revenue: Int64? = nil
-        let paying = stage.name.contains("purchase") || (stageIndex == journey.stages.count - 1 && !journey.stages.contains { $0.name.contains("purchase") })
+        let paying =
+            stage.name.contains("purchase")
+            || (stageIndex == journey.stages.count - 1 && !journey.stages.contains { $0.name.contains("purchase") })
         if paying, stage.events.contains(where: { $0.text == name || (!$0.isLiteral && $0.matches(name)) }) {
             revenue = Int64(rng.int(in: 1000...30000))  // cents
         }
-        return SimulatedEvent(customerID: customerID, name: name, time: time, touchpoint: touchpoint,
-                              sentiment: sentiment, revenueCents: revenue)
+        return SimulatedEvent(
+            customerID: customerID, name: name, time: time, touchpoint: touchpoint,
+            sentiment: sentiment, revenueCents: revenue)
     }
 
     // MARK: Output
 
     private mutating func enqueue(_ event: SimulatedEvent) {
         emittedEvents += 1
-        let delay = options.disorder.microseconds > 0 ? Int64(rng.unit() * 0.9 * Double(options.disorder.microseconds)) : 0
+        let delay =
+            options.disorder.microseconds > 0 ? Int64(rng.unit() * 0.9 * Double(options.disorder.microseconds)) : 0
         let arrival = event.time + TimeSpan(microseconds: delay)
         if options.malformed > 0, rng.chance(options.malformed) {
             push(MalformedLines.line(number: emittedEvents, event: event), at: arrival)
@@ -181,7 +200,8 @@ public struct JourneySimulator {
         let line = EventLineWriter.line(for: event, eventID: withID ? "e\(options.seed)-\(emittedEvents)" : nil)
         push(line, at: arrival)
         if options.duplicates > 0, rng.chance(options.duplicates) {
-            let resend = options.disorder.microseconds > 0
+            let resend =
+                options.disorder.microseconds > 0
                 ? Int64(rng.unit() * 0.9 * Double(options.disorder.microseconds)) : Int64(rng.int(in: 0...1000))
             push(line, at: arrival + TimeSpan(microseconds: resend))
         }

@@ -9,15 +9,22 @@ enum EngineSnapshotLoader {
         var nextSequence: Int64
     }
 
-    static func load(catalog: JourneyCatalog, alerts: AlertSettings, from connection: PostgresConnection) throws -> Loaded {
+    static func load(catalog: JourneyCatalog, alerts: AlertSettings, from connection: PostgresConnection) throws
+        -> Loaded
+    {
         var snapshot = EngineSnapshot()
         let state = try connection.execute(
-            "SELECT watermark, max_event_time, pending_from, next_seq, alerts_evaluated_through FROM cjm.engine_state WHERE id = 1")
+            "SELECT watermark, max_event_time, pending_from, next_seq, alerts_evaluated_through FROM cjm.engine_state WHERE id = 1"
+        )
         guard state.rowCount == 1 else {
-            throw StoreError(message: "cjm.engine_state has no row", hint: "run `cjmd migrate`, or `cjmd rebuild` to recompute the derived tables")
+            throw StoreError(
+                message: "cjm.engine_state has no row",
+                hint: "run `cjmd migrate`, or `cjmd rebuild` to recompute the derived tables")
         }
-        snapshot.watermark = try state.timestampMicroseconds(row: 0, column: 0).map { EventTime(microseconds: $0) } ?? .distantPast
-        snapshot.maxEventTime = try state.timestampMicroseconds(row: 0, column: 1).map { EventTime(microseconds: $0) } ?? .distantPast
+        snapshot.watermark =
+            try state.timestampMicroseconds(row: 0, column: 0).map { EventTime(microseconds: $0) } ?? .distantPast
+        snapshot.maxEventTime =
+            try state.timestampMicroseconds(row: 0, column: 1).map { EventTime(microseconds: $0) } ?? .distantPast
         let pendingFrom = try state.timestampMicroseconds(row: 0, column: 2)
         let nextSequence = try state.int64(row: 0, column: 3) ?? 1
         let evaluatedThrough = try state.timestampMicroseconds(row: 0, column: 4).map { EventTime(microseconds: $0) }
@@ -41,11 +48,14 @@ enum EngineSnapshotLoader {
             [.text(SQLText.textArray(names))])
         snapshot.customerJourneys.reserveCapacity(histories.rowCount)
         for row in 0..<histories.rowCount {
-            guard let j = journeyIndex(histories, row), let customer = histories.string(row: row, column: 1) else { continue }
-            snapshot.customerJourneys.append(StoredCustomerJourney(
-                journey: j, customerID: customer, instances: Int32(try histories.int64(row: row, column: 2) ?? 0),
-                furthestStage: Int(try histories.int64(row: row, column: 3) ?? -1),
-                touchpointPairs: try histories.string(row: row, column: 4).map(TouchpointPairList.decode) ?? []))
+            guard let j = journeyIndex(histories, row), let customer = histories.string(row: row, column: 1) else {
+                continue
+            }
+            snapshot.customerJourneys.append(
+                StoredCustomerJourney(
+                    journey: j, customerID: customer, instances: Int32(try histories.int64(row: row, column: 2) ?? 0),
+                    furthestStage: Int(try histories.int64(row: row, column: 3) ?? -1),
+                    touchpointPairs: try histories.string(row: row, column: 4).map(TouchpointPairList.decode) ?? []))
         }
 
         snapshot.openInstances = try loadOpenInstances(catalog: catalog, names: names, connection: connection)
@@ -55,7 +65,8 @@ enum EngineSnapshotLoader {
         // right after a bulk load and before autovacuum's ANALYZE, the planner took the
         // moments as one row and probed the open instances by journey alone for each of them
         // — quadratic, a minute for a few hundred thousand moments.
-        let moments = try connection.execute("""
+        let moments = try connection.execute(
+            """
             SELECT m.journey, m.customer_id, m.instance, m.moment, m.stage_index, m.last_event, m.last_touchpoint,
                    m.last_seen, (extract(epoch FROM m.time_in_stage) * 1000000)::int8, m.detected_at
             FROM cjm.journey_instances i
@@ -70,23 +81,25 @@ enum EngineSnapshotLoader {
             guard let j = journeyIndex(moments, row) else { continue }
             // Pain points are not reloaded: a moment's content never changes after detection;
             // recovery only sets `recovered_at` (see JourneySink's upsert).
-            snapshot.openMoments.append(CriticalMomentRecord(
-                journey: j, customerID: moments.string(row: row, column: 1) ?? "",
-                instance: Int32(try moments.int64(row: row, column: 2) ?? 0),
-                moment: Int32(try moments.int64(row: row, column: 3) ?? 0),
-                stageIndex: Int(try moments.int64(row: row, column: 4) ?? 0), reason: .inactive,
-                lastEvent: moments.string(row: row, column: 5) ?? "",
-                lastTouchpoint: moments.string(row: row, column: 6) ?? "",
-                lastSeen: EventTime(microseconds: try moments.timestampMicroseconds(row: row, column: 7) ?? 0),
-                timeInStage: TimeSpan(microseconds: try moments.int64(row: row, column: 8) ?? 0),
-                painPoints: [],
-                detectedAt: EventTime(microseconds: try moments.timestampMicroseconds(row: row, column: 9) ?? 0),
-                recoveredAt: nil))
+            snapshot.openMoments.append(
+                CriticalMomentRecord(
+                    journey: j, customerID: moments.string(row: row, column: 1) ?? "",
+                    instance: Int32(try moments.int64(row: row, column: 2) ?? 0),
+                    moment: Int32(try moments.int64(row: row, column: 3) ?? 0),
+                    stageIndex: Int(try moments.int64(row: row, column: 4) ?? 0), reason: .inactive,
+                    lastEvent: moments.string(row: row, column: 5) ?? "",
+                    lastTouchpoint: moments.string(row: row, column: 6) ?? "",
+                    lastSeen: EventTime(microseconds: try moments.timestampMicroseconds(row: row, column: 7) ?? 0),
+                    timeInStage: TimeSpan(microseconds: try moments.int64(row: row, column: 8) ?? 0),
+                    painPoints: [],
+                    detectedAt: EventTime(microseconds: try moments.timestampMicroseconds(row: row, column: 9) ?? 0),
+                    recoveredAt: nil))
         }
 
         // Events of journaled batches (see `JourneySink`) come after: the sink applies them again.
         if let pendingFrom {
-            let pending = try connection.execute("""
+            let pending = try connection.execute(
+                """
                 SELECT \(StoredEventRow.columns) FROM cjm.events
                 WHERE ts >= $1 AND seq < coalesce((SELECT min(first_seq) FROM cjm.batch_journal), 9223372036854775807)
                 ORDER BY seq
@@ -101,7 +114,8 @@ enum EngineSnapshotLoader {
     private static func loadOpenInstances(
         catalog: JourneyCatalog, names: [String], connection: PostgresConnection
     ) throws -> [InstanceRecord] {
-        let rows = try connection.execute("""
+        let rows = try connection.execute(
+            """
             SELECT journey, customer_id, instance, entered_at, stage_index, status, last_seen,
                    last_event, last_touchpoint, moments,
                    array_to_string(ARRAY(SELECT (extract(epoch FROM r) * 1000000)::int8
@@ -115,13 +129,18 @@ enum EngineSnapshotLoader {
         var records: [InstanceRecord] = []
         var position: [String: Int] = [:]  // "journey\0customer\0instance" → index
         for row in 0..<rows.rowCount {
-            guard let j = rows.string(row: row, column: 0).flatMap({ catalog.journeyIndex(named: $0) }) else { continue }
+            guard let j = rows.string(row: row, column: 0).flatMap({ catalog.journeyIndex(named: $0) }) else {
+                continue
+            }
             let stageCount = catalog.journeys[j].stages.count
             func list(_ column: Int) -> [Substring] {
                 (rows.string(row: row, column: column) ?? "").split(separator: ",", omittingEmptySubsequences: false)
             }
-            let reached = list(10), events = list(11), sentimentCounts = list(12), sentimentSums = list(13),
-                revenues = list(14)
+            let reached = list(10)
+            let events = list(11)
+            let sentimentCounts = list(12)
+            let sentimentSums = list(13)
+            let revenues = list(14)
             guard reached.count == stageCount, events.count == stageCount else { continue }  // journey changed shape
             var stages: [StageTally] = []
             for k in 0..<stageCount {
@@ -135,18 +154,20 @@ enum EngineSnapshotLoader {
             let customer = rows.string(row: row, column: 1) ?? ""
             let instance = Int32(try rows.int64(row: row, column: 2) ?? 0)
             position["\(j)\u{0}\(customer)\u{0}\(instance)"] = records.count
-            records.append(InstanceRecord(
-                journey: j, customerID: customer, instance: instance,
-                enteredAt: EventTime(microseconds: try rows.timestampMicroseconds(row: row, column: 3) ?? 0),
-                stageIndex: Int(try rows.int64(row: row, column: 4) ?? 0),
-                status: InstanceRecord.Status(rawValue: rows.string(row: row, column: 5) ?? "") ?? .active,
-                lastSeen: EventTime(microseconds: try rows.timestampMicroseconds(row: row, column: 6) ?? 0),
-                exitedAt: nil, stages: stages,
-                lastEvent: rows.string(row: row, column: 7) ?? "",
-                lastTouchpoint: rows.string(row: row, column: 8) ?? "",
-                painPoints: [], moments: Int32(try rows.int64(row: row, column: 9) ?? 0)))
+            records.append(
+                InstanceRecord(
+                    journey: j, customerID: customer, instance: instance,
+                    enteredAt: EventTime(microseconds: try rows.timestampMicroseconds(row: row, column: 3) ?? 0),
+                    stageIndex: Int(try rows.int64(row: row, column: 4) ?? 0),
+                    status: InstanceRecord.Status(rawValue: rows.string(row: row, column: 5) ?? "") ?? .active,
+                    lastSeen: EventTime(microseconds: try rows.timestampMicroseconds(row: row, column: 6) ?? 0),
+                    exitedAt: nil, stages: stages,
+                    lastEvent: rows.string(row: row, column: 7) ?? "",
+                    lastTouchpoint: rows.string(row: row, column: 8) ?? "",
+                    painPoints: [], moments: Int32(try rows.int64(row: row, column: 9) ?? 0)))
         }
-        let pain = try connection.execute("""
+        let pain = try connection.execute(
+            """
             SELECT i.journey, i.customer_id, i.instance, p->>'event', p->>'touchpoint',
                    (p->>'ts')::timestamptz, (p->>'stage_index')::int, (p->>'sentiment')::float8
             FROM cjm.journey_instances i, jsonb_array_elements(i.pain_points) WITH ORDINALITY e(p, n)
@@ -154,14 +175,18 @@ enum EngineSnapshotLoader {
             ORDER BY i.journey, i.customer_id, i.instance, n
             """, [.text(SQLText.textArray(names))])
         for row in 0..<pain.rowCount {
-            guard let j = pain.string(row: row, column: 0).flatMap({ catalog.journeyIndex(named: $0) }) else { continue }
-            let key = "\(j)\u{0}\(pain.string(row: row, column: 1) ?? "")\u{0}\(try pain.int64(row: row, column: 2) ?? 0)"
+            guard let j = pain.string(row: row, column: 0).flatMap({ catalog.journeyIndex(named: $0) }) else {
+                continue
+            }
+            let key =
+                "\(j)\u{0}\(pain.string(row: row, column: 1) ?? "")\u{0}\(try pain.int64(row: row, column: 2) ?? 0)"
             guard let index = position[key] else { continue }
-            records[index].painPoints.append(PainPoint(
-                event: pain.string(row: row, column: 3) ?? "", touchpoint: pain.string(row: row, column: 4) ?? "",
-                time: EventTime(microseconds: try pain.timestampMicroseconds(row: row, column: 5) ?? 0),
-                stageIndex: Int(try pain.int64(row: row, column: 6) ?? 0),
-                sentiment: try pain.double(row: row, column: 7)))
+            records[index].painPoints.append(
+                PainPoint(
+                    event: pain.string(row: row, column: 3) ?? "", touchpoint: pain.string(row: row, column: 4) ?? "",
+                    time: EventTime(microseconds: try pain.timestampMicroseconds(row: row, column: 5) ?? 0),
+                    stageIndex: Int(try pain.int64(row: row, column: 6) ?? 0),
+                    sentiment: try pain.double(row: row, column: 7)))
         }
         return records
     }
@@ -181,7 +206,6 @@ enum TouchpointPairList {
         return text
     }
 
-
     static func decode(_ text: String) throws -> [TouchpointPair] {
         var pairs: [TouchpointPair] = []
         let bytes = Array(text.utf8)
@@ -190,7 +214,9 @@ enum TouchpointPairList {
             var value = 0
             var digits = 0
             while at < bytes.count, bytes[at] != UInt8(ascii: ":") {
-                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[at]), digits < 10 else { throw malformed(text) }
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[at]), digits < 10 else {
+                    throw malformed(text)
+                }
                 value = value * 10 + Int(bytes[at] - UInt8(ascii: "0"))
                 digits += 1
                 at += 1
@@ -203,15 +229,18 @@ enum TouchpointPairList {
             let stage = try number()
             let length = try number()
             guard at + length <= bytes.count else { throw malformed(text) }
-            pairs.append(TouchpointPair(stageIndex: stage, touchpoint: String(decoding: bytes[at..<(at + length)], as: UTF8.self)))
+            pairs.append(
+                TouchpointPair(
+                    stageIndex: stage, touchpoint: String(decoding: bytes[at..<(at + length)], as: UTF8.self)))
             at += length
         }
         return pairs
     }
 
     private static func malformed(_ text: String) -> StoreError {
-        StoreError(message: "cannot read the touchpoint pairs of an instance (\(text.prefix(80)))",
-                   hint: "run `cjmd rebuild` to recompute the derived tables from cjm.events")
+        StoreError(
+            message: "cannot read the touchpoint pairs of an instance (\(text.prefix(80)))",
+            hint: "run `cjmd rebuild` to recompute the derived tables from cjm.events")
     }
 }
 
@@ -225,7 +254,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
 /// An event read back from `cjm.events` (restarts, rebuild): the columns to select and how to
 /// turn a row of them into an event with its arrival sequence.
 enum StoredEventRow {
-    static let columns = "event_id, customer_id, ts, event, touchpoint, journey, sentiment, revenue, properties::text, seq"
+    static let columns =
+        "event_id, customer_id, ts, event, touchpoint, journey, sentiment, revenue, properties::text, seq"
     /// The position of `seq` in ``columns``.
     static let sequenceColumn = 9
 

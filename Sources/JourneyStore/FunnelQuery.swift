@@ -1,7 +1,7 @@
 import JourneyCore
 import PostgresClient
 
-/// One row of `cjm.funnel` (SPEC §4), typed.
+/// One row of `cjm.funnel` (docs/sql.md), typed.
 public struct FunnelRow: Sendable, Equatable {
     public var journey: String
     public var stageIndex: Int
@@ -24,13 +24,48 @@ public struct FunnelRow: Sendable, Equatable {
     public var revenue: String
 }
 
+/// One column of the funnel views as cjmd reads and prints it.
+public struct FunnelColumn: Sendable {
+    /// The column's name in `cjm.funnel` and `cjm.funnel_between`, and in `cjmd report`'s
+    /// CSV header and JSON keys.
+    public let name: String
+    /// Whether JSON renders it as a number.
+    public let isNumeric: Bool
+    /// The row's value as text (nil: SQL NULL).
+    public let text: @Sendable (FunnelRow) -> String?
+}
+
+extension FunnelRow {
+    /// The funnel's columns, in the views' order: the one list that the queries select and
+    /// the report prints.
+    public static let columns: [FunnelColumn] = [
+        .init(name: "journey", isNumeric: false) { $0.journey },
+        .init(name: "stage_index", isNumeric: true) { "\($0.stageIndex)" },
+        .init(name: "stage", isNumeric: false) { $0.stage },
+        .init(name: "reached", isNumeric: true) { "\($0.reached)" },
+        .init(name: "customers", isNumeric: true) { "\($0.customers)" },
+        .init(name: "converted_to_next", isNumeric: true) { $0.convertedToNext.map { "\($0)" } },
+        .init(name: "step_conversion", isNumeric: true) { $0.stepConversion.map { "\($0)" } },
+        .init(name: "overall_conversion", isNumeric: true) { $0.overallConversion.map { "\($0)" } },
+        .init(name: "drop_off", isNumeric: true) { $0.dropOff.map { "\($0)" } },
+        .init(name: "drop_off_rate", isNumeric: true) { $0.dropOffRate.map { "\($0)" } },
+        .init(name: "active", isNumeric: true) { "\($0.active)" },
+        .init(name: "abandoned", isNumeric: true) { "\($0.abandoned)" },
+        .init(name: "expired", isNumeric: true) { "\($0.expired)" },
+        .init(name: "median_time_to_next", isNumeric: true) { $0.medianTimeToNext.map { "\($0)" } },
+        .init(name: "p90_time_to_next", isNumeric: true) { $0.p90TimeToNext.map { "\($0)" } },
+        .init(name: "events", isNumeric: true) { "\($0.events)" },
+        .init(name: "avg_sentiment", isNumeric: true) { $0.avgSentiment.map { "\($0)" } },
+        .init(name: "revenue", isNumeric: true) { $0.revenue },
+    ]
+
+    /// The row's values as text, in ``columns`` order.
+    public var fields: [String?] { Self.columns.map { $0.text(self) } }
+}
+
 /// Reads the funnel views.
 public enum FunnelQuery {
-    static let columns = """
-        journey, stage_index, stage, reached, customers, converted_to_next, step_conversion, overall_conversion,
-        drop_off, drop_off_rate, active, abandoned, expired, median_time_to_next, p90_time_to_next, events,
-        avg_sentiment, revenue
-        """
+    static let columns = FunnelRow.columns.map(\.name).joined(separator: ", ")
 
     /// `cjm.funnel`, optionally for one journey.
     public static func funnel(_ connection: PostgresConnection, journey: String? = nil) throws -> [FunnelRow] {
@@ -46,11 +81,14 @@ public enum FunnelQuery {
     ) throws -> [FunnelRow] {
         let result = try connection.execute(
             "SELECT \(columns) FROM cjm.funnel_between($1, $2, $3)",
-            [.text(journey), .timestamp(microsecondsSinceEpoch: from.microseconds),
-             .timestamp(microsecondsSinceEpoch: to.microseconds)])
+            [
+                .text(journey), .timestamp(microsecondsSinceEpoch: from.microseconds),
+                .timestamp(microsecondsSinceEpoch: to.microseconds),
+            ])
         return try rows(result)
     }
 
+    /// Decodes rows selected as ``columns``, by position in that list.
     static func rows(_ r: QueryResult) throws -> [FunnelRow] {
         try (0..<r.rowCount).map { i in
             FunnelRow(

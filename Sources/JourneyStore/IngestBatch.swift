@@ -1,6 +1,14 @@
 import IngestEnvelope
 import JourneyCore
 
+/// An event as this batch stored it: with its place in `cjm.events` (`seq`, the engine's
+/// order among equal times) and its source (for the counts of late events by source).
+struct StoredEvent {
+    var event: TouchpointEvent
+    var sequence: Int64
+    var source: String
+}
+
 /// What one batch carries into its transaction.
 public struct IngestBatch: Sendable {
     public var events: [AcceptedEvent] = []

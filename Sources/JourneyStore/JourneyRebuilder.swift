@@ -29,7 +29,8 @@ public enum JourneyRebuilder {
                 "UPDATE cjm.engine_state SET commits = commits + 1 WHERE id = 1 RETURNING watermark")
             let oldWatermark = try state.rowCount == 1 ? state.timestampMicroseconds(row: 0, column: 0) : nil
             summary.watermark = oldWatermark.map { EventTime(microseconds: $0) }
-            try connection.executeScript("""
+            try connection.executeScript(
+                """
                 TRUNCATE cjm.journey_instances, cjm.critical_moments, cjm.touchpoint_stats,
                          cjm.alerts, cjm.stage_decisions, cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal;
                 UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL,
@@ -43,28 +44,30 @@ public enum JourneyRebuilder {
             while true {
                 let rows = try connection.execute("FETCH \(chunk) FROM rebuild_events")
                 if rows.rowCount == 0 { break }
-                var events: [(TouchpointEvent, Int64)] = []
+                var events: [StoredEvent] = []
                 events.reserveCapacity(rows.rowCount)
                 for row in 0..<rows.rowCount {
                     let stored = try StoredEventRow.decode(rows, row: row)
-                    events.append((stored.event, stored.sequence))
+                    events.append(StoredEvent(event: stored.event, sequence: stored.sequence, source: ""))
                 }
                 // Re-map stages under the current definitions.
                 try connection.copyIn("COPY pg_temp.rebuild_stages FROM STDIN") { writer in
-                    for (event, _) in events {
+                    for event in events.map(\.event) {
                         writer.appendText(event.eventID)
-                        writer.appendText(SQLText.mappedStages(sink.catalog.mappedStages(for: event), catalog: sink.catalog))
+                        writer.appendText(
+                            SQLText.mappedStages(sink.catalog.mappedStages(for: event), catalog: sink.catalog))
                         try writer.endRow()
                     }
                 }
-                _ = try connection.execute("""
+                _ = try connection.execute(
+                    """
                     UPDATE cjm.events e SET stages = r.stages FROM pg_temp.rebuild_stages r
                     WHERE e.event_id = r.event_id AND e.stages IS DISTINCT FROM r.stages
                     """)
                 _ = try connection.execute("TRUNCATE pg_temp.rebuild_stages")
                 summary.events += events.count
                 // Everything before the last time of this chunk is complete: release it.
-                let through = events[events.count - 1].0.time
+                let through = events[events.count - 1].event.time
                 let limit = oldWatermark.map { min(through, EventTime(microseconds: $0)) } ?? through
                 try sink.applyStored(events, rule: .through(limit))
             }

@@ -2,7 +2,7 @@ import JourneyCore
 import Logging
 import PostgresClient
 
-/// The alert side of a batch (SPEC §5): decision counts, alert episodes and their
+/// The alert side of a batch (docs/alerts.md): decision counts, alert episodes and their
 /// notifications, written in the batch's transaction. `pg_notify` is transactional, so a
 /// listener hears of an alert exactly when its row becomes visible, and never of one that
 /// was rolled back.
@@ -29,7 +29,8 @@ extension JourneySink {
         let upserted = try insertingNew(rows, newCount: newCount, into: "cjm.stage_decisions", copy: copyDecisions)
         guard !upserted.isEmpty else { return }
         try copyDecisions(upserted, into: "pg_temp.stage_decisions")
-        _ = try connection.execute("""
+        _ = try connection.execute(
+            """
             INSERT INTO cjm.stage_decisions AS d SELECT * FROM pg_temp.stage_decisions
             ON CONFLICT (journey, stage_index, minute) DO UPDATE SET
                 abandoned = d.abandoned + EXCLUDED.abandoned, advanced = d.advanced + EXCLUDED.advanced
@@ -42,10 +43,12 @@ extension JourneySink {
     /// (`cjm.engine_state`) while it writes.
     private func newestDecisionMinutes(of stages: Set<StageDecisionKey>) throws -> [StageDecisionKey: Int64] {
         let list = Array(stages)
-        let result = try connection.execute("""
+        let result = try connection.execute(
+            """
             SELECT (SELECT max(d.minute) FROM cjm.stage_decisions d WHERE d.journey = p.journey AND d.stage_index = p.stage_index)
             FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS p(journey, stage_index, n) ORDER BY p.n
-            """, [
+            """,
+            [
                 .text(SQLText.textArray(list.map { catalog.journeys[$0.journey].name })),
                 .text(SQLText.array(list.map { "\($0.stageIndex)" })),
             ])
@@ -85,14 +88,16 @@ extension JourneySink {
         guard !alerts.isEmpty || !transitions.isEmpty else { return }
         var ids: [DropOffAlert.Episode: Int64] = [:]
         for alert in alerts {
-            let result = try connection.execute("""
+            let result = try connection.execute(
+                """
                 INSERT INTO cjm.alerts (journey, stage_index, stage, window_start, window_end, decided, abandoned, rate,
                                         baseline_rate, baseline_decided, z, fired_at, resolved_at, calm_since)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                 ON CONFLICT (journey, stage_index, fired_at) DO UPDATE SET
                     resolved_at = EXCLUDED.resolved_at, calm_since = EXCLUDED.calm_since
                 RETURNING id
-                """, [
+                """,
+                [
                     .text(alert.journeyName), .int(Int64(alert.stageIndex)), .text(alert.stageName),
                     .timestamp(microsecondsSinceEpoch: alert.windowStart.microseconds),
                     .timestamp(microsecondsSinceEpoch: alert.windowEnd.microseconds),
@@ -112,13 +117,15 @@ extension JourneySink {
             case .fired: status = "firing"
             case .resolved: status = "resolved"
             }
-            _ = try connection.execute("""
+            _ = try connection.execute(
+                """
                 SELECT pg_notify($1, json_build_object(
                     'status', $2::text, 'id', $3::bigint, 'journey', $4::text, 'stage_index', $5::int, 'stage', $6::text,
                     'window_start', $7::timestamptz, 'window_end', $8::timestamptz, 'decided', $9::int,
                     'abandoned', $10::int, 'rate', $11::float8, 'baseline_rate', $12::float8, 'z', $13::float8,
                     'fired_at', $14::timestamptz, 'resolved_at', $15::timestamptz)::text)
-                """, [
+                """,
+                [
                     .text(Self.alertChannel), .text(status), ids[alert.episode].map { .int($0) },
                     .text(alert.journeyName), .int(Int64(alert.stageIndex)), .text(alert.stageName),
                     .timestamp(microsecondsSinceEpoch: alert.windowStart.microseconds),
@@ -126,7 +133,8 @@ extension JourneySink {
                     .int(Int64(alert.decided)), .int(Int64(alert.abandoned)), .double(alert.rate),
                     .double(alert.baselineRate), alert.z.map { .double($0) },
                     .timestamp(microsecondsSinceEpoch: alert.firedAt.microseconds),
-                    transition.isResolution ? alert.resolvedAt.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) } : nil,
+                    transition.isResolution
+                        ? alert.resolvedAt.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) } : nil,
                 ])
         }
     }

@@ -10,11 +10,13 @@ extension JourneySink {
     /// one exist after all (a concurrent writer), all go the upsert way.
     func writeInstances(_ instances: [InstanceRecord], newCount: Int) throws {
         guard !instances.isEmpty else { return }
-        let upserted = try insertingNew(instances, newCount: newCount, into: "cjm.journey_instances", copy: copyInstances)
+        let upserted = try insertingNew(
+            instances, newCount: newCount, into: "cjm.journey_instances", copy: copyInstances)
         guard !upserted.isEmpty else { return }
         try copyInstances(upserted, into: "pg_temp.stage_instances")
         // First touches are appended: a record holds only those since its last write.
-        _ = try connection.execute("""
+        _ = try connection.execute(
+            """
             INSERT INTO cjm.journey_instances AS i SELECT * FROM pg_temp.stage_instances
             ON CONFLICT (journey, customer_id, instance) DO UPDATE SET
                 entered_at = EXCLUDED.entered_at, stage_index = EXCLUDED.stage_index, stage = EXCLUDED.stage,
@@ -61,7 +63,9 @@ extension JourneySink {
                 writer.appendInt32(Int32(r.stageIndex))
                 writer.appendText(journey.stages[r.stageIndex].name)
                 writer.beginArray(of: .timestamptz, count: r.stages.count)
-                for stage in r.stages { writer.appendArrayElement(timestampMicroseconds: stage.reachedAt?.microseconds) }
+                for stage in r.stages {
+                    writer.appendArrayElement(timestampMicroseconds: stage.reachedAt?.microseconds)
+                }
                 writer.endArray()
                 writer.appendText(r.status.rawValue)
                 writer.appendTimestamp(microsecondsSinceEpoch: r.lastSeen.microseconds)
@@ -99,7 +103,8 @@ extension JourneySink {
         guard !upserted.isEmpty else { return }
         try copyMoments(upserted, into: "pg_temp.stage_moments")
         // A moment is immutable once detected but for its recovery time.
-        _ = try connection.execute("""
+        _ = try connection.execute(
+            """
             INSERT INTO cjm.critical_moments SELECT * FROM pg_temp.stage_moments
             ON CONFLICT (journey, customer_id, instance, moment) DO UPDATE SET recovered_at = EXCLUDED.recovered_at
             """)
@@ -152,7 +157,8 @@ extension JourneySink {
                 try writer.endRow()
             }
         }
-        _ = try connection.execute("""
+        _ = try connection.execute(
+            """
             INSERT INTO cjm.touchpoint_stats AS t SELECT * FROM pg_temp.stage_touchpoints
             ON CONFLICT (journey, stage_index, touchpoint) DO UPDATE SET
                 events = t.events + EXCLUDED.events, sentiment_count = t.sentiment_count + EXCLUDED.sentiment_count,

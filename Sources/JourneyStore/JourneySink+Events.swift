@@ -19,7 +19,7 @@ extension JourneySink {
     /// ``copyEvents(_:skipping:slice:between:)``): work done while the database stores them.
     func storeEvents(
         _ events: [AcceptedEvent], outcome: inout BatchOutcome, slice: Int = 0, between: () -> Void = {}
-    ) throws -> [(TouchpointEvent, Int64, String)] {
+    ) throws -> [StoredEvent] {
         guard !events.isEmpty else { return [] }
         let unique = uniqueEvents(events, outcome: &outcome)
         if !lastBatchHadStoredIDs {
@@ -31,7 +31,8 @@ extension JourneySink {
                 outcome.stored = fresh.count
                 return fresh
             } catch let error as PostgresError where error.sqlState == "23505" {
-                try connection.executeScript("ROLLBACK TO SAVEPOINT cjmd_store_events; RELEASE SAVEPOINT cjmd_store_events")
+                try connection.executeScript(
+                    "ROLLBACK TO SAVEPOINT cjmd_store_events; RELEASE SAVEPOINT cjmd_store_events")
                 nextSequence = firstSequence
             }
         }
@@ -68,12 +69,12 @@ extension JourneySink {
     /// (see ``overlapsEngineWithCopy``): the engine takes the events, and applies them
     /// slice by slice between chunks of the COPY, while the database parses and indexes the
     /// rows already sent. Throws ``EngineRanAhead`` when the COPY finds an id stored before.
-    func storeAndApplyEvents(_ events: [AcceptedEvent], outcome: inout BatchOutcome) throws -> [(TouchpointEvent, Int64, String)] {
+    func storeAndApplyEvents(_ events: [AcceptedEvent], outcome: inout BatchOutcome) throws -> [StoredEvent] {
         guard !events.isEmpty else { return [] }
         let unique = uniqueEvents(events, outcome: &outcome)
         let firstSequence = nextSequence
         let fresh = unique.enumerated().map { (offset, accepted) in
-            (accepted.event, firstSequence + Int64(offset), accepted.source)
+            StoredEvent(event: accepted.event, sequence: firstSequence + Int64(offset), source: accepted.source)
         }
         ingestEvents(fresh, outcome: &outcome)
         let target = engine.replayWatermark
@@ -105,14 +106,16 @@ extension JourneySink {
     /// After every `slice` rows (0: never) the rows are sent, and `between` runs.
     func copyEvents(
         _ events: [AcceptedEvent], skipping stored: Set<String>, slice: Int = 0, between: () -> Void = {}
-    ) throws -> [(TouchpointEvent, Int64, String)] {
-        var fresh: [(TouchpointEvent, Int64, String)] = []
+    ) throws -> [StoredEvent] {
+        var fresh: [StoredEvent] = []
         fresh.reserveCapacity(events.count)
         // Binary: the server copies the values instead of parsing timestamps and numbers.
-        try connection.copyInBinary("""
+        try connection.copyInBinary(
+            """
             COPY cjm.events (event_id, customer_id, ts, event, touchpoint, sentiment, revenue, properties,
                              source, received_at, seq, journey, stages) FROM STDIN (FORMAT binary)
-            """) { writer in
+            """
+        ) { writer in
             for accepted in events where !stored.contains(accepted.event.eventID) {
                 if slice > 0, !fresh.isEmpty, fresh.count % slice == 0 {
                     try writer.flush()
@@ -121,7 +124,7 @@ extension JourneySink {
                 let e = accepted.event
                 let sequence = nextSequence
                 nextSequence += 1
-                fresh.append((e, sequence, accepted.source))
+                fresh.append(StoredEvent(event: e, sequence: sequence, source: accepted.source))
                 writer.appendText(e.eventID)
                 writer.appendText(e.customerID)
                 writer.appendTimestamp(microsecondsSinceEpoch: e.time.microseconds)

@@ -7,8 +7,13 @@ extension JourneySink {
     func writeFunnel(_ funnel: [FunnelStageKey: FunnelTally], timeToNext: [TimeToNextKey: Int64]) throws {
         let stages = funnel.filter { $0.value != FunnelTally() }
         if !stages.isEmpty {
-            var journeys: [String] = [], indexes: [String] = [], reached: [String] = [], customers: [String] = []
-            var active: [String] = [], abandoned: [String] = [], expired: [String] = []
+            var journeys: [String] = []
+            var indexes: [String] = []
+            var reached: [String] = []
+            var customers: [String] = []
+            var active: [String] = []
+            var abandoned: [String] = []
+            var expired: [String] = []
             for (key, tally) in stages {
                 journeys.append(catalog.journeys[key.journey].name)
                 indexes.append("\(key.stageIndex)")
@@ -18,14 +23,16 @@ extension JourneySink {
                 abandoned.append("\(tally.abandoned)")
                 expired.append("\(tally.expired)")
             }
-            _ = try connection.execute("""
+            _ = try connection.execute(
+                """
                 INSERT INTO cjm.funnel_stats AS f (journey, stage_index, reached, customers, active, abandoned, expired)
                 SELECT * FROM unnest($1::text[], $2::int[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[])
                 ON CONFLICT (journey, stage_index) DO UPDATE SET
                     reached = f.reached + EXCLUDED.reached, customers = f.customers + EXCLUDED.customers,
                     active = f.active + EXCLUDED.active, abandoned = f.abandoned + EXCLUDED.abandoned,
                     expired = f.expired + EXCLUDED.expired
-                """, [
+                """,
+                [
                     .text(SQLText.textArray(journeys)), .text(SQLText.array(indexes)), .text(SQLText.array(reached)),
                     .text(SQLText.array(customers)), .text(SQLText.array(active)), .text(SQLText.array(abandoned)),
                     .text(SQLText.array(expired)),
@@ -33,19 +40,25 @@ extension JourneySink {
         }
         let buckets = timeToNext.filter { $0.value != 0 }
         if !buckets.isEmpty {
-            var journeys: [String] = [], indexes: [String] = [], bucketNumbers: [String] = [], counts: [String] = []
+            var journeys: [String] = []
+            var indexes: [String] = []
+            var bucketNumbers: [String] = []
+            var counts: [String] = []
             for (key, count) in buckets {
                 journeys.append(catalog.journeys[key.journey].name)
                 indexes.append("\(key.stageIndex)")
                 bucketNumbers.append("\(key.bucket)")
                 counts.append("\(count)")
             }
-            _ = try connection.execute("""
+            _ = try connection.execute(
+                """
                 INSERT INTO cjm.time_to_next AS t (journey, stage_index, bucket, instances)
                 SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int8[])
                 ON CONFLICT (journey, stage_index, bucket) DO UPDATE SET instances = t.instances + EXCLUDED.instances
-                """, [
-                    .text(SQLText.textArray(journeys)), .text(SQLText.array(indexes)), .text(SQLText.array(bucketNumbers)),
+                """,
+                [
+                    .text(SQLText.textArray(journeys)), .text(SQLText.array(indexes)),
+                    .text(SQLText.array(bucketNumbers)),
                     .text(SQLText.array(counts)),
                 ])
         }

@@ -6,7 +6,7 @@ import PostgresClient
 /// The PostgreSQL sink of the pipeline: it owns the journey engine and one connection, and
 /// commits each batch — raw events, rejected lines, positions, and either the derived rows
 /// (instance changes, critical moments, aggregates, the engine's position) or, when those
-/// wait (``derivedWriteInterval``, ``liveDerivedWriteSpacing``), a journal row — in a single
+/// wait (``WritePolicy``), a journal row — in a single
 /// transaction. A crash at any point therefore loses nothing committed and counts nothing
 /// twice.
 ///
@@ -44,59 +44,14 @@ public final class JourneySink {
     /// Whether `cjm.batch_journal` holds rows (emptied with the next derived write).
     private var journalHasRows = false
 
-    /// How many events may be applied before the derived rows (instances, moments,
-    /// aggregates, alerts, the engine's position) are written; 0 writes them with every batch.
-    ///
-    /// Every batch commits its events either way. Between derived writes, each batch
-    /// records its sequence numbers and watermark in `cjm.batch_journal`, and a restored
-    /// engine applies those batches again, so a crash loses and doubles nothing. What waits
-    /// is only the derived rows: an instance touched by many events of the interval is
-    /// written once. A replay sets this (its dashboards are read afterwards); the daemon
-    /// spaces its writes in time instead (``liveDerivedWriteSpacing``), so that what it
-    /// acknowledges is soon visible.
-    public var derivedWriteInterval = 0
-
-    /// Live batches write the derived rows at most this often (by the clock of their
-    /// watermark rule); the batches in between commit their events, rejections and positions
-    /// and journal themselves, as replay's do between derived writes. An instance touched by
-    /// several batches of the interval is then written once, and new ones (most of them)
-    /// are COPYed without an upsert, while what a batch acknowledges still shows in the
-    /// funnel soon after its lateness has passed. `nil` (the default) writes them with every
-    /// batch.
-    public var liveDerivedWriteSpacing: TimeSpan?
+    /// How and when this sink writes the derived rows (fixed at `init`).
+    public let policy: WritePolicy
     /// When the last live derived write began (live clock: its batch's `now`).
     private var lastLiveDerivedWrite: EventTime?
-    /// When it ended, by ``liveClock`` (nil without one: the write then counts as instant).
+    /// When it ended, by ``WritePolicy/liveClock`` (nil without one: the write then counts as instant).
     private var lastLiveDerivedWriteEnd: EventTime?
-
-    /// The live clock, read when a derived write ends. With it, a write that took
-    /// ``liveDerivedWriteSpacing`` or longer (the rows of a burst of events coming due at
-    /// once) is followed by half the spacing of batches that only journal: otherwise every
-    /// following batch would write again, and with each batch holding at most
-    /// `batch_max_events`, taking in events would slow to a trickle while the derived rows
-    /// catch up. Left nil (tests that drive time by the rule's `now` alone), only the
-    /// spacing from the write's start counts.
-    public var liveClock: (@Sendable () -> EventTime)?
-
-    /// Writes the derived rows early, before ``derivedWriteInterval`` events, once the
-    /// changes waiting for them are estimated to hold this many bytes
-    /// (``JourneyEngine/pendingChangeBytes``). Only matters with an interval above 0.
-    public var derivedWriteBudget = Int.max
-
-    /// Whether the engine applies a replay batch while the database stores its events:
-    /// the events are ingested before the COPY, and the engine's advance is done in slices
-    /// between chunks of rows sent. When the COPY then finds an id stored before, the engine
-    /// has run ahead of the database; it is restored (as after any failed transaction) and
-    /// the batch is written again the probing way. A replay sets this: a restore costs it
-    /// little, while the daemon's engine may be large.
-    public var overlapsEngineWithCopy = false
     /// Batches written a second time because the engine had run ahead of a refused COPY.
     public private(set) var batchesWrittenAgain = 0
-
-    /// Whether a live batch moves the watermark over the events of earlier batches while
-    /// the database stores its own (see ``earlyLiveAdvance(_:now:)``). Nothing can run ahead
-    /// of the database: only events committed before are applied. Off only to compare.
-    public var advancesLiveWatermarkDuringCopy = true
     /// Live batch attempts whose COPY overlapped an advance of the watermark (a batch
     /// written again after a failure counts again).
     public private(set) var liveBatchesAdvancedDuringCopy = 0
@@ -108,8 +63,12 @@ public final class JourneySink {
     }
 
     /// Connects the sink to a migrated database and restores the engine from it.
-    public init(configuration: CJMConfiguration, connection: PostgresConnection, logger: Logger) throws {
+    public init(
+        configuration: CJMConfiguration, connection: PostgresConnection, logger: Logger,
+        policy: WritePolicy = WritePolicy()
+    ) throws {
         self.configuration = configuration
+        self.policy = policy
         self.catalog = JourneyCatalog(journeys: configuration.journeys)
         self.connection = connection
         self.logger = logger
@@ -118,16 +77,19 @@ public final class JourneySink {
         // batch finds a newer count and restores again.
         self.commitsSeen = try Self.committedBatches(connection)
         let loaded = try EngineSnapshotLoader.load(catalog: catalog, alerts: configuration.alerts, from: connection)
-        self.engine = JourneyEngine(catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
-                                    alerts: configuration.alerts, restoring: loaded.snapshot)
+        self.engine = JourneyEngine(
+            catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
+            alerts: configuration.alerts, restoring: loaded.snapshot)
         self.nextSequence = loaded.nextSequence
         try applyJournal()
         if !loaded.snapshot.pendingEvents.isEmpty || !loaded.snapshot.openInstances.isEmpty {
-            logger.info("restored journey state", metadata: [
-                "open_instances": "\(loaded.snapshot.openInstances.count)",
-                "pending_events": "\(loaded.snapshot.pendingEvents.count)",
-                "watermark": "\(loaded.snapshot.watermark)",
-            ])
+            logger.info(
+                "restored journey state",
+                metadata: [
+                    "open_instances": "\(loaded.snapshot.openInstances.count)",
+                    "pending_events": "\(loaded.snapshot.pendingEvents.count)",
+                    "watermark": "\(loaded.snapshot.watermark)",
+                ])
         }
     }
 
@@ -160,8 +122,9 @@ public final class JourneySink {
             if announcesAlerts { logAlerts(outcome.alertTransitions) }
             return outcome
         } catch {
-            logger.warning("batch not committed; restoring journey state from the database",
-                           metadata: ["error": "\(error)"])
+            logger.warning(
+                "batch not committed; restoring journey state from the database",
+                metadata: ["error": "\(error)"])
             restoreAfterFailure()
             throw error
         }
@@ -171,8 +134,9 @@ public final class JourneySink {
     private func restoreEngine() throws {
         commitsSeen = try Self.committedBatches(connection)
         let loaded = try EngineSnapshotLoader.load(catalog: catalog, alerts: configuration.alerts, from: connection)
-        engine = JourneyEngine(catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
-                               alerts: configuration.alerts, restoring: loaded.snapshot)
+        engine = JourneyEngine(
+            catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
+            alerts: configuration.alerts, restoring: loaded.snapshot)
         nextSequence = loaded.nextSequence
         try applyJournal()
     }
@@ -193,11 +157,12 @@ public final class JourneySink {
         try claimBatch()
         var outcome = BatchOutcome()
         let firstSequence = nextSequence
-        let fresh: [(TouchpointEvent, Int64, String)]
-        if overlapsEngineWithCopy, case .replay = rule, !lastBatchHadStoredIDs {
+        let fresh: [StoredEvent]
+        if policy.overlapsEngineWithCopy, case .replay = rule, !lastBatchHadStoredIDs {
             fresh = try storeAndApplyEvents(batch.events, outcome: &outcome)
-        } else if case .live(let now) = rule, advancesLiveWatermarkDuringCopy,
-                  let early = earlyLiveAdvance(batch.events, now: now) {
+        } else if case .live(let now) = rule, policy.advancesLiveWatermarkDuringCopy,
+            let early = earlyLiveAdvance(batch.events, now: now)
+        {
             do {
                 fresh = try storeEvents(batch.events, outcome: &outcome, slice: Self.rowsPerEngineSlice) {
                     engine.beginAdvance(to: early, limit: 2 * Self.rowsPerEngineSlice)
@@ -219,9 +184,12 @@ public final class JourneySink {
         try writeCheckpoints(batch.checkpoints, forgetting: batch.forgottenFiles)
         unwrittenEvents += fresh.count
         if derivedRowsDue(rule) {
-            if derivedWriteInterval > 0 {
-                logger.debug("writing derived rows", metadata: [
-                    "events": "\(unwrittenEvents)", "estimated_bytes": "\(engine.pendingChangeBytes)"])
+            if policy.derivedWriteInterval > 0 {
+                logger.debug(
+                    "writing derived rows",
+                    metadata: [
+                        "events": "\(unwrittenEvents)", "estimated_bytes": "\(engine.pendingChangeBytes)",
+                    ])
             }
             try writeDerived(outcome: &outcome)
             try saveEngineState(batchToken: batch.token)
@@ -230,7 +198,7 @@ public final class JourneySink {
             journalHasRows = false
             if case .live(let now) = rule {
                 lastLiveDerivedWrite = now
-                lastLiveDerivedWriteEnd = liveClock?()
+                lastLiveDerivedWriteEnd = policy.liveClock?()
             }
         } else {
             try journal(firstSequence: firstSequence, batchToken: batch.token)
@@ -248,7 +216,7 @@ public final class JourneySink {
     /// expiry — are not included: those keep to the tick).
     public var nextLiveDueTime: EventTime? {
         var due = engine.pendingFrom.map { $0 + configuration.ingest.allowedLateness + TimeSpan(microseconds: 1) }
-        if journalHasRows, let spacing = liveDerivedWriteSpacing {
+        if journalHasRows, let spacing = policy.liveDerivedWriteSpacing {
             // Journaled before any live derived write (restored from the journal): due now.
             let derived = nextLiveDerivedWrite(spacing: spacing) ?? .distantPast
             due = min(due ?? derived, derived)
@@ -273,14 +241,15 @@ public final class JourneySink {
         switch rule {
         case .finish, .through: return true
         case .live(let now):
-            guard let spacing = liveDerivedWriteSpacing else { return true }
+            guard let spacing = policy.liveDerivedWriteSpacing else { return true }
             // Before the first live write, or a clock that went back: write rather than wait.
             guard let last = lastLiveDerivedWrite, now >= last,
-                  let next = nextLiveDerivedWrite(spacing: spacing) else { return true }
+                let next = nextLiveDerivedWrite(spacing: spacing)
+            else { return true }
             return now >= next
         case .replay:
-            return derivedWriteInterval <= 0 || unwrittenEvents >= derivedWriteInterval
-                || engine.pendingChangeBytes >= derivedWriteBudget
+            return policy.derivedWriteInterval <= 0 || unwrittenEvents >= policy.derivedWriteInterval
+                || engine.pendingChangeBytes >= policy.derivedWriteBudget
         }
     }
 
@@ -326,10 +295,13 @@ public final class JourneySink {
             restoresForOtherWriters += 1
             // The first time, then at 2, 4, 8, … so that two writers in turn do not flood the log.
             if restoresForOtherWriters & (restoresForOtherWriters - 1) == 0 {
-                logger.warning("another process wrote to this database since this one's last batch; restoring journey state from it first", metadata: [
-                    "times": "\(restoresForOtherWriters)",
-                    "hint": "run one writer (cjmd run, replay or rebuild) per database: several stay correct, but each restores whenever another wrote",
-                ])
+                logger.warning(
+                    "another process wrote to this database since this one's last batch; restoring journey state from it first",
+                    metadata: [
+                        "times": "\(restoresForOtherWriters)",
+                        "hint":
+                            "run one writer (cjmd run, replay or rebuild) per database: several stay correct, but each restores whenever another wrote",
+                    ])
             }
             try restoreEngine()
         }
@@ -343,12 +315,15 @@ public final class JourneySink {
 
     /// Records a batch whose derived rows wait (see ``derivedWriteInterval``).
     private func journal(firstSequence: Int64, batchToken: Int64?) throws {
-        _ = try connection.execute("""
+        _ = try connection.execute(
+            """
             WITH j AS (INSERT INTO cjm.batch_journal (first_seq, end_seq, watermark) VALUES ($1, $2, $3))
             UPDATE cjm.engine_state SET next_seq = $2, last_batch_token = $4, updated_at = now() WHERE id = 1
-            """, [
+            """,
+            [
                 .int(firstSequence), .int(nextSequence),
-                engine.watermark > .distantPast ? .timestamp(microsecondsSinceEpoch: engine.watermark.microseconds) : nil,
+                engine.watermark > .distantPast
+                    ? .timestamp(microsecondsSinceEpoch: engine.watermark.microseconds) : nil,
                 batchToken.map { .int($0) },
             ])
         journalHasRows = true
@@ -373,7 +348,8 @@ public final class JourneySink {
         var next = 0
         for row in 0..<batches.rowCount {
             let end = try batches.int64(row: row, column: 1) ?? 0
-            while next < events.rowCount, try events.int64(row: next, column: StoredEventRow.sequenceColumn) ?? 0 < end {
+            while next < events.rowCount, try events.int64(row: next, column: StoredEventRow.sequenceColumn) ?? 0 < end
+            {
                 let stored = try StoredEventRow.decode(events, row: next)
                 engine.ingest(stored.event, sequence: stored.sequence)
                 next += 1
@@ -383,27 +359,30 @@ public final class JourneySink {
             }
         }
         unwrittenEvents = next
-        logger.info("applied journaled batches again", metadata: [
-            "batches": "\(batches.rowCount)", "events": "\(unwrittenEvents)",
-        ])
+        logger.info(
+            "applied journaled batches again",
+            metadata: [
+                "batches": "\(batches.rowCount)", "events": "\(unwrittenEvents)",
+            ])
     }
 
     /// Applies events that are already in `cjm.events` (rebuild), inside the caller's
     /// transaction.
-    func applyStored(_ events: [(TouchpointEvent, Int64)], rule: WatermarkRule) throws {
+    func applyStored(_ events: [StoredEvent], rule: WatermarkRule) throws {
         var outcome = BatchOutcome()
-        ingest(events.map { ($0.0, $0.1, "") }, rule: rule, outcome: &outcome)
+        ingest(events, rule: rule, outcome: &outcome)
         try writeDerived(outcome: &outcome)
         try saveEngineState()
         // Staging rows normally vanish at commit; this transaction goes on.
-        try connection.executeScript("""
+        try connection.executeScript(
+            """
             TRUNCATE pg_temp.stage_instances, pg_temp.stage_moments, pg_temp.stage_touchpoints,
                      pg_temp.stage_decisions
             """)
     }
 
     /// Feeds new events to the engine and moves its watermark.
-    private func ingest(_ fresh: [(TouchpointEvent, Int64, String)], rule: WatermarkRule, outcome: inout BatchOutcome) {
+    private func ingest(_ fresh: [StoredEvent], rule: WatermarkRule, outcome: inout BatchOutcome) {
         ingestEvents(fresh, outcome: &outcome)
         switch rule {
         case .replay:
@@ -438,19 +417,22 @@ public final class JourneySink {
     }
 
     /// Hands new events to the engine (without moving its watermark), counting late ones.
-    func ingestEvents(_ fresh: [(TouchpointEvent, Int64, String)], outcome: inout BatchOutcome) {
-        for (event, sequence, source) in fresh {
-            let late = engine.ingest(event, sequence: sequence)
+    func ingestEvents(_ fresh: [StoredEvent], outcome: inout BatchOutcome) {
+        for stored in fresh {
+            let late = engine.ingest(stored.event, sequence: stored.sequence)
             if late {
                 outcome.late += 1
-                outcome.lateBySource[source, default: 0] += 1
+                outcome.lateBySource[stored.source, default: 0] += 1
             }
         }
     }
 
     /// Writes everything the engine changed since the last derived write.
     private func writeDerived(outcome: inout BatchOutcome) throws {
-        defer { outcome.alertTransitions = alertTransitions; alertTransitions = [] }
+        defer {
+            outcome.alertTransitions = alertTransitions
+            alertTransitions = []
+        }
         unwrittenEvents = 0
         let changes = engine.takeChanges()
         try writeInstances(changes.instances, newCount: changes.newInstanceCount)
@@ -463,12 +445,16 @@ public final class JourneySink {
     }
 
     private func saveEngineState(batchToken: Int64? = nil) throws {
-        _ = try connection.execute("""
+        _ = try connection.execute(
+            """
             UPDATE cjm.engine_state SET watermark = $1, max_event_time = $2, pending_from = $3, next_seq = $4,
                    alerts_evaluated_through = $5, last_batch_token = coalesce($6, last_batch_token), updated_at = now() WHERE id = 1
-            """, [
-                engine.watermark > .distantPast ? .timestamp(microsecondsSinceEpoch: engine.watermark.microseconds) : nil,
-                engine.maxEventTime > .distantPast ? .timestamp(microsecondsSinceEpoch: engine.maxEventTime.microseconds) : nil,
+            """,
+            [
+                engine.watermark > .distantPast
+                    ? .timestamp(microsecondsSinceEpoch: engine.watermark.microseconds) : nil,
+                engine.maxEventTime > .distantPast
+                    ? .timestamp(microsecondsSinceEpoch: engine.maxEventTime.microseconds) : nil,
                 engine.pendingFrom.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) },
                 .int(nextSequence),
                 engine.alertsEvaluatedThrough.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) },
@@ -479,14 +465,16 @@ public final class JourneySink {
     /// Whether the batch with `token` is the last one committed: asked after a connection was
     /// lost during a commit, whose outcome the client cannot know.
     public func isLastCommitted(batchToken token: Int64) throws -> Bool {
-        let result = try connection.execute("SELECT last_batch_token = $1 FROM cjm.engine_state WHERE id = 1", [.int(token)])
+        let result = try connection.execute(
+            "SELECT last_batch_token = $1 FROM cjm.engine_state WHERE id = 1", [.int(token)])
         return result.string(row: 0, column: 0) == "t"
     }
 
     /// Session-local staging tables: COPY lands there, then one set-based statement moves the
     /// rows into place (de-duplicating or upserting) — far cheaper than row-wise INSERTs.
     private static func prepareStaging(_ connection: PostgresConnection) throws {
-        try connection.executeScript("""
+        try connection.executeScript(
+            """
             CREATE TEMP TABLE IF NOT EXISTS stage_instances (LIKE cjm.journey_instances INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE IF NOT EXISTS stage_moments (LIKE cjm.critical_moments INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE IF NOT EXISTS stage_touchpoints (LIKE cjm.touchpoint_stats) ON COMMIT DELETE ROWS;

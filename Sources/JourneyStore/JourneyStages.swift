@@ -9,10 +9,12 @@ enum JourneyStages {
     static func synchronize(_ journeys: [JourneyDefinition], on connection: PostgresConnection) throws {
         do {
             _ = try connection.execute("DELETE FROM cjm.journey_stages")
-            try connection.copyIn("""
+            try connection.copyIn(
+                """
                 COPY cjm.journey_stages (journey, stage_index, stage, stage_count, conversion_window,
                                          abandon_after, journey_order) FROM STDIN
-                """) { writer in
+                """
+            ) { writer in
                 for (order, journey) in journeys.enumerated() {
                     for (index, stage) in journey.stages.enumerated() {
                         writer.appendText(journey.name)

@@ -15,14 +15,16 @@ import JourneyCore
 enum KeyOrder {
     /// Positions of `records` in (journey, customer, instance) order.
     static func instances(_ records: ArraySlice<InstanceRecord>, catalog: JourneyCatalog) -> [Int] {
-        sorted(records, catalog: catalog, journey: { $0.journey }, id: { $0.customerID }) { x, y in x.instance < y.instance }
+        sorted(
+            records, catalog: catalog, journey: { $0.journey }, id: { $0.customerID },
+            rest: { x, y in x.instance < y.instance })
     }
 
     /// Positions of `records` in (journey, customer, instance, moment) order.
     static func moments(_ records: ArraySlice<CriticalMomentRecord>, catalog: JourneyCatalog) -> [Int] {
-        sorted(records, catalog: catalog, journey: { $0.journey }, id: { $0.customerID }) { x, y in
-            x.instance != y.instance ? x.instance < y.instance : x.moment < y.moment
-        }
+        sorted(
+            records, catalog: catalog, journey: { $0.journey }, id: { $0.customerID },
+            rest: { x, y in x.instance != y.instance ? x.instance < y.instance : x.moment < y.moment })
     }
 
     /// Touchpoint keys in (journey, stage, touchpoint) order.
@@ -58,7 +60,9 @@ enum KeyOrder {
             shared = min(shared, commonPrefixLength(first, id(record), atMost: shared))
         }
         var keys = records.indices.map { index in
-            SortKey(journey: ranks[journey(records[index])], bytes: eightBytes(of: id(records[index]), after: shared), index: index)
+            SortKey(
+                journey: ranks[journey(records[index])], bytes: eightBytes(of: id(records[index]), after: shared),
+                index: index)
         }
         keys.sort { a, b in
             if a.journey != b.journey { return a.journey < b.journey }
@@ -102,7 +106,8 @@ enum KeyOrder {
 
     /// −1, 0 or 1 as `a`'s UTF-8 bytes sort before, equal or after `b`'s (a prefix first).
     static func compareBytes(_ a: String, _ b: String) -> Int {
-        var a = a, b = b
+        var a = a
+        var b = b
         return a.withUTF8 { x in
             b.withUTF8 { y in
                 let common = min(x.count, y.count)

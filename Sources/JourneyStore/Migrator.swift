@@ -16,7 +16,8 @@ public enum Migrator {
     /// - Returns: the versions applied by this call (empty when the schema was current).
     @discardableResult
     public static func migrate(_ connection: PostgresConnection) throws -> [Int] {
-        try connection.executeScript("""
+        try connection.executeScript(
+            """
             CREATE SCHEMA IF NOT EXISTS cjm;
             CREATE TABLE IF NOT EXISTS cjm.schema_migrations (
                 version    integer     PRIMARY KEY,

@@ -73,13 +73,14 @@ enum SQLText {
 extension SQLText {
     /// A `text[]` literal with every element quoted and escaped.
     static func textArray(_ items: [String]) -> String {
-        "{" + items.map { item in
-            var quoted = "\""
-            for ch in item.unicodeScalars {
-                if ch == "\"" || ch == "\\" { quoted.append("\\") }
-                quoted.unicodeScalars.append(ch)
-            }
-            return quoted + "\""
-        }.joined(separator: ",") + "}"
+        "{"
+            + items.map { item in
+                var quoted = "\""
+                for ch in item.unicodeScalars {
+                    if ch == "\"" || ch == "\\" { quoted.append("\\") }
+                    quoted.unicodeScalars.append(ch)
+                }
+                return quoted + "\""
+            }.joined(separator: ",") + "}"
     }
 }

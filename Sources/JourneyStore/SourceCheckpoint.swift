@@ -5,17 +5,20 @@ import PostgresClient
 extension SourceCheckpoint {
     /// The checkpoints stored for a source.
     public static func load(source: String, from connection: PostgresConnection) throws -> [SourceCheckpoint] {
-        let rows = try connection.execute("""
+        let rows = try connection.execute(
+            """
             SELECT path, device, inode, fingerprint, "offset" FROM cjm.source_checkpoints WHERE source = $1 ORDER BY path
             """, [.text(source)])
         return try (0..<rows.rowCount).map { row in
-            SourceCheckpoint(source: source, file: FilePosition(
-                path: rows.string(row: row, column: 0) ?? "",
-                identity: FileIdentity(
-                    device: UInt64(bitPattern: try rows.int64(row: row, column: 1) ?? 0),
-                    inode: UInt64(bitPattern: try rows.int64(row: row, column: 2) ?? 0)),
-                fingerprint: rows.string(row: row, column: 3) ?? "",
-                offset: try rows.int64(row: row, column: 4) ?? 0))
+            SourceCheckpoint(
+                source: source,
+                file: FilePosition(
+                    path: rows.string(row: row, column: 0) ?? "",
+                    identity: FileIdentity(
+                        device: UInt64(bitPattern: try rows.int64(row: row, column: 1) ?? 0),
+                        inode: UInt64(bitPattern: try rows.int64(row: row, column: 2) ?? 0)),
+                    fingerprint: rows.string(row: row, column: 3) ?? "",
+                    offset: try rows.int64(row: row, column: 4) ?? 0))
         }
     }
 }
@@ -26,15 +29,19 @@ extension JourneySink {
         try SourceCheckpoint.load(source: source, from: connection)
     }
 
-    func writeCheckpoints(_ checkpoints: [SourceFileKey: SourceCheckpoint], forgetting forgotten: Set<SourceFileKey>) throws {
+    func writeCheckpoints(_ checkpoints: [SourceFileKey: SourceCheckpoint], forgetting forgotten: Set<SourceFileKey>)
+        throws
+    {
         for checkpoint in checkpoints.values {
-            _ = try connection.execute("""
+            _ = try connection.execute(
+                """
                 INSERT INTO cjm.source_checkpoints (source, path, device, inode, fingerprint, "offset", updated_at)
                 VALUES ($1, $2, $3, $4, $5, $6, now())
                 ON CONFLICT (source, device, inode) DO UPDATE SET
                     path = EXCLUDED.path, fingerprint = EXCLUDED.fingerprint, "offset" = EXCLUDED."offset",
                     updated_at = EXCLUDED.updated_at
-                """, [
+                """,
+                [
                     .text(checkpoint.source), .text(checkpoint.file.path),
                     .int(Int64(bitPattern: checkpoint.file.identity.device)),
                     .int(Int64(bitPattern: checkpoint.file.identity.inode)), .text(checkpoint.file.fingerprint),
@@ -44,7 +51,10 @@ extension JourneySink {
         for key in forgotten where checkpoints[key] == nil {
             _ = try connection.execute(
                 "DELETE FROM cjm.source_checkpoints WHERE source = $1 AND device = $2 AND inode = $3",
-                [.text(key.source), .int(Int64(bitPattern: key.identity.device)), .int(Int64(bitPattern: key.identity.inode))])
+                [
+                    .text(key.source), .int(Int64(bitPattern: key.identity.device)),
+                    .int(Int64(bitPattern: key.identity.inode)),
+                ])
         }
     }
 }

@@ -27,9 +27,10 @@ public struct CopyBinaryEncoder: Sendable {
     public init(reservingCapacity capacity: Int = 0) {
         bytes = []
         bytes.reserveCapacity(max(capacity, 32))
-        bytes.append(contentsOf: [0x50, 0x47, 0x43, 0x4F, 0x50, 0x59, 0x0A, 0xFF, 0x0D, 0x0A, 0x00]) // PGCOPY\n\377\r\n\0
-        appendBigEndian(Int32(0)) // flags
-        appendBigEndian(Int32(0)) // header extension length
+        // PGCOPY\n\377\r\n\0
+        bytes.append(contentsOf: [0x50, 0x47, 0x43, 0x4F, 0x50, 0x59, 0x0A, 0xFF, 0x0D, 0x0A, 0x00])
+        appendBigEndian(Int32(0))  // flags
+        appendBigEndian(Int32(0))  // header extension length
     }
 
     /// Number of encoded bytes.
@@ -140,9 +141,9 @@ public struct CopyBinaryEncoder: Sendable {
         startField()
         arrayStart = bytes.count
         arrayHasNull = false
-        appendBigEndian(Int32(0)) // length, set by endArray()
+        appendBigEndian(Int32(0))  // length, set by endArray()
         appendBigEndian(Int32(count == 0 ? 0 : 1))
-        appendBigEndian(Int32(0)) // has-null flag, set by endArray()
+        appendBigEndian(Int32(0))  // has-null flag, set by endArray()
         appendBigEndian(type.rawValue)
         if count > 0 {
             appendBigEndian(Int32(count))

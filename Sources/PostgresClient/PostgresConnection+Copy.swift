@@ -62,7 +62,8 @@ extension PostgresConnection {
 
     /// Ends a COPY FROM STDIN whose rows were sent, or aborts it when sending them failed
     /// (`failure`), and returns the server's row count or throws its error.
-    private func endCopyIn(_ handle: OpaquePointer, sql: String, failure: (any Error)?, sendFailed: Bool) throws -> Int {
+    private func endCopyIn(_ handle: OpaquePointer, sql: String, failure: (any Error)?, sendFailed: Bool) throws -> Int
+    {
         if let failure {
             // The server stops at CopyFail; its answer (if any) explains a failed send.
             _ = PQputCopyEnd(handle, "cjmd: COPY aborted by the client")

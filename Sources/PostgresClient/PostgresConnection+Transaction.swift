@@ -30,7 +30,8 @@ extension PostgresConnection {
         if commit.commandStatus == "ROLLBACK" {
             throw PostgresError(
                 kind: .transactionRolledBack,
-                message: "COMMIT rolled the transaction back because a statement inside it had failed; let that error propagate out of the transaction body",
+                message:
+                    "COMMIT rolled the transaction back because a statement inside it had failed; let that error propagate out of the transaction body",
                 sqlState: "40000")
         }
         return value

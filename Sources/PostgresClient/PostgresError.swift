@@ -96,7 +96,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// Only the first line, trimmed and capped, so a long migration or generated statement
     /// does not flood logs.
     static func firstLine(of sql: String) -> String {
-        let line = sql.split(whereSeparator: \.isNewline)
+        let line =
+            sql.split(whereSeparator: \.isNewline)
             .first(where: { !$0.allSatisfy(\.isWhitespace) }) ?? ""
         let trimmed = line.drop(while: \.isWhitespace)
         let limit = 200

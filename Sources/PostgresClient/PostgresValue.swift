@@ -40,7 +40,9 @@ public enum PostgresValue: Sendable, Hashable {
                 buffer.removeSubrange(start...)
                 throw PostgresError(
                     kind: .invalidArgument,
-                    message: "a text parameter contains a NUL character, which PostgreSQL text cannot store; remove it or send the value as bytea")
+                    message:
+                        "a text parameter contains a NUL character, which PostgreSQL text cannot store; remove it or send the value as bytea"
+                )
             }
             return
         }

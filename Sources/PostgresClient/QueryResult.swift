@@ -131,7 +131,9 @@ public final class QueryResult: @unchecked Sendable {
         let shown = string(row: row, column: column).map { $0.count > 40 ? $0.prefix(40) + "…" : $0 } ?? ""
         throw PostgresError(
             kind: .decodingFailed,
-            message: "row \(row), column \"\(columnName(column))\": \"\(shown)\" is not \(typeName); cast it in the query or read it as a string")
+            message:
+                "row \(row), column \"\(columnName(column))\": \"\(shown)\" is not \(typeName); cast it in the query or read it as a string"
+        )
     }
 
     private func checkColumn(_ column: Int) {

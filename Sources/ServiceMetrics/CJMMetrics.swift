@@ -48,8 +48,10 @@ public final class CJMMetrics: Sendable {
         func gauge(_ name: CJMMetricName) -> Meter {
             Meter(label: name.rawValue, dimensions: [], factory: factory)
         }
-        commitDuration = Metrics.Timer(label: CJMMetricName.batchCommitSeconds.rawValue, dimensions: [], factory: factory)
-        batchEvents = Recorder(label: CJMMetricName.batchEvents.rawValue, dimensions: [], aggregate: true, factory: factory)
+        commitDuration = Metrics.Timer(
+            label: CJMMetricName.batchCommitSeconds.rawValue, dimensions: [], factory: factory)
+        batchEvents = Recorder(
+            label: CJMMetricName.batchEvents.rawValue, dimensions: [], aggregate: true, factory: factory)
         bufferEvents = gauge(.bufferEvents)
         reorderBufferEvents = gauge(.reorderBufferEvents)
         databaseUp = gauge(.databaseUp)

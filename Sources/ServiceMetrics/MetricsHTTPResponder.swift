@@ -26,11 +26,13 @@ struct MetricsHTTPResponder: Sendable {
             // Only GET: scrapers and probes never need more, and anything else is a mistake
             // worth surfacing rather than guessing at.
             guard method == .GET else {
-                return Self.text(.methodNotAllowed, "method \(method.rawValue) not allowed; use GET\n",
-                                 extraHeaders: [("Allow", "GET")])
+                return Self.text(
+                    .methodNotAllowed, "method \(method.rawValue) not allowed; use GET\n",
+                    extraHeaders: [("Allow", "GET")])
             }
             if path == "/metrics" {
-                return MetricsHTTPResponse(status: .ok, contentType: Self.metricsContentType, body: registry.emitToBuffer())
+                return MetricsHTTPResponse(
+                    status: .ok, contentType: Self.metricsContentType, body: registry.emitToBuffer())
             }
             switch await health() {
             case .healthy:
@@ -46,6 +48,7 @@ struct MetricsHTTPResponder: Sendable {
     static func text(
         _ status: HTTPResponseStatus, _ body: String, extraHeaders: [(String, String)] = []
     ) -> MetricsHTTPResponse {
-        MetricsHTTPResponse(status: status, contentType: textContentType, body: Array(body.utf8), extraHeaders: extraHeaders)
+        MetricsHTTPResponse(
+            status: status, contentType: textContentType, body: Array(body.utf8), extraHeaders: extraHeaders)
     }
 }

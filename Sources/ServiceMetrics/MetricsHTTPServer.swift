@@ -173,7 +173,9 @@ public final class MetricsHTTPServer: Sendable {
     /// Writes through the channel itself rather than the async writer, so the await ends
     /// only when the response has reached the socket; closing earlier could drop the tail
     /// of a large `/metrics` page.
-    private static func write(_ response: MetricsHTTPResponse, version: HTTPVersion, to channel: any Channel) async throws {
+    private static func write(_ response: MetricsHTTPResponse, version: HTTPVersion, to channel: any Channel)
+        async throws
+    {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: String(response.body.count))

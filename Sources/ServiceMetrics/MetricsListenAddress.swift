@@ -40,7 +40,8 @@ public struct MetricsListenAddress: Sendable, Hashable, CustomStringConvertible 
             throw .invalidListenAddress(text, reason: "the host is missing; expected host:port such as 127.0.0.1:9464")
         }
         guard portPart.count <= 5, portPart.allSatisfy({ $0.isASCII && $0.isNumber }),
-              let port = Int(portPart), (0...65535).contains(port) else {
+            let port = Int(portPart), (0...65535).contains(port)
+        else {
             throw .invalidListenAddress(text, reason: "the port must be a number from 0 to 65535")
         }
         self.init(host: String(hostPart), port: port)

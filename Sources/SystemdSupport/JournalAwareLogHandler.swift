@@ -38,9 +38,10 @@ public struct JournalAwareLogHandler: LogHandler {
         output: LogOutput = .standardError,
         metadataProvider: Logger.MetadataProvider? = nil
     ) {
-        LoggingSystem.bootstrap({ label, provider in
-            JournalAwareLogHandler(label: label, output: output, logLevel: logLevel, metadataProvider: provider)
-        }, metadataProvider: metadataProvider)
+        LoggingSystem.bootstrap(
+            { label, provider in
+                JournalAwareLogHandler(label: label, output: output, logLevel: logLevel, metadataProvider: provider)
+            }, metadataProvider: metadataProvider)
     }
 
     /// The syslog priority sd-daemon(3) prefixes use for `level`:

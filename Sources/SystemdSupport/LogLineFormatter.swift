@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Turns one log event into one line of bytes, newline included.
 enum LogLineFormatter {
@@ -58,9 +59,11 @@ enum LogLineFormatter {
     /// Values with spaces or quotes (or nothing at all) are double-quoted so `key=value` pairs
     /// stay splittable; `"` and `\` inside are backslash-escaped.
     static func quotedIfNeeded(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.utf8.contains { byte in
-            byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'")
-        }
+        let needsQuotes =
+            value.isEmpty
+            || value.utf8.contains { byte in
+                byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'")
+            }
         guard needsQuotes else { return value }
         var quoted = "\""
         for character in value {

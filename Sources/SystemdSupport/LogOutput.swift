@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Where log lines go and in which form; shared by every logger writing to the same descriptor.
@@ -39,9 +39,12 @@ public final class LogOutput: @unchecked Sendable {
 
     /// `fileDescriptor`, in journal style when `JOURNAL_STREAM` names it.
     /// - Parameter environment: where to read `JOURNAL_STREAM`; the process environment when `nil`.
-    public static func detecting(fileDescriptor: Int32 = STDERR_FILENO, environment: [String: String]? = nil) -> LogOutput {
+    public static func detecting(fileDescriptor: Int32 = STDERR_FILENO, environment: [String: String]? = nil)
+        -> LogOutput
+    {
         let values = environment ?? ProcessEnvironment.values(for: ["JOURNAL_STREAM"])
-        let connected = values["JOURNAL_STREAM"].map { isJournalStream(fileDescriptor: fileDescriptor, journalStream: $0) } ?? false
+        let connected =
+            values["JOURNAL_STREAM"].map { isJournalStream(fileDescriptor: fileDescriptor, journalStream: $0) } ?? false
         return LogOutput(fileDescriptor: fileDescriptor, style: connected ? .journal : .plain)
     }
 
@@ -63,7 +66,8 @@ public final class LogOutput: @unchecked Sendable {
             line.withUnsafeBytes { bytes in
                 var offset = 0
                 while offset < bytes.count {
-                    let written = systemWrite(fileDescriptor, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
+                    let written = systemWrite(
+                        fileDescriptor, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
                     if written > 0 {
                         offset += written
                     } else if written < 0, errno == EINTR {

@@ -54,15 +54,15 @@ public enum Redaction {
         }
         output.append(contentsOf: schemeSeparator)
         // The last '@' ends the user info, so a raw '@' inside a password is still masked.
-        guard let at = bytes[authorityStart ..< authorityEnd].lastIndex(of: UInt8(ascii: "@")),
-              let colon = bytes[authorityStart ..< at].firstIndex(of: UInt8(ascii: ":"))
+        guard let at = bytes[authorityStart..<authorityEnd].lastIndex(of: UInt8(ascii: "@")),
+            let colon = bytes[authorityStart..<at].firstIndex(of: UInt8(ascii: ":"))
         else {
-            output.append(contentsOf: bytes[authorityStart ..< authorityEnd])
+            output.append(contentsOf: bytes[authorityStart..<authorityEnd])
             return authorityEnd
         }
-        output.append(contentsOf: bytes[authorityStart ... colon])
+        output.append(contentsOf: bytes[authorityStart...colon])
         output.append(contentsOf: maskBytes)
-        output.append(contentsOf: bytes[at ..< authorityEnd])
+        output.append(contentsOf: bytes[at..<authorityEnd])
         return authorityEnd
     }
 
@@ -81,25 +81,30 @@ public enum Redaction {
         if cursor < bytes.count, bytes[cursor] == UInt8(ascii: "'") {
             cursor += 1
             while cursor < bytes.count {
-                if bytes[cursor] == UInt8(ascii: "\\") { cursor += 2; continue }
+                if bytes[cursor] == UInt8(ascii: "\\") {
+                    cursor += 2
+                    continue
+                }
                 cursor += 1
                 if bytes[cursor - 1] == UInt8(ascii: "'") { break }
             }
             cursor = min(cursor, bytes.count)
         } else {
             while cursor < bytes.count, !isSpace(bytes[cursor]),
-                  !(inQuery && (bytes[cursor] == UInt8(ascii: "&") || bytes[cursor] == UInt8(ascii: "#"))) {
+                !(inQuery && (bytes[cursor] == UInt8(ascii: "&") || bytes[cursor] == UInt8(ascii: "#")))
+            {
                 cursor += 1
             }
         }
-        output.append(contentsOf: bytes[start ..< valueStart])
+        output.append(contentsOf: bytes[start..<valueStart])
         output.append(contentsOf: maskBytes)
         return cursor
     }
 
     private static func containsPasswordKeyword(_ bytes: [UInt8]) -> Bool {
         guard bytes.count >= passwordKeyword.count else { return false }
-        for start in 0 ... bytes.count - passwordKeyword.count where matches(bytes, at: start, passwordKeyword, ignoringCase: true) {
+        for start in 0...bytes.count - passwordKeyword.count
+        where matches(bytes, at: start, passwordKeyword, ignoringCase: true) {
             return true
         }
         return false
@@ -107,7 +112,7 @@ public enum Redaction {
 
     private static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
         guard bytes.count >= needle.count else { return false }
-        for start in 0 ... bytes.count - needle.count where matches(bytes, at: start, needle, ignoringCase: false) {
+        for start in 0...bytes.count - needle.count where matches(bytes, at: start, needle, ignoringCase: false) {
             return true
         }
         return false
@@ -115,7 +120,7 @@ public enum Redaction {
 
     private static func matches(_ bytes: [UInt8], at start: Int, _ needle: [UInt8], ignoringCase: Bool) -> Bool {
         guard start + needle.count <= bytes.count else { return false }
-        for offset in 0 ..< needle.count {
+        for offset in 0..<needle.count {
             var byte = bytes[start + offset]
             if ignoringCase, byte >= UInt8(ascii: "A"), byte <= UInt8(ascii: "Z") { byte += 32 }
             if byte != needle[offset] { return false }
@@ -124,6 +129,7 @@ public enum Redaction {
     }
 
     private static func isSpace(_ byte: UInt8) -> Bool {
-        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n")
+            || byte == UInt8(ascii: "\r")
     }
 }

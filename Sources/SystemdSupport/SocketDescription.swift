@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What a socket descriptor is, so the daemon can check that a passed descriptor fits the
@@ -58,12 +58,13 @@ public struct SocketDescription: Sendable, Equatable {
         }
         guard named == 0 else { throw .descriptorUnusable(fd: fd, errno: errno) }
 
-        kind = switch type {
-        case streamSocketType: .stream
-        case datagramSocketType: .datagram
-        case sequencedPacketSocketType: .sequencedPacket
-        default: .other(type)
-        }
+        kind =
+            switch type {
+            case streamSocketType: .stream
+            case datagramSocketType: .datagram
+            case sequencedPacketSocketType: .sequencedPacket
+            default: .other(type)
+            }
         isListening = accepting != 0
         (family, localAddress) = Self.address(storage, length: Int(length))
     }
@@ -83,7 +84,7 @@ public struct SocketDescription: Sendable, Equatable {
         case AF_UNIX:
             let path = withUnsafeBytes(of: &storage) { raw -> String in
                 let pathLength = max(0, min(length, raw.count) - unixPathOffset)
-                let bytes = Array(raw[unixPathOffset ..< unixPathOffset + pathLength])
+                let bytes = Array(raw[unixPathOffset..<unixPathOffset + pathLength])
                 guard let first = bytes.first else { return "" }
                 if first == 0 { return "@" + String(decoding: bytes.dropFirst(), as: UTF8.self) }
                 return String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
@@ -93,7 +94,9 @@ public struct SocketDescription: Sendable, Equatable {
             let (host, port) = withUnsafeBytes(of: &storage) { raw in
                 raw.withMemoryRebound(to: sockaddr_in.self) { inet in
                     var address = inet[0].sin_addr
-                    let host = withUnsafePointer(to: &address) { numericHost(AF_INET, UnsafeRawPointer($0), capacity: Int(INET_ADDRSTRLEN)) }
+                    let host = withUnsafePointer(to: &address) {
+                        numericHost(AF_INET, UnsafeRawPointer($0), capacity: Int(INET_ADDRSTRLEN))
+                    }
                     return (host, UInt16(bigEndian: inet[0].sin_port))
                 }
             }
@@ -102,7 +105,9 @@ public struct SocketDescription: Sendable, Equatable {
             let (host, port) = withUnsafeBytes(of: &storage) { raw in
                 raw.withMemoryRebound(to: sockaddr_in6.self) { inet6 in
                     var address = inet6[0].sin6_addr
-                    let host = withUnsafePointer(to: &address) { numericHost(AF_INET6, UnsafeRawPointer($0), capacity: Int(INET6_ADDRSTRLEN)) }
+                    let host = withUnsafePointer(to: &address) {
+                        numericHost(AF_INET6, UnsafeRawPointer($0), capacity: Int(INET6_ADDRSTRLEN))
+                    }
                     return (host, UInt16(bigEndian: inet6[0].sin6_port))
                 }
             }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Sends sd_notify(3) state messages to the service manager.
@@ -75,7 +75,9 @@ public struct SystemdNotifier: Sendable {
         guard socketDescriptor >= 0 else { return failed(state, address, errno: errno, step: "open a socket") }
         defer { close(socketDescriptor) }
         var timeout = Self.socketTimeout(sendTimeout)
-        guard setsockopt(socketDescriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size)) == 0 else {
+        guard
+            setsockopt(socketDescriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size)) == 0
+        else {
             return failed(state, address, errno: errno, step: "set the send timeout")
         }
 
@@ -99,13 +101,15 @@ public struct SystemdNotifier: Sendable {
         // A zero timeval would mean "wait forever", the opposite of a short timeout.
         let microseconds = max(seconds > 0 ? 0 : 1, Int(attoseconds / 1_000_000_000_000))
         #if canImport(Darwin)
-        return timeval(tv_sec: Int(max(seconds, 0)), tv_usec: Int32(microseconds))
+            return timeval(tv_sec: Int(max(seconds, 0)), tv_usec: Int32(microseconds))
         #else
-        return timeval(tv_sec: Int(max(seconds, 0)), tv_usec: microseconds)
+            return timeval(tv_sec: Int(max(seconds, 0)), tv_usec: microseconds)
         #endif
     }
 
-    private func failed(_ state: String, _ address: NotifySocketAddress, errno code: Int32, step: String) -> NotifyOutcome {
+    private func failed(_ state: String, _ address: NotifySocketAddress, errno code: Int32, step: String)
+        -> NotifyOutcome
+    {
         let failure = NotifyFailure(errno: code, socket: address.environmentValue, step: step)
         let firstLine = state.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? state
         debugLog?("sd_notify \(firstLine): \(failure)")

@@ -1,6 +1,6 @@
 import ArgumentParser
 
-/// The `cjmd` command line (SPEC §6).
+/// The `cjmd` command line (docs/cli.md).
 @main
 struct CJMD: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

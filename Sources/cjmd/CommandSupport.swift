@@ -72,7 +72,8 @@ enum CommandSupport {
         if let pg = error as? PostgresError {
             printError("cjmd: \(what) failed: \(pg)")
             if pg.isConnectionProblem {
-                printError("cjmd: the database went away; run the command again once it is back (nothing is counted twice)")
+                printError(
+                    "cjmd: the database went away; run the command again once it is back (nothing is counted twice)")
             }
         } else {
             printError("cjmd: \(what) failed: \(error)")

@@ -46,7 +46,8 @@ enum MetricsObserver {
             if batch.count > 0 { metrics.observeCommit(seconds: seconds, events: batch.count) }
         }
         observer.onState = { state in
-            metrics.setWatermark(microsecondsSinceEpoch: state.watermark > .distantPast ? state.watermark.microseconds : nil)
+            metrics.setWatermark(
+                microsecondsSinceEpoch: state.watermark > .distantPast ? state.watermark.microseconds : nil)
             metrics.setReorderBufferDepth(state.reorderBuffer)
             metrics.setBufferDepth(state.queueDepth)
             metrics.setOpenInstances(state.openInstances)
@@ -137,10 +138,12 @@ struct ReloadService: Service {
                         var changes: [String] = []
                         for service in sourceServices { changes += try await service.apply(candidate.sources) }
                         running = candidate
-                        logger.notice("reload: applied", metadata: [
-                            "configuration": "\(candidate.logSummary)",
-                            "sources": "\(changes.isEmpty ? "unchanged" : changes.joined(separator: ", "))",
-                        ])
+                        logger.notice(
+                            "reload: applied",
+                            metadata: [
+                                "configuration": "\(candidate.logSummary)",
+                                "sources": "\(changes.isEmpty ? "unchanged" : changes.joined(separator: ", "))",
+                            ])
                     }
                     metrics?.recordReload(.success)
                 } catch let error as ConfigurationError {

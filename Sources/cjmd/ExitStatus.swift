@@ -1,6 +1,6 @@
 import ArgumentParser
 
-/// Exit codes of SPEC §6 (the sysexits.h values).
+/// Exit codes of docs/cli.md (the sysexits.h values).
 enum ExitStatus {
     static let usage = ExitCode(64)
     static let dataError = ExitCode(65)

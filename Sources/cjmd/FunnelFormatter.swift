@@ -3,19 +3,7 @@ import JourneyStore
 
 /// Renders funnel rows for `cjmd report`.
 enum FunnelFormatter {
-    static let csvHeader = [
-        "journey", "stage_index", "stage", "reached", "customers", "converted_to_next", "step_conversion",
-        "overall_conversion", "drop_off", "drop_off_rate", "active", "abandoned", "expired", "median_time_to_next",
-        "p90_time_to_next", "events", "avg_sentiment", "revenue",
-    ]
-
-    static func fields(_ r: FunnelRow) -> [String?] {
-        [r.journey, "\(r.stageIndex)", r.stage, "\(r.reached)", "\(r.customers)", r.convertedToNext.map { "\($0)" },
-         r.stepConversion.map { "\($0)" }, r.overallConversion.map { "\($0)" }, r.dropOff.map { "\($0)" },
-         r.dropOffRate.map { "\($0)" }, "\(r.active)", "\(r.abandoned)", "\(r.expired)",
-         r.medianTimeToNext.map { "\($0)" }, r.p90TimeToNext.map { "\($0)" }, "\(r.events)",
-         r.avgSentiment.map { "\($0)" }, r.revenue]
-    }
+    static let csvHeader = FunnelRow.columns.map(\.name)
 
     static func csv(_ rows: [FunnelRow]) -> String {
         func quote(_ s: String) -> String {
@@ -23,36 +11,40 @@ enum FunnelFormatter {
                 ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
         var out = csvHeader.joined(separator: ",") + "\n"
-        for r in rows { out += fields(r).map { quote($0 ?? "") }.joined(separator: ",") + "\n" }
+        for r in rows { out += r.fields.map { quote($0 ?? "") }.joined(separator: ",") + "\n" }
         return out
     }
 
     static func json(_ rows: [FunnelRow]) -> String {
         let objects: [[String: Any]] = rows.map { r in
             var o: [String: Any] = [:]
-            let numeric: Set<String> = ["stage_index", "reached", "customers", "converted_to_next", "step_conversion",
-                                        "overall_conversion", "drop_off", "drop_off_rate", "active", "abandoned",
-                                        "expired", "median_time_to_next", "p90_time_to_next", "events",
-                                        "avg_sentiment", "revenue"]
-            for (key, value) in zip(csvHeader, fields(r)) {
+            let numeric = Set(FunnelRow.columns.filter(\.isNumeric).map(\.name))
+            for (key, value) in zip(csvHeader, r.fields) {
                 if let value {
-                    o[key] = numeric.contains(key) ? (Double(value).map { d -> Any in
-                        d == d.rounded() && abs(d) < 1e15 && !value.contains(".") ? Int64(d) : d } ?? value) : value
+                    o[key] =
+                        numeric.contains(key)
+                        ? (Double(value).map { d -> Any in
+                            d == d.rounded() && abs(d) < 1e15 && !value.contains(".") ? Int64(d) : d
+                        } ?? value) : value
                 } else {
                     o[key] = NSNull()
                 }
             }
             return o
         }
-        let data = (try? JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])) ?? Data("[]".utf8)
+        let data =
+            (try? JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys]))
+            ?? Data("[]".utf8)
         return String(decoding: data, as: UTF8.self)
     }
 
     static func table(_ rows: [FunnelRow]) -> String {
         var out = ""
         var journey: String? = nil
-        let header = ["stage", "reached", "customers", "step conv", "overall", "drop-off", "abandoned", "expired",
-                      "active", "median→next", "p90→next", "events", "sentiment", "revenue"]
+        let header = [
+            "stage", "reached", "customers", "step conv", "overall", "drop-off", "abandoned", "expired",
+            "active", "median→next", "p90→next", "events", "sentiment", "revenue",
+        ]
         var block: [[String]] = []
         func flush() {
             guard let journey, !block.isEmpty else { return }
@@ -60,10 +52,12 @@ enum FunnelFormatter {
             let table = [header] + block
             let widths = header.indices.map { c in table.map { $0[c].count }.max() ?? 0 }
             for (i, line) in table.enumerated() {
-                out += line.enumerated().map { c, cell in
-                    c == 0 ? cell.padding(toLength: widths[c], withPad: " ", startingAt: 0)
-                        : String(repeating: " ", count: widths[c] - cell.count) + cell
-                }.joined(separator: "  ") + "\n"
+                out +=
+                    line.enumerated().map { c, cell in
+                        c == 0
+                            ? cell.padding(toLength: widths[c], withPad: " ", startingAt: 0)
+                            : String(repeating: " ", count: widths[c] - cell.count) + cell
+                    }.joined(separator: "  ") + "\n"
                 if i == 0 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
             }
             out += "\n"

@@ -2,7 +2,7 @@ import Foundation
 import JourneyCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Sends simulated lines to a running daemon's Unix socket at the pace of their arrival
@@ -26,7 +26,9 @@ final class LiveLineSender {
     init(unixSocketPath path: String) throws {
         self.path = path
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw SendError(description: "cannot create a socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw SendError(description: "cannot create a socket: \(String(cString: strerror(errno)))")
+        }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)

@@ -13,9 +13,11 @@ struct MigrateCommand: ParsableCommand {
         do {
             let applied = try Migrator.migrate(connection)
             let version = try Migrator.currentVersion(connection) ?? 0
-            print(applied.isEmpty
-                ? "schema cjm is up to date (version \(version))"
-                : "schema cjm migrated to version \(version) (applied \(applied.map(String.init).joined(separator: ", ")))")
+            print(
+                applied.isEmpty
+                    ? "schema cjm is up to date (version \(version))"
+                    : "schema cjm migrated to version \(version) (applied \(applied.map(String.init).joined(separator: ", ")))"
+            )
         } catch {
             throw CommandSupport.databaseFailure(error, doing: "migration")
         }

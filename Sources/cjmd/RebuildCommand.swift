@@ -15,9 +15,11 @@ struct RebuildCommand: ParsableCommand {
         let connection = try CommandSupport.connectMigrated(configuration, configPath: options.config)
         let started = Date()
         do {
-            let summary = try JourneyRebuilder.rebuild(configuration: configuration, connection: connection, logger: logger)
-            print("rebuilt journeys from \(summary.events) events in "
-                  + "\(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+            let summary = try JourneyRebuilder.rebuild(
+                configuration: configuration, connection: connection, logger: logger)
+            print(
+                "rebuilt journeys from \(summary.events) events in "
+                    + "\(String(format: "%.2f", Date().timeIntervalSince(started))) s")
         } catch {
             throw CommandSupport.databaseFailure(error, doing: "rebuild")
         }

@@ -22,8 +22,11 @@ struct ReplayCommand: AsyncParsableCommand {
     @Flag(name: .customLong("fail-on-rejected"), help: "Exit 65 when any line was dead-lettered.")
     var failOnRejected = false
 
-    @Option(name: .customLong("batch-events"),
-            help: "Events and dead letters per committed transaction (default: \(ReplayRunner.defaultBatchEvents); ingest.batch_max_events is for live sources).")
+    @Option(
+        name: .customLong("batch-events"),
+        help:
+            "Events and dead letters per committed transaction (default: \(ReplayRunner.defaultBatchEvents); ingest.batch_max_events is for live sources)."
+    )
     var batchEvents = ReplayRunner.defaultBatchEvents
 
     @Argument(help: "NDJSON files; - reads standard input.")
@@ -35,7 +38,8 @@ struct ReplayCommand: AsyncParsableCommand {
             throw ValidationError("--as-of \(asOf) is not an RFC 3339 time such as 2026-05-01T00:00:00Z")
         }
         if !(1...ReplayRunner.maximumBatchEvents).contains(batchEvents) {
-            throw ValidationError("--batch-events \(batchEvents) is out of range: give 1 to \(ReplayRunner.maximumBatchEvents)")
+            throw ValidationError(
+                "--batch-events \(batchEvents) is out of range: give 1 to \(ReplayRunner.maximumBatchEvents)")
         }
     }
 
@@ -53,19 +57,22 @@ struct ReplayCommand: AsyncParsableCommand {
         func finishDelivery() async {
             guard let webhook, let delivery else { return }
             if webhook.pendingDeliveries > 0, await !webhook.flush(timeoutSeconds: 30) {
-                printError("cjmd: some alert notifications could not be delivered to \(webhook.settings.url); they are in cjm.alerts")
+                printError(
+                    "cjmd: some alert notifications could not be delivered to \(webhook.settings.url); they are in cjm.alerts"
+                )
             }
             webhook.stop()
             await delivery.value
         }
         do {
             try JourneySink.publishJourneys(configuration, on: connection)
-            let sink = try JourneySink(configuration: configuration, connection: connection, logger: logger)
             var settings = configuration.ingest
             settings.batchMaxEvents = batchEvents
             let runner = ReplayRunner(settings: settings, clock: CommandSupport.now, logger: logger)
             summary = try await Self.offThePool {
-                try runner.replay(files, into: sink, asOf: asOf.flatMap(RFC3339.parse)) { transitions in
+                try runner.replay(
+                    files, configuration: configuration, connection: connection, asOf: asOf.flatMap(RFC3339.parse)
+                ) { transitions in
                     if let webhook { transitions.forEach(webhook.send) }
                 }
             }
@@ -80,9 +87,10 @@ struct ReplayCommand: AsyncParsableCommand {
         await finishDelivery()
         let seconds = max(Date().timeIntervalSince(started), 1e-6)
         let o = summary.outcome
-        print("replayed \(summary.lines) lines in \(String(format: "%.2f", seconds)) s "
-              + "(\(Int(Double(summary.lines) / seconds)) lines/s): \(o.stored) stored, \(o.duplicates) duplicates, "
-              + "\(o.rejected) rejected, \(o.late) late")
+        print(
+            "replayed \(summary.lines) lines in \(String(format: "%.2f", seconds)) s "
+                + "(\(Int(Double(summary.lines) / seconds)) lines/s): \(o.stored) stored, \(o.duplicates) duplicates, "
+                + "\(o.rejected) rejected, \(o.late) late")
         let fired = o.alertTransitions.filter { if case .fired = $0 { true } else { false } }.count
         if !o.alertTransitions.isEmpty {
             print("alerts: \(fired) fired, \(o.alertTransitions.count - fired) resolved (see cjm.alerts)")

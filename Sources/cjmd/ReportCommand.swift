@@ -4,7 +4,8 @@ import JourneyStore
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "report", abstract: "Print the funnel from the database, for people (table) and scripts (json, csv).")
+        commandName: "report",
+        abstract: "Print the funnel from the database, for people (table) and scripts (json, csv).")
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case table, json, csv

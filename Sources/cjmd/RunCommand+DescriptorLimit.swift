@@ -13,10 +13,13 @@ extension RunCommand {
         guard let limit = FileDescriptorLimit.raiseToHardLimit() else { return }
         let needed = UInt64(configuration.ingest.maxConnections) + descriptorsBesideConnections
         if limit < needed {
-            logger.warning("the open-file limit is below ingest.max_connections", metadata: [
-                "limit": "\(limit)", "max_connections": "\(configuration.ingest.maxConnections)",
-                "advice": "raise LimitNOFILE= in the unit (or ulimit -n) to at least \(needed), or lower ingest.max_connections",
-            ])
+            logger.warning(
+                "the open-file limit is below ingest.max_connections",
+                metadata: [
+                    "limit": "\(limit)", "max_connections": "\(configuration.ingest.maxConnections)",
+                    "advice":
+                        "raise LimitNOFILE= in the unit (or ulimit -n) to at least \(needed), or lower ingest.max_connections",
+                ])
         }
     }
 }

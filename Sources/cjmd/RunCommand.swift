@@ -1,5 +1,5 @@
-import ArgumentParser
 import Alerting
+import ArgumentParser
 import Foundation
 import Ingest
 import IngestEnvelope
@@ -20,10 +20,13 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOption
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Seconds a shutdown keeps retrying commits while the database is unavailable, then exits 69 with what was left.",
-        discussion: "Keep it below the systemd unit's TimeoutStopSec (60 s in systemd/cjmd.service), so that cjmd exits with a message instead of being killed.",
-        valueName: "seconds"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Seconds a shutdown keeps retrying commits while the database is unavailable, then exits 69 with what was left.",
+            discussion:
+                "Keep it below the systemd unit's TimeoutStopSec (60 s in systemd/cjmd.service), so that cjmd exits with a message instead of being killed.",
+            valueName: "seconds"))
     var drainTimeout: Double = 30
 
     func validate() throws {
@@ -53,11 +56,15 @@ struct RunCommand: AsyncParsableCommand {
             for listener in listeners {
                 let description = try SocketDescription(fd: listener.fd)
                 guard description.isListeningStream else {
-                    printError("cjmd: socket-activated descriptor \(listener.fd) (\(listener.name)) is not a listening stream socket; use ListenStream= in the socket unit")
+                    printError(
+                        "cjmd: socket-activated descriptor \(listener.fd) (\(listener.name)) is not a listening stream socket; use ListenStream= in the socket unit"
+                    )
                     throw ExitStatus.configuration
                 }
                 guard configuration.sources.contains(where: { $0.name == listener.name }) else {
-                    printError("cjmd: systemd passed a socket named \(listener.name), but no source has that name; set FileDescriptorName= to a source's name")
+                    printError(
+                        "cjmd: systemd passed a socket named \(listener.name), but no source has that name; set FileDescriptorName= to a source's name"
+                    )
                     throw ExitStatus.configuration
                 }
             }
@@ -79,8 +86,9 @@ struct RunCommand: AsyncParsableCommand {
         var observer = PipelineObserver()
         if let listen = configuration.service.metricsListen {
             let registry = PrometheusCollectorRegistry()
-            let cjmMetrics = CJMMetrics(factory: CJMMetrics.bootstrapPrometheus(registry: registry),
-                                        sources: configuration.sources.map(\.name))
+            let cjmMetrics = CJMMetrics(
+                factory: CJMMetrics.bootstrapPrometheus(registry: registry),
+                sources: configuration.sources.map(\.name))
             metrics = cjmMetrics
             observer = MetricsObserver.make(cjmMetrics, health: health)
             do {
@@ -105,11 +113,13 @@ struct RunCommand: AsyncParsableCommand {
             do {
                 let connection = try PostgresConnection(conninfo: configuration.database.url)
                 defer { connection.close() }
-                alertWebhook.resume(firing: try StoredAlerts.firing(
-                    catalog: JourneyCatalog(journeys: configuration.journeys), on: connection))
+                alertWebhook.resume(
+                    firing: try StoredAlerts.firing(
+                        catalog: JourneyCatalog(journeys: configuration.journeys), on: connection))
             } catch {
-                logger.warning("could not read the firing alerts to re-send them; new transitions are sent anyway",
-                               metadata: ["error": "\(error)"])
+                logger.warning(
+                    "could not read the firing alerts to re-send them; new transitions are sent anyway",
+                    metadata: ["error": "\(error)"])
             }
             let recordMetrics = observer.onCommit
             observer.onCommit = { batch, outcome, seconds in
@@ -147,14 +157,18 @@ struct RunCommand: AsyncParsableCommand {
         if let watchdog {
             services.append(.init(service: WatchdogService(settings: watchdog, notifier: notifier, pipeline: pipeline)))
         }
-        services.append(.init(service: ReloadService(configPath: options.config, initial: configuration,
-                                                     notifier: notifier, metrics: metrics, pipeline: pipeline,
-                                                     sourceServices: sourceServices, logger: logger)))
+        services.append(
+            .init(
+                service: ReloadService(
+                    configPath: options.config, initial: configuration,
+                    notifier: notifier, metrics: metrics, pipeline: pipeline,
+                    sourceServices: sourceServices, logger: logger)))
         // Services stop in reverse order: the socket listeners first.
         for source in sourceServices.reversed() { services.append(.init(service: source)) }
         services.append(.init(service: StoppingNotifier(notifier: notifier, pipeline: pipeline)))
-        let group = ServiceGroup(configuration: .init(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch let abandoned as UncommittedAtShutdown {
@@ -181,9 +195,11 @@ struct RunCommand: AsyncParsableCommand {
                 return
             } catch let error as PostgresError where error.isConnectionProblem || error.kind == .connectionFailed {
                 if !reported {
-                    logger.error("database unavailable; retrying", metadata: [
-                        "error": "\(error.message)", "hint": "check database.url in \(configPath)",
-                    ])
+                    logger.error(
+                        "database unavailable; retrying",
+                        metadata: [
+                            "error": "\(error.message)", "hint": "check database.url in \(configPath)",
+                        ])
                     reported = true
                 }
                 try await Task.sleep(for: .seconds(delay))

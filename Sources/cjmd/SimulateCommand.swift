@@ -24,7 +24,10 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Fraction of events sent twice.") var duplicates = 0.0
     @Option(help: "Fraction of lines that are malformed.") var malformed = 0.0
     @Option(help: "Fraction of events without event_id.") var withoutEventID = 0.1
-    @Option(help: "Inject a drop-off spike: JOURNEY:STAGE:START:DURATION[:PROGRESSION], e.g. purchase:consideration:2026-01-10T00:00:00Z:6h")
+    @Option(
+        help:
+            "Inject a drop-off spike: JOURNEY:STAGE:START:DURATION[:PROGRESSION], e.g. purchase:consideration:2026-01-10T00:00:00Z:6h"
+    )
     var spike: String?
     @Option(name: .shortAndLong, help: "Output file (default: standard output).") var output: String?
     @Option(help: "Send the lines live, at their arrival times, to this Unix socket of `cjmd run`.")
@@ -38,7 +41,9 @@ struct SimulateCommand: ParsableCommand {
         simulation.duplicates = duplicates
         simulation.malformed = malformed
         simulation.withoutEventID = withoutEventID
-        guard let startTime = RFC3339.parse(start) else { throw ValidationError("--start \(start) is not an RFC 3339 time") }
+        guard let startTime = RFC3339.parse(start) else {
+            throw ValidationError("--start \(start) is not an RFC 3339 time")
+        }
         simulation.start = sendTo == nil ? startTime : CommandSupport.now()
         guard let span = TimeSpan(parsing: duration), span.microseconds > 0 else {
             throw ValidationError("--duration \(duration) is not a duration such as 7d")
@@ -95,7 +100,7 @@ struct SimulateCommand: ParsableCommand {
         let end = simulation.start + simulation.duration
         var simulator = JourneySimulator(journeys: journeys, options: simulation)
         do {
-            try simulator.run { line, arrival in
+            try simulator.runWithArrivalTimes { line, arrival in
                 guard arrival < end else { throw DurationOver() }
                 try sender.send(line, arrival: arrival)
             }
@@ -110,7 +115,8 @@ struct SimulateCommand: ParsableCommand {
             printError("cjmd: \(error)")
             throw ExitStatus.unavailable
         }
-        printError("cjmd: sent \(sender.sentLines) lines to \(path); the daemon acknowledged \(sender.acknowledgedLines)")
+        printError(
+            "cjmd: sent \(sender.sentLines) lines to \(path); the daemon acknowledged \(sender.acknowledgedLines)")
     }
 
     static func parseSpike(_ text: String) throws -> SimulationOptions.Spike {
@@ -119,7 +125,8 @@ struct SimulateCommand: ParsableCommand {
         guard parts.count >= 6 else {
             throw ValidationError("--spike \(text): expected JOURNEY:STAGE:START:DURATION[:PROGRESSION]")
         }
-        let journey = parts[0], stage = parts[1]
+        let journey = parts[0]
+        let stage = parts[1]
         // RFC 3339 with Z has exactly two colons: 2026-01-10T00:00:00Z
         let startText = parts[2...4].joined(separator: ":")
         guard let start = RFC3339.parse(startText), let span = TimeSpan(parsing: parts[5]) else {

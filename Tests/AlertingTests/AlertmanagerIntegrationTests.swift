@@ -11,7 +11,9 @@ struct AlertmanagerIntegrationTests {
     func firedThenResolved() async throws {
         if ProcessInfo.processInfo.environment["CJM_SKIP_ALERTMANAGER"] == "1" { return }
         guard FileManager.default.isExecutableFile(atPath: AlertmanagerProcess.binary) else {
-            Issue.record("\(AlertmanagerProcess.binary) is missing: run `apt-get install prometheus-alertmanager`, or set CJM_SKIP_ALERTMANAGER=1 to skip this test.")
+            Issue.record(
+                "\(AlertmanagerProcess.binary) is missing: run `apt-get install prometheus-alertmanager`, or set CJM_SKIP_ALERTMANAGER=1 to skip this test."
+            )
             return
         }
         let alertmanager = try AlertmanagerProcess()
@@ -38,10 +40,11 @@ struct AlertmanagerIntegrationTests {
         #expect(active.count == 1)
         let shown = try #require(active.first)
         let labels = try #require(shown["labels"] as? [String: String])
-        #expect(labels == [
-            "alertname": "CJMDropOffSpike", "journey": "checkout", "stage": "payment",
-            "stage_index": "2", "severity": "warning",
-        ])
+        #expect(
+            labels == [
+                "alertname": "CJMDropOffSpike", "journey": "checkout", "stage": "payment",
+                "stage_index": "2", "severity": "warning",
+            ])
         let annotations = try #require(shown["annotations"] as? [String: String])
         #expect(annotations["decided"] == "130")
         #expect((shown["startsAt"] as? String).flatMap(RFC3339.parse) == alert.firedAt)

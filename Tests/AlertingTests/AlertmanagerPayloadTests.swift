@@ -16,10 +16,11 @@ struct AlertmanagerPayloadTests {
         let object = try #require(objects.first)
 
         let labels = try #require(object["labels"] as? [String: String])
-        #expect(labels == [
-            "alertname": "CJMDropOffSpike", "journey": "checkout", "stage": "payment",
-            "stage_index": "2", "severity": "warning",
-        ])
+        #expect(
+            labels == [
+                "alertname": "CJMDropOffSpike", "journey": "checkout", "stage": "payment",
+                "stage_index": "2", "severity": "warning",
+            ])
 
         let annotations = try #require(object["annotations"] as? [String: String])
         #expect(Double(try #require(annotations["rate"])) == 55.0 / 130.0)
@@ -76,7 +77,8 @@ struct AlertmanagerPayloadTests {
         second.journeyName = "signup"
         second.stageName = "verify \"email\"\n\\ né"
         second.stageIndex = 0
-        let objects = try jsonObjects(AlertmanagerPayload.encode([Fixtures.firingAlert(), second], now: now, firingTTL: ttl))
+        let objects = try jsonObjects(
+            AlertmanagerPayload.encode([Fixtures.firingAlert(), second], now: now, firingTTL: ttl))
         let journeys = objects.compactMap { ($0["labels"] as? [String: String])?["journey"] }
         #expect(journeys == ["checkout", "signup"])
         // Quotes, backslashes, control characters and non-ASCII text survive the escaping.

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real Prometheus Alertmanager on 127.0.0.1 with a null receiver, in a temporary
@@ -16,15 +17,16 @@ final class AlertmanagerProcess {
 
     /// Starts Alertmanager; call ``terminate()`` when done, also on failure.
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("cjm-alertmanager-\(UUID().uuidString)")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cjm-alertmanager-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = directory.appendingPathComponent("alertmanager.yml")
         try """
-            route:
-              receiver: "null"
-            receivers:
-              - name: "null"
-            """.write(to: config, atomically: true, encoding: .utf8)
+        route:
+          receiver: "null"
+        receivers:
+          - name: "null"
+        """.write(to: config, atomically: true, encoding: .utf8)
         port = try LoopbackSockets.unusedPort()
         let arguments = [
             Self.binary,
@@ -48,7 +50,8 @@ final class AlertmanagerProcess {
         var child: pid_t = 0
         let status = posix_spawn(&child, Self.binary, &actions, nil, argv, environ)
         guard status == 0 else {
-            throw LoopbackSockets.Failure(description: "posix_spawn \(Self.binary) failed: \(String(cString: strerror(status)))")
+            throw LoopbackSockets.Failure(
+                description: "posix_spawn \(Self.binary) failed: \(String(cString: strerror(status)))")
         }
         pid = child
     }

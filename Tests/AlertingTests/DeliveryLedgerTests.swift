@@ -1,6 +1,7 @@
-@testable import Alerting
 import JourneyCore
 import Testing
+
+@testable import Alerting
 
 /// The bookkeeping rules on their own, without network or timing.
 @Suite("Delivery ledger and backoff")
@@ -9,9 +10,14 @@ struct DeliveryLedgerTests {
 
     @Test("default backoff: 0.5 s doubling, capped at 30 s")
     func defaultBackoff() {
-        let webhook = AlertWebhook(settings: .init(url: "http://127.0.0.1:9093/api/v2/alerts"), logger: LogCollector().logger())
+        let webhook = AlertWebhook(
+            settings: .init(url: "http://127.0.0.1:9093/api/v2/alerts"), logger: LogCollector().logger())
         let delays = (1...8).map { webhook.backoff(afterAttempt: $0) }
-        #expect(delays == [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16), .seconds(30), .seconds(30)])
+        #expect(
+            delays == [
+                .milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16), .seconds(30),
+                .seconds(30),
+            ])
         #expect(webhook.backoff(afterAttempt: 10_000) == .seconds(30))
         #expect(webhook.settings.firingTTL == .minutes(4))
     }
@@ -36,7 +42,8 @@ struct DeliveryLedgerTests {
             return
         }
         #expect(alerts == [alert])
-        _ = ledger.record(.resolved(Fixtures.resolved(alert, at: alert.firedAt + .minutes(5))), now: start + .seconds(62))
+        _ = ledger.record(
+            .resolved(Fixtures.resolved(alert, at: alert.firedAt + .minutes(5))), now: start + .seconds(62))
         guard case .deliver(let resolution) = ledger.nextStep(now: start + .seconds(62)) else {
             Issue.record("the resolution should be delivered")
             return

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A one-thread HTTP/1.1 server on 127.0.0.1 that records every request and answers each
@@ -87,7 +88,8 @@ final class ScriptedHTTPServer: Sendable {
         }
         let reply = answer(number)
         let body = Array(reply.body.utf8)
-        let head = "HTTP/1.1 \(reply.status) Scripted\r\nContent-Type: text/plain\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+        let head =
+            "HTTP/1.1 \(reply.status) Scripted\r\nContent-Type: text/plain\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
         _ = LoopbackSockets.writeAll(connection, Array(head.utf8) + body)
     }
 }

@@ -6,7 +6,8 @@ import Synchronization
 /// Sample alerts and small waiting helpers shared by the tests.
 enum Fixtures {
     /// A firing alert on stage 2 ("payment") of "checkout", fired at `firedAt`.
-    static func firingAlert(firedAt: EventTime = EventTime(seconds: 1_777_629_600), z: Double? = 5.125) -> DropOffAlert {
+    static func firingAlert(firedAt: EventTime = EventTime(seconds: 1_777_629_600), z: Double? = 5.125) -> DropOffAlert
+    {
         DropOffAlert(
             journey: 0, journeyName: "checkout", stageIndex: 2, stageName: "payment",
             windowStart: firedAt - .minutes(15), windowEnd: firedAt, decided: 130, abandoned: 55,
@@ -39,7 +40,8 @@ func eventually(timeoutSeconds: Double = 20, _ condition: () -> Bool) async -> B
 func jsonObjects(_ bytes: [UInt8]) throws -> [[String: Any]] {
     let value = try JSONSerialization.jsonObject(with: Data(bytes))
     guard let objects = value as? [[String: Any]] else {
-        throw LoopbackSockets.Failure(description: "expected a JSON array of objects, got \(String(decoding: bytes, as: UTF8.self))")
+        throw LoopbackSockets.Failure(
+            description: "expected a JSON array of objects, got \(String(decoding: bytes, as: UTF8.self))")
     }
     return objects
 }

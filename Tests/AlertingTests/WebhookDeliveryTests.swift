@@ -7,7 +7,9 @@ import Testing
 @Suite("Alert webhook delivery")
 struct WebhookDeliveryTests {
     /// Fast retries so that a test with several attempts takes well under a second.
-    func settings(url: String, capacity: Int = 1000, maxAttempts: Int = 5, resendInterval: Duration = .seconds(60)) -> AlertWebhook.Settings {
+    func settings(url: String, capacity: Int = 1000, maxAttempts: Int = 5, resendInterval: Duration = .seconds(60))
+        -> AlertWebhook.Settings
+    {
         AlertWebhook.Settings(
             url: url, queueCapacity: capacity, maxAttempts: maxAttempts, resendInterval: resendInterval,
             requestTimeout: .seconds(5), initialBackoff: .milliseconds(50), maximumBackoff: .milliseconds(200),
@@ -39,7 +41,9 @@ struct WebhookDeliveryTests {
         #expect(server.requests.count == 3)
         #expect(server.requests.allSatisfy { $0.method == "POST" && $0.path == "/api/v2/alerts" })
         // Every attempt carried the same alert.
-        let journeys = try server.requests.map { try jsonObjects($0.body).compactMap { ($0["labels"] as? [String: String])?["stage"] } }
+        let journeys = try server.requests.map {
+            try jsonObjects($0.body).compactMap { ($0["labels"] as? [String: String])?["stage"] }
+        }
         #expect(journeys == [["payment"], ["payment"], ["payment"]])
         // One warning for the outage, one notice when it ends; not one line per attempt.
         let warnings = logs.all.filter { $0.level == .warning }
@@ -50,7 +54,9 @@ struct WebhookDeliveryTests {
 
     @Test("400: logged with the response body and dropped after one attempt")
     func dropsRefusals() async throws {
-        let server = try ScriptedHTTPServer { _ in .init(status: 400, body: "bad alert: start time must be before end time") }
+        let server = try ScriptedHTTPServer { _ in
+            .init(status: 400, body: "bad alert: start time must be before end time")
+        }
         defer { server.stop() }
         let logs = LogCollector()
         let webhook = AlertWebhook(settings: settings(url: server.url), logger: logs.logger())
@@ -106,7 +112,8 @@ struct WebhookDeliveryTests {
 
     @Test("without a running loop the queue keeps the newest deliveries and flush reports it did not drain")
     func boundedQueueWithoutLoop() async {
-        let webhook = AlertWebhook(settings: settings(url: "http://127.0.0.1:9/api/v2/alerts", capacity: 3), logger: LogCollector().logger())
+        let webhook = AlertWebhook(
+            settings: settings(url: "http://127.0.0.1:9/api/v2/alerts", capacity: 3), logger: LogCollector().logger())
         for _ in 0..<10 { webhook.send(.fired(Fixtures.firingAlert())) }
         #expect(webhook.droppedDeliveries == 7)
         #expect(await webhook.flush(timeoutSeconds: 0.05) == false)

@@ -1,9 +1,10 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import PostgresClient
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// The webhook of docs/alerts.md through the real binary: `cjmd replay` of simulated days with a drop-off
 /// spike POSTs to a real Prometheus Alertmanager started on loopback. After the part of the
@@ -23,33 +24,41 @@ struct AlertWebhookReplayTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let port = freeTCPPort()
         let amConfig = directory.appendingPathComponent("alertmanager.yml").path
-        try "route:\n  receiver: \"null\"\nreceivers:\n  - name: \"null\"\n".write(toFile: amConfig, atomically: true, encoding: .utf8)
+        try "route:\n  receiver: \"null\"\nreceivers:\n  - name: \"null\"\n".write(
+            toFile: amConfig, atomically: true, encoding: .utf8)
         let pidFile = directory.appendingPathComponent("am.pid").path
         // A shell starts it in the background (no Foundation.Process for a long-lived child).
-        _ = system("""
+        _ = system(
+            """
             \(Self.binary) --config.file='\(amConfig)' --storage.path='\(directory.path)/data' \
             --web.listen-address=127.0.0.1:\(port) --cluster.listen-address= \
             > '\(directory.path)/am.log' 2>&1 & echo $! > '\(pidFile)'
             """)
         defer {
-            if let pid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+            if let pid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap({
+                Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            }) {
                 kill(pid, SIGTERM)
             }
         }
         let base = "http://127.0.0.1:\(port)"
         let ready = Self.poll(timeout: 30) { Self.get("\(base)/-/ready") != nil }
-        try #require(ready, "Alertmanager did not become ready: \((try? String(contentsOfFile: "\(directory.path)/am.log", encoding: .utf8)) ?? "")")
+        try #require(
+            ready,
+            "Alertmanager did not become ready: \((try? String(contentsOfFile: "\(directory.path)/am.log", encoding: .utf8)) ?? "")"
+        )
 
-        let harness = try DaemonHarness(journeyYAML: Self.journeyYAML + """
+        let harness = try DaemonHarness(
+            journeyYAML: Self.journeyYAML + """
 
-            alerts:
-              window: 1h
-              baseline: 24h
-              min_decided: 50
-              z: 5
-              min_delta: 0.15
-              webhook: \(base)/api/v2/alerts
-            """)
+                alerts:
+                  window: 1h
+                  baseline: 24h
+                  min_decided: 50
+                  z: 5
+                  min_delta: 0.15
+                  webhook: \(base)/api/v2/alerts
+                """)
         let all = directory.appendingPathComponent("all.ndjson").path
         let simulated = try CommandRunner.run([
             "simulate", "--config", harness.configPath, "--customers", "30000", "--seed", "6",
@@ -78,7 +87,9 @@ struct AlertWebhookReplayTests {
         let gone = Self.poll(timeout: 10) { ((try? Self.alerts(base)) ?? [("?", "?")]).isEmpty }
         #expect(gone, "still listed: \((try? Self.alerts(base)) ?? [])")
         let rows = try harness.query("SELECT stage, resolved_at IS NOT NULL FROM cjm.alerts")
-        #expect(rows.rowCount == 1 && rows.string(row: 0, column: 0) == "consideration" && rows.string(row: 0, column: 1) == "t")
+        #expect(
+            rows.rowCount == 1 && rows.string(row: 0, column: 0) == "consideration"
+                && rows.string(row: 0, column: 1) == "t")
     }
 
     static let journeyYAML = """
@@ -99,8 +110,10 @@ struct AlertWebhookReplayTests {
         guard let data = get("\(base)/api/v2/alerts") else { throw URLError(.cannotConnectToHost) }
         let list = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] ?? []
         return list.map {
-            (($0["labels"] as? [String: Any])?["stage"] as? String ?? "",
-             ($0["status"] as? [String: Any])?["state"] as? String ?? "")
+            (
+                ($0["labels"] as? [String: Any])?["stage"] as? String ?? "",
+                ($0["status"] as? [String: Any])?["state"] as? String ?? ""
+            )
         }
     }
 
@@ -112,13 +125,17 @@ struct AlertWebhookReplayTests {
         parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let plain = ISO8601DateFormatter()
         var kept = ""
-        for line in try String(contentsOfFile: source, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false) {
+        for line in try String(contentsOfFile: source, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
+        {
             guard !line.isEmpty else { continue }
             let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
             let time = object?["ts"] ?? object?["timestamp"]
             var milliseconds: Double? = nil
             if let text = time as? String {
-                milliseconds = (parser.date(from: text) ?? plain.date(from: text)).map { $0.timeIntervalSince1970 * 1000 }
+                milliseconds = (parser.date(from: text) ?? plain.date(from: text)).map {
+                    $0.timeIntervalSince1970 * 1000
+                }
             } else if let number = time as? NSNumber {
                 milliseconds = number.doubleValue
             }

@@ -16,7 +16,8 @@ import Testing
     }
 
     @Test func checkConfigListsEveryProblemWithLineAndExits78() throws {
-        let path = CommandRunner.temporaryFile("""
+        let path = CommandRunner.temporaryFile(
+            """
             journeys:
               - name: shop
                 conversion_window: soon
@@ -46,8 +47,9 @@ import Testing
     /// the test's runner (files, not pipes) gets all of it instead of blocking at 64 KiB.
     @Test func checkConfigListsThousandsOfProblems() throws {
         let unknown = (0..<5000).map { "  unknown_key_\($0): 1\n" }.joined()
-        let config = CommandRunner.temporaryFile(CommandRunner.configuration(databaseURL: Self.unreachable)
-            + "\ningest:\n" + unknown)
+        let config = CommandRunner.temporaryFile(
+            CommandRunner.configuration(databaseURL: Self.unreachable)
+                + "\ningest:\n" + unknown)
         defer { try? FileManager.default.removeItem(atPath: config) }
         let result = try CommandRunner.run(["check-config", "--config", config])
         #expect(result.status == 78)
@@ -67,7 +69,9 @@ import Testing
         #expect(try CommandRunner.run(["no-such-command"]).status == 64)
         let negativeDrain = try CommandRunner.run(["run", "--config", config, "--drain-timeout=-1"])
         #expect(negativeDrain.status == 64)
-        #expect(negativeDrain.stderr.contains("--drain-timeout must be a number of seconds, 0 or more"), "\(negativeDrain.stderr)")
+        #expect(
+            negativeDrain.stderr.contains("--drain-timeout must be a number of seconds, 0 or more"),
+            "\(negativeDrain.stderr)")
     }
 
     @Test func unreachableDatabaseExits69AndSaysWhatToCheck() throws {
@@ -100,7 +104,9 @@ import Testing
         let config = CommandRunner.temporaryFile(CommandRunner.configuration(databaseURL: base + " dbname=\(name)"))
         defer { try? FileManager.default.removeItem(atPath: config) }
 
-        let simulated = try CommandRunner.run(["simulate", "--config", config, "--customers", "500", "--malformed", "0.01"])
+        let simulated = try CommandRunner.run([
+            "simulate", "--config", config, "--customers", "500", "--malformed", "0.01",
+        ])
         let events = CommandRunner.temporaryFile(simulated.stdout, suffix: ".ndjson")
         defer { try? FileManager.default.removeItem(atPath: events) }
         #expect(try CommandRunner.run(["replay", "--config", config, "/nonexistent.ndjson"]).status == 66)

@@ -28,8 +28,12 @@ struct CommandRunner {
             _ = FileManager.default.createFile(atPath: url.path, contents: contents)
             return try FileHandle(forUpdating: url)
         }
-        let out = try file("stdout", Data()), err = try file("stderr", Data())
-        defer { try? out.close(); try? err.close() }
+        let out = try file("stdout", Data())
+        let err = try file("stderr", Data())
+        defer {
+            try? out.close()
+            try? err.close()
+        }
         let input = Pipe()
         let process = Process()
         process.executableURL = binary
@@ -54,16 +58,22 @@ struct CommandRunner {
         written.wait()
         let stdout = try Data(contentsOf: directory.appendingPathComponent("stdout"))
         let stderr = try Data(contentsOf: directory.appendingPathComponent("stderr"))
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     /// A write to a pipe whose reader is gone fails with EPIPE instead of killing the tests.
-    private static let ignoringBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN); return () }()
+    private static let ignoringBrokenPipes: Void = {
+        signal(SIGPIPE, SIG_IGN)
+        return ()
+    }()
 
     /// Writes `text` to a new temporary file and returns its path.
     static func temporaryFile(_ text: String, suffix: String = ".yaml") -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cjmd-cli-\(UUID().uuidString)\(suffix)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cjmd-cli-\(UUID().uuidString)\(suffix)"
+        ).path
         _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         return path
     }

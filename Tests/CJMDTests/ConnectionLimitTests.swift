@@ -7,11 +7,13 @@ import Testing
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"] != nil))
 struct ConnectionLimitTests {
     @Test func connectionsOverTheLimitAreRefusedAndOthersServed() throws {
-        let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey, ingestYAML: """
-            ingest:
-              max_connections: 3
-              batch_max_delay: 50ms
-            """)
+        let daemon = try DaemonHarness(
+            journeyYAML: DaemonTests.journey,
+            ingestYAML: """
+                ingest:
+                  max_connections: 3
+                  batch_max_delay: 50ms
+                """)
         try daemon.start()
         defer { _ = daemon.terminate() }
         // Least privilege: the Unix socket carries the configured mode (0600 here).

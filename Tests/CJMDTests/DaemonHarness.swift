@@ -19,9 +19,11 @@ final class DaemonHarness: @unchecked Sendable {
     ///   - tcpListen: the TCP source's `listen` as written (default `127.0.0.1:<tcpPort>`).
     ///   - routeDatabase: the daemon's database URL for the test database's name (default:
     ///     the test cluster directly); queries of the harness always go directly.
-    init(journeyYAML: String, ingestYAML: String = "", sourceNames: (unix: String, tcp: String)? = nil,
-         extraSourcesYAML: String = "", tcpListen: ((Int) -> String)? = nil,
-         routeDatabase: ((String) -> String)? = nil, metricsPort: Int? = nil) throws {
+    init(
+        journeyYAML: String, ingestYAML: String = "", sourceNames: (unix: String, tcp: String)? = nil,
+        extraSourcesYAML: String = "", tcpListen: ((Int) -> String)? = nil,
+        routeDatabase: ((String) -> String)? = nil, metricsPort: Int? = nil
+    ) throws {
         let base = try #require(ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"])
         admin = try PostgresConnection(conninfo: base)
         databaseName = "cjm_d_\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
@@ -55,12 +57,15 @@ final class DaemonHarness: @unchecked Sendable {
 
     /// Starts the daemon (through `launcher`, e.g. systemd-socket-activate, when given) and,
     /// unless `waitForListening` is false, waits until it accepts TCP connections.
-    func start(environment: [String: String] = [:], launcher: [String] = [], arguments: [String] = [],
-               waitForListening: Bool = true) throws {
+    func start(
+        environment: [String: String] = [:], launcher: [String] = [], arguments: [String] = [],
+        waitForListening: Bool = true
+    ) throws {
         let process = Process()
         if let first = launcher.first {
             process.executableURL = URL(fileURLWithPath: first)
-            process.arguments = Array(launcher.dropFirst()) + [CommandRunner.binary.path, "run", "--config", configPath] + arguments
+            process.arguments =
+                Array(launcher.dropFirst()) + [CommandRunner.binary.path, "run", "--config", configPath] + arguments
         } else {
             process.executableURL = CommandRunner.binary
             process.arguments = ["run", "--config", configPath] + arguments
@@ -106,8 +111,9 @@ final class DaemonHarness: @unchecked Sendable {
     /// The daemon's resident memory in KiB (VmRSS), or nil when it is not running.
     func residentKiB() -> Int? {
         guard let pid = process?.processIdentifier,
-              let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+            let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return nil }
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }
 
@@ -121,7 +127,10 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     deinit {
-        if let process, process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        if let process, process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
         try? admin.executeScript("DROP DATABASE IF EXISTS \(databaseName) WITH (FORCE)")
         try? FileManager.default.removeItem(at: directory)
     }

@@ -11,7 +11,8 @@ struct DaemonSystemdTests {
         let notify = try DatagramListener(path: daemon.directory.appendingPathComponent("notify").path)
         try daemon.start(environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000"])
 
-        let untilReady = try #require(notify.waitFor(timeout: 30) { $0.contains("READY=1") }, "no READY=1: \(daemon.log())")
+        let untilReady = try #require(
+            notify.waitFor(timeout: 30) { $0.contains("READY=1") }, "no READY=1: \(daemon.log())")
         #expect(untilReady.last?.contains("STATUS=") == true)
         // WATCHDOG=1 at half of WatchdogSec: at least two pings in 1.5 s.
         var pings = 0
@@ -23,14 +24,16 @@ struct DaemonSystemdTests {
 
         // A change the journey state does not depend on.
         let original = try String(contentsOfFile: daemon.configPath, encoding: .utf8)
-        try (original + "\ningest:\n  batch_max_delay: 150ms\n").write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
+        try (original + "\ningest:\n  batch_max_delay: 150ms\n").write(
+            toFile: daemon.configPath, atomically: true, encoding: .utf8)
         let before = monotonicMicrosecondsNow()
         kill(daemon.process!.processIdentifier, SIGHUP)
         let reload = try #require(notify.waitFor(timeout: 10) { $0.hasPrefix("RELOADING=1") }, "no RELOADING=1")
-        let fields = Dictionary(uniqueKeysWithValues: reload.last!.split(separator: "\n").map {
-            let kv = $0.split(separator: "=", maxSplits: 1)
-            return (String(kv[0]), kv.count > 1 ? String(kv[1]) : "")
-        })
+        let fields = Dictionary(
+            uniqueKeysWithValues: reload.last!.split(separator: "\n").map {
+                let kv = $0.split(separator: "=", maxSplits: 1)
+                return (String(kv[0]), kv.count > 1 ? String(kv[1]) : "")
+            })
         let monotonic = try #require(fields["MONOTONIC_USEC"].flatMap(UInt64.init))
         #expect(monotonic >= before && monotonic <= monotonicMicrosecondsNow())
         #expect(notify.waitFor(timeout: 10) { $0.hasPrefix("READY=1") } != nil, "READY=1 after the reload")
@@ -54,19 +57,25 @@ struct DaemonSystemdTests {
 
         let original = try String(contentsOfFile: daemon.configPath, encoding: .utf8)
         let newPort = freeTCPPort()
-        let changed = original
-            .replacingOccurrences(of: "service:", with: """
-                  - type: tcp
-                    listen: 127.0.0.1:\(newPort)
-                    name: tcp-new
-                service:
-                """)
-            .replacingOccurrences(of: "      - name: buy\n        events: [buy]", with: """
-                      - name: buy
-                        events: [buy]
-                      - name: review
-                        events: [review]
-                """)
+        let changed =
+            original
+            .replacingOccurrences(
+                of: "service:",
+                with: """
+                      - type: tcp
+                        listen: 127.0.0.1:\(newPort)
+                        name: tcp-new
+                    service:
+                    """
+            )
+            .replacingOccurrences(
+                of: "      - name: buy\n        events: [buy]",
+                with: """
+                          - name: buy
+                            events: [buy]
+                          - name: review
+                            events: [review]
+                    """)
         #expect(changed.contains("tcp-new") && changed.contains("review"), "the test rewrote the configuration")
         try changed.write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
         kill(daemon.process!.processIdentifier, SIGHUP)
@@ -76,8 +85,12 @@ struct DaemonSystemdTests {
         let client = try LineClient(tcpPort: newPort)
         try client.send(DaemonTests.line("r-1", customer: "r", event: "visit", at: Date()))
         #expect(try client.ack() == 1)
-        #expect(try daemon.query("SELECT source FROM cjm.events WHERE event_id = 'r-1'").string(row: 0, column: 0) == "tcp-new")
-        #expect(try daemon.query("SELECT count(*) FROM cjm.journey_stages WHERE journey = 'shop'").int64(row: 0, column: 0) == 3)
+        #expect(
+            try daemon.query("SELECT source FROM cjm.events WHERE event_id = 'r-1'").string(row: 0, column: 0)
+                == "tcp-new")
+        #expect(
+            try daemon.query("SELECT count(*) FROM cjm.journey_stages WHERE journey = 'shop'").int64(row: 0, column: 0)
+                == 3)
 
         // An invalid file: every problem logged, the running configuration kept.
         try "journeys: [oops\n".write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
@@ -96,8 +109,10 @@ struct DaemonSystemdTests {
         // The launcher owns the Unix socket and passes it as "events"; cjmd binds only tcp itself.
         let activated = daemon.directory.appendingPathComponent("activated.sock").path
         try daemon.start(
-            launcher: ["/usr/bin/systemd-socket-activate", "-l", activated, "--fdname=events",
-                       "-E", "CJM_TEST_DATABASE_URL"],
+            launcher: [
+                "/usr/bin/systemd-socket-activate", "-l", activated, "--fdname=events",
+                "-E", "CJM_TEST_DATABASE_URL",
+            ],
             waitForListening: false)
         var client: LineClient? = nil
         let deadline = Date().addingTimeInterval(20)
@@ -110,7 +125,9 @@ struct DaemonSystemdTests {
         #expect(try connected.ack() == 1)
         let stored = try daemon.query("SELECT source FROM cjm.events WHERE event_id = 'act-1'")
         #expect(stored.string(row: 0, column: 0) == "events")
-        #expect(!FileManager.default.fileExists(atPath: daemon.socketPath), "the configured path is not bound when a socket is passed")
+        #expect(
+            !FileManager.default.fileExists(atPath: daemon.socketPath),
+            "the configured path is not bound when a socket is passed")
         #expect(daemon.terminate() == 0)
     }
 
@@ -121,18 +138,21 @@ struct DaemonSystemdTests {
         let clusterDir = try #require(ProcessInfo.processInfo.environment["CJM_TEST_CLUSTER_DIR"])
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../scripts/pg-cluster.sh").standardized.path
-        let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey, ingestYAML: """
-            ingest:
-              batch_max_events: 500
-              batch_max_delay: 50ms
-            """)
+        let daemon = try DaemonHarness(
+            journeyYAML: DaemonTests.journey,
+            ingestYAML: """
+                ingest:
+                  batch_max_events: 500
+                  batch_max_delay: 50ms
+                """)
         try daemon.start()
         let rssAtStart = daemon.residentKiB() ?? 0
         let clients = 4
         let acked = LockedCounters(count: clients)
         let failures = LockedCounters(count: clients)
         let stop = LockedCounters(count: 1)
-        let socketPath = daemon.socketPath, tcpPort = daemon.tcpPort
+        let socketPath = daemon.socketPath
+        let tcpPort = daemon.tcpPort
         let base = Date().addingTimeInterval(-30)
         let group = DispatchGroup()
         for c in 0..<clients {
@@ -145,8 +165,9 @@ struct DaemonSystemdTests {
                     while stop.value(0) == 0 {
                         var text = ""
                         for _ in 0..<100 {
-                            text += DaemonTests.line("o\(c)-\(n)", customer: "oc\(c)-\(n % 50)", event: "visit",
-                                                     at: base.addingTimeInterval(Double(n) * 0.0001))
+                            text += DaemonTests.line(
+                                "o\(c)-\(n)", customer: "oc\(c)-\(n % 50)", event: "visit",
+                                at: base.addingTimeInterval(Double(n) * 0.0001))
                             n += 1
                         }
                         try client.send(text)
@@ -172,7 +193,9 @@ struct DaemonSystemdTests {
         stop.set(0, 1)
         group.wait()
         let afterOutage = acked.total
-        print("outage: acked before \(beforeOutage), during \(duringOutage - beforeOutage), after \(afterOutage - duringOutage); RSS start \(rssAtStart) KiB, peak during outage \(peakKiB) KiB")
+        print(
+            "outage: acked before \(beforeOutage), during \(duringOutage - beforeOutage), after \(afterOutage - duringOutage); RSS start \(rssAtStart) KiB, peak during outage \(peakKiB) KiB"
+        )
         #expect(failures.total == 0, "clients are slowed, not failed")
         #expect(afterOutage > duringOutage, "ingestion resumes after the outage")
         #expect(peakKiB - rssAtStart < 256 * 1024, "memory stays bounded during the outage")
@@ -184,7 +207,8 @@ struct DaemonSystemdTests {
         var missing = 0
         for c in 0..<clients { for n in 0..<acked.value(c) where !ids.contains("o\(c)-\(n)") { missing += 1 } }
         #expect(missing == 0)
-        #expect(daemon.log().components(separatedBy: "database unavailable").count - 1 == 1, "the outage is logged once")
+        #expect(
+            daemon.log().components(separatedBy: "database unavailable").count - 1 == 1, "the outage is logged once")
     }
 
     /// SIGTERM while PostgreSQL is down: the daemon retries for `--drain-timeout`, then exits
@@ -200,15 +224,20 @@ struct DaemonSystemdTests {
         let client = try LineClient(unixPath: daemon.socketPath)
         let base = Date().addingTimeInterval(-30)
         func lines(_ range: Range<Int>) -> String {
-            range.map { DaemonTests.line("dt-\($0)", customer: "dc-\($0 % 7)", event: "visit",
-                                         at: base.addingTimeInterval(Double($0) * 0.001)) }.joined()
+            range.map {
+                DaemonTests.line(
+                    "dt-\($0)", customer: "dc-\($0 % 7)", event: "visit",
+                    at: base.addingTimeInterval(Double($0) * 0.001))
+            }.joined()
         }
         try client.send(lines(0..<100))
         #expect(try client.ack() == 100)
 
         #expect(Self.run(["bash", script, "stop", clusterDir]) == 0)
         var restarted = false
-        defer { if !restarted { _ = Self.run(["bash", script, "start", clusterDir, "--fast", "--database", "cjm_test"]) } }
+        defer {
+            if !restarted { _ = Self.run(["bash", script, "start", clusterDir, "--fast", "--database", "cjm_test"]) }
+        }
         try client.send(lines(100..<150))
         // Read and queued once the daemon has seen them; commits fail meanwhile.
         Thread.sleep(forTimeInterval: 1)
@@ -228,7 +257,8 @@ struct DaemonSystemdTests {
     /// Runs a shell command and waits for it. Not Foundation.Process: its wait did not return
     /// here when the command left a daemon (the restarted postmaster) behind.
     static func run(_ arguments: [String]) -> Int32 {
-        let command = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let command = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(
+            separator: " ")
         let status = system(command + " >/dev/null 2>&1 </dev/null")
         return status == -1 ? -1 : (status >> 8) & 0xFF
     }

@@ -18,8 +18,9 @@ struct DaemonTests {
         """
 
     static func line(_ id: String, customer: String, event: String, at date: Date) -> String {
-        let ts = ISO8601DateFormatter.string(from: date, timeZone: TimeZone(identifier: "UTC")!,
-                                             formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+        let ts = ISO8601DateFormatter.string(
+            from: date, timeZone: TimeZone(identifier: "UTC")!,
+            formatOptions: [.withInternetDateTime, .withFractionalSeconds])
         return "{\"event_id\":\"\(id)\",\"customer_id\":\"\(customer)\",\"event\":\"\(event)\",\"ts\":\"\(ts)\"}\n"
     }
 
@@ -28,12 +29,15 @@ struct DaemonTests {
     @Test func concurrentClientsWithAcksSurviveSigterm() throws {
         let daemon = try DaemonHarness(journeyYAML: Self.journey)
         try daemon.start()
-        let clients = 8, chunks = 60, perChunk = 50
+        let clients = 8
+        let chunks = 60
+        let perChunk = 50
         let acked = LockedCounters(count: clients)
         let sent = LockedCounters(count: clients)
         let base = Date().addingTimeInterval(-60)
         let group = DispatchGroup()
-        let socketPath = daemon.socketPath, tcpPort = daemon.tcpPort
+        let socketPath = daemon.socketPath
+        let tcpPort = daemon.tcpPort
         for c in 0..<clients {
             group.enter()
             Thread.detachNewThread {
@@ -44,8 +48,9 @@ struct DaemonTests {
                         var text = ""
                         for i in 0..<perChunk {
                             let n = chunk * perChunk + i
-                            text += Self.line("k\(c)-\(n)", customer: "cust\(c)-\(n % 40)", event: n % 7 == 0 ? "buy" : "visit",
-                                              at: base.addingTimeInterval(Double(n) * 0.001))
+                            text += Self.line(
+                                "k\(c)-\(n)", customer: "cust\(c)-\(n % 40)", event: n % 7 == 0 ? "buy" : "visit",
+                                at: base.addingTimeInterval(Double(n) * 0.001))
                         }
                         try client.send(text)
                         sent.set(c, (chunk + 1) * perChunk)
@@ -59,7 +64,9 @@ struct DaemonTests {
         }
         // Let the clients get going, then stop the daemon under load.
         let waitUntil = Date().addingTimeInterval(20)
-        while acked.total < clients * chunks * perChunk / 3 && Date() < waitUntil { Thread.sleep(forTimeInterval: 0.01) }
+        while acked.total < clients * chunks * perChunk / 3 && Date() < waitUntil {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
         let status = daemon.terminate()
         group.wait()
         #expect(status == 0, "cjmd log:\n\(daemon.log())")
@@ -80,11 +87,13 @@ struct DaemonTests {
 
     /// With no traffic at all, an abandonment deadline still takes effect on the clock.
     @Test func idleDaemonFlagsAbandonmentOnTime() throws {
-        let daemon = try DaemonHarness(journeyYAML: Self.journey, ingestYAML: """
-            ingest:
-              allowed_lateness: 0s
-              batch_max_delay: 50ms
-            """)
+        let daemon = try DaemonHarness(
+            journeyYAML: Self.journey,
+            ingestYAML: """
+                ingest:
+                  allowed_lateness: 0s
+                  batch_max_delay: 50ms
+                """)
         try daemon.start()
         let client = try LineClient(tcpPort: daemon.tcpPort)
         let seen = Date()
@@ -98,12 +107,14 @@ struct DaemonTests {
             Thread.sleep(forTimeInterval: 0.2)
         }
         #expect(moments == 1)
-        let row = try daemon.query("""
+        let row = try daemon.query(
+            """
             SELECT reason, stage, (extract(epoch FROM detected_at - last_seen))::float8 FROM cjm.critical_moments
             """)
         #expect(row.string(row: 0, column: 0) == "inactive")
         #expect(row.string(row: 0, column: 1) == "visit")
-        #expect(try row.double(row: 0, column: 2) == 2.0, "detected_at is the deadline itself: last seen + abandon_after")
+        #expect(
+            try row.double(row: 0, column: 2) == 2.0, "detected_at is the deadline itself: last seen + abandon_after")
         #expect(daemon.terminate() == 0)
     }
 }
@@ -113,7 +124,19 @@ final class LockedCounters: @unchecked Sendable {
     private let lock = NSLock()
     private var values: [Int]
     init(count: Int) { values = Array(repeating: 0, count: count) }
-    func set(_ index: Int, _ value: Int) { lock.lock(); values[index] = value; lock.unlock() }
-    func value(_ index: Int) -> Int { lock.lock(); defer { lock.unlock() }; return values[index] }
-    var total: Int { lock.lock(); defer { lock.unlock() }; return values.reduce(0, +) }
+    func set(_ index: Int, _ value: Int) {
+        lock.lock()
+        values[index] = value
+        lock.unlock()
+    }
+    func value(_ index: Int) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return values[index]
+    }
+    var total: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return values.reduce(0, +)
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real AF_UNIX datagram socket standing in for systemd's notify socket.
@@ -17,9 +18,14 @@ final class DatagramListener: @unchecked Sendable {
             for (i, b) in path.utf8.enumerated() where i < raw.count - 1 { raw[i] = b }
         }
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
-        guard result == 0 else { close(fd); throw LineClient.Failure.connect(errno) }
+        guard result == 0 else {
+            close(fd)
+            throw LineClient.Failure.connect(errno)
+        }
     }
 
     deinit {

@@ -8,18 +8,21 @@ import Testing
 @Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"] != nil))
 struct GarbageFileTests {
     static let reasons: Set<String> = [
-        "invalid_utf8", "invalid_json", "not_an_object", "missing_field", "invalid_field", "ts_out_of_range", "line_too_long",
+        "invalid_utf8", "invalid_json", "not_an_object", "missing_field", "invalid_field", "ts_out_of_range",
+        "line_too_long",
     ]
 
     @Test func millionLinesOfGarbageThroughReplayAndSocket() throws {
         let timestamp = RFC3339Text.format(Date().addingTimeInterval(-3600))
-        let garbage = MixedGarbage(lines: 1_000_000, hugeLines: 5, hugeLineBytes: 10 << 20, timestamp: timestamp, seed: 7)
+        let garbage = MixedGarbage(
+            lines: 1_000_000, hugeLines: 5, hugeLineBytes: 10 << 20, timestamp: timestamp, seed: 7)
         let replayed = try DaemonHarness(journeyYAML: DaemonTests.journey)
         let path = replayed.directory.appendingPathComponent("garbage.ndjson").path
         _ = FileManager.default.createFile(atPath: path, contents: Data(garbage.bytes))
-        print("garbage file: \(garbage.lineCount) lines, \(garbage.bytes.count / 1_000_000) MB, "
-            + "\(garbage.goodCustomers.count) good; bad by kind: "
-            + garbage.badByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        print(
+            "garbage file: \(garbage.lineCount) lines, \(garbage.bytes.count / 1_000_000) MB, "
+                + "\(garbage.goodCustomers.count) good; bad by kind: "
+                + garbage.badByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
 
         // Through replay, with the replay's peak memory.
         let process = Process()
@@ -66,7 +69,8 @@ struct GarbageFileTests {
         try Self.expectExactOutcome(daemon, garbage)
         #expect(daemonPeakKiB - before < 256 * 1024, "the daemon grew from \(before) to \(daemonPeakKiB) KiB")
         #expect(daemon.log().contains("ready"))
-        print("""
+        print(
+            """
             garbage through replay: \(String(format: "%.1f", replaySeconds)) s, peak RSS \(replayPeakKiB / 1024) MiB; \
             through a socket: \(String(format: "%.1f", socketSeconds)) s, daemon RSS \(before / 1024) → peak \(daemonPeakKiB / 1024) MiB
             """)
@@ -84,8 +88,11 @@ struct GarbageFileTests {
         }
         #expect(stored.count == garbage.goodCustomers.count)
         let mismatches = garbage.goodCustomers.filter { stored[$0.key] != $0.value }
-        #expect(mismatches.isEmpty, "\(mismatches.count) good lines not stored exactly, e.g. \(mismatches.first.map { "\($0)" } ?? "")")
-        let rejected = try connection.execute("""
+        #expect(
+            mismatches.isEmpty,
+            "\(mismatches.count) good lines not stored exactly, e.g. \(mismatches.first.map { "\($0)" } ?? "")")
+        let rejected = try connection.execute(
+            """
             SELECT reason, count(*), bool_and(detail <> ''), max(length(raw)) FROM cjm.rejected_events GROUP BY reason ORDER BY reason
             """)
         var total = 0
@@ -101,7 +108,8 @@ struct GarbageFileTests {
 
     static func statusKiB(pid: Int32, field: String) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }) else { return nil }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) })
+        else { return nil }
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }
 }

@@ -9,8 +9,9 @@ struct HalfCloseTests {
     static func lines(_ prefix: String, _ range: Range<Int>) -> String {
         let base = Date().addingTimeInterval(-60)
         return range.map {
-            DaemonTests.line("\(prefix)-\($0)", customer: "hc-\($0 % 5)", event: "visit",
-                             at: base.addingTimeInterval(Double($0) * 0.001))
+            DaemonTests.line(
+                "\(prefix)-\($0)", customer: "hc-\($0 % 5)", event: "visit",
+                at: base.addingTimeInterval(Double($0) * 0.001))
         }.joined()
     }
 
@@ -22,8 +23,10 @@ struct HalfCloseTests {
     @Test func bothSocketKindsAnswerAHalfClosedClientThenClose() throws {
         let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey)
         try daemon.start()
-        for (kind, client) in [("unix", try LineClient(unixPath: daemon.socketPath)),
-                               ("tcp", try LineClient(tcpPort: daemon.tcpPort))] {
+        for (kind, client) in [
+            ("unix", try LineClient(unixPath: daemon.socketPath)),
+            ("tcp", try LineClient(tcpPort: daemon.tcpPort)),
+        ] {
             try client.send(Self.lines(kind, 0..<25) + "{\"ack\": true}\n")
             client.shutdownSending()
             #expect(try client.readToEnd() == "{\"acked\": 25}\n", "\(kind)")
@@ -35,8 +38,10 @@ struct HalfCloseTests {
     @Test func aLastLineWithoutNewlineIsALineAtTheEndOfInput() throws {
         let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey)
         try daemon.start()
-        for (kind, client) in [("unix", try LineClient(unixPath: daemon.socketPath)),
-                               ("tcp", try LineClient(tcpPort: daemon.tcpPort))] {
+        for (kind, client) in [
+            ("unix", try LineClient(unixPath: daemon.socketPath)),
+            ("tcp", try LineClient(tcpPort: daemon.tcpPort)),
+        ] {
             // Three lines, a request, a fourth line without a newline, then a request without one.
             let last = Self.lines(kind, 3..<4).dropLast()
             try client.send(Self.lines(kind, 0..<3) + "{\"ack\": true}\n" + last + "\n{\"ack\": true}")
@@ -51,7 +56,9 @@ struct HalfCloseTests {
         }
         // The unterminated lines arrive without an acknowledgement; they are committed all the same.
         let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline, try Self.storedCount(daemon, prefix: "unixu") + Self.storedCount(daemon, prefix: "tcpu") < 2 {
+        while Date() < deadline,
+            try Self.storedCount(daemon, prefix: "unixu") + Self.storedCount(daemon, prefix: "tcpu") < 2
+        {
             Thread.sleep(forTimeInterval: 0.1)
         }
         #expect(try Self.storedCount(daemon, prefix: "unixu") == 1)
@@ -64,15 +71,21 @@ struct HalfCloseTests {
     @Test(.enabled(if: ProcessInfo.processInfo.environment["CJM_TEST_CLUSTER_DIR"] != nil))
     func theAcknowledgementWaitsForTheDatabaseToReturn() throws {
         let clusterDir = try #require(ProcessInfo.processInfo.environment["CJM_TEST_CLUSTER_DIR"])
-        let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey, ingestYAML: """
-            ingest:
-              idle_timeout: 1s
-            """)
+        let daemon = try DaemonHarness(
+            journeyYAML: DaemonTests.journey,
+            ingestYAML: """
+                ingest:
+                  idle_timeout: 1s
+                """)
         try daemon.start()
         let script = Self.clusterScript()
         #expect(DaemonSystemdTests.run(["bash", script, "stop", clusterDir]) == 0)
         var restarted = false
-        defer { if !restarted { _ = DaemonSystemdTests.run(["bash", script, "start", clusterDir, "--fast", "--database", "cjm_test"]) } }
+        defer {
+            if !restarted {
+                _ = DaemonSystemdTests.run(["bash", script, "start", clusterDir, "--fast", "--database", "cjm_test"])
+            }
+        }
         let unix = try LineClient(unixPath: daemon.socketPath)
         let tcp = try LineClient(tcpPort: daemon.tcpPort)
         try unix.send(Self.lines("away-u", 0..<40) + "{\"ack\": true}\n")
@@ -100,7 +113,11 @@ struct HalfCloseTests {
         let script = Self.clusterScript()
         #expect(DaemonSystemdTests.run(["bash", script, "stop", clusterDir]) == 0)
         var restarted = false
-        defer { if !restarted { _ = DaemonSystemdTests.run(["bash", script, "start", clusterDir, "--fast", "--database", "cjm_test"]) } }
+        defer {
+            if !restarted {
+                _ = DaemonSystemdTests.run(["bash", script, "start", clusterDir, "--fast", "--database", "cjm_test"])
+            }
+        }
         let client = try LineClient(tcpPort: daemon.tcpPort)
         try client.send(Self.lines("gone", 0..<20) + "{\"ack\": true}\n")
         client.shutdownSending()
@@ -119,8 +136,9 @@ struct HalfCloseTests {
     func theReadmeNetcatExampleGetsItsAcknowledgement() throws {
         let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../README.md").standardized
-        let command = try #require(Self.netcatExample(in: try String(contentsOf: readme, encoding: .utf8)),
-                                   "README.md shows a command piped into `nc -N -U`")
+        let command = try #require(
+            Self.netcatExample(in: try String(contentsOf: readme, encoding: .utf8)),
+            "README.md shows a command piped into `nc -N -U`")
         let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey)
         try daemon.start()
         let output = try Self.shell(command.replacingOccurrences(of: "/run/cjmd/events.sock", with: daemon.socketPath))
@@ -137,7 +155,9 @@ struct HalfCloseTests {
         while start > 0, lines[start - 1].hasSuffix("\\") { start -= 1 }
         var command = lines[start...end].joined(separator: "\n")
         if command.hasPrefix("$ ") { command.removeFirst(2) }
-        if let comment = command.range(of: " #", options: .backwards), comment.lowerBound > command.range(of: "nc -N -U")!.lowerBound {
+        if let comment = command.range(of: " #", options: .backwards),
+            comment.lowerBound > command.range(of: "nc -N -U")!.lowerBound
+        {
             command = String(command[..<comment.lowerBound])
         }
         return command

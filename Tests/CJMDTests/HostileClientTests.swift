@@ -1,8 +1,9 @@
 import Foundation
 import PostgresClient
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Slow and hostile clients against the real binary (issue 7): idle, trickling
@@ -13,11 +14,13 @@ struct HostileClientTests {
     /// A client that completes no line within `idle_timeout` is told so and closed, also
     /// when it trickles bytes (slowloris); a client that keeps sending lines is served.
     @Test func idleAndTricklingClientsAreClosedWhileActiveOnesAreServed() throws {
-        let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey, ingestYAML: """
-            ingest:
-              idle_timeout: 1s
-              batch_max_delay: 50ms
-            """)
+        let daemon = try DaemonHarness(
+            journeyYAML: DaemonTests.journey,
+            ingestYAML: """
+                ingest:
+                  idle_timeout: 1s
+                  batch_max_delay: 50ms
+                """)
         try daemon.start()
         defer { _ = daemon.terminate() }
         let silent = try LineClient(tcpPort: daemon.tcpPort)
@@ -53,11 +56,13 @@ struct HostileClientTests {
     /// Waiting for an acknowledgement is the daemon's doing, not idleness: a batch that
     /// commits after longer than the idle timeout still acknowledges its client.
     @Test func clientWaitingForItsAcknowledgementIsNotIdle() throws {
-        let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey, ingestYAML: """
-            ingest:
-              idle_timeout: 1s
-              batch_max_delay: 3s
-            """)
+        let daemon = try DaemonHarness(
+            journeyYAML: DaemonTests.journey,
+            ingestYAML: """
+                ingest:
+                  idle_timeout: 1s
+                  batch_max_delay: 3s
+                """)
         try daemon.start()
         defer { _ = daemon.terminate() }
         let client = try LineClient(tcpPort: daemon.tcpPort)
@@ -74,11 +79,13 @@ struct HostileClientTests {
     /// reading from it once its replies back up, so it can push only a bounded amount, the
     /// daemon's memory stays flat, and other clients are served meanwhile.
     @Test func clientThatNeverReadsItsAcknowledgementsIsHeldBack() throws {
-        let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey, ingestYAML: """
-            ingest:
-              idle_timeout: 0
-              batch_max_delay: 50ms
-            """)
+        let daemon = try DaemonHarness(
+            journeyYAML: DaemonTests.journey,
+            ingestYAML: """
+                ingest:
+                  idle_timeout: 0
+                  batch_max_delay: 50ms
+                """)
         try daemon.start()
         defer { _ = daemon.terminate() }
         let before = try #require(daemon.residentKiB())
@@ -90,7 +97,9 @@ struct HostileClientTests {
         let start = Date()
         // Push until the daemon has not taken a byte for 2 s (or 20 s pass: unbounded).
         while Date().timeIntervalSince(lastProgress) < 2, Date().timeIntervalSince(start) < 20 {
-            let n = requests.withUnsafeBytes { Glibc.send(hostile.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+            let n = requests.withUnsafeBytes {
+                Glibc.send(hostile.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            }
             if n > 0 {
                 pushed += n
                 lastProgress = Date()
@@ -99,8 +108,9 @@ struct HostileClientTests {
             }
         }
         let after = try #require(daemon.residentKiB())
-        print("non-reading client: pushed \(pushed) bytes of ack requests before the daemon stopped reading; "
-            + "daemon RSS \(before) → \(after) KiB")
+        print(
+            "non-reading client: pushed \(pushed) bytes of ack requests before the daemon stopped reading; "
+                + "daemon RSS \(before) → \(after) KiB")
         #expect(Date().timeIntervalSince(lastProgress) >= 2, "the daemon kept reading from a client that reads nothing")
         #expect(pushed < 64 << 20)
         #expect(after - before < 64 * 1024)
@@ -114,16 +124,19 @@ struct HostileClientTests {
     /// A 1 GiB line is dead-lettered as too long (raw cut to max_line_bytes) without being
     /// held; the same connection goes on with its next line.
     @Test func gigabyteLineIsDeadLetteredWithoutBeingHeld() throws {
-        let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey, ingestYAML: """
-            ingest:
-              batch_max_delay: 50ms
-            """)
+        let daemon = try DaemonHarness(
+            journeyYAML: DaemonTests.journey,
+            ingestYAML: """
+                ingest:
+                  batch_max_delay: 50ms
+                """)
         try daemon.start()
         defer { _ = daemon.terminate() }
         let before = try #require(daemon.residentKiB())
         let client = try LineClient(tcpPort: daemon.tcpPort)
         let chunk = String(repeating: "x", count: 1 << 20)
-        let head = "{\"event_id\":\"huge\",\"customer_id\":\"", tail = "\"}"
+        let head = "{\"event_id\":\"huge\",\"customer_id\":\""
+        let tail = "\"}"
         try client.send(head)
         var peak = before
         for i in 0..<1024 {
@@ -139,8 +152,10 @@ struct HostileClientTests {
         #expect(rejected.rowCount == 1)
         #expect(rejected.string(row: 0, column: 0) == "line_too_long")
         let length = head.utf8.count + (1 << 30) + tail.utf8.count
-        #expect(rejected.string(row: 0, column: 1)?.contains("line: \(length) bytes is longer than max_line_bytes (65536)") == true,
-                "detail: \(rejected.string(row: 0, column: 1) ?? "")")
+        #expect(
+            rejected.string(row: 0, column: 1)?.contains("line: \(length) bytes is longer than max_line_bytes (65536)")
+                == true,
+            "detail: \(rejected.string(row: 0, column: 1) ?? "")")
         #expect(rejected.string(row: 0, column: 2) == "65536")
         #expect(try daemon.query("SELECT event_id FROM cjm.events").string(row: 0, column: 0) == "after-huge")
     }
@@ -155,10 +170,12 @@ struct HostileClientTests {
             setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         }
         try #require(limit.rlim_cur >= 1200, "this test needs 1200 file descriptors")
-        let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey, ingestYAML: """
-            ingest:
-              batch_max_delay: 50ms
-            """)
+        let daemon = try DaemonHarness(
+            journeyYAML: DaemonTests.journey,
+            ingestYAML: """
+                ingest:
+                  batch_max_delay: 50ms
+                """)
         try daemon.start()
         defer { _ = daemon.terminate() }
         // Warm up the allocator with one served client, then measure.
@@ -168,7 +185,8 @@ struct HostileClientTests {
         let before = try #require(daemon.residentKiB())
         var idle: [LineClient] = []
         for i in 0..<1000 {
-            idle.append(i % 2 == 0 ? try LineClient(tcpPort: daemon.tcpPort) : try LineClient(unixPath: daemon.socketPath))
+            idle.append(
+                i % 2 == 0 ? try LineClient(tcpPort: daemon.tcpPort) : try LineClient(unixPath: daemon.socketPath))
         }
         // Every one of them was accepted and is live: each gets its acknowledgement.
         for client in idle.prefix(20) { #expect(try client.ack() == 0) }
@@ -201,7 +219,9 @@ struct HostileClientTests {
         address.sin_port = in_port_t(UInt16(daemon.tcpPort).bigEndian)
         address.sin_addr = external
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         let error = errno
         #expect(result != 0 && error == ECONNREFUSED, "connect to the external address: \(result), errno \(error)")
@@ -214,7 +234,9 @@ struct HostileClientTests {
         var entry = list
         while let current = entry {
             defer { entry = current.pointee.ifa_next }
-            guard let address = current.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET) else { continue }
+            guard let address = current.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET) else {
+                continue
+            }
             let ipv4 = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
             if UInt32(bigEndian: ipv4.s_addr) >> 24 != 127 { return ipv4 }
         }

@@ -10,8 +10,10 @@ struct LeastPrivilegeTests {
         let base = try #require(ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"])
         let admin = try PostgresConnection(conninfo: base)
         let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        let role = "cjmd_app_\(suffix)", database = "cjm_lp_\(suffix)"
-        try admin.executeScript("CREATE ROLE \(role) LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
+        let role = "cjmd_app_\(suffix)"
+        let database = "cjm_lp_\(suffix)"
+        try admin.executeScript(
+            "CREATE ROLE \(role) LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
         try admin.executeScript("CREATE DATABASE \(database) OWNER \(role)")
         defer {
             try? admin.executeScript("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
@@ -23,7 +25,9 @@ struct LeastPrivilegeTests {
 
         let migrate = try CommandRunner.run(["migrate", "--config", config])
         #expect(migrate.status == 0, "migrate: \(migrate.stderr)")
-        let simulated = try CommandRunner.run(["simulate", "--config", config, "--customers", "300", "--malformed", "0.01"])
+        let simulated = try CommandRunner.run([
+            "simulate", "--config", config, "--customers", "300", "--malformed", "0.01",
+        ])
         let events = CommandRunner.temporaryFile(simulated.stdout, suffix: ".ndjson")
         defer { try? FileManager.default.removeItem(atPath: events) }
         let replay = try CommandRunner.run(["replay", "--config", config, events])
@@ -35,15 +39,19 @@ struct LeastPrivilegeTests {
         #expect(report.stdout.contains("visit"))
 
         let connection = try PostgresConnection(conninfo: conninfo)
-        let attributes = try connection.execute("""
+        let attributes = try connection.execute(
+            """
             SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user
             """)
         #expect(attributes.string(row: 0, column: 0) == "f")
         #expect(attributes.string(row: 0, column: 1) == "f")
         #expect(attributes.string(row: 0, column: 2) == "f")
-        let stored = try connection.execute("SELECT (SELECT count(*) FROM cjm.events), (SELECT count(*) FROM cjm.rejected_events)")
+        let stored = try connection.execute(
+            "SELECT (SELECT count(*) FROM cjm.events), (SELECT count(*) FROM cjm.rejected_events)")
         let lines = simulated.stdout.split(separator: "\n").count
         #expect(Int(stored.string(row: 0, column: 0) ?? "") ?? 0 > 0)
-        #expect((Int(stored.string(row: 0, column: 0) ?? "") ?? 0) + (Int(stored.string(row: 0, column: 1) ?? "") ?? 0) == lines)
+        #expect(
+            (Int(stored.string(row: 0, column: 0) ?? "") ?? 0) + (Int(stored.string(row: 0, column: 1) ?? "") ?? 0)
+                == lines)
     }
 }

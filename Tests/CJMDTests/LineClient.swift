@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A blocking NDJSON client over TCP or a Unix socket, as an application would write one.
@@ -12,7 +13,11 @@ final class LineClient {
     let fd: Int32
     private var buffer: [UInt8] = []
 
-    enum Failure: Error { case connect(Int32), send(Int32), closed }
+    enum Failure: Error {
+        case connect(Int32)
+        case send(Int32)
+        case closed
+    }
     /// No byte moved for ``timeout``.
     struct TimedOut: Error {}
     /// Longer than any test waits for the daemon on a slow machine.
@@ -25,9 +30,15 @@ final class LineClient {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
-        guard result == 0 else { let e = errno; close(fd); throw Failure.connect(e) }
+        guard result == 0 else {
+            let e = errno
+            close(fd)
+            throw Failure.connect(e)
+        }
         setTimeouts()
     }
 
@@ -40,9 +51,15 @@ final class LineClient {
             for (i, b) in bytes.enumerated() where i < raw.count - 1 { raw[i] = b }
         }
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
-        guard result == 0 else { let e = errno; close(fd); throw Failure.connect(e) }
+        guard result == 0 else {
+            let e = errno
+            close(fd)
+            throw Failure.connect(e)
+        }
         setTimeouts()
     }
 
@@ -62,7 +79,9 @@ final class LineClient {
         var bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeMutableBytes {
+                Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+            }
             guard n > 0 else { throw Self.failure(errno) }
             offset += n
         }
@@ -127,8 +146,9 @@ final class LineClient {
         try send("{\"ack\": true}\n")
         let line = try readLine()
         guard let data = line.data(using: .utf8),
-              let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let n = object["acked"] as? Int else { throw Failure.closed }
+            let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let n = object["acked"] as? Int
+        else { throw Failure.closed }
         return n
     }
 }

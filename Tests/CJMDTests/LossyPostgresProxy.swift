@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A Unix-socket proxy in front of the test cluster that can lose a COMMIT's reply: once
@@ -27,12 +28,16 @@ final class LossyPostgresProxy: @unchecked Sendable {
         }
         self.port = port
         upstreamPath = "\(host)/.s.PGSQL.\(port)"
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("cjmd-proxy-\(UUID().uuidString.prefix(8))").path
+        directory =
+            FileManager.default.temporaryDirectory.appendingPathComponent("cjmd-proxy-\(UUID().uuidString.prefix(8))")
+            .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = Self.address("\(directory)/.s.PGSQL.\(port)")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard bound == 0, listen(listener, 64) == 0 else { throw ProxyError.message("cannot listen: errno \(errno)") }
         Thread.detachNewThread { [self] in acceptLoop() }
@@ -67,9 +72,15 @@ final class LossyPostgresProxy: @unchecked Sendable {
             let server = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
             var address = Self.address(upstreamPath)
             let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(server, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(server, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
             }
-            guard connected == 0 else { close(client); close(server); continue }
+            guard connected == 0 else {
+                close(client)
+                close(server)
+                continue
+            }
             let pair = ConnectionPair(client: client, server: server)
             Thread.detachNewThread { [self] in pump(from: client, to: server, pair: pair, watch: true) }
             Thread.detachNewThread { [self] in pump(from: server, to: client, pair: pair, watch: false) }

@@ -33,8 +33,10 @@ struct MixedGarbage {
         let hugeEvery = hugeLines > 0 ? lines / hugeLines : Int.max
         for n in 0..<lines {
             if n % hugeEvery == hugeEvery / 2 {
-                appendBad("10 MB line", Array("{\"customer_id\":\"".utf8)
-                    + [UInt8](repeating: UInt8(ascii: "x"), count: hugeLineBytes) + Array("\"}".utf8))
+                appendBad(
+                    "10 MB line",
+                    Array("{\"customer_id\":\"".utf8)
+                        + [UInt8](repeating: UInt8(ascii: "x"), count: hugeLineBytes) + Array("\"}".utf8))
                 continue
             }
             if rng.next() % 5 == 0 {
@@ -50,7 +52,8 @@ struct MixedGarbage {
         let customer = "c-\(rng.next() % 5000)-" + Self.unicode[Int(rng.next() % UInt64(Self.unicode.count))]
         let sql = Self.sqlLooking[Int(rng.next() % UInt64(Self.sqlLooking.count))]
         let text = Self.unicode.shuffledDeterministically(&rng).prefix(4).joined()
-        let line = "{\"event_id\":\(Self.json(id)),\"customer_id\":\(Self.json(customer)),\"event\":\"visit\","
+        let line =
+            "{\"event_id\":\(Self.json(id)),\"customer_id\":\(Self.json(customer)),\"event\":\"visit\","
             + "\"ts\":\"\(timestamp)\",\"touchpoint\":\"web\",\"properties\":{\"q\":\(Self.json(sql)),"
             + "\"u\":\(Self.json(text, escapeNonASCII: n % 2 == 0)),\"n\":\(rng.next() % 1_000_000)}}"
         goodCustomers[id] = customer
@@ -69,42 +72,63 @@ struct MixedGarbage {
             }
             appendBad("binary", line)
         case 1:
-            let invalid: [[UInt8]] = [[0xFF], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xE2, 0x82], [0xF4, 0x90, 0x80, 0x80]]
-            appendBad("invalid UTF-8", Array("{\"customer_id\":\"c".utf8) + invalid[Int(rng.next() % 5)]
-                + Array("\",\"event\":\"visit\",\(ts)}".utf8))
+            let invalid: [[UInt8]] = [
+                [0xFF], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xE2, 0x82], [0xF4, 0x90, 0x80, 0x80],
+            ]
+            appendBad(
+                "invalid UTF-8",
+                Array("{\"customer_id\":\"c".utf8) + invalid[Int(rng.next() % 5)]
+                    + Array("\",\"event\":\"visit\",\(ts)}".utf8))
         case 2:
             let depth = 65 + Int(rng.next() % 2000)
-            appendBad("deep nesting", Array("{\"customer_id\":\"c\",\"event\":\"visit\",\(ts),\"properties\":{\"a\":".utf8)
-                + [UInt8](repeating: UInt8(ascii: "["), count: depth) + [UInt8](repeating: UInt8(ascii: "]"), count: depth)
-                + Array("}}".utf8))
+            appendBad(
+                "deep nesting",
+                Array("{\"customer_id\":\"c\",\"event\":\"visit\",\(ts),\"properties\":{\"a\":".utf8)
+                    + [UInt8](repeating: UInt8(ascii: "["), count: depth)
+                    + [UInt8](repeating: UInt8(ascii: "]"), count: depth)
+                    + Array("}}".utf8))
         case 3:
-            let numbers = ["\"ts\":1e999999", "\"ts\":99999999999999999999999999999", "\(ts),\"sentiment\":1e999",
-                           "\(ts),\"sentiment\":-123456789012345678901234567890", "\(ts),\"properties\":{\"n\":1e999999}"]
-            appendBad("huge number", Array("{\"customer_id\":\"c\",\"event\":\"visit\",\(numbers[Int(rng.next() % 5)])}".utf8))
+            let numbers = [
+                "\"ts\":1e999999", "\"ts\":99999999999999999999999999999", "\(ts),\"sentiment\":1e999",
+                "\(ts),\"sentiment\":-123456789012345678901234567890", "\(ts),\"properties\":{\"n\":1e999999}",
+            ]
+            appendBad(
+                "huge number", Array("{\"customer_id\":\"c\",\"event\":\"visit\",\(numbers[Int(rng.next() % 5)])}".utf8)
+            )
         case 4:
-            appendBad("NUL byte", Array("{\"customer_id\":\"c".utf8) + [0x00] + Array("x\",\"event\":\"visit\",\(ts)}".utf8))
+            appendBad(
+                "NUL byte", Array("{\"customer_id\":\"c".utf8) + [0x00] + Array("x\",\"event\":\"visit\",\(ts)}".utf8))
         case 5:
             let sql = Self.sqlLooking[Int(rng.next() % UInt64(Self.sqlLooking.count))]
-            appendBad("SQL-looking, no ts", Array("{\"customer_id\":\(Self.json(sql)),\"event\":\(Self.json(sql))}".utf8))
+            appendBad(
+                "SQL-looking, no ts", Array("{\"customer_id\":\(Self.json(sql)),\"event\":\(Self.json(sql))}".utf8))
         case 6:
             let shapes = ["[1,2,3]", "\"just a string\"", "42", "null", "true", "{}", "[{\"customer_id\":\"c\"}]"]
             appendBad("not an object", Array(shapes[Int(rng.next() % UInt64(shapes.count))].utf8))
         case 7:
-            let broken = ["{\"customer_id\":\"c\",\"event\":\"visit\",\"ts\":\"2026-", "{\"customer_id\":\"c\",,}",
-                          "{\"customer_id\":'c'}", "{customer_id:\"c\"}", "{\"a\":1}}", "{\"customer_id\":\"c\"\"event\":1}",
-                          "{\"customer_id\":\"\\x41\"}", "{\"customer_id\":\"\\ud800\"}"]
+            let broken = [
+                "{\"customer_id\":\"c\",\"event\":\"visit\",\"ts\":\"2026-", "{\"customer_id\":\"c\",,}",
+                "{\"customer_id\":'c'}", "{customer_id:\"c\"}", "{\"a\":1}}", "{\"customer_id\":\"c\"\"event\":1}",
+                "{\"customer_id\":\"\\x41\"}", "{\"customer_id\":\"\\ud800\"}",
+            ]
             appendBad("broken JSON", Array(broken[Int(rng.next() % UInt64(broken.count))].utf8))
         case 8:
-            let times = ["\"1999-12-31T23:59:59Z\"", "\"2999-01-01T00:00:00Z\"", "\"2026-13-01T00:00:00Z\"",
-                         "\"2026-01-01 00:00:00\"", "-1", "\"yesterday\""]
-            appendBad("bad ts", Array("{\"customer_id\":\"c\",\"event\":\"visit\",\"ts\":\(times[Int(rng.next() % 6)])}".utf8))
+            let times = [
+                "\"1999-12-31T23:59:59Z\"", "\"2999-01-01T00:00:00Z\"", "\"2026-13-01T00:00:00Z\"",
+                "\"2026-01-01 00:00:00\"", "-1", "\"yesterday\"",
+            ]
+            appendBad(
+                "bad ts", Array("{\"customer_id\":\"c\",\"event\":\"visit\",\"ts\":\(times[Int(rng.next() % 6)])}".utf8)
+            )
         case 9:
-            let fields = ["\"customer_id\":42,\"event\":\"visit\",\(ts)",
-                          "\"customer_id\":\"\(String(repeating: "c", count: 257))\",\"event\":\"visit\",\(ts)",
-                          "\"customer_id\":\"c\",\"event\":\"\(String(repeating: "e", count: 129))\",\(ts)",
-                          "\"customer_id\":\"\",\"event\":\"visit\",\(ts)",
-                          "\"customer_id\":\"c\",\"event\":\"visit\",\(ts),\"properties\":[1]",
-                          "\"customer_id\":\"c\",\"event\":\"visit\",\(ts),\"sentiment\":\"happy\""]
+            let fields = [
+                "\"customer_id\":42,\"event\":\"visit\",\(ts)",
+                "\"customer_id\":\"\(String(repeating: "c", count: 257))\",\"event\":\"visit\",\(ts)",
+                "\"customer_id\":\"c\",\"event\":\"\(String(repeating: "e", count: 129))\",\(ts)",
+                "\"customer_id\":\"\",\"event\":\"visit\",\(ts)",
+                "\"customer_id\":\"c\",\"event\":\"visit\",\(ts),\"properties\":[1]",
+                "\"customer_id\":\"c\",\"event\":\"visit\",\(ts),\"sentiment\":\"happy\"",
+            ]
             appendBad("wrong field", Array("{\(fields[Int(rng.next() % 6)])}".utf8))
         case 10:
             // Every plane, but no event name.

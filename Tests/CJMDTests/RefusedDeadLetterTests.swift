@@ -11,10 +11,12 @@ struct RefusedDeadLetterTests {
     static let refusal = "PostgreSQL refused"
 
     @Test func refusedDeadLettersAreRetriedWithBackoffThenCommittedOnce() throws {
-        let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey, ingestYAML: """
-            ingest:
-              batch_max_delay: 50ms
-            """)
+        let daemon = try DaemonHarness(
+            journeyYAML: DaemonTests.journey,
+            ingestYAML: """
+                ingest:
+                  batch_max_delay: 50ms
+                """)
         try daemon.start()
         defer { _ = daemon.terminate() }
         _ = try daemon.query("ALTER TABLE cjm.rejected_events ADD CONSTRAINT refuse_all CHECK (false) NOT VALID")

@@ -23,10 +23,13 @@ struct ReplayBatchTests {
         let path = explicit.directory.appendingPathComponent("events.ndjson").path
         let simulated = try CommandRunner.run([
             "simulate", "--config", explicit.configPath, "--customers", "17000", "--seed", "5",
-            "--start", RFC3339Text.format(Date().addingTimeInterval(-30 * 86_400)), "--duration", "2d", "--output", path,
+            "--start", RFC3339Text.format(Date().addingTimeInterval(-30 * 86_400)), "--duration", "2d", "--output",
+            path,
         ])
         try #require(simulated.status == 0, "\(simulated.stderr)")
-        let lines = try Data(contentsOf: URL(fileURLWithPath: path)).reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+        let lines = try Data(contentsOf: URL(fileURLWithPath: path)).reduce(0) {
+            $1 == UInt8(ascii: "\n") ? $0 + 1 : $0
+        }
         try #require(lines > 50_000, "the file must hold more than one default batch: \(lines) lines")
 
         let small = try CommandRunner.run(["replay", "--config", explicit.configPath, "--batch-events", "7000", path])
@@ -39,8 +42,9 @@ struct ReplayBatchTests {
         // Transaction sizes change nothing stored.
         for table in ["cjm.events", "cjm.journey_instances", "cjm.critical_moments"] {
             let sql = "SELECT count(*) FROM \(table)"
-            #expect(try explicit.query(sql).int64(row: 0, column: 0) == byDefault.query(sql).int64(row: 0, column: 0),
-                    "\(table) differs between the two transaction sizes")
+            #expect(
+                try explicit.query(sql).int64(row: 0, column: 0) == byDefault.query(sql).int64(row: 0, column: 0),
+                "\(table) differs between the two transaction sizes")
         }
     }
 
@@ -48,12 +52,16 @@ struct ReplayBatchTests {
     /// (33,554,432 bytes) at its 336th line: 671 lines are one full batch and a last one (a
     /// smaller limit would make two full batches), 672 lines two and an empty last one (a
     /// larger limit would make one). Split over files, the batch carries over between them.
-    @Test(arguments: [(files: 1, linesPerFile: 671, commits: Int64(2)), (files: 3, linesPerFile: 224, commits: Int64(3))])
+    @Test(arguments: [
+        (files: 1, linesPerFile: 671, commits: Int64(2)), (files: 3, linesPerFile: 224, commits: Int64(3)),
+    ])
     func longLinesEndABatchPast32MiB(files: Int, linesPerFile: Int, commits: Int64) throws {
-        let harness = try DaemonHarness(journeyYAML: DaemonTests.journey, ingestYAML: """
-            ingest:
-              max_line_bytes: 131072
-            """)
+        let harness = try DaemonHarness(
+            journeyYAML: DaemonTests.journey,
+            ingestYAML: """
+                ingest:
+                  max_line_bytes: 131072
+                """)
         let line = [UInt8](repeating: UInt8(ascii: "x"), count: 100_000) + [UInt8(ascii: "\n")]
         let contents = Data(Array([[UInt8]](repeating: line, count: linesPerFile).joined()))
         let paths = (0..<files).map { harness.directory.appendingPathComponent("long-\($0).ndjson").path }
@@ -61,7 +69,8 @@ struct ReplayBatchTests {
 
         let replayed = try CommandRunner.run(["replay", "--config", harness.configPath] + paths)
         try #require(replayed.status == 0, "\(replayed.stderr)")
-        #expect(try harness.query("SELECT count(*) FROM cjm.rejected_events").int64(row: 0, column: 0)
+        #expect(
+            try harness.query("SELECT count(*) FROM cjm.rejected_events").int64(row: 0, column: 0)
                 == Int64(files * linesPerFile))
         #expect(try Self.commits(harness) == commits)
     }

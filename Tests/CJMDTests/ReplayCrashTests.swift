@@ -12,25 +12,32 @@ struct ReplayCrashTests {
     static let kills = 50
 
     @Test func killedFiftyTimesWhileReplayingEndsEqualToACleanReplay() throws {
-        let killed = try DaemonHarness(journeyYAML: TailCrashTests.journeyYAML, ingestYAML: """
-            ingest:
-              batch_max_events: 1000
-            """)
+        let killed = try DaemonHarness(
+            journeyYAML: TailCrashTests.journeyYAML,
+            ingestYAML: """
+                ingest:
+                  batch_max_events: 1000
+                """)
         // The clean replay runs with replay's own default batch size (50,000), unlike the
         // killed ones: the tables must not depend on it either.
-        let clean = try DaemonHarness(journeyYAML: TailCrashTests.journeyYAML, ingestYAML: """
-            ingest:
-              batch_max_events: 1000
-            """)
+        let clean = try DaemonHarness(
+            journeyYAML: TailCrashTests.journeyYAML,
+            ingestYAML: """
+                ingest:
+                  batch_max_events: 1000
+                """)
         // Both replay the same path, so the source names in the dead letters agree.
         let eventsPath = killed.directory.appendingPathComponent("events.ndjson").path
         let start = RFC3339Text.format(Date().addingTimeInterval(-365 * 86_400))
         let simulated = try CommandRunner.run([
             "simulate", "--config", killed.configPath, "--customers", "100000", "--seed", "31", "--start", start,
-            "--duration", "3d", "--disorder", "2s", "--malformed", "0.01", "--duplicates", "0.01", "--output", eventsPath,
+            "--duration", "3d", "--disorder", "2s", "--malformed", "0.01", "--duplicates", "0.01", "--output",
+            eventsPath,
         ])
         try #require(simulated.status == 0, "\(simulated.stderr)")
-        let lineCount = try Data(contentsOf: URL(fileURLWithPath: eventsPath)).reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+        let lineCount = try Data(contentsOf: URL(fileURLWithPath: eventsPath)).reduce(0) {
+            $1 == UInt8(ascii: "\n") ? $0 + 1 : $0
+        }
 
         let logPath = killed.directory.appendingPathComponent("replays.log").path
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -47,7 +54,8 @@ struct ReplayCrashTests {
             return process
         }
         var rng = SplitMix(seed: 2026)
-        var kills = 0, completedEarly = 0
+        var kills = 0
+        var completedEarly = 0
         let started = Date()
         while kills < Self.kills {
             let process = try startReplay()
@@ -64,8 +72,10 @@ struct ReplayCrashTests {
             }
         }
         let killedSeconds = Date().timeIntervalSince(started)
-        let committedBeforeFinal = try killed.query(
-            "SELECT coalesce(max(\"offset\"), 0) FROM cjm.source_checkpoints WHERE source LIKE 'replay:%'").int64(row: 0, column: 0) ?? 0
+        let committedBeforeFinal =
+            try killed.query(
+                "SELECT coalesce(max(\"offset\"), 0) FROM cjm.source_checkpoints WHERE source LIKE 'replay:%'"
+            ).int64(row: 0, column: 0) ?? 0
         let fileBytes = try FileManager.default.attributesOfItem(atPath: eventsPath)[.size] as? Int ?? 1
         #expect(committedBeforeFinal > 0, "no killed replay committed anything")
         let final = try startReplay()
@@ -80,7 +90,8 @@ struct ReplayCrashTests {
         try #require(replayed.status == 0, "\(replayed.stderr)")
         let cleanSeconds = Date().timeIntervalSince(cleanStarted)
         for (name, sql) in TailCrashTests.comparedTables {
-            let a = try TailCrashTests.digest(killed, sql), b = try TailCrashTests.digest(clean, sql)
+            let a = try TailCrashTests.digest(killed, sql)
+            let b = try TailCrashTests.digest(clean, sql)
             #expect(a == b, "\(name) differs: killed \(a), clean \(b)")
         }
         let rejected = try killed.query("SELECT count(*) FROM cjm.rejected_events").int64(row: 0, column: 0) ?? 0
@@ -91,7 +102,8 @@ struct ReplayCrashTests {
         let again = try CommandRunner.run(["replay", "--config", killed.configPath, eventsPath])
         #expect(again.status == 0)
         #expect(try TailCrashTests.digest(killed, "SELECT reason, detail, raw FROM cjm.rejected_events") == before)
-        print("""
+        print(
+            """
             replay crash test: \(lineCount) lines, \(rejected) dead letters, \(kills) × kill -9 \
             (\(completedEarly) runs completed before their kill) in \(String(format: "%.1f", killedSeconds)) s, \
             which committed \(Int(100 * Double(committedBeforeFinal) / Double(fileBytes))) % of the file; \

@@ -18,10 +18,12 @@ struct RunCrashTests {
     static let clients = 4
 
     @Test func killedFiftyTimesWhileClientsSendEndsEqualToACleanReplay() throws {
-        let daemon = try DaemonHarness(journeyYAML: TailCrashTests.journeyYAML, ingestYAML: """
-            ingest:
-              batch_max_delay: 100ms
-            """)
+        let daemon = try DaemonHarness(
+            journeyYAML: TailCrashTests.journeyYAML,
+            ingestYAML: """
+                ingest:
+                  batch_max_delay: 100ms
+                """)
         let eventsPath = daemon.directory.appendingPathComponent("events.ndjson").path
         let start = RFC3339Text.format(Date().addingTimeInterval(-365 * 86_400))
         let simulated = try CommandRunner.run([
@@ -29,13 +31,17 @@ struct RunCrashTests {
             "--duration", "3d", "--duplicates", "0.01", "--output", eventsPath,
         ])
         try #require(simulated.status == 0, "\(simulated.stderr)")
-        let lines = try String(contentsOfFile: eventsPath, encoding: .utf8).split(separator: "\n").map { String($0) + "\n" }
+        let lines = try String(contentsOfFile: eventsPath, encoding: .utf8).split(separator: "\n").map {
+            String($0) + "\n"
+        }
 
         try daemon.start()
         // Each client sends every fourth line, in chunks, each followed by an acknowledgement
         // request. (Arrival order does not matter: the derived tables are compared after
         // `rebuild`, which applies the stored events in time order.)
-        let shares = (0..<Self.clients).map { client in lines.enumerated().filter { $0.offset % Self.clients == client }.map(\.element) }
+        let shares = (0..<Self.clients).map { client in
+            lines.enumerated().filter { $0.offset % Self.clients == client }.map(\.element)
+        }
         let finished = DispatchGroup()
         let progress = ClientProgress(clients: Self.clients)
         // Should the test end early (a failed start, say), the clients stop retrying: they
@@ -67,15 +73,19 @@ struct RunCrashTests {
         #expect(progress.acknowledged == lines.count)
 
         let clean = try DaemonHarness(journeyYAML: TailCrashTests.journeyYAML)
-        let replayed = try CommandRunner.run(["replay", "--config", clean.configPath, "--as-of", RFC3339Text.format(Date()), eventsPath])
+        let replayed = try CommandRunner.run([
+            "replay", "--config", clean.configPath, "--as-of", RFC3339Text.format(Date()), eventsPath,
+        ])
         try #require(replayed.status == 0, "\(replayed.stderr)")
         let rebuilt = try CommandRunner.run(["rebuild", "--config", daemon.configPath])
         try #require(rebuilt.status == 0, "\(rebuilt.stderr)")
         for (name, sql) in TailCrashTests.comparedTables {
-            let a = try TailCrashTests.digest(daemon, sql), b = try TailCrashTests.digest(clean, sql)
+            let a = try TailCrashTests.digest(daemon, sql)
+            let b = try TailCrashTests.digest(clean, sql)
             #expect(a == b, "\(name) differs: crashed \(a), clean \(b)")
         }
-        print("""
+        print(
+            """
             run crash test: \(lines.count) lines from \(Self.clients) clients, \(kills) × kill -9 in \
             \(String(format: "%.1f", seconds)) s (\(acknowledgedAtLastKill) lines acknowledged by the last kill), \
             \(progress.resent) lines sent again after broken connections
@@ -84,14 +94,17 @@ struct RunCrashTests {
 
     /// Sends `lines` in chunks of 200 with an acknowledgement request after each; after a
     /// broken connection, reconnects and sends the unacknowledged chunk again.
-    static func sendWithRetries(_ lines: [String], to daemon: DaemonHarness, useTCP: Bool, client: Int, progress: ClientProgress) {
+    static func sendWithRetries(
+        _ lines: [String], to daemon: DaemonHarness, useTCP: Bool, client: Int, progress: ClientProgress
+    ) {
         var position = 0
         var connection: LineClient? = nil
         var sentOnConnection = 0
         while position < lines.count, !progress.isStopped {
             do {
                 if connection == nil {
-                    connection = useTCP ? try LineClient(tcpPort: daemon.tcpPort) : try LineClient(unixPath: daemon.socketPath)
+                    connection =
+                        useTCP ? try LineClient(tcpPort: daemon.tcpPort) : try LineClient(unixPath: daemon.socketPath)
                     sentOnConnection = 0
                 }
                 let end = min(position + 200, lines.count)

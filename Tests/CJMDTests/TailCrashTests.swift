@@ -23,15 +23,18 @@ struct TailCrashTests {
         let logPath = directory.appendingPathComponent("events.ndjson").path
         let sourcePath = directory.appendingPathComponent("all.ndjson").path
 
-        let tailed = try DaemonHarness(journeyYAML: Self.journeyYAML, ingestYAML: """
-            ingest:
-              batch_max_events: 5000
-            """, extraSourcesYAML: """
-              - type: tail
-                path: \(logPath)
-                start_at: beginning
-                name: tail-crash
-            """)
+        let tailed = try DaemonHarness(
+            journeyYAML: Self.journeyYAML,
+            ingestYAML: """
+                ingest:
+                  batch_max_events: 5000
+                """,
+            extraSourcesYAML: """
+                  - type: tail
+                    path: \(logPath)
+                    start_at: beginning
+                    name: tail-crash
+                """)
         // The simulated history lies a year back: every deadline in it has long passed, for
         // the live daemon and for the replay alike.
         let start = RFC3339Text.format(Date().addingTimeInterval(-365 * 86_400))
@@ -50,16 +53,25 @@ struct TailCrashTests {
         let catSeconds = Date().timeIntervalSince(catStarted)
 
         // A writer appends the file in uneven chunks (cutting lines anywhere), as a logger would.
+        // It holds back the file's last tenth until the daemon has been killed at least
+        // `minimumKills` times, so that a fast machine cannot read the file before the kills.
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let writerDone = DispatchSemaphore(value: 0)
+        let killCount = LockedCounters(count: 1)
+        let minimumKills = 5
         Thread.detachNewThread {
             defer { writerDone.signal() }
             guard let handle = try? FileHandle(forWritingTo: URL(fileURLWithPath: logPath)) else { return }
             var rng = SplitMix(seed: 5)
             var offset = 0
+            let heldBack = source.count - source.count / 10
             while offset < source.count {
+                if offset >= heldBack {
+                    let deadline = Date().addingTimeInterval(300)
+                    while killCount.value(0) < minimumKills, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+                }
                 let size = Int(rng.next() % (1 << 20)) + 1
-                let end = min(offset + size, source.count)
+                let end = min(offset + size, offset < heldBack ? heldBack : source.count)
                 handle.write(source.subdata(in: offset..<end))
                 offset = end
                 Thread.sleep(forTimeInterval: Double(rng.next() % 50) / 1000)
@@ -79,6 +91,7 @@ struct TailCrashTests {
             if kills < 12 {
                 tailed.kill9()
                 kills += 1
+                killCount.set(0, kills)
                 try tailed.start()
             }
             #expect(Date().timeIntervalSince(started) < 900, "the tailed file was not read completely in 15 minutes")
@@ -86,7 +99,7 @@ struct TailCrashTests {
         }
         let tailSeconds = Date().timeIntervalSince(started)
         #expect(tailed.terminate() == 0)
-        #expect(kills >= 5, "only \(kills) kills happened before the file was read")
+        #expect(kills >= minimumKills, "only \(kills) kills happened before the file was read")
 
         // The clean replay of the same lines, in a database of its own.
         let clean = try DaemonHarness(journeyYAML: Self.journeyYAML)
@@ -98,13 +111,16 @@ struct TailCrashTests {
         try #require(rebuilt.status == 0, "\(rebuilt.stderr)")
 
         for (name, sql) in Self.comparedTables {
-            let a = try Self.digest(tailed, sql), b = try Self.digest(clean, sql)
+            let a = try Self.digest(tailed, sql)
+            let b = try Self.digest(clean, sql)
             #expect(a == b, "\(name) differs: tailed \(a), replayed \(b)")
         }
-        let stored = try tailed.query("SELECT (SELECT count(*) FROM cjm.events) + (SELECT count(*) FROM cjm.rejected_events)")
+        let stored = try tailed.query(
+            "SELECT (SELECT count(*) FROM cjm.events) + (SELECT count(*) FROM cjm.rejected_events)")
         let rows = try stored.int64(row: 0, column: 0) ?? 0
         let megabytes = Double(source.count) / 1e6
-        print("""
+        print(
+            """
             tail crash test: \(lineCount) lines (\(String(format: "%.0f", megabytes)) MB), \(rows) rows stored, \
             \(kills) × kill -9; tailed with crashes in \(String(format: "%.1f", tailSeconds)) s \
             (\(Int(Double(lineCount) / tailSeconds)) lines/s, \(String(format: "%.1f", megabytes / tailSeconds)) MB/s); \
@@ -135,14 +151,20 @@ struct TailCrashTests {
     /// Tables whose content must match, as queries without run-specific columns (sequence,
     /// arrival time, source name, ids).
     static let comparedTables: [(String, String)] = [
-        ("events", "SELECT event_id, customer_id, ts, event, touchpoint, sentiment, revenue, properties, journey, stages FROM cjm.events"),
+        (
+            "events",
+            "SELECT event_id, customer_id, ts, event, touchpoint, sentiment, revenue, properties, journey, stages FROM cjm.events"
+        ),
         ("rejected_events", "SELECT reason, detail, raw FROM cjm.rejected_events"),
         ("journey_instances", "SELECT * FROM cjm.journey_instances"),
         ("critical_moments", "SELECT * FROM cjm.critical_moments"),
         ("funnel", "SELECT * FROM cjm.funnel"),
         ("touchpoints", "SELECT * FROM cjm.touchpoints"),
         ("stage_decisions", "SELECT * FROM cjm.stage_decisions"),
-        ("alerts", "SELECT journey, stage_index, window_start, window_end, decided, rate, baseline_rate, fired_at, resolved_at FROM cjm.alerts"),
+        (
+            "alerts",
+            "SELECT journey, stage_index, window_start, window_end, decided, rate, baseline_rate, fired_at, resolved_at FROM cjm.alerts"
+        ),
     ]
 
     /// Row count and an order-independent hash of the rows (a sum of per-row hashes), computed
@@ -151,7 +173,8 @@ struct TailCrashTests {
         let connection = try PostgresConnection(conninfo: harness.conninfo)
         defer { connection.close() }
         try connection.executeScript("SET extra_float_digits = -4")
-        let result = try connection.execute("""
+        let result = try connection.execute(
+            """
             SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0),
                    coalesce(sum(('x' || substr(md5(t::text), 16, 15))::bit(60)::bigint), 0)
             FROM (\(sql)) t
@@ -160,7 +183,8 @@ struct TailCrashTests {
     }
 
     static func committedOffset(_ harness: DaemonHarness, path: String) throws -> Int64? {
-        let result = try harness.query("""
+        let result = try harness.query(
+            """
             SELECT max("offset") FROM cjm.source_checkpoints WHERE source = 'tail-crash' AND path = '\(path)'
             """)
         return try result.int64(row: 0, column: 0)

@@ -50,7 +50,10 @@ struct TailDaemonTests {
             if n % 4 == 0 { return ("garbage \(seed)-\(n) {not json", nil) }
             let id = "e\(seed)-\(n)"
             let second = 10 + n % 50
-            return ("{\"event_id\":\"\(id)\",\"customer_id\":\"c\(n % 37)\",\"event\":\"\(n % 3 == 0 ? "buy" : "visit")\",\"ts\":\"2026-05-01T10:\(n % 50 + 10):\(second)Z\"}", id)
+            return (
+                "{\"event_id\":\"\(id)\",\"customer_id\":\"c\(n % 37)\",\"event\":\"\(n % 3 == 0 ? "buy" : "visit")\",\"ts\":\"2026-05-01T10:\(n % 50 + 10):\(second)Z\"}",
+                id
+            )
         }
 
         func append(_ text: String) throws {
@@ -127,17 +130,20 @@ struct TailDaemonTests {
     }
 
     static func makeHarness(_ directory: URL, startAt: String = "beginning") throws -> DaemonHarness {
-        try DaemonHarness(journeyYAML: journeyYAML, ingestYAML: """
-            ingest:
-              batch_max_delay: 50ms
-              allowed_lateness: 1s
-              max_future_skew: 3650d
-            """, extraSourcesYAML: """
-              - type: tail
-                path: \(directory.appendingPathComponent("events.ndjson").path)
-                start_at: \(startAt)
-                name: tail-test
-            """)
+        try DaemonHarness(
+            journeyYAML: journeyYAML,
+            ingestYAML: """
+                ingest:
+                  batch_max_delay: 50ms
+                  allowed_lateness: 1s
+                  max_future_skew: 3650d
+                """,
+            extraSourcesYAML: """
+                  - type: tail
+                    path: \(directory.appendingPathComponent("events.ndjson").path)
+                    start_at: \(startAt)
+                    name: tail-test
+                """)
     }
 
     /// Waits until the database holds `expected` lines from the tail source (events plus dead
@@ -147,7 +153,8 @@ struct TailDaemonTests {
         let deadline = Date().addingTimeInterval(timeout)
         var seen = -1
         while Date() < deadline {
-            let result = try harness.query("""
+            let result = try harness.query(
+                """
                 SELECT (SELECT count(*) FROM cjm.events WHERE source = 'tail-test')
                      + (SELECT count(*) FROM cjm.rejected_events WHERE source = 'tail-test')
                 """)
@@ -209,9 +216,16 @@ struct TailDaemonTests {
                     operations.append("(skipped while stopped)")
                     continue
                 }
-                if choice < 62 { try model.copyTruncate(); operations.append("copytruncate") }
-                else if choice < 67 { try model.truncateInPlace(); operations.append("truncate") }
-                else { try model.delete(); operations.append("delete") }
+                if choice < 62 {
+                    try model.copyTruncate()
+                    operations.append("copytruncate")
+                } else if choice < 67 {
+                    try model.truncateInPlace()
+                    operations.append("truncate")
+                } else {
+                    try model.delete()
+                    operations.append("delete")
+                }
             case 72..<84:
                 if running { _ = harness.terminate() } else { try harness.start() }
                 running.toggle()
@@ -238,8 +252,11 @@ struct TailDaemonTests {
 
         let events = try harness.query("SELECT event_id FROM cjm.events WHERE source = 'tail-test'")
         let stored = Set((0..<events.rowCount).compactMap { events.string(row: $0, column: 0) })
-        #expect(stored == model.validIDs, "seed \(seed): missing \(model.validIDs.subtracting(stored).sorted().prefix(5)), ops \(operations)")
-        let rejected = try harness.query("""
+        #expect(
+            stored == model.validIDs,
+            "seed \(seed): missing \(model.validIDs.subtracting(stored).sorted().prefix(5)), ops \(operations)")
+        let rejected = try harness.query(
+            """
             SELECT convert_from(raw, 'UTF8'), count(*) FROM cjm.rejected_events WHERE source = 'tail-test' GROUP BY 1
             """)
         var deadLetters: [String: Int] = [:]
@@ -250,7 +267,9 @@ struct TailDaemonTests {
         #expect(twice.isEmpty, "seed \(seed): read twice: \(twice.keys.sorted().prefix(5)), ops \(operations)")
         #expect(Set(deadLetters.keys) == Set(model.garbage), "seed \(seed): ops \(operations)")
         #expect(seen == model.expectedCount)
-        print("tail model seed \(seed): \(model.validIDs.count) events, \(model.garbage.count) dead letters, \(operations.count) operations: \(operations.joined(separator: ", "))")
+        print(
+            "tail model seed \(seed): \(model.validIDs.count) events, \(model.garbage.count) dead letters, \(operations.count) operations: \(operations.joined(separator: ", "))"
+        )
     }
 }
 

@@ -60,12 +60,18 @@ enum DecodeInvariants {
 
         // The line followed by bytes that would complete or change it if read past the end.
         let padded = line + Array(#""}]0 e-"#.utf8)
-        let fromPrefix = padded.withUnsafeBytes { decoder.decode(UnsafeRawBufferPointer(rebasing: $0[0..<line.count]), now: now) }
-        if fromPrefix != result { found.append("decoding the line inside a longer buffer differs: \(fromPrefix) vs \(result)") }
+        let fromPrefix = padded.withUnsafeBytes {
+            decoder.decode(UnsafeRawBufferPointer(rebasing: $0[0..<line.count]), now: now)
+        }
+        if fromPrefix != result {
+            found.append("decoding the line inside a longer buffer differs: \(fromPrefix) vs \(result)")
+        }
 
         if let text = validUTF8(line) {
             let fromString = decoder.decode(text, now: now)
-            if fromString != result { found.append("decode(String) differs from decode(bytes): \(fromString) vs \(result)") }
+            if fromString != result {
+                found.append("decode(String) differs from decode(bytes): \(fromString) vs \(result)")
+            }
         }
     }
 
@@ -74,10 +80,13 @@ enum DecodeInvariants {
         let answer = EventDecoder.isAckRequest(line)
         var expected = false
         if case .value(.object(let members), _) = Reference.parse(line), members.count == 1,
-           members[0].key == Array("ack".utf8), case .bool(true) = members[0].value {
+            members[0].key == Array("ack".utf8), case .bool(true) = members[0].value
+        {
             expected = true
         }
-        if answer != expected { found.append("isAckRequest is \(answer), but the line \(expected ? "is" : "is not") {\"ack\": true}") }
+        if answer != expected {
+            found.append("isAckRequest is \(answer), but the line \(expected ? "is" : "is not") {\"ack\": true}")
+        }
         if let text = validUTF8(line), EventDecoder.isAckRequest(text) != answer {
             found.append("isAckRequest(String) differs from isAckRequest(bytes)")
         }
@@ -93,7 +102,9 @@ enum DecodeInvariants {
             return
         }
         if line.count > settings.maxLineBytes {
-            if reason != .lineTooLong { found.append("a \(line.count)-byte line gave \(result), expected line_too_long") }
+            if reason != .lineTooLong {
+                found.append("a \(line.count)-byte line gave \(result), expected line_too_long")
+            }
             return
         }
         if reason == .lineTooLong { found.append("a \(line.count)-byte line was rejected as line_too_long") }
@@ -125,7 +136,8 @@ enum DecodeInvariants {
         // customer_id is the first field checked: without it, that is the reason.
         if fields.firstPresent(Reference.customerIDAliases) == nil {
             if case .rejected(let rejection) = result, rejection.reason == .missingField,
-               rejection.detail.hasPrefix("customer_id:") {
+                rejection.detail.hasPrefix("customer_id:")
+            {
             } else {
                 found.append("no customer_id under any alias, but the result is \(result)")
             }
@@ -141,7 +153,9 @@ enum DecodeInvariants {
                 return
             }
             if actual.map({ Array($0.utf8) }) != bytes {
-                found.append("\(name): decoded \(actual.debugDescription), but the line has \(String(decoding: bytes, as: UTF8.self).debugDescription)")
+                found.append(
+                    "\(name): decoded \(actual.debugDescription), but the line has \(String(decoding: bytes, as: UTF8.self).debugDescription)"
+                )
             }
         }
         expectString(Reference.customerIDAliases, event.customerID, "customer_id")
@@ -149,33 +163,44 @@ enum DecodeInvariants {
         expectString([["journey"]], event.journey, "journey")
         expectString(Reference.touchpointAliases, event.touchpoint, "touchpoint")
         if fields.firstPresent(Reference.touchpointAliases) == nil, event.touchpoint != "unknown" {
-            found.append("touchpoint: none written, but decoded \(event.touchpoint.debugDescription) instead of unknown")
+            found.append(
+                "touchpoint: none written, but decoded \(event.touchpoint.debugDescription) instead of unknown")
         }
         if fields.firstPresent(Reference.eventIDAliases) != nil {
             expectString(Reference.eventIDAliases, event.eventID, "event_id")
         } else {
             let derived = DerivedEventID.make(
                 customerID: event.customerID, event: event.name, time: event.time, touchpoint: event.touchpoint)
-            if event.eventID != derived { found.append("event_id: none written, but \(event.eventID) is not the derived id \(derived)") }
+            if event.eventID != derived {
+                found.append("event_id: none written, but \(event.eventID) is not the derived id \(derived)")
+            }
         }
 
         let sentiment = fields.firstPresent(Reference.sentimentAliases)
         if case .number(let text)? = sentiment?.value {
-            if event.sentiment != Double(text) { found.append("sentiment: decoded \(event.sentiment.debugDescription) from \(text)") }
+            if event.sentiment != Double(text) {
+                found.append("sentiment: decoded \(event.sentiment.debugDescription) from \(text)")
+            }
         } else if sentiment != nil || event.sentiment != nil {
             found.append("sentiment: decoded \(event.sentiment.debugDescription) from \(sentiment.debugDescription)")
         }
         let revenue = fields.firstPresent(Reference.revenueAliases)
         if case .number(let text)? = revenue?.value {
-            if event.revenue != DecimalText(json: text) { found.append("revenue: decoded \(event.revenue.debugDescription) from \(text)") }
+            if event.revenue != DecimalText(json: text) {
+                found.append("revenue: decoded \(event.revenue.debugDescription) from \(text)")
+            }
         } else if revenue != nil || event.revenue != nil {
             found.append("revenue: decoded \(event.revenue.debugDescription) from \(revenue.debugDescription)")
         }
         let properties = fields.firstPresent([["properties"]])
         if case .object? = properties?.value {
-            if event.propertiesJSON != properties?.text { found.append("properties: kept \(event.propertiesJSON.debugDescription), the line has \(properties?.text ?? "")") }
+            if event.propertiesJSON != properties?.text {
+                found.append(
+                    "properties: kept \(event.propertiesJSON.debugDescription), the line has \(properties?.text ?? "")")
+            }
         } else if properties != nil || event.propertiesJSON != nil {
-            found.append("properties: kept \(event.propertiesJSON.debugDescription) from \(properties.debugDescription)")
+            found.append(
+                "properties: kept \(event.propertiesJSON.debugDescription) from \(properties.debugDescription)")
         }
     }
 
@@ -192,13 +217,23 @@ enum DecodeInvariants {
         let subject = detail.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
         switch rejection.reason {
         case .invalidUTF8, .invalidJSON, .notAnObject, .lineTooLong:
-            if subject != "line" { found.append("\(rejection.reason.rawValue) detail does not start with line: \(detail)") }
+            if subject != "line" {
+                found.append("\(rejection.reason.rawValue) detail does not start with line: \(detail)")
+            }
         case .missingField, .invalidField, .tsOutOfRange:
-            if !wireNames.contains(subject) { found.append("\(rejection.reason.rawValue) detail does not name a field: \(detail)") }
+            if !wireNames.contains(subject) {
+                found.append("\(rejection.reason.rawValue) detail does not name a field: \(detail)")
+            }
         }
-        if detail.utf8.count > maxDetailBytes { found.append("detail of \(detail.utf8.count) bytes (at most \(maxDetailBytes))") }
-        if detail.unicodeScalars.contains("\0") { found.append("detail contains NUL, which a text column cannot store") }
-        if rejection.description != "\(rejection.reason.rawValue): \(detail)" { found.append("description is not reason: detail") }
+        if detail.utf8.count > maxDetailBytes {
+            found.append("detail of \(detail.utf8.count) bytes (at most \(maxDetailBytes))")
+        }
+        if detail.unicodeScalars.contains("\0") {
+            found.append("detail contains NUL, which a text column cannot store")
+        }
+        if rejection.description != "\(rejection.reason.rawValue): \(detail)" {
+            found.append("description is not reason: detail")
+        }
     }
 
     /// Every accepted event obeys the types and sizes of docs/events.md, and can be stored in PostgreSQL.
@@ -221,8 +256,12 @@ enum DecodeInvariants {
             found.append("sentiment \(sentiment) accepted outside [-1, 1]")
         }
         if let properties = event.propertiesJSON {
-            if !properties.hasPrefix("{") || !properties.hasSuffix("}") { found.append("properties kept as a non-object: \(properties)") }
-            if properties.contains("\\u0000") { found.append("properties with \\u0000 accepted; jsonb cannot store it") }
+            if !properties.hasPrefix("{") || !properties.hasSuffix("}") {
+                found.append("properties kept as a non-object: \(properties)")
+            }
+            if properties.contains("\\u0000") {
+                found.append("properties with \\u0000 accepted; jsonb cannot store it")
+            }
         }
     }
 
@@ -331,7 +370,9 @@ extension DecodeInvariants {
                 let value = try parser.value(depth: 1)
                 let text = String(decoding: bytes[start..<parser.index], as: UTF8.self)
                 parser.skipWhitespace()
-                guard parser.index == bytes.count else { throw Failure(why: "text after the value at byte \(parser.index)") }
+                guard parser.index == bytes.count else {
+                    throw Failure(why: "text after the value at byte \(parser.index)")
+                }
                 return .value(value, text: text)
             } catch {
                 return .invalid((error as? Failure)?.why ?? "\(error)")
@@ -376,7 +417,9 @@ extension DecodeInvariants {
                         skipWhitespace()
                         let start = index
                         let member = try value(depth: depth + 1)
-                        members.append(Member(key: key, value: member, text: String(decoding: bytes[start..<index], as: UTF8.self)))
+                        members.append(
+                            Member(key: key, value: member, text: String(decoding: bytes[start..<index], as: UTF8.self))
+                        )
                         skipWhitespace()
                         if peek == UInt8(ascii: "}") {
                             index += 1
@@ -431,7 +474,9 @@ extension DecodeInvariants {
                 if peek == UInt8(ascii: "0") {
                     index += 1
                 } else {
-                    guard let b = peek, b >= UInt8(ascii: "1"), b <= UInt8(ascii: "9") else { throw fail("expected a value") }
+                    guard let b = peek, b >= UInt8(ascii: "1"), b <= UInt8(ascii: "9") else {
+                        throw fail("expected a value")
+                    }
                     _ = digits()
                 }
                 if peek == UInt8(ascii: ".") {

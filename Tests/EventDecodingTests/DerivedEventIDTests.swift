@@ -4,7 +4,8 @@ import Testing
 
 @Suite("Derived event ids")
 struct DerivedEventIDTests {
-    static let base = #"{"customer_id":"cust-42","event":"payment_done","ts":"2026-05-01T10:00:00.123456Z","touchpoint":"web"}"#
+    static let base =
+        #"{"customer_id":"cust-42","event":"payment_done","ts":"2026-05-01T10:00:00.123456Z","touchpoint":"web"}"#
 
     func id(_ line: String) throws -> String {
         try #require(decode(line).event).eventID
@@ -14,8 +15,11 @@ struct DerivedEventIDTests {
     func golden() throws {
         // sha256("cjmd.event-id.v1" || u32be len || customer || u32be len || event || i64be ts µs || u32be len || touchpoint)
         #expect(try id(Self.base) == "d-9c59696ac237abad0f5bee33dfbc0fcd")
-        #expect(try id(#"{"customer_id":"c1","event":"e","ts":"2026-05-01T10:00:00Z"}"#) == "d-c1681fe38ad2bfafc01d93fd8c244cc3")
-        #expect(DerivedEventID.make(customerID: "é😀", event: "x", time: EventTime(microseconds: -1), touchpoint: "t")
+        #expect(
+            try id(#"{"customer_id":"c1","event":"e","ts":"2026-05-01T10:00:00Z"}"#)
+                == "d-c1681fe38ad2bfafc01d93fd8c244cc3")
+        #expect(
+            DerivedEventID.make(customerID: "é😀", event: "x", time: EventTime(microseconds: -1), touchpoint: "t")
                 == "d-7557b1a2b490903db80657168ccf16df")
     }
 
@@ -47,7 +51,8 @@ struct DerivedEventIDTests {
 
     @Test("an absent touchpoint is the same as \"unknown\"")
     func defaultTouchpoint() throws {
-        #expect(try id(#"{"customer_id":"c","event":"e","ts":"2026-05-01T10:00:00Z"}"#)
+        #expect(
+            try id(#"{"customer_id":"c","event":"e","ts":"2026-05-01T10:00:00Z"}"#)
                 == id(#"{"customer_id":"c","event":"e","ts":"2026-05-01T10:00:00Z","touchpoint":"unknown"}"#))
     }
 

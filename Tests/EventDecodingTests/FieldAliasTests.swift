@@ -7,7 +7,9 @@ func object(_ members: [(String, String)]) -> String {
     "{" + members.map { "\(jsonString($0.0)):\($0.1)" }.joined(separator: ",") + "}"
 }
 
-let requiredMembers: [(String, String)] = [("customer_id", #""c1""#), ("event", #""e""#), ("ts", #""2026-05-01T10:00:00Z""#)]
+let requiredMembers: [(String, String)] = [
+    ("customer_id", #""c1""#), ("event", #""e""#), ("ts", #""2026-05-01T10:00:00Z""#),
+]
 
 @Suite("Decoding: aliases, precedence, null and duplicate keys")
 struct FieldAliasTests {
@@ -19,7 +21,7 @@ struct FieldAliasTests {
         #expect(try #require(decode(line).event).customerID == "who")
     }
 
-    @Test("customer_id aliases: the first in SPEC order wins, whatever the order in the line")
+    @Test("customer_id aliases: the first in the documented order wins, whatever the order in the line")
     func customerPrecedence() throws {
         for present in 1...Self.customerAliases.count {
             // The `present` lowest-precedence aliases, written in reverse precedence order.
@@ -32,10 +34,13 @@ struct FieldAliasTests {
 
     @Test("null counts as absent: the next alias is used; all null is missing_field")
     func nullFallsThrough() throws {
-        let line = object([("customer_id", "null"), ("user_id", "null"), ("userId", #""u""#), ("event", #""e""#),
-                           ("ts", #""2026-05-01T10:00:00Z""#)])
+        let line = object([
+            ("customer_id", "null"), ("user_id", "null"), ("userId", #""u""#), ("event", #""e""#),
+            ("ts", #""2026-05-01T10:00:00Z""#),
+        ])
         #expect(try #require(decode(line).event).customerID == "u")
-        let allNull = object(Self.customerAliases.map { ($0, "null") } + [("event", #""e""#), ("ts", #""2026-05-01T10:00:00Z""#)])
+        let allNull = object(
+            Self.customerAliases.map { ($0, "null") } + [("event", #""e""#), ("ts", #""2026-05-01T10:00:00Z""#)])
         let rejection = try #require(decode(allNull).rejection)
         #expect(rejection.reason == .missingField)
         #expect(rejection.detail.hasPrefix("customer_id: "))
@@ -44,7 +49,9 @@ struct FieldAliasTests {
 
     @Test("a present alias of the wrong type is invalid_field even if a lower alias is fine")
     func wrongTypeDoesNotFallThrough() throws {
-        let line = object([("userId", "42"), ("anonymous_id", #""ok""#), ("event", #""e""#), ("ts", #""2026-05-01T10:00:00Z""#)])
+        let line = object([
+            ("userId", "42"), ("anonymous_id", #""ok""#), ("event", #""e""#), ("ts", #""2026-05-01T10:00:00Z""#),
+        ])
         let rejection = try #require(decode(line).rejection)
         #expect(rejection.reason == .invalidField)
         #expect(rejection.detail == "userId: expected a string of 1–256 bytes, got a number")
@@ -52,10 +59,14 @@ struct FieldAliasTests {
 
     @Test("ts before timestamp")
     func tsPrecedence() throws {
-        let both = object([("customer_id", #""c""#), ("event", #""e""#), ("timestamp", #""2026-05-01T09:00:00Z""#),
-                           ("ts", #""2026-05-01T10:00:00Z""#)])
+        let both = object([
+            ("customer_id", #""c""#), ("event", #""e""#), ("timestamp", #""2026-05-01T09:00:00Z""#),
+            ("ts", #""2026-05-01T10:00:00Z""#),
+        ])
         #expect(try #require(decode(both).event).time == RFC3339.parse("2026-05-01T10:00:00Z"))
-        let only = object([("customer_id", #""c""#), ("event", #""e""#), ("ts", "null"), ("timestamp", #""2026-05-01T09:00:00Z""#)])
+        let only = object([
+            ("customer_id", #""c""#), ("event", #""e""#), ("ts", "null"), ("timestamp", #""2026-05-01T09:00:00Z""#),
+        ])
         #expect(try #require(decode(only).event).time == RFC3339.parse("2026-05-01T09:00:00Z"))
     }
 
@@ -65,7 +76,9 @@ struct FieldAliasTests {
         #expect(try #require(decode(object(requiredMembers + all)).event).eventID == "m1")
         #expect(try #require(decode(object(requiredMembers + all.prefix(2))).event).eventID == "m2")
         #expect(try #require(decode(object(requiredMembers + all.prefix(1))).event).eventID == "m3")
-        #expect(try #require(decode(object(requiredMembers + [("event_id", "null"), ("message_id", #""m3""#)])).event).eventID == "m3")
+        #expect(
+            try #require(decode(object(requiredMembers + [("event_id", "null"), ("message_id", #""m3""#)])).event)
+                .eventID == "m3")
     }
 
     @Test("touchpoint, then channel, then context.channel, else unknown")
@@ -82,14 +95,19 @@ struct FieldAliasTests {
         #expect(try touchpoint([("context", #"{"channel":null}"#)]) == "unknown")
         #expect(try touchpoint([("context", #""web""#)]) == "unknown", "a context that is not an object has no channel")
         #expect(try touchpoint([("context.channel", #""literal""#)]) == "unknown", "the alias is a path, not a key")
-        #expect(try touchpoint([("context", #"{"page":{"channel":"deep"}}"#)]) == "unknown", "only direct members count")
+        #expect(
+            try touchpoint([("context", #"{"page":{"channel":"deep"}}"#)]) == "unknown", "only direct members count")
     }
 
     @Test("sentiment, then properties.sentiment")
     func sentimentPrecedence() throws {
-        #expect(try #require(decode(lineWith(#""properties":{"sentiment":-0.5},"sentiment":0.25"#)).event).sentiment == 0.25)
+        #expect(
+            try #require(decode(lineWith(#""properties":{"sentiment":-0.5},"sentiment":0.25"#)).event).sentiment == 0.25
+        )
         #expect(try #require(decode(lineWith(#""properties":{"sentiment":-0.5}"#)).event).sentiment == -0.5)
-        #expect(try #require(decode(lineWith(#""sentiment":null,"properties":{"sentiment":-0.5}"#)).event).sentiment == -0.5)
+        #expect(
+            try #require(decode(lineWith(#""sentiment":null,"properties":{"sentiment":-0.5}"#)).event).sentiment == -0.5
+        )
         #expect(try #require(decode(lineWith(#""properties":{"x":{"sentiment":1}}"#)).event).sentiment == nil)
     }
 
@@ -115,7 +133,8 @@ struct FieldAliasTests {
     func duplicateKeys() throws {
         let twice = #"{"customer_id":"first","event":"e","customer_id":"second","ts":"2026-05-01T10:00:00Z"}"#
         #expect(try #require(decode(twice).event).customerID == "second")
-        let nulled = #"{"customer_id":"first","user_id":"u","customer_id":null,"event":"e","ts":"2026-05-01T10:00:00Z"}"#
+        let nulled =
+            #"{"customer_id":"first","user_id":"u","customer_id":null,"event":"e","ts":"2026-05-01T10:00:00Z"}"#
         #expect(try #require(decode(nulled).event).customerID == "u")
         let revived = #"{"customer_id":null,"event":"e","customer_id":"back","ts":"2026-05-01T10:00:00Z"}"#
         #expect(try #require(decode(revived).event).customerID == "back")
@@ -123,7 +142,8 @@ struct FieldAliasTests {
 
     @Test("a repeated properties object replaces the earlier one entirely")
     func duplicateProperties() throws {
-        let event = try #require(decode(lineWith(#""properties":{"revenue":5,"sentiment":0.5},"properties":{"a":1}"#)).event)
+        let event = try #require(
+            decode(lineWith(#""properties":{"revenue":5,"sentiment":0.5},"properties":{"a":1}"#)).event)
         #expect(event.propertiesJSON == #"{"a":1}"#)
         #expect(event.revenue == nil, "the revenue of the replaced properties must not survive")
         #expect(event.sentiment == nil)
@@ -142,7 +162,8 @@ struct FieldAliasTests {
 
     @Test("member names written with escapes are the same names")
     func escapedKeys() throws {
-        let line = #"{"customer\u005fid":"c","\u0065vent":"e","ts":"2026-05-01T10:00:00Z","properties":{"re\u0076enue":4}}"#
+        let line =
+            #"{"customer\u005fid":"c","\u0065vent":"e","ts":"2026-05-01T10:00:00Z","properties":{"re\u0076enue":4}}"#
         let event = try #require(decode(line).event)
         #expect(event.customerID == "c")
         #expect(event.name == "e")

@@ -27,7 +27,8 @@ struct FieldLimitTests {
         #expect(rejection.detail == "\(field): expected a string of 1–\(limit) bytes, got \(limit + 1) bytes")
     }
 
-    @Test("limits count UTF-8 bytes, not characters, also when a character straddles the limit", arguments: stringFields)
+    @Test(
+        "limits count UTF-8 bytes, not characters, also when a character straddles the limit", arguments: stringFields)
     func multiByteBoundary(field: String, limit: Int) throws {
         // é is 2 bytes: limit/2 of them fit exactly.
         let twoByte = String(repeating: "é", count: limit / 2)
@@ -59,9 +60,11 @@ struct FieldLimitTests {
         #expect(rejection.detail == "\(field): expected a string of 1–\(limit) bytes, got an empty string")
     }
 
-    @Test("a value of another type is invalid and the detail names it", arguments: [
-        ("12", "a number"), ("true", "true"), ("false", "false"), (#"{"a":1}"#, "an object"), ("[]", "an array"),
-    ])
+    @Test(
+        "a value of another type is invalid and the detail names it",
+        arguments: [
+            ("12", "a number"), ("true", "true"), ("false", "false"), (#"{"a":1}"#, "an object"), ("[]", "an array"),
+        ])
     func wrongTypes(value: String, phrase: String) throws {
         for (field, limit) in Self.stringFields {
             let rejection = try #require(decode(lineSetting(field, to: value)).rejection)
@@ -91,7 +94,7 @@ struct FieldLimitTests {
         #expect(decode("{}").rejection?.detail.hasPrefix("customer_id:") == true)
     }
 
-    @Test("fields are checked in SPEC order; the first problem is the reason")
+    @Test("fields are checked in the documented order; the first problem is the reason")
     func checkOrder() {
         let both = object([("event", "1"), ("ts", #""2026-05-01T10:00:00Z""#)])
         #expect(decode(both).rejection?.reason == .missingField)  // customer_id before event's type
@@ -100,25 +103,31 @@ struct FieldLimitTests {
         // Out-of-range time is judged after every field is known to be well-formed.
         let farPast = lineSetting("ts", to: #""1999-01-01T00:00:00Z""#)
         #expect(decode(farPast).rejection?.reason == .tsOutOfRange)
-        let farPastBadSentiment = object(requiredMembers.filter { $0.0 != "ts" }
-            + [("ts", #""1999-01-01T00:00:00Z""#), ("sentiment", "5")])
+        let farPastBadSentiment = object(
+            requiredMembers.filter { $0.0 != "ts" }
+                + [("ts", #""1999-01-01T00:00:00Z""#), ("sentiment", "5")])
         #expect(decode(farPastBadSentiment).rejection?.reason == .invalidField)
     }
 
     // MARK: sentiment
 
-    @Test("sentiment in [-1, 1] is accepted, boundaries included", arguments: [
-        ("-1", -1.0), ("1", 1.0), ("0", 0.0), ("-0.5", -0.5), ("0.1", 0.1), ("1e0", 1.0), ("-1.0e-0", -1.0),
-        ("0.30000000000000004", 0.30000000000000004), ("1e-300", 1e-300), ("0.123456789012345678", 0.123456789012345678),
-    ])
+    @Test(
+        "sentiment in [-1, 1] is accepted, boundaries included",
+        arguments: [
+            ("-1", -1.0), ("1", 1.0), ("0", 0.0), ("-0.5", -0.5), ("0.1", 0.1), ("1e0", 1.0), ("-1.0e-0", -1.0),
+            ("0.30000000000000004", 0.30000000000000004), ("1e-300", 1e-300),
+            ("0.123456789012345678", 0.123456789012345678),
+        ])
     func sentimentAccepted(text: String, value: Double) throws {
         #expect(try #require(decode(lineWith(#""sentiment":"# + text)).event).sentiment == value)
     }
 
-    @Test("sentiment outside [-1, 1] or not a number is invalid", arguments: [
-        ("1.0000001", "1.0000001"), ("-1.5", "-1.5"), ("2", "2"), ("1e400", "1e400"), ("-1e400", "-1e400"),
-        (#""0.5""#, "a string"), ("true", "true"), ("[0.5]", "an array"),
-    ])
+    @Test(
+        "sentiment outside [-1, 1] or not a number is invalid",
+        arguments: [
+            ("1.0000001", "1.0000001"), ("-1.5", "-1.5"), ("2", "2"), ("1e400", "1e400"), ("-1e400", "-1e400"),
+            (#""0.5""#, "a string"), ("true", "true"), ("[0.5]", "an array"),
+        ])
     func sentimentRejected(text: String, got: String) throws {
         let rejection = try #require(decode(lineWith(#""sentiment":"# + text)).rejection)
         #expect(rejection.reason == .invalidField)
@@ -129,17 +138,21 @@ struct FieldLimitTests {
 
     // MARK: revenue
 
-    @Test("revenue is exact to the micro", arguments: [
-        ("12.5", 12_500_000), ("0.000001", 1), ("-3", -3_000_000), ("1E2", 100_000_000), ("0", 0), ("-0.0", 0),
-        ("9200000000000", 9_200_000_000_000_000_000),
-    ] as [(String, Int64)])
+    @Test(
+        "revenue is exact to the micro",
+        arguments: [
+            ("12.5", 12_500_000), ("0.000001", 1), ("-3", -3_000_000), ("1E2", 100_000_000), ("0", 0), ("-0.0", 0),
+            ("9200000000000", 9_200_000_000_000_000_000),
+        ] as [(String, Int64)])
     func revenueAccepted(text: String, micros: Int64) throws {
         #expect(try #require(decode(lineWith(#""revenue":"# + text)).event).revenue == DecimalText(micros: micros))
     }
 
-    @Test("revenue beyond micros, too large, or not a number is invalid", arguments: [
-        "0.0000001", "1e20", "9300000000000", #""12""#, "true", "{}",
-    ])
+    @Test(
+        "revenue beyond micros, too large, or not a number is invalid",
+        arguments: [
+            "0.0000001", "1e20", "9300000000000", #""12""#, "true", "{}",
+        ])
     func revenueRejected(text: String) throws {
         let rejection = try #require(decode(lineWith(#""properties":{"amount":"# + text + "}")).rejection)
         #expect(rejection.reason == .invalidField)
@@ -148,7 +161,9 @@ struct FieldLimitTests {
 
     // MARK: properties
 
-    @Test("properties must be an object when present", arguments: [("[]", "an array"), (#""x""#, "a string"), ("1", "a number")])
+    @Test(
+        "properties must be an object when present",
+        arguments: [("[]", "an array"), (#""x""#, "a string"), ("1", "a number")])
     func propertiesType(value: String, phrase: String) throws {
         let rejection = try #require(decode(lineWith(#""properties":"# + value)).rejection)
         #expect(rejection.reason == .invalidField)
@@ -160,9 +175,11 @@ struct FieldLimitTests {
         #expect(try #require(decode(lineWith(#""properties":null"#)).event).propertiesJSON == nil)
     }
 
-    @Test("\\u0000 anywhere inside properties is invalid: jsonb cannot store it", arguments: [
-        #"{"a":"x\u0000"}"#, #"{"a\u0000":1}"#, #"{"a":[{"b":["\u0000"]}]}"#,
-    ])
+    @Test(
+        "\\u0000 anywhere inside properties is invalid: jsonb cannot store it",
+        arguments: [
+            #"{"a":"x\u0000"}"#, #"{"a\u0000":1}"#, #"{"a":[{"b":["\u0000"]}]}"#,
+        ])
     func nulInProperties(properties: String) throws {
         let rejection = try #require(decode(lineWith(#""properties":"# + properties)).rejection)
         #expect(rejection.reason == .invalidField)
@@ -177,14 +194,17 @@ struct FieldLimitTests {
     }
 
     /// Verdicts of PostgreSQL 15 itself (`select '{"n":X}'::jsonb`), where recorded.
-    @Test("numbers in properties that PostgreSQL numeric cannot hold are invalid; the largest that fit are fine", arguments: [
-        ("1e131071", true), ("-1E+131071", true), ("1e131072", false), ("0.5e131072", true), ("10e131071", false),
-        ("0.0001e131075", true), ("1e-16383", true), ("1e-16384", false), ("0e99999", true), ("0e-16384", false),
-        ("1e1001", true), ("1e5000", true), ("1e99999999999", false), ("0e99999999999", false),
-        ("0." + String(repeating: "1", count: 16_383), true), ("0." + String(repeating: "1", count: 16_384), false),
-        ("0." + String(repeating: "1", count: 15_384) + "e-1000", false), ("1." + String(repeating: "0", count: 16_384), false),
-        (String(repeating: "9", count: 17_000), true),
-    ])
+    @Test(
+        "numbers in properties that PostgreSQL numeric cannot hold are invalid; the largest that fit are fine",
+        arguments: [
+            ("1e131071", true), ("-1E+131071", true), ("1e131072", false), ("0.5e131072", true), ("10e131071", false),
+            ("0.0001e131075", true), ("1e-16383", true), ("1e-16384", false), ("0e99999", true), ("0e-16384", false),
+            ("1e1001", true), ("1e5000", true), ("1e99999999999", false), ("0e99999999999", false),
+            ("0." + String(repeating: "1", count: 16_383), true), ("0." + String(repeating: "1", count: 16_384), false),
+            ("0." + String(repeating: "1", count: 15_384) + "e-1000", false),
+            ("1." + String(repeating: "0", count: 16_384), false),
+            (String(repeating: "9", count: 17_000), true),
+        ])
     func unstorableNumbers(number: String, storable: Bool) throws {
         let result = decode(lineWith(#""properties":{"n":["# + number + "]}"))
         if storable {

@@ -12,7 +12,9 @@ struct FuzzCorpusTests {
     @Test("the corpus is there and not empty")
     func corpusIsPresent() throws {
         let files = try Self.corpus.files()
-        #expect(files.count >= 20, "expected the committed corpus in \(Self.corpus.directory.path), found \(files.count) files")
+        #expect(
+            files.count >= 20,
+            "expected the committed corpus in \(Self.corpus.directory.path), found \(files.count) files")
     }
 
     @Test("every corpus input keeps the decoder's invariants")

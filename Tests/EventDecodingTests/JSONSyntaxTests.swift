@@ -13,9 +13,14 @@ struct JSONSyntaxTests {
         #expect(event.touchpoint == "unknown")
     }
 
-    @Test("reason raw values are the SPEC's", arguments: zip(
-        RejectionReason.allCases,
-        ["invalid_utf8", "invalid_json", "not_an_object", "missing_field", "invalid_field", "ts_out_of_range", "line_too_long"]))
+    @Test(
+        "reason raw values are those of docs/events.md",
+        arguments: zip(
+            RejectionReason.allCases,
+            [
+                "invalid_utf8", "invalid_json", "not_an_object", "missing_field", "invalid_field", "ts_out_of_range",
+                "line_too_long",
+            ]))
     func reasonNames(reason: RejectionReason, name: String) {
         #expect(reason.rawValue == name)
     }
@@ -44,7 +49,8 @@ struct JSONSyntaxTests {
     func utf8BeforeJSON() {
         #expect(decodeBytes(Array("{\"a".utf8) + [0xFF]).rejection?.reason == .invalidUTF8)
         // And late in a long ASCII line (past the eight-byte fast path).
-        let start: [UInt8] = Array(#"{"customer_id":"c1","event":"page_view","ts":"2026-05-01T10:00:00Z","note":""#.utf8)
+        let start: [UInt8] = Array(
+            #"{"customer_id":"c1","event":"page_view","ts":"2026-05-01T10:00:00Z","note":""#.utf8)
         let long: [UInt8] = start + [UInt8](repeating: UInt8(ascii: "a"), count: 37) + [0xFE] + Array(#""}"#.utf8)
         #expect(decodeBytes(long).rejection?.reason == .invalidUTF8)
     }
@@ -110,16 +116,23 @@ struct JSONSyntaxTests {
     func trailingGarbage() throws {
         let rejection = try #require(decode(minimalLine + " ,").rejection)
         #expect(rejection.reason == .invalidJSON)
-        #expect(rejection.detail == "line: unexpected ',' after the end of the JSON value at byte \(minimalLine.utf8.count + 1)")
+        #expect(
+            rejection.detail
+                == "line: unexpected ',' after the end of the JSON value at byte \(minimalLine.utf8.count + 1)")
     }
 
     @Test("surrogate pairs decode; lone surrogates are invalid_json")
     func surrogates() throws {
-        let event = try #require(decode(#"{"customer_id":"\ud83d\ude00x","event":"e","ts":"2026-05-01T10:00:00Z"}"#).event)
+        let event = try #require(
+            decode(#"{"customer_id":"\ud83d\ude00x","event":"e","ts":"2026-05-01T10:00:00Z"}"#).event)
         #expect(event.customerID == "😀x")
-        let edges = try #require(decode(#"{"customer_id":"\ud800\udc00\udbff\udfff","event":"e","ts":"2026-05-01T10:00:00Z"}"#).event)
+        let edges = try #require(
+            decode(#"{"customer_id":"\ud800\udc00\udbff\udfff","event":"e","ts":"2026-05-01T10:00:00Z"}"#).event)
         #expect(edges.customerID == "\u{10000}\u{10FFFF}")
-        for bad in [#""\ud800""#, #""\udbff""#, #""\udc00""#, #""\ude00""#, #""\udfff""#, #""x\udfffy""#, #""\ud800\u0041""#, #""\ud800x""#, #""\ude00\ud83d""#, #""\ud800\ud800""#] {
+        for bad in [
+            #""\ud800""#, #""\udbff""#, #""\udc00""#, #""\ude00""#, #""\udfff""#, #""x\udfffy""#, #""\ud800\u0041""#,
+            #""\ud800x""#, #""\ude00\ud83d""#, #""\ud800\ud800""#,
+        ] {
             let rejection = decode(lineWith(#""note":"# + bad)).rejection
             #expect(rejection?.reason == .invalidJSON, "\(bad)")
             #expect(rejection?.detail.contains("surrogate") == true, "\(bad)")
@@ -128,7 +141,8 @@ struct JSONSyntaxTests {
 
     @Test("all simple escapes decode")
     func simpleEscapes() throws {
-        let event = try #require(decode(#"{"customer_id":"a\"b\\c\/d\be\ff\ng\rh\ti","event":"e","ts":"2026-05-01T10:00:00Z"}"#).event)
+        let event = try #require(
+            decode(#"{"customer_id":"a\"b\\c\/d\be\ff\ng\rh\ti","event":"e","ts":"2026-05-01T10:00:00Z"}"#).event)
         #expect(event.customerID == "a\"b\\c/d\u{8}e\u{C}f\ng\rh\ti")
     }
 
@@ -138,22 +152,28 @@ struct JSONSyntaxTests {
         #expect(try #require(decode(line).event).customerID == "c1")
     }
 
-    @Test("valid number forms anywhere are accepted", arguments: [
-        "0", "-0", "0.0", "-0.0e+0", "1E-7", "12.5e3", "1e999999", "-123456789012345678901234567890.123456789",
-    ])
+    @Test(
+        "valid number forms anywhere are accepted",
+        arguments: [
+            "0", "-0", "0.0", "-0.0e+0", "1E-7", "12.5e3", "1e999999", "-123456789012345678901234567890.123456789",
+        ])
     func validNumbers(number: String) {
         #expect(decode(lineWith(#""other":"# + number)).event != nil)
     }
 
-    @Test("an empty or whitespace-only line is blank, not an event and not a rejection", arguments: ["", " ", "\t \r", "\r\n"])
+    @Test(
+        "an empty or whitespace-only line is blank, not an event and not a rejection",
+        arguments: ["", " ", "\t \r", "\r\n"])
     func blankLines(line: String) {
         #expect(decode(line).isBlank)
     }
 
-    @Test("a valid JSON value that is not an object is not_an_object", arguments: [
-        ("[1,2]", "an array"), (#""x""#, "a string"), ("42", "a number"), ("-1.5e3", "a number"), ("true", "true"),
-        ("false", "false"), ("null", "null"), (" [ ] ", "an array"),
-    ])
+    @Test(
+        "a valid JSON value that is not an object is not_an_object",
+        arguments: [
+            ("[1,2]", "an array"), (#""x""#, "a string"), ("42", "a number"), ("-1.5e3", "a number"), ("true", "true"),
+            ("false", "false"), ("null", "null"), (" [ ] ", "an array"),
+        ])
     func notAnObject(line: String, kind: String) throws {
         let rejection = try #require(decode(line).rejection)
         #expect(rejection.reason == .notAnObject)
@@ -178,11 +198,16 @@ struct JSONSyntaxTests {
         let rejection = try #require(decode(Self.nested(levels: 65)).rejection)
         #expect(rejection.reason == .invalidJSON)
         #expect(rejection.detail.contains("nesting deeper than 64 levels"))
-        let objects = lineWith(#""deep":"# + String(repeating: #"{"k":"#, count: 64) + "1" + String(repeating: "}", count: 64))
+        let objects = lineWith(
+            #""deep":"# + String(repeating: #"{"k":"#, count: 64) + "1" + String(repeating: "}", count: 64))
         #expect(decode(objects).rejection?.reason == .invalidJSON)
         // A non-object top level counts its own level too.
-        #expect(decode(String(repeating: "[", count: 64) + String(repeating: "]", count: 64)).rejection?.reason == .notAnObject)
-        #expect(decode(String(repeating: "[", count: 65) + String(repeating: "]", count: 65)).rejection?.reason == .invalidJSON)
+        #expect(
+            decode(String(repeating: "[", count: 64) + String(repeating: "]", count: 64)).rejection?.reason
+                == .notAnObject)
+        #expect(
+            decode(String(repeating: "[", count: 65) + String(repeating: "]", count: 65)).rejection?.reason
+                == .invalidJSON)
     }
 
     @Test("absurd nesting fails fast instead of exhausting the stack")

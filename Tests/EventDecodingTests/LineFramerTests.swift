@@ -17,12 +17,15 @@ struct Framed: Equatable, CustomStringConvertible {
 func collect(_ frame: FramedLine, _ endOffset: Int64, into out: inout [Framed]) {
     switch frame {
     case .line(let bytes): out.append(Framed(bytes: Array(bytes), tooLongLength: nil, endOffset: endOffset))
-    case .tooLong(let prefix, let length): out.append(Framed(bytes: Array(prefix), tooLongLength: length, endOffset: endOffset))
+    case .tooLong(let prefix, let length):
+        out.append(Framed(bytes: Array(prefix), tooLongLength: length, endOffset: endOffset))
     }
 }
 
 /// Frames `input` cut into the given chunk sizes; `finish` at the end when asked.
-func frame(_ input: [UInt8], chunks sizes: [Int], maxLineBytes: Int, finish: Bool = true, startOffset: Int64 = 0) -> [Framed] {
+func frame(_ input: [UInt8], chunks sizes: [Int], maxLineBytes: Int, finish: Bool = true, startOffset: Int64 = 0)
+    -> [Framed]
+{
     var framer = LineFramer(maxLineBytes: maxLineBytes, startOffset: startOffset)
     var out: [Framed] = []
     var position = 0
@@ -46,7 +49,9 @@ func referenceFrames(_ input: [UInt8], maxLineBytes: Int, finish: Bool = true) -
         var line = Array(raw)
         if line.last == UInt8(ascii: "\r") { line.removeLast() }
         if line.count > maxLineBytes {
-            out.append(Framed(bytes: Array(line.prefix(maxLineBytes)), tooLongLength: Int64(line.count), endOffset: Int64(end)))
+            out.append(
+                Framed(bytes: Array(line.prefix(maxLineBytes)), tooLongLength: Int64(line.count), endOffset: Int64(end))
+            )
         } else {
             out.append(Framed(bytes: line, tooLongLength: nil, endOffset: Int64(end)))
         }
@@ -131,7 +136,8 @@ struct LineFramerTests {
                 let frames = frame(input, chunks: [cut, input.count], maxLineBytes: max)
                 #expect(frames.count == 2)
                 #expect(frames.first == Framed(bytes: exact, tooLongLength: nil, endOffset: Int64(max + ending.count)))
-                #expect(frames.last == Framed(bytes: exact, tooLongLength: Int64(max + 1), endOffset: Int64(input.count)))
+                #expect(
+                    frames.last == Framed(bytes: exact, tooLongLength: Int64(max + 1), endOffset: Int64(input.count)))
             }
         }
     }
@@ -196,7 +202,8 @@ struct LineFramerTests {
         #expect(out[1].tooLongLength == Int64(huge.count))
         #expect(out[1].bytes == Array(huge.prefix(max)))
         #expect(out[1].endOffset == Int64(6 + huge.count + 2))
-        #expect(out[2] == Framed(bytes: Array("next".utf8), tooLongLength: nil, endOffset: Int64(6 + huge.count + 2 + 5)))
+        #expect(
+            out[2] == Framed(bytes: Array("next".utf8), tooLongLength: nil, endOffset: Int64(6 + huge.count + 2 + 5)))
     }
 
     @Test("a huge line inside one chunk is not copied at all")
@@ -240,7 +247,8 @@ struct LineFramerTests {
             offsets.append(offset)
             switch frame {
             case .tooLong(_, let length):
-                verdicts.append(Rejection.lineTooLong(length: length, maxLineBytes: settings.maxLineBytes).reason.rawValue)
+                verdicts.append(
+                    Rejection.lineTooLong(length: length, maxLineBytes: settings.maxLineBytes).reason.rawValue)
             case .line(let bytes):
                 switch decoder.decode(bytes, now: testNow) {
                 case .event: verdicts.append("event")
@@ -253,7 +261,10 @@ struct LineFramerTests {
         framer.finish(handle)
         #expect(verdicts == ["event", "blank", "line_too_long", "not_an_object", "event"])
         let first = Int64(minimalLine.utf8.count + 2)
-        #expect(offsets == [first, first + 1, first + 2 + Int64(long.utf8.count), first + 6 + Int64(long.utf8.count),
-                            Int64(text.utf8.count)])
+        #expect(
+            offsets == [
+                first, first + 1, first + 2 + Int64(long.utf8.count), first + 6 + Int64(long.utf8.count),
+                Int64(text.utf8.count),
+            ])
     }
 }

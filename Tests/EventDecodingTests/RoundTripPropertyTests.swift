@@ -39,7 +39,9 @@ struct RoundTripPropertyTests {
         case 2: return ["true", "false", "null", "1.5e-3", "-0"].randomElement(using: &rng) ?? "null"
         case 3: return "\(Double.random(in: -1e6...1e6, using: &rng))"
         case 4:
-            let items = (0..<Int.random(in: 0...3, using: &rng)).map { _ in randomJSONValue(depth: depth + 1, using: &rng) }
+            let items = (0..<Int.random(in: 0...3, using: &rng)).map { _ in
+                randomJSONValue(depth: depth + 1, using: &rng)
+            }
             return "[" + items.joined(separator: Bool.random(using: &rng) ? "," : " , ") + "]"
         default:
             let members = (0..<Int.random(in: 0...3, using: &rng)).map { _ in
@@ -69,7 +71,10 @@ struct RoundTripPropertyTests {
             touchpoint: maybe { randomText(maxBytes: 128, using: &$0) },
             journey: maybe { randomText(maxBytes: 128, using: &$0) },
             sentiment: maybe { Double.random(in: -1...1, using: &$0) },
-            revenue: maybe { DecimalText(micros: Int64.random(in: -9_000_000_000_000_000_000...9_000_000_000_000_000_000, using: &$0)) },
+            revenue: maybe {
+                DecimalText(
+                    micros: Int64.random(in: -9_000_000_000_000_000_000...9_000_000_000_000_000_000, using: &$0))
+            },
             propertiesJSON: properties
         )
     }
@@ -82,14 +87,23 @@ struct RoundTripPropertyTests {
         let local = time.microseconds + offsetMinutes * 60_000_000
         var days = local / 86_400_000_000
         var rest = local % 86_400_000_000
-        if rest < 0 { rest += 86_400_000_000; days -= 1 }
+        if rest < 0 {
+            rest += 86_400_000_000
+            days -= 1
+        }
         // Civil date from days since 1970 by counting, independent of the decoder's calendar.
         var year: Int64 = 1970
         func isLeap(_ y: Int64) -> Bool { y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) }
-        while days >= (isLeap(year) ? 366 : 365) { days -= isLeap(year) ? 366 : 365; year += 1 }
+        while days >= (isLeap(year) ? 366 : 365) {
+            days -= isLeap(year) ? 366 : 365
+            year += 1
+        }
         let monthDays: [Int64] = [31, isLeap(year) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
         var month = 0
-        while days >= monthDays[month] { days -= monthDays[month]; month += 1 }
+        while days >= monthDays[month] {
+            days -= monthDays[month]
+            month += 1
+        }
         func pad(_ v: Int64, _ width: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, width - s.count)) + s
@@ -98,7 +112,8 @@ struct RoundTripPropertyTests {
         var fraction = micros == 0 && Bool.random(using: &rng) ? "" : "." + pad(micros, 6)
         while fraction.count > 2 && fraction.hasSuffix("0") && Bool.random(using: &rng) { fraction.removeLast() }
         let sign = offsetMinutes < 0 ? "-" : "+"
-        let offset = offsetMinutes == 0 && Bool.random(using: &rng)
+        let offset =
+            offsetMinutes == 0 && Bool.random(using: &rng)
             ? "Z" : "\(sign)\(pad(abs(offsetMinutes) / 60, 2)):\(pad(abs(offsetMinutes) % 60, 2))"
         let clock = "\(pad(rest / 3_600_000_000, 2)):\(pad(rest / 60_000_000 % 60, 2)):\(pad(rest / 1_000_000 % 60, 2))"
         return "\"\(pad(year, 4))-\(pad(Int64(month + 1), 2))-\(pad(days + 1, 2))T\(clock)\(fraction)\(offset)\""
@@ -111,10 +126,14 @@ struct RoundTripPropertyTests {
         func pick(_ names: [String]) -> String { names.randomElement(using: &rng) ?? names[0] }
         var members: [String] = []
         var nested: [String] = []  // properties members that carry sentiment or revenue
-        members.append("\"\(pick(["customer_id", "user_id", "userId", "anonymous_id", "anonymousId"]))\":\(text(sample.customerID))")
+        members.append(
+            "\"\(pick(["customer_id", "user_id", "userId", "anonymous_id", "anonymousId"]))\":\(text(sample.customerID))"
+        )
         members.append("\"event\":\(text(sample.name))")
         members.append("\"\(pick(["ts", "timestamp"]))\":\(writeTime(sample.time, using: &rng))")
-        if let id = sample.eventID { members.append("\"\(pick(["event_id", "messageId", "message_id"]))\":\(text(id))") }
+        if let id = sample.eventID {
+            members.append("\"\(pick(["event_id", "messageId", "message_id"]))\":\(text(id))")
+        }
         if let touchpoint = sample.touchpoint {
             switch Int.random(in: 0..<3, using: &rng) {
             case 0: members.append("\"touchpoint\":\(text(touchpoint))")
@@ -167,8 +186,11 @@ struct RoundTripPropertyTests {
             if let id = sample.eventID {
                 #expect(event.eventID == id, "round \(round)")
             } else {
-                #expect(event.eventID == DerivedEventID.make(
-                    customerID: sample.customerID, event: sample.name, time: sample.time, touchpoint: sample.touchpoint ?? "unknown"))
+                #expect(
+                    event.eventID
+                        == DerivedEventID.make(
+                            customerID: sample.customerID, event: sample.name, time: sample.time,
+                            touchpoint: sample.touchpoint ?? "unknown"))
             }
         }
     }

@@ -11,7 +11,9 @@ func decode(_ line: String, now: EventTime = testNow, settings: IngestSettings =
     EventDecoder(settings: settings).decode(line, now: now)
 }
 
-func decodeBytes(_ bytes: [UInt8], now: EventTime = testNow, settings: IngestSettings = IngestSettings()) -> DecodeResult {
+func decodeBytes(_ bytes: [UInt8], now: EventTime = testNow, settings: IngestSettings = IngestSettings())
+    -> DecodeResult
+{
     EventDecoder(settings: settings).decode(bytes, now: now)
 }
 

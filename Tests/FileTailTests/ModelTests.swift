@@ -1,19 +1,22 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FileTail
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Random sequences of what writers and logrotate do to a log file, checked against a model of
 /// what must come out: every complete line exactly once, in order per file content, except
 /// the lines the documented loss windows take (see ``ModelRun``).
 @Suite("Model-based random sequences")
 struct ModelTests {
-    @Test("every complete line is handed out once, in order, except in the documented loss windows",
-          arguments: [false, true], 0..<24)
+    @Test(
+        "every complete line is handed out once, in order, except in the documented loss windows",
+        arguments: [false, true], 0..<24)
     func randomSequence(globMatchesRotatedNames: Bool, seed: Int) throws {
-        let run = try ModelRun(seed: UInt64(seed) &* 0x9E37_79B9 &+ (globMatchesRotatedNames ? 1 : 0),
-                               globMatchesRotatedNames: globMatchesRotatedNames)
+        let run = try ModelRun(
+            seed: UInt64(seed) &* 0x9E37_79B9 &+ (globMatchesRotatedNames ? 1 : 0),
+            globMatchesRotatedNames: globMatchesRotatedNames)
         try run.play(steps: 80)
         try run.finishAndVerify()
     }
@@ -84,8 +87,9 @@ private final class ModelRun {
         current = first
         writer = try LogWriter(path)
         linked["events.ndjson"] = first
-        follower = FileFollower(pattern: pattern, startAtBeginning: true, checkpoints: [], maxLineBytes: 4096,
-                                logger: quietLogger, readBudgetBytes: readBudget, drainGraceSeconds: 0)
+        follower = FileFollower(
+            pattern: pattern, startAtBeginning: true, checkpoints: [], maxLineBytes: 4096,
+            logger: quietLogger, readBudgetBytes: readBudget, drainGraceSeconds: 0)
     }
 
     func play(steps: Int) throws {
@@ -131,7 +135,8 @@ private final class ModelRun {
             actual[id, default: []].append(line)
         }
         for generation in generations {
-            #expect(actual[generation.id, default: []] == generation.expected, "generation \(generation.id); \(context)")
+            #expect(
+                actual[generation.id, default: []] == generation.expected, "generation \(generation.id); \(context)")
         }
         #expect(collected.lines.count > 0)
         #expect(follower.openFileCount == 0)
@@ -219,8 +224,11 @@ private final class ModelRun {
 
     /// logrotate removes the oldest rotated file.
     private func deleteOldestRotated() throws {
-        guard let oldest = linked.keys.filter({ $0 != "events.ndjson" }).min(by: { rotationNumber($0) < rotationNumber($1) }),
-              let generation = linked[oldest]
+        guard
+            let oldest = linked.keys.filter({ $0 != "events.ndjson" }).min(by: {
+                rotationNumber($0) < rotationNumber($1)
+            }),
+            let generation = linked[oldest]
         else { return }
         log.append("delete-rotated")
         try removeFile(directory.file(oldest))
@@ -238,8 +246,9 @@ private final class ModelRun {
             loseUnhanded(generation)
         }
         opened.formIntersection(stillLinked)
-        follower = FileFollower(pattern: pattern, startAtBeginning: true, checkpoints: Array(collected.checkpoints.values),
-                                maxLineBytes: 4096, logger: quietLogger, readBudgetBytes: readBudget, drainGraceSeconds: 0)
+        follower = FileFollower(
+            pattern: pattern, startAtBeginning: true, checkpoints: Array(collected.checkpoints.values),
+            maxLineBytes: 4096, logger: quietLogger, readBudgetBytes: readBudget, drainGraceSeconds: 0)
         try poll()
     }
 
@@ -264,7 +273,8 @@ private final class ModelRun {
 
     private func newLineText(_ generation: Generation) -> String {
         defer { generation.nextSequence += 1 }
-        let padding = String((0..<(2 + random.below(60))).map { _ in Character(UnicodeScalar(UInt8(97 + random.below(26)))) })
+        let padding = String(
+            (0..<(2 + random.below(60))).map { _ in Character(UnicodeScalar(UInt8(97 + random.below(26)))) })
         return "g\(generation.id)-\(generation.nextSequence):\(padding)"
     }
 

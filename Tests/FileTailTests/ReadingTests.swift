@@ -11,15 +11,16 @@ struct ReadingTests {
         var lines: [String] = []
         var seed: UInt64 = 42
         for index in 0..<3000 {
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             let length = index == 1500 ? 700_000 : Int(seed >> 33) % 900
             lines.append("\(index):" + String(repeating: "x", count: length))
         }
         lines.append("crlf-line\r")
         try append(path, joinedLines(lines))
 
-        let follower = FileFollower(pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1 << 20,
-                                    logger: quietLogger, readBudgetBytes: 1 << 20)
+        let follower = FileFollower(
+            pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1 << 20,
+            logger: quietLogger, readBudgetBytes: 1 << 20)
         defer { follower.close() }
         var collected = Collected()
         try collected.pollUntilQuiet(follower)
@@ -37,7 +38,8 @@ struct ReadingTests {
         #expect(collected.endOffsets[identity] == expectedEnds)
         #expect(collected.checkpoints[identity]?.offset == end)
         let budget: Int64 = 1 << 20
-        #expect(collected.polls > Int((end + budget - 1) / budget), "a 1 MiB budget needs several polls for \(end) bytes")
+        #expect(
+            collected.polls > Int((end + budget - 1) / budget), "a 1 MiB budget needs several polls for \(end) bytes")
     }
 
     @Test("a partial last line waits for its newline; the checkpoint stays before it")
@@ -46,7 +48,8 @@ struct ReadingTests {
         let path = directory.file("events.ndjson")
         let writer = try LogWriter(path)
         writer.write("first\n{\"half\":")
-        let follower = FileFollower(pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024, logger: quietLogger)
+        let follower = FileFollower(
+            pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024, logger: quietLogger)
         defer { follower.close() }
         var collected = Collected()
         try collected.pollUntilQuiet(follower)
@@ -67,8 +70,9 @@ struct ReadingTests {
         let path = directory.file("events.ndjson")
         let writer = try LogWriter(path)
         writer.write("before\n")
-        let follower = FileFollower(pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024,
-                                    logger: quietLogger, readBudgetBytes: 1 << 20)
+        let follower = FileFollower(
+            pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024,
+            logger: quietLogger, readBudgetBytes: 1 << 20)
         defer { follower.close() }
         var collected = Collected()
         try collected.pollUntilQuiet(follower)
@@ -107,8 +111,9 @@ struct ReadingTests {
         let lines = numberedLines("line", 0..<10_000)
         try append(path, joinedLines(lines))
         let budget = 16 << 10
-        let follower = FileFollower(pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024,
-                                    logger: quietLogger, readBudgetBytes: budget)
+        let follower = FileFollower(
+            pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024,
+            logger: quietLogger, readBudgetBytes: budget)
         defer { follower.close() }
         var collected = Collected()
         var polls = 0
@@ -134,7 +139,8 @@ struct ReadingTests {
         let path = directory.file("events.ndjson")
         let writer = try LogWriter(path)
         writer.write("short\n")
-        let follower = FileFollower(pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 4096, logger: quietLogger)
+        let follower = FileFollower(
+            pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 4096, logger: quietLogger)
         defer { follower.close() }
         var collected = Collected()
         try collected.pollUntilQuiet(follower)
@@ -160,8 +166,9 @@ struct ReadingTests {
         }
         try append(directory.file("ignored.log"), "not matched\n")
         try append(directory.file(".hidden.ndjson"), "not matched either\n")
-        let follower = FileFollower(pattern: directory.file("*.ndjson"), startAtBeginning: true, checkpoints: [],
-                                    maxLineBytes: 1024, logger: quietLogger)
+        let follower = FileFollower(
+            pattern: directory.file("*.ndjson"), startAtBeginning: true, checkpoints: [],
+            maxLineBytes: 1024, logger: quietLogger)
         defer { follower.close() }
         var collected = Collected()
         try collected.pollUntilQuiet(follower)

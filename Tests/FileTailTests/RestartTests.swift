@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FileTail
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("Restarts and start positions")
 struct RestartTests {
@@ -14,7 +15,8 @@ struct RestartTests {
         writer.write(joinedLines(numberedLines("r", 0..<5)) + "{\"half")
         var collected = Collected()
         do {
-            let follower = FileFollower(pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024, logger: quietLogger)
+            let follower = FileFollower(
+                pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024, logger: quietLogger)
             try collected.pollUntilQuiet(follower)
             follower.close()
         }
@@ -23,8 +25,9 @@ struct RestartTests {
         #expect(stored.offset == Int64(joinedLines(numberedLines("r", 0..<5)).utf8.count))
 
         writer.write("\":1}\n" + joinedLines(numberedLines("r", 5..<7)))
-        let restarted = FileFollower(pattern: path, startAtBeginning: false, checkpoints: Array(collected.checkpoints.values),
-                                     maxLineBytes: 1024, logger: quietLogger)
+        let restarted = FileFollower(
+            pattern: path, startAtBeginning: false, checkpoints: Array(collected.checkpoints.values),
+            maxLineBytes: 1024, logger: quietLogger)
         defer { restarted.close() }
         let first = try restarted.poll()
         collected.apply(first)
@@ -40,7 +43,8 @@ struct RestartTests {
         try append(path, joinedLines(numberedLines("stale", 0..<20)))
         var collected = Collected()
         do {
-            let follower = FileFollower(pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024, logger: quietLogger)
+            let follower = FileFollower(
+                pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024, logger: quietLogger)
             try collected.pollUntilQuiet(follower)
             follower.close()
         }
@@ -53,8 +57,9 @@ struct RestartTests {
 
         let recorder = LogRecorder()
         var after = Collected()
-        let restarted = FileFollower(pattern: path, startAtBeginning: true, checkpoints: Array(collected.checkpoints.values),
-                                     maxLineBytes: 1024, logger: recorder.logger)
+        let restarted = FileFollower(
+            pattern: path, startAtBeginning: true, checkpoints: Array(collected.checkpoints.values),
+            maxLineBytes: 1024, logger: recorder.logger)
         defer { restarted.close() }
         try after.pollUntilQuiet(restarted)
         #expect(after.lines == fresh)
@@ -69,7 +74,8 @@ struct RestartTests {
         try append(path, joinedLines(numberedLines("old", 0..<10)))
         var collected = Collected()
         do {
-            let follower = FileFollower(pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024, logger: quietLogger)
+            let follower = FileFollower(
+                pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024, logger: quietLogger)
             try collected.pollUntilQuiet(follower)
             follower.close()
         }
@@ -82,8 +88,9 @@ struct RestartTests {
         try append(path, joinedLines(numberedLines("new", 0..<4)))
 
         var after = Collected()
-        let restarted = FileFollower(pattern: path, startAtBeginning: false, checkpoints: Array(collected.checkpoints.values),
-                                     maxLineBytes: 1024, logger: quietLogger)
+        let restarted = FileFollower(
+            pattern: path, startAtBeginning: false, checkpoints: Array(collected.checkpoints.values),
+            maxLineBytes: 1024, logger: quietLogger)
         defer { restarted.close() }
         try after.pollUntilQuiet(restarted)
         #expect(after.lines == numberedLines("new", 0..<4), "start_at: end does not apply: the source has checkpoints")
@@ -98,7 +105,8 @@ struct RestartTests {
         writer.write(joinedLines(numberedLines("a", 0..<6)))
         var collected = Collected()
         do {
-            let follower = FileFollower(pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024, logger: quietLogger)
+            let follower = FileFollower(
+                pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024, logger: quietLogger)
             try collected.pollUntilQuiet(follower)
             follower.close()
         }
@@ -108,8 +116,9 @@ struct RestartTests {
         try append(path, joinedLines(numberedLines("b", 0..<2)))
 
         var after = Collected()
-        let restarted = FileFollower(pattern: path, startAtBeginning: true, checkpoints: Array(collected.checkpoints.values),
-                                     maxLineBytes: 1024, logger: quietLogger, drainGraceSeconds: 0)
+        let restarted = FileFollower(
+            pattern: path, startAtBeginning: true, checkpoints: Array(collected.checkpoints.values),
+            maxLineBytes: 1024, logger: quietLogger, drainGraceSeconds: 0)
         defer { restarted.close() }
         let first = try restarted.poll()
         after.apply(first)
@@ -129,8 +138,9 @@ struct RestartTests {
         let writer = try LogWriter(path)
         let history = joinedLines(numberedLines("history", 0..<100))
         writer.write(history + "{\"being\":")
-        let follower = FileFollower(pattern: directory.file("*.ndjson"), startAtBeginning: false, checkpoints: [],
-                                    maxLineBytes: 1024, logger: quietLogger)
+        let follower = FileFollower(
+            pattern: directory.file("*.ndjson"), startAtBeginning: false, checkpoints: [],
+            maxLineBytes: 1024, logger: quietLogger)
         defer { follower.close() }
         let first = try follower.poll()
         var collected = Collected()
@@ -143,8 +153,12 @@ struct RestartTests {
         writer.write("\"written\"}\nnext\n")
         try append(directory.file("b.ndjson"), "b-0\nb-1\n")
         try collected.pollUntilQuiet(follower)
-        #expect(collected.linesByFile[identity] == ["{\"being\":\"written\"}", "next"], "the partial line is read when it completes")
-        #expect(collected.linesByFile[try fileIdentity(directory.file("b.ndjson"))] == ["b-0", "b-1"], "a file found later is read whole")
+        #expect(
+            collected.linesByFile[identity] == ["{\"being\":\"written\"}", "next"],
+            "the partial line is read when it completes")
+        #expect(
+            collected.linesByFile[try fileIdentity(directory.file("b.ndjson"))] == ["b-0", "b-1"],
+            "a file found later is read whole")
     }
 
     @Test("start_at end with stored checkpoints: a file without its own checkpoint starts at 0")
@@ -154,16 +168,18 @@ struct RestartTests {
         try append(known, "a-0\n")
         var collected = Collected()
         do {
-            let follower = FileFollower(pattern: directory.file("*.ndjson"), startAtBeginning: false, checkpoints: [],
-                                        maxLineBytes: 1024, logger: quietLogger)
+            let follower = FileFollower(
+                pattern: directory.file("*.ndjson"), startAtBeginning: false, checkpoints: [],
+                maxLineBytes: 1024, logger: quietLogger)
             try collected.pollUntilQuiet(follower)
             follower.close()
         }
         #expect(collected.lines.isEmpty, "first run at the end")
         try append(known, "a-1\n")
         try append(directory.file("b.ndjson"), "b-0\n")
-        let restarted = FileFollower(pattern: directory.file("*.ndjson"), startAtBeginning: false,
-                                     checkpoints: Array(collected.checkpoints.values), maxLineBytes: 1024, logger: quietLogger)
+        let restarted = FileFollower(
+            pattern: directory.file("*.ndjson"), startAtBeginning: false,
+            checkpoints: Array(collected.checkpoints.values), maxLineBytes: 1024, logger: quietLogger)
         defer { restarted.close() }
         try collected.pollUntilQuiet(restarted)
         #expect(collected.lines.sorted() == ["a-1", "b-0"])

@@ -10,8 +10,9 @@ struct RotationTests {
         let rotated = directory.file("events.ndjson.1")
         let writer = try LogWriter(path)
         writer.write(joinedLines(numberedLines("old", 0..<5)))
-        let follower = FileFollower(pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024,
-                                    logger: quietLogger, drainGraceSeconds: 0)
+        let follower = FileFollower(
+            pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024,
+            logger: quietLogger, drainGraceSeconds: 0)
         defer { follower.close() }
         var collected = Collected()
         try collected.pollUntilQuiet(follower)
@@ -32,7 +33,9 @@ struct RotationTests {
         try collected.pollUntilQuiet(follower)
 
         let expectedOld = numberedLines("old", 0..<10) + ["old-unfinished"]
-        #expect(collected.linesByFile[oldIdentity] == expectedOld, "a never-finished last line is handed out when the file is closed")
+        #expect(
+            collected.linesByFile[oldIdentity] == expectedOld,
+            "a never-finished last line is handed out when the file is closed")
         #expect(collected.linesByFile[try fileIdentity(path)] == numberedLines("new", 0..<3))
         #expect(collected.lines.count == expectedOld.count + 3)
         #expect(collected.forgotten == [oldIdentity])
@@ -40,7 +43,8 @@ struct RotationTests {
         #expect(follower.openFileCount == 1)
         writer.close()
         newWriter.close()
-        #expect(openDescriptors(in: directory.path) == 1, "ours for the old file is closed, the one for the new file open")
+        #expect(
+            openDescriptors(in: directory.path) == 1, "ours for the old file is closed, the one for the new file open")
     }
 
     @Test("a rotation noticed by a poll that finds nothing new keeps the old file for one more poll")
@@ -49,8 +53,9 @@ struct RotationTests {
         let path = directory.file("events.ndjson")
         let writer = try LogWriter(path)
         writer.write("a-0\n")
-        let follower = FileFollower(pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024,
-                                    logger: quietLogger, drainGraceSeconds: 0)
+        let follower = FileFollower(
+            pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024,
+            logger: quietLogger, drainGraceSeconds: 0)
         defer { follower.close() }
         var collected = Collected()
         try collected.pollUntilQuiet(follower)
@@ -59,7 +64,7 @@ struct RotationTests {
         collected.apply(noticed)
         #expect(noticed.forgotten.isEmpty)
         #expect(follower.drainingFileCount == 1)
-        writer.write("a-1\n") // the writer has not reopened yet
+        writer.write("a-1\n")  // the writer has not reopened yet
         try collected.pollUntilQuiet(follower)
         #expect(collected.lines == ["a-0", "a-1"])
         #expect(collected.forgotten.count == 1)
@@ -71,8 +76,9 @@ struct RotationTests {
         let path = directory.file("events.ndjson")
         let writer = try LogWriter(path)
         writer.write(joinedLines(numberedLines("a", 0..<4)))
-        let follower = FileFollower(pattern: directory.file("events.ndjson*"), startAtBeginning: true, checkpoints: [],
-                                    maxLineBytes: 1024, logger: quietLogger, drainGraceSeconds: 0)
+        let follower = FileFollower(
+            pattern: directory.file("events.ndjson*"), startAtBeginning: true, checkpoints: [],
+            maxLineBytes: 1024, logger: quietLogger, drainGraceSeconds: 0)
         defer { follower.close() }
         var collected = Collected()
         try collected.pollUntilQuiet(follower)
@@ -109,8 +115,9 @@ struct RotationTests {
         let writer = try LogWriter(path)
         writer.write(joinedLines(numberedLines("before", 0..<50)))
         let recorder = LogRecorder()
-        let follower = FileFollower(pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024,
-                                    logger: recorder.logger, drainGraceSeconds: 0)
+        let follower = FileFollower(
+            pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024,
+            logger: recorder.logger, drainGraceSeconds: 0)
         defer { follower.close() }
         var collected = Collected()
         try collected.pollUntilQuiet(follower)
@@ -120,7 +127,9 @@ struct RotationTests {
         writer.write(joinedLines(numberedLines("after", 0..<3)))
         try collected.pollUntilQuiet(follower)
         #expect(collected.lines == numberedLines("before", 0..<50) + numberedLines("after", 0..<3))
-        #expect(collected.checkpoints[try fileIdentity(path)]?.offset == Int64(joinedLines(numberedLines("after", 0..<3)).utf8.count))
+        #expect(
+            collected.checkpoints[try fileIdentity(path)]?.offset
+                == Int64(joinedLines(numberedLines("after", 0..<3)).utf8.count))
         #expect(recorder.messages(atLeast: .notice).contains { $0.contains("truncated") })
 
         // New content longer than the old offset: only the changed first bytes tell.
@@ -138,7 +147,8 @@ struct RotationTests {
         let path = directory.file("events.ndjson")
         let writer = try LogWriter(path)
         writer.write(joinedLines(numberedLines("x", 0..<10)) + "partial")
-        let follower = FileFollower(pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024, logger: quietLogger)
+        let follower = FileFollower(
+            pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024, logger: quietLogger)
         defer { follower.close() }
         var collected = Collected()
         try collected.pollUntilQuiet(follower)
@@ -158,8 +168,9 @@ struct RotationTests {
         let path = directory.file("events.ndjson")
         let writer = try LogWriter(path)
         writer.write(joinedLines(numberedLines("d", 0..<3)))
-        let follower = FileFollower(pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024,
-                                    logger: quietLogger, drainGraceSeconds: 0)
+        let follower = FileFollower(
+            pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024,
+            logger: quietLogger, drainGraceSeconds: 0)
         defer { follower.close() }
         var collected = Collected()
         try collected.pollUntilQuiet(follower)
@@ -185,8 +196,9 @@ struct RotationTests {
         let directory = try TemporaryDirectory()
         let path = directory.file("events.ndjson")
         try append(path, "one\n")
-        let follower = FileFollower(pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024,
-                                    logger: quietLogger, drainGraceSeconds: 0.3)
+        let follower = FileFollower(
+            pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024,
+            logger: quietLogger, drainGraceSeconds: 0.3)
         defer { follower.close() }
         var collected = Collected()
         try collected.pollUntilQuiet(follower)

@@ -1,13 +1,14 @@
-import IngestEnvelope
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import FileTail
+import IngestEnvelope
 import Logging
 import Synchronization
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// A fresh directory under /tmp, removed with its files (one level of subdirectories) on deinit.
 final class TemporaryDirectory: Sendable {

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FileTail
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("Waiting for changes and errors")
 struct WaitingTests {
@@ -11,7 +12,8 @@ struct WaitingTests {
         let directory = try TemporaryDirectory()
         let path = directory.file("events.ndjson")
         try append(path, "first\n")
-        let follower = FileFollower(pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024, logger: quietLogger)
+        let follower = FileFollower(
+            pattern: path, startAtBeginning: true, checkpoints: [], maxLineBytes: 1024, logger: quietLogger)
         defer { follower.close() }
         var collected = Collected()
         try collected.pollUntilQuiet(follower)
@@ -34,8 +36,9 @@ struct WaitingTests {
     @Test("with inotify, writes to files that do not match do not end the wait")
     func ignoresOtherFiles() throws {
         let directory = try TemporaryDirectory()
-        let follower = FileFollower(pattern: directory.file("*.ndjson"), startAtBeginning: true, checkpoints: [],
-                                    maxLineBytes: 1024, logger: quietLogger)
+        let follower = FileFollower(
+            pattern: directory.file("*.ndjson"), startAtBeginning: true, checkpoints: [],
+            maxLineBytes: 1024, logger: quietLogger)
         defer { follower.close() }
         _ = try follower.poll()
         try #require(follower.usesInotify)
@@ -53,8 +56,9 @@ struct WaitingTests {
         let directory = try TemporaryDirectory()
         let subdirectory = directory.file("later")
         let recorder = LogRecorder()
-        let follower = FileFollower(pattern: subdirectory + "/*.ndjson", startAtBeginning: false, checkpoints: [],
-                                    maxLineBytes: 1024, logger: recorder.logger)
+        let follower = FileFollower(
+            pattern: subdirectory + "/*.ndjson", startAtBeginning: false, checkpoints: [],
+            maxLineBytes: 1024, logger: recorder.logger)
         defer { follower.close() }
         #expect(try follower.poll().isEmpty)
         #expect(!follower.usesInotify, "nothing to watch yet")
@@ -72,20 +76,23 @@ struct WaitingTests {
         let directory = try TemporaryDirectory()
         let notADirectory = directory.file("plain-file")
         try append(notADirectory, "")
-        let follower = FileFollower(pattern: notADirectory + "/*.ndjson", startAtBeginning: true, checkpoints: [],
-                                    maxLineBytes: 1024, logger: quietLogger)
+        let follower = FileFollower(
+            pattern: notADirectory + "/*.ndjson", startAtBeginning: true, checkpoints: [],
+            maxLineBytes: 1024, logger: quietLogger)
         defer { follower.close() }
         #expect {
             _ = try follower.poll()
         } throws: { error in
             guard let tail = error as? TailError else { return false }
-            return tail.problem == .directoryUnreadable && tail.path == notADirectory && tail.description.contains("check")
+            return tail.problem == .directoryUnreadable && tail.path == notADirectory
+                && tail.description.contains("check")
         }
     }
 
     @Test("an empty pattern is rejected with advice")
     func invalidPattern() {
-        let follower = FileFollower(pattern: "", startAtBeginning: true, checkpoints: [], maxLineBytes: 1024, logger: quietLogger)
+        let follower = FileFollower(
+            pattern: "", startAtBeginning: true, checkpoints: [], maxLineBytes: 1024, logger: quietLogger)
         defer { follower.close() }
         #expect(throws: TailError(.invalidPattern, path: "")) { _ = try follower.poll() }
     }
@@ -97,8 +104,9 @@ struct WaitingTests {
             try #require(mkdir(directory.file(name), 0o755) == 0)
             try append(directory.file(name) + "/events.ndjson", "\(name)-0\n")
         }
-        let follower = FileFollower(pattern: directory.path + "/app*/events.ndjson", startAtBeginning: true, checkpoints: [],
-                                    maxLineBytes: 1024, logger: quietLogger)
+        let follower = FileFollower(
+            pattern: directory.path + "/app*/events.ndjson", startAtBeginning: true, checkpoints: [],
+            maxLineBytes: 1024, logger: quietLogger)
         defer { follower.close() }
         var collected = Collected()
         try collected.pollUntilQuiet(follower)
@@ -113,8 +121,9 @@ struct WaitingTests {
     func noDescriptorLeak() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("events.ndjson")
-        let follower = FileFollower(pattern: directory.file("*.ndjson*"), startAtBeginning: true, checkpoints: [],
-                                    maxLineBytes: 1024, logger: quietLogger, drainGraceSeconds: 0)
+        let follower = FileFollower(
+            pattern: directory.file("*.ndjson*"), startAtBeginning: true, checkpoints: [],
+            maxLineBytes: 1024, logger: quietLogger, drainGraceSeconds: 0)
         var collected = Collected()
         for round in 0..<20 {
             try append(path, "r\(round)\n")
@@ -142,12 +151,14 @@ final class BackgroundThread {
     init(_ body: @escaping @Sendable () -> Void) throws {
         let box = Unmanaged.passRetained(ClosureBox(body)).toOpaque()
         var created = pthread_t()
-        let result = pthread_create(&created, nil, { argument in
-            guard let argument else { return nil }
-            let box = Unmanaged<ClosureBox>.fromOpaque(argument).takeRetainedValue()
-            box.body()
-            return nil
-        }, box)
+        let result = pthread_create(
+            &created, nil,
+            { argument in
+                guard let argument else { return nil }
+                let box = Unmanaged<ClosureBox>.fromOpaque(argument).takeRetainedValue()
+                box.body()
+                return nil
+            }, box)
         if result != 0 { Unmanaged<ClosureBox>.fromOpaque(box).release() }
         try #require(result == 0)
         thread = created

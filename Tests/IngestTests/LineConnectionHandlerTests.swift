@@ -18,7 +18,8 @@ import Testing
         init(halfClosure: Bool = true, queueCapacity: Int = 10_000) throws {
             queue = CommitQueue(capacity: queueCapacity)
             let handler = LineConnectionHandler(
-                source: "test", settings: IngestSettings(), queue: queue, clock: { LineConnectionHandlerTests.clockTime })
+                source: "test", settings: IngestSettings(), queue: queue,
+                clock: { LineConnectionHandlerTests.clockTime })
             channel = EmbeddedChannel(handler: handler)
             try channel.setOption(ChannelOptions.allowRemoteHalfClosure, value: halfClosure).wait()
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7410)).wait()

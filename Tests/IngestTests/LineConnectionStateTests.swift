@@ -75,15 +75,20 @@ import Testing
         var waitingForCommit = LineConnectionState(now: start)
         _ = waitingForCommit.ackRequested()
         _ = waitingForCommit.inputClosed()
-        #expect(waitingForCommit.idleCheck(at: start + .seconds(60), timeout: timeout)
-            == .checkAgain(at: start + .seconds(70)), "a half-closed client waiting for its acknowledgement")
+        #expect(
+            waitingForCommit.idleCheck(at: start + .seconds(60), timeout: timeout)
+                == .checkAgain(at: start + .seconds(70)), "a half-closed client waiting for its acknowledgement")
         #expect(waitingForCommit.ackSent(at: start + .seconds(61)) == .close)
 
         var waitingForRoom = LineConnectionState(now: start)
         _ = waitingForRoom.queueFull()
-        #expect(waitingForRoom.idleCheck(at: start + .seconds(60), timeout: timeout) == .checkAgain(at: start + .seconds(70)))
+        #expect(
+            waitingForRoom.idleCheck(at: start + .seconds(60), timeout: timeout)
+                == .checkAgain(at: start + .seconds(70)))
         _ = waitingForRoom.queueHasRoom(at: start + .seconds(65))
-        #expect(waitingForRoom.idleCheck(at: start + .seconds(74), timeout: timeout) == .checkAgain(at: start + .seconds(75)))
+        #expect(
+            waitingForRoom.idleCheck(at: start + .seconds(74), timeout: timeout)
+                == .checkAgain(at: start + .seconds(75)))
         #expect(waitingForRoom.idleCheck(at: start + .seconds(75), timeout: timeout) == .closeIdle)
     }
 }

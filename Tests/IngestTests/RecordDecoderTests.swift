@@ -16,7 +16,8 @@ import Testing
     }
 
     @Test func anEventCarriesItsSourceAndTimeOfReceipt() throws {
-        guard case .event(let accepted) = decode(#"{"customer_id":"c1","event":"visit","ts":"2026-12-06T11:00:00Z"}"#) else {
+        guard case .event(let accepted) = decode(#"{"customer_id":"c1","event":"visit","ts":"2026-12-06T11:00:00Z"}"#)
+        else {
             Issue.record("expected an event")
             return
         }
@@ -40,8 +41,11 @@ import Testing
         var settings = IngestSettings()
         settings.maxLineBytes = 16
         let small = RecordDecoder(source: "s", settings: settings)
-        guard case .rejection(let line) = small.overLong(prefix: Array(repeating: UInt8(ascii: "x"), count: 40),
-                                                          length: 100, receivedAt: receivedAt) else {
+        guard
+            case .rejection(let line) = small.overLong(
+                prefix: Array(repeating: UInt8(ascii: "x"), count: 40),
+                length: 100, receivedAt: receivedAt)
+        else {
             Issue.record("expected a rejection")
             return
         }
@@ -56,8 +60,10 @@ import Testing
             return
         }
         #expect(PipelineItem(.blank) == nil, "a socket has no position to move")
-        let position = SourceCheckpoint(source: "t", file: FilePosition(
-            path: "/var/log/a", identity: FileIdentity(device: 1, inode: 2), fingerprint: "0:", offset: 10))
+        let position = SourceCheckpoint(
+            source: "t",
+            file: FilePosition(
+                path: "/var/log/a", identity: FileIdentity(device: 1, inode: 2), fingerprint: "0:", offset: 10))
         guard case .filePosition(let moved)? = PipelineItem(.blank, position: position) else {
             Issue.record("expected a position")
             return

@@ -20,8 +20,11 @@ enum ConfigInvariants {
         _ first: Result<CJMConfiguration, ConfigurationError>, _ second: Result<CJMConfiguration, ConfigurationError>
     ) -> Bool {
         [first, second].allSatisfy { result in
-            guard case .failure(let error) = result, error.problems.count == 1, let only = error.problems.first else { return false }
-            return only.message.hasPrefix("the key \"") && only.message.contains("\" is written more than once in one mapping")
+            guard case .failure(let error) = result, error.problems.count == 1, let only = error.problems.first else {
+                return false
+            }
+            return only.message.hasPrefix("the key \"")
+                && only.message.contains("\" is written more than once in one mapping")
         }
     }
 
@@ -34,7 +37,8 @@ enum ConfigInvariants {
         let result = parse(text)
         let again = parse(text)
         if again != result, !isKnownNondeterminism(result, again) {
-            found.append("parsing the same text twice gave different results: \(summary(result)) then \(summary(again))")
+            found.append(
+                "parsing the same text twice gave different results: \(summary(result)) then \(summary(again))")
         }
         switch result {
         case .success(let configuration):
@@ -75,7 +79,9 @@ enum ConfigInvariants {
                 found.append("problem at line \(problem.line) of a \(lastLine)-line file: \(problem)")
             }
             if problem.column < 1 { found.append("problem at column \(problem.column): \(problem)") }
-            if problem.message.trimmingCharacters(in: .whitespaces).isEmpty { found.append("problem with an empty message at line \(problem.line)") }
+            if problem.message.trimmingCharacters(in: .whitespaces).isEmpty {
+                found.append("problem with an empty message at line \(problem.line)")
+            }
             if hasControlCharacters(problem.description) {
                 found.append("problem is not one plain line of output: \(problem.description.debugDescription)")
             }
@@ -91,7 +97,9 @@ enum ConfigInvariants {
     /// show them escaped. (U+0085, U+2028 and U+2029 are left alone: terminals and line-based
     /// tools do not break lines there.)
     static func hasControlCharacters(_ text: String) -> Bool {
-        text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0.value == 0x2028 || $0.value == 0x2029 }
+        text.unicodeScalars.contains {
+            $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0.value == 0x2028 || $0.value == 0x2029
+        }
     }
 
     /// The last line a problem may point to. Lines end as libyaml ends them (LF, CR, CRLF, NEL,
@@ -123,14 +131,18 @@ enum ConfigInvariants {
             found.append("two journeys share a name")
         }
         for journey in configuration.journeys {
-            let where_ = "journey \(journey.name.debugDescription)"
+            let subject = "journey \(journey.name.debugDescription)"
             if journey.name.isEmpty { found.append("a journey with an empty name") }
-            if journey.stages.count < 2 { found.append("\(where_) has \(journey.stages.count) stages (at least 2)") }
-            if Set(journey.stages.map(\.name)).count != journey.stages.count { found.append("\(where_) repeats a stage name") }
-            if journey.conversionWindow <= .zero { found.append("\(where_) has conversion_window \(journey.conversionWindow)") }
+            if journey.stages.count < 2 { found.append("\(subject) has \(journey.stages.count) stages (at least 2)") }
+            if Set(journey.stages.map(\.name)).count != journey.stages.count {
+                found.append("\(subject) repeats a stage name")
+            }
+            if journey.conversionWindow <= .zero {
+                found.append("\(subject) has conversion_window \(journey.conversionWindow)")
+            }
             for (index, stage) in journey.stages.enumerated() {
-                let stageWhere = "\(where_) stage \(stage.name.debugDescription)"
-                if stage.name.isEmpty { found.append("\(where_) has a stage with an empty name") }
+                let stageWhere = "\(subject) stage \(stage.name.debugDescription)"
+                if stage.name.isEmpty { found.append("\(subject) has a stage with an empty name") }
                 if stage.events.isEmpty { found.append("\(stageWhere) has no events") }
                 for pattern in stage.events where pattern.text.isEmpty || pattern.text.utf8.count > 128 {
                     found.append("\(stageWhere) has a pattern of \(pattern.text.utf8.count) bytes")
@@ -141,11 +153,15 @@ enum ConfigInvariants {
                         found.append("\(stageWhere) has a touchpoint of \(touchpoint.utf8.count) bytes")
                     }
                 }
-                if let abandon = stage.abandonAfter, abandon <= .zero { found.append("\(stageWhere) has abandon_after \(abandon)") }
-                if index == journey.stages.count - 1, stage.abandonAfter != nil { found.append("\(stageWhere) is last but has abandon_after") }
+                if let abandon = stage.abandonAfter, abandon <= .zero {
+                    found.append("\(stageWhere) has abandon_after \(abandon)")
+                }
+                if index == journey.stages.count - 1, stage.abandonAfter != nil {
+                    found.append("\(stageWhere) is last but has abandon_after")
+                }
             }
             if let below = journey.critical.sentimentBelow, !(-1...1).contains(below) {
-                found.append("\(where_) has sentiment_below \(below)")
+                found.append("\(subject) has sentiment_below \(below)")
             }
         }
 
@@ -159,20 +175,30 @@ enum ConfigInvariants {
         }
 
         let alerts = configuration.alerts
-        if alerts.window <= .zero || alerts.baseline < alerts.window { found.append("alerts window \(alerts.window), baseline \(alerts.baseline)") }
+        if alerts.window <= .zero || alerts.baseline < alerts.window {
+            found.append("alerts window \(alerts.window), baseline \(alerts.baseline)")
+        }
         if alerts.minDecided < 1 { found.append("min_decided \(alerts.minDecided)") }
         if !(alerts.z > 0 && alerts.z.isFinite) { found.append("z \(alerts.z)") }
         if !(0...1).contains(alerts.minDelta) { found.append("min_delta \(alerts.minDelta)") }
-        if let webhook = alerts.webhook, !(webhook.lowercased().hasPrefix("http://") || webhook.lowercased().hasPrefix("https://")) {
+        if let webhook = alerts.webhook,
+            !(webhook.lowercased().hasPrefix("http://") || webhook.lowercased().hasPrefix("https://"))
+        {
             found.append("webhook \(webhook.debugDescription) is not http(s)")
         }
 
-        if Set(configuration.sources.map(\.name)).count != configuration.sources.count { found.append("two sources share a name") }
+        if Set(configuration.sources.map(\.name)).count != configuration.sources.count {
+            found.append("two sources share a name")
+        }
         for source in configuration.sources {
-            if source.name.isEmpty || source.name.utf8.count > 255 { found.append("source name of \(source.name.utf8.count) bytes") }
+            if source.name.isEmpty || source.name.utf8.count > 255 {
+                found.append("source name of \(source.name.utf8.count) bytes")
+            }
             switch source.kind {
             case .unix(let path, let mode):
-                if path.isEmpty || path.utf8.count > 107 { found.append("unix socket path of \(path.utf8.count) bytes") }
+                if path.isEmpty || path.utf8.count > 107 {
+                    found.append("unix socket path of \(path.utf8.count) bytes")
+                }
                 if mode > 0o777 { found.append("unix socket mode \(String(mode, radix: 8))") }
             case .tcp(let host, let port):
                 if host.isEmpty || !(1...65535).contains(port) { found.append("tcp listen \(host):\(port)") }
@@ -201,9 +227,13 @@ enum ConfigInvariants {
             problems = list
         }
         let (line, column) = firstInvalidPosition(bytes)
-        guard problems.count == 1, let problem = problems.first else { return ["\(problems.count) problems for bad UTF-8"] }
+        guard problems.count == 1, let problem = problems.first else {
+            return ["\(problems.count) problems for bad UTF-8"]
+        }
         if problem.line != line || problem.column != column {
-            return ["bad UTF-8 reported at \(problem.line):\(problem.column), the first bad byte is at \(line):\(column)"]
+            return [
+                "bad UTF-8 reported at \(problem.line):\(problem.column), the first bad byte is at \(line):\(column)"
+            ]
         }
         return problem.message.isEmpty ? ["bad UTF-8 reported with an empty message"] : []
     }

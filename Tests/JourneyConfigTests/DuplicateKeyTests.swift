@@ -37,13 +37,15 @@ struct DuplicateKeyTests {
                     events: [y]
             """
         let found = problems(in: yaml)
-        #expect(found.map(\.keyPath) == [
-            "ingest.batch_max_events", "ingest.batch_max_events", "alerts.z", "journeys[0].stages[0].name",
-        ], "\(found.map(\.description).joined(separator: "\n"))")
-        #expect(found.map(\.line) == [
-            line(of: "20", in: yaml), line(of: "30", in: yaml), line(of: "z: -1", in: yaml),
-            line(of: "name: b", in: yaml),
-        ])
+        #expect(
+            found.map(\.keyPath) == [
+                "ingest.batch_max_events", "ingest.batch_max_events", "alerts.z", "journeys[0].stages[0].name",
+            ], "\(found.map(\.description).joined(separator: "\n"))")
+        #expect(
+            found.map(\.line) == [
+                line(of: "20", in: yaml), line(of: "30", in: yaml), line(of: "z: -1", in: yaml),
+                line(of: "name: b", in: yaml),
+            ])
         #expect(found[0].message.contains("already set at line \(line(of: ": 10", in: yaml))"))
     }
 
@@ -53,8 +55,11 @@ struct DuplicateKeyTests {
         let found = problems(in: yaml)
         let flowLine = "ingest: {batch_max_delay: 1s, batch_max_delay: 2s, max_line_bytes: 1}"
         #expect(found.map(\.keyPath) == ["ingest.batch_max_delay", "ingest.max_line_bytes"])
-        #expect(found.map(\.column) == [column(of: "batch_max_delay: 2s", in: flowLine),
-                                        column(of: "1}", in: flowLine)])
+        #expect(
+            found.map(\.column) == [
+                column(of: "batch_max_delay: 2s", in: flowLine),
+                column(of: "1}", in: flowLine),
+            ])
     }
 
     @Test func quotedRepeatedKeysAreFoundToo() {

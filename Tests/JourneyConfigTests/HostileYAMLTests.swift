@@ -18,8 +18,9 @@ import Testing
             try ConfigurationLoader.parse(yaml: yaml, fileName: "bomb.yaml")
         }
         #expect(error.problems.count == 1)
-        #expect(error.problems.first?.message.contains("once its aliases (*name) are expanded") == true,
-                "\(error.problems.prefix(3))")
+        #expect(
+            error.problems.first?.message.contains("once its aliases (*name) are expanded") == true,
+            "\(error.problems.prefix(3))")
     }
 
     /// Aliases used the way people use them (a shared stage list) still load.
@@ -42,12 +43,15 @@ import Testing
 @Suite struct LineBreakCountingTests {
     @Test(arguments: ["\u{85}", "\u{2028}", "\u{2029}"])
     func repeatedKeysAfterUnicodeLineBreaksAreAllReported(lineBreak: String) throws {
-        let yaml = "journeys: []\nservice: {metrics_listen: \"x\(lineBreak)y\"}\nalerts: {z: 1}\nalerts: {z: 2}\ningest: {}\ningest: {}\n"
+        let yaml =
+            "journeys: []\nservice: {metrics_listen: \"x\(lineBreak)y\"}\nalerts: {z: 1}\nalerts: {z: 2}\ningest: {}\ningest: {}\n"
         let error = try #require(throws: ConfigurationError.self) {
             try ConfigurationLoader.parse(yaml: yaml, fileName: "breaks.yaml")
         }
         let repeated = error.problems.filter { $0.message.contains("is already set at line") }
         #expect(repeated.count == 2, "\(error.problems)")
-        #expect(error.problems.contains { $0.message.contains("define at least one journey") }, "validation went on: \(error.problems)")
+        #expect(
+            error.problems.contains { $0.message.contains("define at least one journey") },
+            "validation went on: \(error.problems)")
     }
 }

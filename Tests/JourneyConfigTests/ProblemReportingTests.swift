@@ -6,7 +6,8 @@ struct ProblemReportingTests {
     @Test(arguments: problemCases)
     func reportsTheMistake(_ problemCase: ProblemCase) {
         let found = problems(in: problemCase.yaml)
-        #expect(found.count == 1, "expected exactly one problem, got:\n\(found.map(\.description).joined(separator: "\n"))")
+        #expect(
+            found.count == 1, "expected exactly one problem, got:\n\(found.map(\.description).joined(separator: "\n"))")
         guard let problem = found.first else { return }
         #expect(problem.keyPath == problemCase.keyPath)
         #expect(problem.line == line(of: problemCase.marker, in: problemCase.yaml))
@@ -67,19 +68,21 @@ struct ProblemReportingTests {
         let problem = try #require(found.first)
         let expectedLine = line(of: "3 days", in: yaml)
         let expectedColumn = column(of: "3 days", in: yaml)
-        #expect(problem.description == "/etc/cjmd/cjmd.yaml:\(expectedLine):\(expectedColumn): ingest.batch_max_delay: "
-            + "expected a duration such as 90s, 15m, 36h or 7d (a whole number and one unit: us, ms, s, m, h or d), "
-            + "got \"3 days\"")
+        #expect(
+            problem.description == "/etc/cjmd/cjmd.yaml:\(expectedLine):\(expectedColumn): ingest.batch_max_delay: "
+                + "expected a duration such as 90s, 15m, 36h or 7d (a whole number and one unit: us, ms, s, m, h or d), "
+                + "got \"3 days\"")
     }
 
     @Test func unknownKeysInsideUnknownTypedSourceAreStillReported() {
-        let yaml = minimalJourneys + """
+        let yaml =
+            minimalJourneys + """
 
-            sources:
-              - type: pipe
-                path: /tmp/x
-                lisen: 1.2.3.4:5
-            """
+                sources:
+                  - type: pipe
+                    path: /tmp/x
+                    lisen: 1.2.3.4:5
+                """
         let found = problems(in: yaml)
         #expect(found.map(\.keyPath) == ["sources[0].type", "sources[0].lisen"])
         #expect(found.last?.message.contains("did you mean \"listen\"?") == true)

@@ -59,7 +59,9 @@ enum RandomConfiguration {
 
     static func make<R: RandomNumberGenerator>(using random: inout R) -> CJMConfiguration {
         var database = DatabaseSettings()
-        if Bool.random(using: &random) { database.url = "postgresql://cjm@db:5432/" + text(maxLength: 8, using: &random) }
+        if Bool.random(using: &random) {
+            database.url = "postgresql://cjm@db:5432/" + text(maxLength: 8, using: &random)
+        }
 
         var sources: [SourceSettings] = []
         for index in 0..<Int.random(in: 0...4, using: &random) {
@@ -67,7 +69,8 @@ enum RandomConfiguration {
             switch Int.random(in: 0..<3, using: &random) {
             case 0: kind = .unix(path: "/run/cjmd/s\(index).sock", mode: UInt32.random(in: 0...0o777, using: &random))
             case 1:
-                let host = ["127.0.0.1", "::1", "0.0.0.0", "localhost", "fe80::1%eth0"].randomElement(using: &random) ?? "::1"
+                let host =
+                    ["127.0.0.1", "::1", "0.0.0.0", "localhost", "fe80::1%eth0"].randomElement(using: &random) ?? "::1"
                 kind = .tcp(host: host, port: 1000 + index * 1000 + Int.random(in: 0..<1000, using: &random))
             default: kind = .tail(path: "/var/log/app\(index)/*.ndjson", startAtBeginning: Bool.random(using: &random))
             }
@@ -94,14 +97,18 @@ enum RandomConfiguration {
                     touchpoints: Bool.random(using: &random)
                         ? (0..<Int.random(in: 1...3, using: &random)).map { _ in text(maxLength: 10, using: &random) }
                         : nil,
-                    abandonAfter: stageIndex < stageCount - 1 && Bool.random(using: &random) ? span(using: &random) : nil)
+                    abandonAfter: stageIndex < stageCount - 1 && Bool.random(using: &random)
+                        ? span(using: &random) : nil)
             }
             let critical = CriticalRules(
-                events: (0..<Int.random(in: 0...3, using: &random)).map { _ in EventPattern(text(maxLength: 16, using: &random)) },
+                events: (0..<Int.random(in: 0...3, using: &random)).map { _ in
+                    EventPattern(text(maxLength: 16, using: &random))
+                },
                 sentimentBelow: Bool.random(using: &random) ? Double.random(in: -1...1, using: &random) : nil)
-            journeys.append(JourneyDefinition(
-                name: "j\(journeyIndex) " + text(maxLength: 10, using: &random),
-                conversionWindow: span(using: &random), stages: stages, critical: critical))
+            journeys.append(
+                JourneyDefinition(
+                    name: "j\(journeyIndex) " + text(maxLength: 10, using: &random),
+                    conversionWindow: span(using: &random), stages: stages, critical: critical))
         }
 
         var alerts = AlertSettings()
@@ -110,7 +117,8 @@ enum RandomConfiguration {
         alerts.minDecided = Int.random(in: 1...10_000, using: &random)
         alerts.z = Double.random(in: 0.001...20, using: &random)
         alerts.minDelta = Double.random(in: 0...1, using: &random)
-        alerts.webhook = Bool.random(using: &random)
+        alerts.webhook =
+            Bool.random(using: &random)
             ? "http://alerts.example:\(Int.random(in: 1...65535, using: &random))/api/v2/alerts" : nil
 
         var service = ServiceSettings()
@@ -119,8 +127,9 @@ enum RandomConfiguration {
         case 1: service.metricsListen = "127.0.0.1:\(Int.random(in: 1...65535, using: &random))"
         default: service.metricsListen = "[::1]:\(Int.random(in: 1...65535, using: &random))"
         }
-        return CJMConfiguration(database: database, sources: sources, ingest: ingest, journeys: journeys,
-                                alerts: alerts, service: service)
+        return CJMConfiguration(
+            database: database, sources: sources, ingest: ingest, journeys: journeys,
+            alerts: alerts, service: service)
     }
 }
 
@@ -191,12 +200,15 @@ enum YAMLWriter {
         out += "  min_delta: \(config.alerts.minDelta)\n"
         if let webhook = config.alerts.webhook { out += "  webhook: \(string(webhook, using: &random))\n" }
         out += "service:\n  metrics_listen: "
-        out += config.service.metricsListen.map { string($0, using: &random) } ?? (Bool.random(using: &random) ? "off" : "~")
+        out +=
+            config.service.metricsListen.map { string($0, using: &random) }
+            ?? (Bool.random(using: &random) ? "off" : "~")
         return out + "\n"
     }
 
     /// Flow (`[a, "b"]`) or block (`- a` lines, starting on the next line) list.
-    private static func list<R: RandomNumberGenerator>(_ items: [String], indent: Int, using random: inout R) -> String {
+    private static func list<R: RandomNumberGenerator>(_ items: [String], indent: Int, using random: inout R) -> String
+    {
         if items.isEmpty || Bool.random(using: &random) {
             return "[" + items.map { quoted($0) }.joined(separator: ", ") + "]"
         }
@@ -206,7 +218,8 @@ enum YAMLWriter {
 
     /// Plain when YAML would read it back as the same text, else double-quoted.
     private static func string<R: RandomNumberGenerator>(_ text: String, using random: inout R) -> String {
-        let plainSafe = text.first.map { $0.isLetter && $0.isASCII } == true
+        let plainSafe =
+            text.first.map { $0.isLetter && $0.isASCII } == true
             && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_./-".contains($0)) }
             && !["null", "Null", "NULL"].contains(text)
         return plainSafe && Bool.random(using: &random) ? text : quoted(text)

@@ -12,11 +12,12 @@ struct ValidConfigurationTests {
     @Test func shippedConfigurationLoadsWithTheSpecExampleValues() throws {
         let config = try ConfigurationLoader.load(path: Self.shippedConfigPath)
         #expect(config.database.url == "postgresql:///cjm")
-        #expect(config.sources.map(\.kind) == [
-            .unix(path: "/run/cjmd/events.sock", mode: 0o660),
-            .tcp(host: "127.0.0.1", port: 7410),
-            .tail(path: "/var/log/shop/events.ndjson", startAtBeginning: true),
-        ])
+        #expect(
+            config.sources.map(\.kind) == [
+                .unix(path: "/run/cjmd/events.sock", mode: 0o660),
+                .tcp(host: "127.0.0.1", port: 7410),
+                .tail(path: "/var/log/shop/events.ndjson", startAtBeginning: true),
+            ])
         #expect(config.sources.map(\.name) == ["events", "tcp:127.0.0.1:7410", "tail:/var/log/shop/events.ndjson"])
         #expect(config.ingest == IngestSettings())
         #expect(config.alerts.webhook == "http://127.0.0.1:9093/api/v2/alerts")
@@ -70,10 +71,16 @@ struct ValidConfigurationTests {
                 critical:
             """
         let config = try ConfigurationLoader.parse(yaml: yaml, fileName: "nulls.yaml")
-        #expect(config == CJMConfiguration(journeys: [JourneyDefinition(
-            name: "j", conversionWindow: .days(30),
-            stages: [StageDefinition(name: "a", events: [EventPattern("x")]),
-                     StageDefinition(name: "b", events: [EventPattern("y")])])]))
+        #expect(
+            config
+                == CJMConfiguration(journeys: [
+                    JourneyDefinition(
+                        name: "j", conversionWindow: .days(30),
+                        stages: [
+                            StageDefinition(name: "a", events: [EventPattern("x")]),
+                            StageDefinition(name: "b", events: [EventPattern("y")]),
+                        ])
+                ]))
     }
 
     @Test(arguments: [
@@ -107,42 +114,47 @@ struct ValidConfigurationTests {
     }
 
     @Test func listenAddressesAcceptHostNamesAndBracketedIPv6() throws {
-        let yaml = minimalJourneys + """
+        let yaml =
+            minimalJourneys + """
 
-            sources:
-              - {type: tcp, listen: "[::1]:7410"}
-              - {type: tcp, listen: ingest.example.internal:80}
-              - {type: tcp, listen: 0.0.0.0:65535}
-              - {type: unix, path: /run/s.sock, mode: 0600}
-              - {type: unix, path: /run/t.sock, mode: "666"}
-              - {type: tail, path: "/var/log/*.ndjson"}
-            service:
-              metrics_listen: "[::1]:9464"
-            """
+                sources:
+                  - {type: tcp, listen: "[::1]:7410"}
+                  - {type: tcp, listen: ingest.example.internal:80}
+                  - {type: tcp, listen: 0.0.0.0:65535}
+                  - {type: unix, path: /run/s.sock, mode: 0600}
+                  - {type: unix, path: /run/t.sock, mode: "666"}
+                  - {type: tail, path: "/var/log/*.ndjson"}
+                service:
+                  metrics_listen: "[::1]:9464"
+                """
         let config = try ConfigurationLoader.parse(yaml: yaml, fileName: "l.yaml")
-        #expect(config.sources.map(\.kind) == [
-            .tcp(host: "::1", port: 7410), .tcp(host: "ingest.example.internal", port: 80),
-            .tcp(host: "0.0.0.0", port: 65535), .unix(path: "/run/s.sock", mode: 0o600),
-            .unix(path: "/run/t.sock", mode: 0o666), .tail(path: "/var/log/*.ndjson", startAtBeginning: false),
-        ])
+        #expect(
+            config.sources.map(\.kind) == [
+                .tcp(host: "::1", port: 7410), .tcp(host: "ingest.example.internal", port: 80),
+                .tcp(host: "0.0.0.0", port: 65535), .unix(path: "/run/s.sock", mode: 0o600),
+                .unix(path: "/run/t.sock", mode: 0o666), .tail(path: "/var/log/*.ndjson", startAtBeginning: false),
+            ])
         #expect(config.service.metricsListen == "[::1]:9464")
     }
 
     /// Listening beyond this machine is always written out: a port alone means loopback.
     @Test func listenWithoutHostIsLoopback() throws {
-        let yaml = minimalJourneys + """
+        let yaml =
+            minimalJourneys + """
 
-            sources:
-              - {type: tcp, listen: ":7410"}
-              - {type: tcp, listen: 7411}
-              - {type: tcp, listen: "7412"}
-            service:
-              metrics_listen: ":9464"
-            """
+                sources:
+                  - {type: tcp, listen: ":7410"}
+                  - {type: tcp, listen: 7411}
+                  - {type: tcp, listen: "7412"}
+                service:
+                  metrics_listen: ":9464"
+                """
         let config = try ConfigurationLoader.parse(yaml: yaml, fileName: "l.yaml")
-        #expect(config.sources.map(\.kind) == [
-            .tcp(host: "127.0.0.1", port: 7410), .tcp(host: "127.0.0.1", port: 7411), .tcp(host: "127.0.0.1", port: 7412),
-        ])
+        #expect(
+            config.sources.map(\.kind) == [
+                .tcp(host: "127.0.0.1", port: 7410), .tcp(host: "127.0.0.1", port: 7411),
+                .tcp(host: "127.0.0.1", port: 7412),
+            ])
         #expect(config.service.metricsListen == "127.0.0.1:9464")
     }
 
@@ -165,7 +177,9 @@ struct ValidConfigurationTests {
     }
 
     @Test func baselineEqualToWindowIsAccepted() throws {
-        let yaml = minimalJourneys + "\nalerts:\n  window: 1h\n  baseline: 60m\n  min_delta: 0\n  webhook: https://hooks.example.com/a\n"
+        let yaml =
+            minimalJourneys
+            + "\nalerts:\n  window: 1h\n  baseline: 60m\n  min_delta: 0\n  webhook: https://hooks.example.com/a\n"
         let alerts = try ConfigurationLoader.parse(yaml: yaml, fileName: "a.yaml").alerts
         #expect(alerts.window == alerts.baseline)
         #expect(alerts.minDelta == 0)

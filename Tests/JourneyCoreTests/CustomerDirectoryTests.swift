@@ -1,6 +1,7 @@
-@testable import JourneyCore
 import JourneyReference
 import Testing
+
+@testable import JourneyCore
 
 @Suite("Customer directory")
 struct CustomerDirectoryTests {

@@ -6,15 +6,19 @@ import Testing
     static let start = EventTime(seconds: 1_767_225_600)  // 2026-01-01T00:00:00Z, a minute boundary
 
     static let catalog = JourneyCatalog(journeys: [
-        JourneyDefinition(name: "shop", conversionWindow: .days(30), stages: [
-            StageDefinition(name: "visit", events: [EventPattern("visit")]),
-            StageDefinition(name: "cart", events: [EventPattern("cart")]),
-            StageDefinition(name: "paid", events: [EventPattern("paid")]),
-        ]),
+        JourneyDefinition(
+            name: "shop", conversionWindow: .days(30),
+            stages: [
+                StageDefinition(name: "visit", events: [EventPattern("visit")]),
+                StageDefinition(name: "cart", events: [EventPattern("cart")]),
+                StageDefinition(name: "paid", events: [EventPattern("paid")]),
+            ])
     ])
 
-    static func settings(minDecided: Int = 20, minDelta: Double = 0.05, z: Double = 3,
-                         baseline: TimeSpan = .minutes(120)) -> AlertSettings {
+    static func settings(
+        minDecided: Int = 20, minDelta: Double = 0.05, z: Double = 3,
+        baseline: TimeSpan = .minutes(120)
+    ) -> AlertSettings {
         var s = AlertSettings()
         s.window = .minutes(15)
         s.baseline = baseline
@@ -153,8 +157,10 @@ import Testing
             watermarkMinute += Int64.random(in: 0...6, using: &rng)
             for _ in 0..<Int.random(in: 0...12, using: &rng) {
                 // Mostly just before the watermark, sometimes late (up to 3 hours back).
-                let back = Int64.random(in: 0...10, using: &rng) == 0 ? Int64.random(in: 1...180, using: &rng)
-                                                                        : Int64.random(in: 0...2, using: &rng)
+                let back =
+                    Int64.random(in: 0...10, using: &rng) == 0
+                    ? Int64.random(in: 1...180, using: &rng)
+                    : Int64.random(in: 0...2, using: &rng)
                 let minute = watermarkMinute - back
                 let abandoned = Bool.random(using: &rng)
                 let t = Self.start + .minutes(minute) + .seconds(Int64.random(in: 0...59, using: &rng))
@@ -191,7 +197,8 @@ import Testing
         for m in Int64(0)..<600 {
             let p = spikes.first { $0.0.contains(m) }?.1 ?? 0.1
             for i in 0..<Int.random(in: 10...30, using: &rng) {
-                decisions.append((Self.start + .minutes(m) + .seconds(Int64(i)), Double.random(in: 0..<1, using: &rng) < p))
+                decisions.append(
+                    (Self.start + .minutes(m) + .seconds(Int64(i)), Double.random(in: 0..<1, using: &rng) < p))
             }
         }
         func run(step: Int64, restartAt: Int64?) -> [AlertTransition] {
@@ -208,7 +215,9 @@ import Testing
                     let (t, abandoned) = decisions[next]
                     detector.record(journey: 0, stage: 1, at: t, abandoned: abandoned)
                     let key = StageDecisionKey(journey: 0, stageIndex: 1, minute: t.minuteIndex)
-                    stored[key, default: DecisionCounts()] = (stored[key] ?? DecisionCounts()) + (abandoned ? DecisionCounts(abandoned: 1) : DecisionCounts(advanced: 1))
+                    stored[key, default: DecisionCounts()] =
+                        (stored[key] ?? DecisionCounts())
+                        + (abandoned ? DecisionCounts(abandoned: 1) : DecisionCounts(advanced: 1))
                     next += 1
                 }
                 detector.evaluate(through: watermark)

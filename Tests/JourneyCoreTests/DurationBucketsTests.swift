@@ -27,7 +27,8 @@ struct DurationBucketsTests {
             let bucket = DurationBuckets.bucket(seconds: value)
             let (lower, upper) = Self.bounds(bucket)
             let slack = 1e-9 * (1 + abs(value))
-            #expect(lower - slack <= value && value < upper + slack, "\(value) in bucket \(bucket) [\(lower), \(upper))")
+            #expect(
+                lower - slack <= value && value < upper + slack, "\(value) in bucket \(bucket) [\(lower), \(upper))")
             #expect(upper - lower <= 0.01 * (1 + abs(value)) + slack)
         }
         let sorted = values.sorted()

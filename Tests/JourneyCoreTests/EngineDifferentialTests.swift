@@ -21,13 +21,15 @@ import Testing
             let batch = 1 + Int(seed % 97)
             // Two scenarios in three begin each advance in slices, as a replay does.
             let slice = seed % 3 == 0 ? 0 : 1 + Int(seed % 5)
-            let actual = EngineHarness.run(journeys: scenario.journeys, lateness: scenario.allowedLateness,
-                                           arrivals: scenario.arrivals, batchSize: batch, slice: slice)
+            let actual = EngineHarness.run(
+                journeys: scenario.journeys, lateness: scenario.allowedLateness,
+                arrivals: scenario.arrivals, batchSize: batch, slice: slice)
             checkedInstances += expected.instances.count
             checkedMoments += expected.moments.count
             let instancesMatch = Self.sameInstances(actual.sortedInstances, expected.instances)
             let momentsMatch = actual.sortedMoments == expected.moments
-            let touchpointsMatch = actual.sortedTouchpoints == expected.touchpoints
+            let touchpointsMatch =
+                actual.sortedTouchpoints == expected.touchpoints
                 && actual.touchpointCountsDisagreeingWithInstances.isEmpty
             checkedTouchpoints += expected.touchpoints.count
             if !actual.newnessErrors.isEmpty {
@@ -36,7 +38,8 @@ import Testing
             if !instancesMatch || !momentsMatch || !touchpointsMatch || actual.late != 0 {
                 failures += 1
                 if failures <= 3 {
-                    Issue.record("""
+                    Issue.record(
+                        """
                         seed \(seed) (batch \(batch), slice \(slice)): instances match: \(instancesMatch), moments match: \(momentsMatch), \
                         touchpoints match: \(touchpointsMatch), \
                         late: \(actual.late)
@@ -55,12 +58,14 @@ import Testing
     @Test func anyArrivalOrderWithinLatenessGivesTheSameResult() {
         for seed in 0..<UInt64(Self.scenarioCount / 5) {
             let scenario = RandomScenario.make(seed: seed &+ 10_000)
-            let base = EngineHarness.run(journeys: scenario.journeys, lateness: scenario.allowedLateness,
-                                         arrivals: scenario.arrivals, batchSize: 7)
+            let base = EngineHarness.run(
+                journeys: scenario.journeys, lateness: scenario.allowedLateness,
+                arrivals: scenario.arrivals, batchSize: 7)
             let permuted = scenario.permutedArrivals(seed: seed)
             #expect(scenario.respectsLateness(permuted))
-            let other = EngineHarness.run(journeys: scenario.journeys, lateness: scenario.allowedLateness,
-                                          arrivals: permuted, batchSize: 13)
+            let other = EngineHarness.run(
+                journeys: scenario.journeys, lateness: scenario.allowedLateness,
+                arrivals: permuted, batchSize: 13)
             #expect(other.sortedInstances == base.sortedInstances, "seed \(seed)")
             #expect(other.sortedMoments == base.sortedMoments, "seed \(seed)")
             #expect(other.sortedTouchpoints == base.sortedTouchpoints, "seed \(seed)")
@@ -81,13 +86,17 @@ import Testing
     static func firstDifference(actual: EngineHarness, expected: ReferenceResult) -> String {
         let a = actual.sortedInstances
         for (i, y) in expected.instances.enumerated() {
-            guard i < a.count else { return "engine has fewer instances (\(a.count) vs \(expected.instances.count)); next expected: \(y)" }
+            guard i < a.count else {
+                return "engine has fewer instances (\(a.count) vs \(expected.instances.count)); next expected: \(y)"
+            }
             if !sameInstances([a[i]], [y]) { return "instance differs:\n engine:    \(a[i])\n reference: \(y)" }
         }
         if a.count > expected.instances.count { return "engine has extra instance \(a[expected.instances.count])" }
         let m = actual.sortedMoments
         for (i, y) in expected.moments.enumerated() {
-            guard i < m.count else { return "engine has fewer moments (\(m.count) vs \(expected.moments.count)); next expected: \(y)" }
+            guard i < m.count else {
+                return "engine has fewer moments (\(m.count) vs \(expected.moments.count)); next expected: \(y)"
+            }
             if m[i] != y { return "moment differs:\n engine:    \(m[i])\n reference: \(y)" }
         }
         if m.count > expected.moments.count { return "engine has extra moment \(m[expected.moments.count])" }

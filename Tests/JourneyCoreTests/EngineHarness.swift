@@ -21,8 +21,10 @@ struct EngineHarness {
     /// - Parameter slice: when above 0, each batch's advance is begun with slices of
     ///   `beginAdvance(to:limit:)` of this many steps, as a replay does between chunks
     ///   of its COPY; the result must not change.
-    static func run(journeys: [JourneyDefinition], lateness: TimeSpan, arrivals: [TouchpointEvent],
-                    batchSize: Int, asOf: EventTime? = nil, slice: Int = 0) -> EngineHarness {
+    static func run(
+        journeys: [JourneyDefinition], lateness: TimeSpan, arrivals: [TouchpointEvent],
+        batchSize: Int, asOf: EventTime? = nil, slice: Int = 0
+    ) -> EngineHarness {
         var harness = EngineHarness()
         var engine = JourneyEngine(catalog: JourneyCatalog(journeys: journeys), allowedLateness: lateness)
         var seen = Set<String>()
@@ -48,13 +50,15 @@ struct EngineHarness {
 
     mutating func absorb(_ changes: EngineChanges, journeys: [JourneyDefinition]) {
         for (key, tally) in changes.touchpoints {
-            let name = ReferenceTouchpointKey(journey: journeys[key.journey].name, stageIndex: key.stageIndex, touchpoint: key.touchpoint)
+            let name = ReferenceTouchpointKey(
+                journey: journeys[key.journey].name, stageIndex: key.stageIndex, touchpoint: key.touchpoint)
             touchpoints[name, default: (0, 0)].events += Int(tally.events)
             touchpoints[name, default: (0, 0)].customers += Int(tally.customers)
         }
         for r in changes.instances {
             for pair in r.firstTouches {
-                let name = ReferenceTouchpointKey(journey: journeys[r.journey].name, stageIndex: pair.stageIndex, touchpoint: pair.touchpoint)
+                let name = ReferenceTouchpointKey(
+                    journey: journeys[r.journey].name, stageIndex: pair.stageIndex, touchpoint: pair.touchpoint)
                 if !firstTouches[name, default: []].insert(r.customerID).inserted {
                     newnessErrors.append("customer \(r.customerID) met \(name) for the first time twice")
                 }
@@ -68,7 +72,8 @@ struct EngineHarness {
             }
             instances["\(journey.name)|\(r.customerID)|\(r.instance)"] = ReferenceInstance(
                 journey: journey.name, customerID: r.customerID, instance: Int(r.instance), enteredAt: r.enteredAt,
-                stageIndex: r.stageIndex, stage: journey.stages[r.stageIndex].name, reachedAt: r.stages.map(\.reachedAt),
+                stageIndex: r.stageIndex, stage: journey.stages[r.stageIndex].name,
+                reachedAt: r.stages.map(\.reachedAt),
                 status: ReferenceStatus(rawValue: r.status.rawValue)!, lastSeen: r.lastSeen, exitedAt: r.exitedAt,
                 events: r.stages.map { Int($0.events) }, sentimentSum: r.stages.map(\.sentimentSum),
                 sentimentCount: r.stages.map { Int($0.sentimentCount) }, revenue: r.stages.map(\.revenue))
@@ -91,9 +96,10 @@ struct EngineHarness {
                 lastEvent: m.lastEvent, lastTouchpoint: m.lastTouchpoint, lastSeen: m.lastSeen,
                 timeInStage: m.timeInStage,
                 painPoints: m.painPoints.map {
-                    ReferencePainPoint(event: $0.event, touchpoint: $0.touchpoint, ts: $0.time,
-                                       stage: journey.stages[$0.stageIndex].name, stageIndex: $0.stageIndex,
-                                       sentiment: $0.sentiment)
+                    ReferencePainPoint(
+                        event: $0.event, touchpoint: $0.touchpoint, ts: $0.time,
+                        stage: journey.stages[$0.stageIndex].name, stageIndex: $0.stageIndex,
+                        sentiment: $0.sentiment)
                 },
                 detectedAt: m.detectedAt, recoveredAt: m.recoveredAt)
         }
@@ -107,8 +113,9 @@ struct EngineHarness {
     /// on the instance records.
     var sortedTouchpoints: [ReferenceTouchpointRow] {
         touchpoints.map {
-            ReferenceTouchpointRow(journey: $0.key.journey, stageIndex: $0.key.stageIndex, touchpoint: $0.key.touchpoint,
-                                   events: $0.value.events, customers: $0.value.customers)
+            ReferenceTouchpointRow(
+                journey: $0.key.journey, stageIndex: $0.key.stageIndex, touchpoint: $0.key.touchpoint,
+                events: $0.value.events, customers: $0.value.customers)
         }.sorted {
             if $0.journey != $1.journey { return ReferenceOrder.precedes($0.journey, $1.journey) }
             if $0.stageIndex != $1.stageIndex { return $0.stageIndex < $1.stageIndex }

@@ -49,17 +49,21 @@ private let shop = JourneyDefinition(
     critical: CriticalRules(events: [EventPattern("payment_failed"), EventPattern("*_error")], sentimentBelow: -0.5)
 )
 
-private func compute(_ journeys: [JourneyDefinition], _ events: [TouchpointEvent], asOf: Double? = nil) -> ReferenceResult {
+private func compute(_ journeys: [JourneyDefinition], _ events: [TouchpointEvent], asOf: Double? = nil)
+    -> ReferenceResult
+{
     ReferenceJourneys.compute(journeys: journeys, arrivals: events, asOf: asOf.map(at))
 }
 
 @Suite("Reference implementation: hand-computed scenarios")
 struct ReferenceSelfTests {
     @Test func progressesStageByStageAndConverts() throws {
-        let result = compute([shop], [
-            event("landing_home", 0), event("product_view", 10, sentiment: 0.5),
-            event("payment_done", 25, revenue: "19.99", id: "pay"),
-        ])
+        let result = compute(
+            [shop],
+            [
+                event("landing_home", 0), event("product_view", 10, sentiment: 0.5),
+                event("payment_done", 25, revenue: "19.99", id: "pay"),
+            ])
         let instance = try #require(result.instances.first)
         #expect(result.instances.count == 1)
         #expect(instance.instance == 1 && instance.status == .converted)
@@ -113,9 +117,11 @@ struct ReferenceSelfTests {
     }
 
     @Test func abandonmentIsFlaggedRecoveredAndFlaggedAgain() throws {
-        let result = compute([shop], [
-            event("landing_home", 0, touchpoint: "ads"), event("product_view", 45), event("payment_failed", 50),
-        ], asOf: 80)
+        let result = compute(
+            [shop],
+            [
+                event("landing_home", 0, touchpoint: "ads"), event("product_view", 45), event("payment_failed", 50),
+            ], asOf: 80)
         // Stage 0 deadline 0 + 30 = 30 < 45: flagged at 30, recovered by the event at 45, which
         // also advances to stage 1. Stage 1 deadline 50 + 20 = 70 < 80: flagged again.
         #expect(result.moments.count == 2)
@@ -127,9 +133,12 @@ struct ReferenceSelfTests {
         let second = try #require(result.moments.last)
         #expect(second.stageIndex == 1 && second.detectedAt == at(70) && second.recoveredAt == nil)
         #expect(second.timeInStage == .seconds(25) && second.lastEvent == "payment_failed" && second.lastSeen == at(50))
-        #expect(second.painPoints == [
-            ReferencePainPoint(event: "payment_failed", touchpoint: "web", ts: at(50), stage: "view", stageIndex: 1, sentiment: nil),
-        ])
+        #expect(
+            second.painPoints == [
+                ReferencePainPoint(
+                    event: "payment_failed", touchpoint: "web", ts: at(50), stage: "view", stageIndex: 1, sentiment: nil
+                )
+            ])
         let instance = try #require(result.instances.first)
         #expect(instance.status == .abandoned && instance.exitedAt == nil && instance.stageIndex == 1)
         #expect(result.funnel[1].abandoned == 1 && result.funnel[0].abandoned == 0)
@@ -147,7 +156,8 @@ struct ReferenceSelfTests {
 
     @Test func abandonmentAndExpiryAtTheSameInstantLeaveItAbandoned() throws {
         let journey = JourneyDefinition(
-            name: "tight", conversionWindow: .seconds(60), stages: [stage("A", ["a"], abandonAfter: 60), stage("B", ["b"])]
+            name: "tight", conversionWindow: .seconds(60),
+            stages: [stage("A", ["a"], abandonAfter: 60), stage("B", ["b"])]
         )
         let result = compute([journey], [event("a", 0)], asOf: 61)
         let instance = try #require(result.instances.first)
@@ -161,9 +171,11 @@ struct ReferenceSelfTests {
     }
 
     @Test func reEntryAfterAnExitOpensTheNextInstance() {
-        let result = compute([plain], [
-            event("a", 0), event("a", 10), event("a", 150), event("b", 160), event("c", 170), event("a", 171),
-        ])
+        let result = compute(
+            [plain],
+            [
+                event("a", 0), event("a", 10), event("a", 150), event("b", 160), event("c", 170), event("a", 171),
+            ])
         #expect(result.instances.map(\.instance) == [1, 2, 3])
         #expect(result.instances.map(\.status) == [.expired, .converted, .active])
         #expect(result.instances.map(\.enteredAt) == [at(0), at(150), at(171)])
@@ -182,11 +194,13 @@ struct ReferenceSelfTests {
             name: "narrow", conversionWindow: .seconds(100),
             stages: [stage("in", ["landing_home"]), stage("done", ["product_view"])]
         )
-        let result = compute([wide, narrow], [
-            event("landing_home", 0, journey: "narrow"), event("product_view", 10, journey: "ghost"),
-            event("landing_home", 20), event("product_view", 28, journey: "ghost", sentiment: -0.9),
-            event("product_view", 30, journey: "wide"),
-        ])
+        let result = compute(
+            [wide, narrow],
+            [
+                event("landing_home", 0, journey: "narrow"), event("product_view", 10, journey: "ghost"),
+                event("landing_home", 20), event("product_view", 28, journey: "ghost", sentiment: -0.9),
+                event("product_view", 30, journey: "wide"),
+            ])
         let narrowRow = try #require(result.instances.first { $0.journey == "narrow" })
         let wideRow = try #require(result.instances.first { $0.journey == "wide" })
         #expect(narrowRow.enteredAt == at(0) && narrowRow.status == .active && narrowRow.stageIndex == 0)
@@ -214,10 +228,12 @@ struct ReferenceSelfTests {
                 stage("compare", ["product_view", "compare"]), stage("buy", ["buy"]),
             ]
         )
-        let result = compute([journey], [
-            event("landing_x", 0), event("product_view", 1, touchpoint: "mobile"), event("product_view", 2),
-            event("product_view", 3), event("compare", 4), event("buy", 5),
-        ])
+        let result = compute(
+            [journey],
+            [
+                event("landing_x", 0), event("product_view", 1, touchpoint: "mobile"), event("product_view", 2),
+                event("product_view", 3), event("compare", 4), event("buy", 5),
+            ])
         // mobile product_view skips to "compare" (ignored); web product_view always maps to "look".
         #expect(result.instances.first?.reachedAt == [at(0), at(2), at(4), at(5)])
         #expect(ReferenceMatching.mappedStage(of: event("product_view", 9), in: journey) == 1)
@@ -231,10 +247,12 @@ struct ReferenceSelfTests {
         #expect(!ReferenceMatching.glob("landing_*", matches: "Landing_home"))
         #expect(ReferenceMatching.glob("*_view", matches: "product_view"))
         #expect(!ReferenceMatching.glob("*_view", matches: "product_viewed"))
-        #expect(ReferenceMatching.glob("*a*b*", matches: "xxaxxbxx") && !ReferenceMatching.glob("*a*b*", matches: "bxa"))
+        #expect(
+            ReferenceMatching.glob("*a*b*", matches: "xxaxxbxx") && !ReferenceMatching.glob("*a*b*", matches: "bxa"))
         #expect(ReferenceMatching.glob("a*a", matches: "aa") && !ReferenceMatching.glob("a*a", matches: "a"))
         #expect(ReferenceMatching.glob("*", matches: "") && ReferenceMatching.glob("**", matches: "x"))
-        #expect(ReferenceMatching.glob("café_*", matches: "café_ü") && !ReferenceMatching.glob("exact", matches: "exactly"))
+        #expect(
+            ReferenceMatching.glob("café_*", matches: "café_ü") && !ReferenceMatching.glob("exact", matches: "exactly"))
     }
 
     @Test func painPointsKeepTheLatestFifty() throws {
@@ -247,19 +265,23 @@ struct ReferenceSelfTests {
         #expect(moment.detectedAt == at(38))
         #expect(moment.painPoints.count == 50)
         #expect(moment.painPoints.first?.ts == at(1.2))  // checkout_error 12…60, then the ping at 8
-        #expect(moment.painPoints.last == ReferencePainPoint(
-            event: "ping", touchpoint: "web", ts: at(8), stage: "visit", stageIndex: 0, sentiment: -0.51
-        ))
+        #expect(
+            moment.painPoints.last
+                == ReferencePainPoint(
+                    event: "ping", touchpoint: "web", ts: at(8), stage: "visit", stageIndex: 0, sentiment: -0.51
+                ))
     }
 
     @Test func attributionFollowsTheStageAfterTheEvent() {
-        let result = compute([shop], [
-            event("review", -5, sentiment: 1, revenue: "5"),  // no instance: attributed nowhere
-            event("landing_home", 0, sentiment: -1, revenue: "0.01"),
-            event("product_view", 1, sentiment: 0.25, revenue: "2.5"),
-            event("chat", 2, sentiment: 0.5),
-            event("payment_done", 3, touchpoint: "mobile", revenue: "100"),  // filtered out of "pay": stays at view
-        ])
+        let result = compute(
+            [shop],
+            [
+                event("review", -5, sentiment: 1, revenue: "5"),  // no instance: attributed nowhere
+                event("landing_home", 0, sentiment: -1, revenue: "0.01"),
+                event("product_view", 1, sentiment: 0.25, revenue: "2.5"),
+                event("chat", 2, sentiment: 0.5),
+                event("payment_done", 3, touchpoint: "mobile", revenue: "100"),  // filtered out of "pay": stays at view
+            ])
         let instance = result.instances[0]
         #expect(instance.events == [1, 3, 0])
         #expect(instance.sentimentCount == [1, 2, 0] && instance.sentimentSum == [-1, 0.75, 0])
@@ -277,7 +299,8 @@ struct ReferenceSelfTests {
     }
 
     @Test func equalTimestampsApplyInArrivalOrder() {
-        let a = event("a", 0), b = event("b", 0)
+        let a = event("a", 0)
+        let b = event("b", 0)
         #expect(compute([plain], [a, b]).instances.map(\.stageIndex) == [1])
         #expect(compute([plain], [b, a]).instances.map(\.stageIndex) == [0])
     }
@@ -304,7 +327,8 @@ struct ReferenceSelfTests {
         #expect(funnel[0].stepConversion == 0.8 && funnel[0].dropOff == 1)
         #expect(abs((funnel[0].dropOffRate ?? 0) - 0.2) < 1e-12)
         #expect(funnel[0].medianTimeToNext == 2.5 && abs((funnel[0].p90TimeToNext ?? 0) - 7.9) < 1e-9)
-        #expect(funnel[1].medianTimeToNext == nil && funnel[1].stepConversion == 0 && funnel[1].overallConversion == 0.8)
+        #expect(
+            funnel[1].medianTimeToNext == nil && funnel[1].stepConversion == 0 && funnel[1].overallConversion == 0.8)
         #expect(funnel[2].reached == 0 && funnel[2].overallConversion == 0 && funnel[2].medianTimeToNext == nil)
         let empty = compute([plain], []).funnel
         #expect(empty.count == 3 && empty[0].overallConversion == nil && empty[0].stepConversion == nil)
@@ -384,14 +408,16 @@ struct ReferenceScenarioGeneratorTests {
             }
             let id = ["event_id", "messageId", "message_id"].lazy.compactMap { object[$0] as? String }.first
             #expect(id == (Scenario.hasWireID(event) ? event.eventID : nil))
-            let channel = (object["touchpoint"] ?? object["channel"] ?? (object["context"] as? [String: Any])?["channel"])
+            let channel =
+                (object["touchpoint"] ?? object["channel"] ?? (object["context"] as? [String: Any])?["channel"])
             #expect((channel as? String ?? "unknown") == event.touchpoint)
             #expect(object["journey"] as? String == event.journey)
             let properties = object["properties"] as? [String: Any]
             let sentiment = (object["sentiment"] ?? properties?["sentiment"]) as? NSNumber
             #expect(sentiment?.doubleValue == event.sentiment)
             if let revenue = event.revenue {
-                let number = try #require((object["revenue"] ?? properties?["revenue"] ?? properties?["amount"]) as? NSNumber)
+                let number = try #require(
+                    (object["revenue"] ?? properties?["revenue"] ?? properties?["amount"]) as? NSNumber)
                 #expect(abs(number.doubleValue - Double(revenue.micros) / 1_000_000) < 1e-6)
             }
         }

@@ -1,6 +1,7 @@
-@testable import JourneyCore
 import JourneyReference
 import Testing
+
+@testable import JourneyCore
 
 @Suite("Reorder buffer")
 struct ReorderBufferTests {
@@ -18,16 +19,23 @@ struct ReorderBufferTests {
                 let time = watermark + Int64(random.next() % 50)
                 sequence += 1
                 let id = "e\(sequence)"
-                buffer.push(TouchpointEvent(eventID: id, customerID: "c", name: "n", time: EventTime(microseconds: time),
-                                            touchpoint: "web"), sequence: sequence)
+                buffer.push(
+                    TouchpointEvent(
+                        eventID: id, customerID: "c", name: "n", time: EventTime(microseconds: time),
+                        touchpoint: "web"), sequence: sequence)
                 model.append((time, sequence, id))
             } else {
                 watermark += Int64(random.next() % 20)
                 model.sort { ($0.time, $0.sequence) < ($1.time, $1.sequence) }
                 var expected: [String] = []
-                while let first = model.first, first.time < watermark { expected.append(first.id); model.removeFirst() }
+                while let first = model.first, first.time < watermark {
+                    expected.append(first.id)
+                    model.removeFirst()
+                }
                 var actual: [String] = []
-                while let event = buffer.popFirst(where: { $0.microseconds < watermark }) { actual.append(event.eventID) }
+                while let event = buffer.popFirst(where: { $0.microseconds < watermark }) {
+                    actual.append(event.eventID)
+                }
                 #expect(actual == expected)
                 #expect(buffer.count == model.count)
                 #expect(buffer.firstTime?.microseconds == model.map(\.time).min())

@@ -1,6 +1,7 @@
-@testable import JourneyCore
 import JourneyReference
 import Testing
+
+@testable import JourneyCore
 
 /// The distinct customers of a touchpoint are a running count (migration 008): the marks
 /// must say "first time" exactly once per customer, journey and pair — beyond the 64 pairs a
@@ -12,7 +13,8 @@ struct TouchpointMarksTests {
     @Test(arguments: 1...5)
     func firstMeetingsMatchASet(seed: UInt64) {
         var random = SplitMix64(seed: seed)
-        let journeys = 3, customers = 40
+        let journeys = 3
+        let customers = 40
         var marks = TouchpointMarks(journeys: journeys)
         marks.addSlots(customers * journeys)
         var met = Set<String>()
@@ -23,7 +25,8 @@ struct TouchpointMarksTests {
             let stage = Int(random.next() % 4)
             let touchpoint = "tp\(random.next() % 60)"
             let code = marks.code(journey: journey, stageIndex: stage, touchpoint: touchpoint)
-            #expect(marks.pair(journey: journey, code: code) == TouchpointPair(stageIndex: stage, touchpoint: touchpoint))
+            #expect(
+                marks.pair(journey: journey, code: code) == TouchpointPair(stageIndex: stage, touchpoint: touchpoint))
             let first = marks.mark(slot: customer * journeys + journey, code: code)
             #expect(first == met.insert("\(customer)|\(journey)|\(stage)|\(touchpoint)").inserted)
             if first { firsts += 1 }
@@ -38,16 +41,24 @@ struct TouchpointMarksTests {
     @Test func restoredPairsAreNotCountedAgain() {
         let journey = JourneyDefinition(
             name: "j", conversionWindow: .seconds(1000),
-            stages: [StageDefinition(name: "in", events: [EventPattern("in")]),
-                     StageDefinition(name: "out", events: [EventPattern("out")])])
+            stages: [
+                StageDefinition(name: "in", events: [EventPattern("in")]),
+                StageDefinition(name: "out", events: [EventPattern("out")]),
+            ])
         var snapshot = EngineSnapshot()
-        snapshot.customerJourneys = [StoredCustomerJourney(
-            journey: 0, customerID: "c", instances: 1, furthestStage: 0,
-            touchpointPairs: [TouchpointPair(stageIndex: 0, touchpoint: "web"), TouchpointPair(stageIndex: 0, touchpoint: "app")])]
-        var engine = JourneyEngine(catalog: JourneyCatalog(journeys: [journey]), allowedLateness: .seconds(0), restoring: snapshot)
+        snapshot.customerJourneys = [
+            StoredCustomerJourney(
+                journey: 0, customerID: "c", instances: 1, furthestStage: 0,
+                touchpointPairs: [
+                    TouchpointPair(stageIndex: 0, touchpoint: "web"), TouchpointPair(stageIndex: 0, touchpoint: "app"),
+                ])
+        ]
+        var engine = JourneyEngine(
+            catalog: JourneyCatalog(journeys: [journey]), allowedLateness: .seconds(0), restoring: snapshot)
         func event(_ id: String, _ name: String, _ second: Int64, _ touchpoint: String) -> TouchpointEvent {
-            TouchpointEvent(eventID: id, customerID: "c", name: name, time: EventTime(microseconds: second * 1_000_000),
-                            touchpoint: touchpoint)
+            TouchpointEvent(
+                eventID: id, customerID: "c", name: name, time: EventTime(microseconds: second * 1_000_000),
+                touchpoint: touchpoint)
         }
         engine.ingest(event("1", "in", 10, "web"), sequence: 1)
         engine.ingest(event("2", "in", 11, "app"), sequence: 2)

@@ -10,19 +10,25 @@ public enum RandomScenario {
     public static func make(seed: UInt64) -> Scenario {
         var random = SplitMix64(seed: seed)
         let journeys = ScenarioJourneys.make(using: &random)
-        let lateness = random.element(of: [TimeSpan.milliseconds(500), .seconds(2), .seconds(5), .seconds(30), .minutes(2)])
+        let lateness = random.element(of: [
+            TimeSpan.milliseconds(500), .seconds(2), .seconds(5), .seconds(30), .minutes(2),
+        ])
         let customers = ScenarioCustomers(journeys: journeys)
-        let base = firstDay + .days(Int64(random.int(in: 0...180))) + TimeSpan(microseconds: random.int64(in: 0...86_399_999_999))
+        let base =
+            firstDay + .days(Int64(random.int(in: 0...180)))
+            + TimeSpan(microseconds: random.int64(in: 0...86_399_999_999))
         let longestWindow = journeys.map(\.conversionWindow.microseconds).max() ?? 0
         let customerCount = random.int(in: 10...60)
 
         var events: [TouchpointEvent] = []
         for index in 0..<customerCount {
-            let customerID = random.chance(0.12)
+            let customerID =
+                random.chance(0.12)
                 ? "\(random.element(of: ScenarioVocabulary.unusualCustomerIDs))-\(index)"
                 : "cust-\(index)"
             var start = base + TimeSpan(microseconds: random.int64(in: 0...(2 * longestWindow)))
-            if random.chance(0.2) { start = EventTime(seconds: start.microseconds / 1_000_000) }  // ties across customers
+            // Ties across customers.
+            if random.chance(0.2) { start = EventTime(seconds: start.microseconds / 1_000_000) }
             events += customers.events(customerID: customerID, start: start, using: &random)
         }
 
@@ -63,8 +69,11 @@ public enum RandomScenario {
     }
 
     private static func uuidLike(using random: inout SplitMix64) -> String {
-        let high = String(random.next(), radix: 16), low = String(random.next(), radix: 16)
-        let hex = Array(String(repeating: "0", count: 16 - high.count) + high + String(repeating: "0", count: 16 - low.count) + low)
-        return [hex[0..<8], hex[8..<12], hex[12..<16], hex[16..<20], hex[20..<32]].map { String($0) }.joined(separator: "-")
+        let high = String(random.next(), radix: 16)
+        let low = String(random.next(), radix: 16)
+        let hex = Array(
+            String(repeating: "0", count: 16 - high.count) + high + String(repeating: "0", count: 16 - low.count) + low)
+        return [hex[0..<8], hex[8..<12], hex[12..<16], hex[16..<20], hex[20..<32]].map { String($0) }.joined(
+            separator: "-")
     }
 }

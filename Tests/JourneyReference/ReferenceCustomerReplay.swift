@@ -70,7 +70,8 @@ struct ReferenceCustomerReplay {
             let instance = instances[j][i]
             let isLastStage = instance.stage == journey.stages.count - 1
             if instance.flaggedMoment == nil, !isLastStage, let silence = journey.stages[instance.stage].abandonAfter,
-               let lastSeen {
+                let lastSeen
+            {
                 result.append(Deadline(time: lastSeen + silence, kind: .abandonment, journeyIndex: j))
             }
             result.append(Deadline(time: instance.enteredAt + journey.conversionWindow, kind: .expiry, journeyIndex: j))
@@ -83,7 +84,8 @@ struct ReferenceCustomerReplay {
     mutating func fireDeadlines(before limit: EventTime) {
         while let next = pendingDeadlines()
             .filter({ $0.time < limit })
-            .min(by: { ($0.time, $0.kind, $0.journeyIndex) < ($1.time, $1.kind, $1.journeyIndex) }) {
+            .min(by: { ($0.time, $0.kind, $0.journeyIndex) < ($1.time, $1.kind, $1.journeyIndex) })
+        {
             switch next.kind {
             case .abandonment: flagAbandoned(journey: next.journeyIndex, at: next.time)
             case .expiry: expire(journey: next.journeyIndex, at: next.time)
@@ -151,7 +153,8 @@ struct ReferenceCustomerReplay {
             target = i
             let current = instances[j][i].stage
             if let matched, matched == current + 1,
-               event.time <= instances[j][i].enteredAt + journey.conversionWindow {
+                event.time <= instances[j][i].enteredAt + journey.conversionWindow
+            {
                 instances[j][i].stage = matched
                 instances[j][i].reachedAt[matched] = event.time
                 if matched == journey.stages.count - 1 {
@@ -163,13 +166,14 @@ struct ReferenceCustomerReplay {
             let count = journey.stages.count
             var reached = [EventTime?](repeating: nil, count: count)
             reached[0] = event.time
-            instances[j].append(InstanceState(
-                number: instances[j].count + 1, enteredAt: event.time, stage: 0, reachedAt: reached,
-                status: .active, lastSeen: event.time, exitedAt: nil, flaggedMoment: nil,
-                events: Array(repeating: 0, count: count), sentimentSum: Array(repeating: 0, count: count),
-                sentimentCount: Array(repeating: 0, count: count),
-                revenue: Array(repeating: DecimalText(micros: 0), count: count)
-            ))
+            instances[j].append(
+                InstanceState(
+                    number: instances[j].count + 1, enteredAt: event.time, stage: 0, reachedAt: reached,
+                    status: .active, lastSeen: event.time, exitedAt: nil, flaggedMoment: nil,
+                    events: Array(repeating: 0, count: count), sentimentSum: Array(repeating: 0, count: count),
+                    sentimentCount: Array(repeating: 0, count: count),
+                    revenue: Array(repeating: DecimalText(micros: 0), count: count)
+                ))
             target = instances[j].count - 1
         } else {
             return  // no instance involved: the event is activity only in this journey
@@ -179,7 +183,9 @@ struct ReferenceCustomerReplay {
         // A converting event counts at the last stage (docs/semantics.md, attribution).
         let stage = instances[j][target].stage
         instances[j][target].events[stage] += 1
-        touchpointEvents[ReferenceTouchpointKey(journey: journey.name, stageIndex: stage, touchpoint: event.touchpoint), default: 0] += 1
+        touchpointEvents[
+            ReferenceTouchpointKey(journey: journey.name, stageIndex: stage, touchpoint: event.touchpoint), default: 0] +=
+            1
         if let sentiment = event.sentiment {
             instances[j][target].sentimentSum[stage] += sentiment
             instances[j][target].sentimentCount[stage] += 1
@@ -188,10 +194,11 @@ struct ReferenceCustomerReplay {
             instances[j][target].revenue[stage] = instances[j][target].revenue[stage] + revenue
         }
         if instances[j][target].isOpen, ReferenceMatching.isPainPoint(event, in: journey) {
-            instances[j][target].painPoints.append(ReferencePainPoint(
-                event: event.name, touchpoint: event.touchpoint, ts: event.time,
-                stage: journey.stages[stage].name, stageIndex: stage, sentiment: event.sentiment
-            ))
+            instances[j][target].painPoints.append(
+                ReferencePainPoint(
+                    event: event.name, touchpoint: event.touchpoint, ts: event.time,
+                    stage: journey.stages[stage].name, stageIndex: stage, sentiment: event.sentiment
+                ))
         }
     }
 
@@ -200,13 +207,15 @@ struct ReferenceCustomerReplay {
         var rows: [ReferenceInstance] = []
         for (j, journey) in journeys.enumerated() {
             for instance in instances[j] {
-                rows.append(ReferenceInstance(
-                    journey: journey.name, customerID: customerID, instance: instance.number,
-                    enteredAt: instance.enteredAt, stageIndex: instance.stage, stage: journey.stages[instance.stage].name,
-                    reachedAt: instance.reachedAt, status: instance.status, lastSeen: instance.lastSeen,
-                    exitedAt: instance.exitedAt, events: instance.events, sentimentSum: instance.sentimentSum,
-                    sentimentCount: instance.sentimentCount, revenue: instance.revenue
-                ))
+                rows.append(
+                    ReferenceInstance(
+                        journey: journey.name, customerID: customerID, instance: instance.number,
+                        enteredAt: instance.enteredAt, stageIndex: instance.stage,
+                        stage: journey.stages[instance.stage].name,
+                        reachedAt: instance.reachedAt, status: instance.status, lastSeen: instance.lastSeen,
+                        exitedAt: instance.exitedAt, events: instance.events, sentimentSum: instance.sentimentSum,
+                        sentimentCount: instance.sentimentCount, revenue: instance.revenue
+                    ))
             }
         }
         return rows

@@ -13,28 +13,32 @@ public enum ReferenceFunnel {
                 let isLast = k == stageCount - 1
                 let next: Int? = isLast ? nil : reached[k + 1]
                 let step: Double? = next.flatMap { reached[k] == 0 ? nil : Double($0) / Double(reached[k]) }
-                let durations: [Double] = isLast ? [] : mine.compactMap { instance in
-                    guard let from = instance.reachedAt[k], let to = instance.reachedAt[k + 1] else { return nil }
-                    return (to - from).seconds
-                }
+                let durations: [Double] =
+                    isLast
+                    ? []
+                    : mine.compactMap { instance in
+                        guard let from = instance.reachedAt[k], let to = instance.reachedAt[k + 1] else { return nil }
+                        return (to - from).seconds
+                    }
                 let sentimentCount = mine.reduce(0) { $0 + $1.sentimentCount[k] }
                 let sentimentSum = mine.reduce(0.0) { $0 + $1.sentimentSum[k] }
                 func count(_ status: ReferenceStatus) -> Int {
                     mine.filter { $0.status == status && $0.stageIndex == k }.count
                 }
-                rows.append(ReferenceFunnelRow(
-                    journey: journey.name, stageIndex: k, stage: journey.stages[k].name, reached: reached[k],
-                    customers: Set(mine.filter { $0.stageIndex >= k }.map(\.customerID)).count,
-                    convertedToNext: next, stepConversion: step,
-                    overallConversion: reached[0] == 0 ? nil : Double(reached[k]) / Double(reached[0]),
-                    dropOff: next.map { reached[k] - $0 }, dropOffRate: step.map { 1 - $0 },
-                    active: count(.active), abandoned: count(.abandoned), expired: count(.expired),
-                    medianTimeToNext: percentileCont(durations, fraction: 0.5),
-                    p90TimeToNext: percentileCont(durations, fraction: 0.9),
-                    events: mine.reduce(0) { $0 + $1.events[k] },
-                    avgSentiment: sentimentCount == 0 ? nil : sentimentSum / Double(sentimentCount),
-                    revenue: mine.reduce(DecimalText(micros: 0)) { $0 + $1.revenue[k] }
-                ))
+                rows.append(
+                    ReferenceFunnelRow(
+                        journey: journey.name, stageIndex: k, stage: journey.stages[k].name, reached: reached[k],
+                        customers: Set(mine.filter { $0.stageIndex >= k }.map(\.customerID)).count,
+                        convertedToNext: next, stepConversion: step,
+                        overallConversion: reached[0] == 0 ? nil : Double(reached[k]) / Double(reached[0]),
+                        dropOff: next.map { reached[k] - $0 }, dropOffRate: step.map { 1 - $0 },
+                        active: count(.active), abandoned: count(.abandoned), expired: count(.expired),
+                        medianTimeToNext: percentileCont(durations, fraction: 0.5),
+                        p90TimeToNext: percentileCont(durations, fraction: 0.9),
+                        events: mine.reduce(0) { $0 + $1.events[k] },
+                        avgSentiment: sentimentCount == 0 ? nil : sentimentSum / Double(sentimentCount),
+                        revenue: mine.reduce(DecimalText(micros: 0)) { $0 + $1.revenue[k] }
+                    ))
             }
         }
         return rows

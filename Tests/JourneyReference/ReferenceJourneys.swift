@@ -47,7 +47,8 @@ public enum ReferenceJourneys {
             ReferenceOrder.precedes(($0.journey, $0.customerID, $0.instance), ($1.journey, $1.customerID, $1.instance))
         }
         moments.sort {
-            let left = ($0.journey, $0.customerID, $0.instance), right = ($1.journey, $1.customerID, $1.instance)
+            let left = ($0.journey, $0.customerID, $0.instance)
+            let right = ($1.journey, $1.customerID, $1.instance)
             if left == right { return $0.detectedAt < $1.detectedAt }
             return ReferenceOrder.precedes(left, right)
         }
@@ -56,8 +57,9 @@ public enum ReferenceJourneys {
             funnel: ReferenceFunnel.rows(journeys: journeys, instances: instances),
             acceptedEvents: accepted.count, duplicateEvents: arrivals.count - accepted.count,
             touchpoints: touchpoints.map {
-                ReferenceTouchpointRow(journey: $0.key.journey, stageIndex: $0.key.stageIndex, touchpoint: $0.key.touchpoint,
-                                       events: $0.value.events, customers: $0.value.customers)
+                ReferenceTouchpointRow(
+                    journey: $0.key.journey, stageIndex: $0.key.stageIndex, touchpoint: $0.key.touchpoint,
+                    events: $0.value.events, customers: $0.value.customers)
             }.sorted {
                 if $0.journey != $1.journey { return ReferenceOrder.precedes($0.journey, $1.journey) }
                 if $0.stageIndex != $1.stageIndex { return $0.stageIndex < $1.stageIndex }

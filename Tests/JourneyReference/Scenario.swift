@@ -38,8 +38,10 @@ public struct Scenario: Sendable, Equatable {
     public func permutedArrivals(seed: UInt64) -> [TouchpointEvent] {
         var random = SplitMix64(seed: seed ^ 0x5DEE_CE66_D1CE_4E5B)
         let keyed = arrivals.map { event in
-            (key: event.time.microseconds + random.int64(in: 0...allowedLateness.microseconds),
-             tieBreak: random.next(), event: event)
+            (
+                key: event.time.microseconds + random.int64(in: 0...allowedLateness.microseconds),
+                tieBreak: random.next(), event: event
+            )
         }
         return keyed.sorted { ($0.key, $0.tieBreak) < ($1.key, $1.tieBreak) }.map(\.event)
     }

@@ -76,7 +76,9 @@ struct ScenarioCustomers {
         return result
     }
 
-    private func nextTime(after time: EventTime, journey j: Int, plan: Plan, using random: inout SplitMix64) -> EventTime {
+    private func nextTime(after time: EventTime, journey j: Int, plan: Plan, using random: inout SplitMix64)
+        -> EventTime
+    {
         let journey = journeys[j]
         let window = journey.conversionWindow.microseconds
         let currentStage = max(0, plan.nextStage - 1)
@@ -94,7 +96,8 @@ struct ScenarioCustomers {
             gap = silence  // exactly at the abandonment deadline: the event comes first, no flag
             exact = true
         } else if roll < 0.81, let entered = plan.enteredAt, entered + journey.conversionWindow > time {
-            gap = ((entered + journey.conversionWindow) - time).microseconds  // exactly at the inclusive window boundary
+            // Exactly at the inclusive window boundary.
+            gap = ((entered + journey.conversionWindow) - time).microseconds
             exact = true
         } else if roll < 0.89 {
             gap = window + random.int64(in: 0...(window * 3 / 2))  // the window runs out
@@ -111,7 +114,9 @@ struct ScenarioCustomers {
         return next
     }
 
-    private func candidate(journey j: Int, stage: Int, using random: inout SplitMix64) -> (name: String, touchpoint: String)? {
+    private func candidate(journey j: Int, stage: Int, using random: inout SplitMix64) -> (
+        name: String, touchpoint: String
+    )? {
         guard stage >= 0, stage < journeys[j].stages.count, !stageCandidates[j][stage].isEmpty else { return nil }
         return random.element(of: stageCandidates[j][stage])
     }
@@ -138,7 +143,8 @@ struct ScenarioCustomers {
                 return Draft(name: progress.name, touchpoint: progress.touchpoint, journey: journeyName, advances: true)
             }
             let others = journeys.map(\.name).filter { $0 != journeyName }
-            let restriction = pick < 0.8 && !others.isEmpty
+            let restriction =
+                pick < 0.8 && !others.isEmpty
                 ? random.element(of: others) : random.element(of: ScenarioVocabulary.unknownJourneyNames)
             return Draft(name: progress.name, touchpoint: progress.touchpoint, journey: restriction, advances: false)
         }
@@ -151,7 +157,8 @@ struct ScenarioCustomers {
         }
         if roll < 0.86, !criticalNames[j].isEmpty {
             return Draft(
-                name: random.element(of: criticalNames[j]), touchpoint: random.element(of: ScenarioVocabulary.touchpoints),
+                name: random.element(of: criticalNames[j]),
+                touchpoint: random.element(of: ScenarioVocabulary.touchpoints),
                 journey: nil, advances: false
             )
         }

@@ -25,7 +25,8 @@ enum ScenarioJourneys {
                 patterns.append(random.element(of: earlier).text)
             }
             if phase > 0, random.chance(0.2) {
-                patterns.append(random.element(of: ["*_view", "checkout_*", "*_done", "landing_*", "*_paid", "*ment*"]))
+                patterns.append(
+                    random.element(of: ["*_view", "checkout_*", "*_done", "landing_*", "*_paid", "*ment*"]))
             }
             var touchpoints: [String]?
             if random.chance(0.2) {
@@ -42,18 +43,20 @@ enum ScenarioJourneys {
             let phaseName = ScenarioVocabulary.phaseStageNames[phase]
             usedStageNames[phaseName, default: 0] += 1
             let uses = usedStageNames[phaseName] ?? 1
-            stages.append(StageDefinition(
-                name: uses == 1 ? phaseName : "\(phaseName)_\(uses)",
-                events: unique(patterns).map(EventPattern.init),
-                touchpoints: touchpoints, abandonAfter: abandonAfter
-            ))
+            stages.append(
+                StageDefinition(
+                    name: uses == 1 ? phaseName : "\(phaseName)_\(uses)",
+                    events: unique(patterns).map(EventPattern.init),
+                    touchpoints: touchpoints, abandonAfter: abandonAfter
+                ))
         }
         var criticalPatterns = random.sample(ScenarioVocabulary.critical, count: random.int(in: 1...3))
         if random.chance(0.3) { criticalPatterns.append(random.element(of: ["*_error", "payment_*", "*_crash"])) }
         let sentimentBelow: Double? = random.chance(0.7) ? random.element(of: [-0.6, -0.5, -0.3, 0.0]) : nil
         return JourneyDefinition(
             name: name, conversionWindow: window, stages: stages,
-            critical: CriticalRules(events: unique(criticalPatterns).map(EventPattern.init), sentimentBelow: sentimentBelow)
+            critical: CriticalRules(
+                events: unique(criticalPatterns).map(EventPattern.init), sentimentBelow: sentimentBelow)
         )
     }
 

@@ -4,7 +4,10 @@
 enum ScenarioVocabulary {
     /// Event names by funnel phase, from first contact to loyalty.
     static let phases: [[String]] = [
-        ["ad_impression", "email_open", "landing_home", "landing_pricing", "landing_blog", "signup_started", "app_install"],
+        [
+            "ad_impression", "email_open", "landing_home", "landing_pricing", "landing_blog", "signup_started",
+            "app_install",
+        ],
         ["product_view", "category_view", "search_view", "compare", "wishlist_add", "pricing_view", "demo_view"],
         ["add_to_cart", "checkout_start", "checkout_shipping", "trial_start", "demo_booked", "quote_requested"],
         ["payment_done", "order_placed", "subscription_paid", "upgrade_done"],

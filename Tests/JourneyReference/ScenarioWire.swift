@@ -112,7 +112,8 @@ extension Scenario {
             }
         }
         if let journey = event.journey { fields.append(("journey", string(journey))) }
-        let propertiesCarryNumbers = event.propertiesJSON != nil && event.propertiesJSON == style.aliasProperties(for: event)
+        let propertiesCarryNumbers =
+            event.propertiesJSON != nil && event.propertiesJSON == style.aliasProperties(for: event)
         if !propertiesCarryNumbers {
             if let sentiment = event.sentiment { fields.append(("sentiment", style.sentimentText(sentiment))) }
             if let revenue = event.revenue { fields.append(("revenue", style.revenueText(revenue))) }

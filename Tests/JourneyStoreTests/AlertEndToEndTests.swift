@@ -7,7 +7,7 @@ import JourneyStore
 import PostgresClient
 import Testing
 
-/// SPEC §5 end to end: simulated journeys with an injected drop-off spike are replayed into
+/// docs/alerts.md end to end: simulated journeys with an injected drop-off spike are replayed into
 /// PostgreSQL; `cjm.alerts` must hold exactly one episode for the spiked stage, fired inside
 /// the spike and resolved after it, and a LISTENer on `cjm_alerts` hears both transitions.
 @Suite(.enabled(if: StoreTestDatabase.isConfigured, StoreTestDatabase.skipReason))
@@ -23,20 +23,25 @@ struct AlertEndToEndTests {
     static func describe(_ transition: AlertTransition) -> String {
         let a = transition.alert
         let kind = if case .fired = transition { "fired" } else { "resolved" }
-        return "\(kind) \(a.stageName) at \(a.resolvedAt ?? a.firedAt): rate \(a.rate) vs \(a.baselineRate), decided \(a.decided), z \(a.z ?? .infinity)"
+        return
+            "\(kind) \(a.stageName) at \(a.resolvedAt ?? a.firedAt): rate \(a.rate) vs \(a.baselineRate), decided \(a.decided), z \(a.z ?? .infinity)"
     }
 
     /// Short abandonment periods, so that a customer's decision shows within the hour.
     static func configuration() -> CJMConfiguration {
         var configuration = CJMConfiguration(journeys: [
-            JourneyDefinition(name: "purchase", conversionWindow: .days(7), stages: [
-                StageDefinition(name: "awareness", events: [EventPattern("ad_impression"), EventPattern("landing_*")],
-                                abandonAfter: .hours(2)),
-                StageDefinition(name: "consideration", events: [EventPattern("product_view"), EventPattern("compare")],
-                                abandonAfter: .hours(1)),
-                StageDefinition(name: "purchase", events: [EventPattern("payment_done")], abandonAfter: .hours(1)),
-                StageDefinition(name: "loyalty", events: [EventPattern("repeat_purchase")]),
-            ], critical: CriticalRules(events: [EventPattern("payment_failed")])),
+            JourneyDefinition(
+                name: "purchase", conversionWindow: .days(7),
+                stages: [
+                    StageDefinition(
+                        name: "awareness", events: [EventPattern("ad_impression"), EventPattern("landing_*")],
+                        abandonAfter: .hours(2)),
+                    StageDefinition(
+                        name: "consideration", events: [EventPattern("product_view"), EventPattern("compare")],
+                        abandonAfter: .hours(1)),
+                    StageDefinition(name: "purchase", events: [EventPattern("payment_done")], abandonAfter: .hours(1)),
+                    StageDefinition(name: "loyalty", events: [EventPattern("repeat_purchase")]),
+                ], critical: CriticalRules(events: [EventPattern("payment_failed")]))
         ])
         configuration.ingest.batchMaxEvents = 5000
         configuration.alerts.window = .hours(1)
@@ -55,8 +60,9 @@ struct AlertEndToEndTests {
         options.duration = .days(days)
         options.withoutEventID = 0.1
         if spike {
-            options.spike = .init(journey: "purchase", stage: "consideration", start: spikeStart,
-                                  duration: spikeLength, progression: 0.05)
+            options.spike = .init(
+                journey: "purchase", stage: "consideration", start: spikeStart,
+                duration: spikeLength, progression: 0.05)
         }
         var simulator = JourneySimulator(journeys: configuration().journeys, options: options)
         // The simulated world is observed until shortly before its arrivals end (see
@@ -83,10 +89,13 @@ struct AlertEndToEndTests {
             let lines = Self.simulate(days: 7, customers: 30_000, seed: 6, spike: true)
             let t1 = Date()
             let summary = try harness.replay(bytes: lines, asOf: Self.endOfArrivals(days: 7))
-            print("simulated in \(t1.timeIntervalSince(t0)) s, replayed \(summary.lines) lines in \(Date().timeIntervalSince(t1)) s")
+            print(
+                "simulated in \(t1.timeIntervalSince(t0)) s, replayed \(summary.lines) lines in \(Date().timeIntervalSince(t1)) s"
+            )
             #expect(summary.outcome.stored > 100_000)
 
-            let alerts = try harness.connection.execute("""
+            let alerts = try harness.connection.execute(
+                """
                 SELECT stage, fired_at, resolved_at, rate, baseline_rate, decided, id FROM cjm.alerts ORDER BY fired_at
                 """)
             let described = (0..<alerts.rowCount).map { row in
@@ -99,7 +108,8 @@ struct AlertEndToEndTests {
             let resolved = EventTime(microseconds: try #require(try alerts.timestampMicroseconds(row: 0, column: 2)))
             #expect(fired > Self.spikeStart && fired < Self.spikeStart + Self.spikeLength, "fired at \(fired)")
             #expect(resolved >= Self.spikeStart + Self.spikeLength, "resolved at \(resolved)")
-            #expect(try #require(try alerts.double(row: 0, column: 3)) >= (try alerts.double(row: 0, column: 4) ?? 1) + 0.1)
+            #expect(
+                try #require(try alerts.double(row: 0, column: 3)) >= (try alerts.double(row: 0, column: 4) ?? 1) + 0.1)
             let delay = fired - Self.spikeStart
             print("alert: fired \(fired) (\(Int(delay.seconds / 60)) min after the spike began), resolved \(resolved)")
 
@@ -111,7 +121,9 @@ struct AlertEndToEndTests {
             }
             #expect(heard.count == 2)
             #expect(heard.map { $0["status"] as? String } == ["firing", "resolved"])
-            #expect(heard.allSatisfy { $0["stage"] as? String == "consideration" && $0["journey"] as? String == "purchase" })
+            #expect(
+                heard.allSatisfy { $0["stage"] as? String == "consideration" && $0["journey"] as? String == "purchase" }
+            )
             #expect(heard.allSatisfy { ($0["id"] as? Int).map(String.init) == alerts.string(row: 0, column: 6) })
             #expect(heard.first?["resolved_at"] is NSNull)
             #expect(heard.last?["resolved_at"] is String)
@@ -119,8 +131,9 @@ struct AlertEndToEndTests {
 
             // Replaying the same file again announces nothing and changes no alert.
             let before = try harness.snapshot()
-            try harness.replay(bytes: Self.simulate(days: 7, customers: 30_000, seed: 6, spike: true),
-                               asOf: Self.endOfArrivals(days: 7))
+            try harness.replay(
+                bytes: Self.simulate(days: 7, customers: 30_000, seed: 6, spike: true),
+                asOf: Self.endOfArrivals(days: 7))
             #expect(try harness.snapshot().alerts == before.alerts)
             #expect(try listener.waitForNotification(timeout: .milliseconds(200)) == nil)
         }
@@ -134,11 +147,13 @@ struct AlertEndToEndTests {
             let harness = try StoreHarness(conninfo: conninfo, configuration: Self.configuration())
             try harness.replay(bytes: Self.simulate(days: 2, customers: 3_000, seed: 9, spike: false))
             func rows(_ sql: String) throws -> [[String?]] { try harness.rows(sql) }
-            let stored = try rows("""
+            let stored = try rows(
+                """
                 SELECT journey, stage_index, minute, abandoned, advanced FROM cjm.stage_decisions
                 WHERE abandoned + advanced > 0 ORDER BY 1, 2, 3
                 """)
-            let recounted = try rows("""
+            let recounted = try rows(
+                """
                 WITH decisions AS (
                     SELECT journey, n - 2 AS stage_index, date_trunc('minute', r) AS minute, 0 AS abandoned, 1 AS advanced
                     FROM cjm.journey_instances, unnest(reached_at) WITH ORDINALITY u(r, n)

@@ -7,7 +7,8 @@ import Testing
 /// end-to-end test covers the store). Steady traffic must not alert; spikes must, quickly.
 @Suite struct AlertFalsePositiveTests {
     /// Simulates, decodes and runs the engine as a replay would; returns the alert transitions.
-    static func alerts(days: Int64, customers: Int, seed: UInt64, spike: SimulationOptions.Spike?) -> [AlertTransition] {
+    static func alerts(days: Int64, customers: Int, seed: UInt64, spike: SimulationOptions.Spike?) -> [AlertTransition]
+    {
         let configuration = AlertEndToEndTests.configuration()
         var options = SimulationOptions()
         options.seed = seed
@@ -18,15 +19,17 @@ import Testing
         var simulator = JourneySimulator(journeys: configuration.journeys, options: options)
         let decoder = EventDecoder(settings: configuration.ingest)
         let now = EventTime.distantFuture - .days(1)
-        var engine = JourneyEngine(catalog: JourneyCatalog(journeys: configuration.journeys),
-                                   allowedLateness: configuration.ingest.allowedLateness, alerts: configuration.alerts)
+        var engine = JourneyEngine(
+            catalog: JourneyCatalog(journeys: configuration.journeys),
+            allowedLateness: configuration.ingest.allowedLateness, alerts: configuration.alerts)
         var transitions: [AlertTransition] = []
         var sequence: Int64 = 0
         var seen = Set<String>()
         let end = AlertEndToEndTests.endOfArrivals(days: days)
         simulator.run { line in
             guard case .event(let event) = decoder.decode(line.dropLast(), now: now), event.time <= end,
-                  seen.insert(event.eventID).inserted else { return }
+                seen.insert(event.eventID).inserted
+            else { return }
             sequence += 1
             engine.ingest(event, sequence: sequence)
             if sequence % 5000 == 0 {
@@ -56,13 +59,15 @@ import Testing
         var delays: [Int64] = []
         for seed in [61, 62, 63, 64] as [UInt64] {
             let spikeStart = AlertEndToEndTests.start + .days(3) + .hours(Int64(seed % 24))
-            let spike = SimulationOptions.Spike(journey: "purchase", stage: "consideration", start: spikeStart,
-                                                duration: .hours(6), progression: 0.05)
+            let spike = SimulationOptions.Spike(
+                journey: "purchase", stage: "consideration", start: spikeStart,
+                duration: .hours(6), progression: 0.05)
             let transitions = Self.alerts(days: 5, customers: 21_000, seed: seed, spike: spike)
             let fired = transitions.compactMap { if case .fired(let a) = $0 { a } else { nil } }
             let resolved = transitions.compactMap { if case .resolved(let a) = $0 { a } else { nil } }
-            #expect(fired.count == 1 && resolved.count == 1,
-                    "seed \(seed): \(transitions.map(AlertEndToEndTests.describe))")
+            #expect(
+                fired.count == 1 && resolved.count == 1,
+                "seed \(seed): \(transitions.map(AlertEndToEndTests.describe))")
             guard let alert = fired.first else { continue }
             #expect(alert.stageName == "consideration")
             #expect(alert.firedAt > spikeStart && alert.firedAt < spikeStart + .hours(6))

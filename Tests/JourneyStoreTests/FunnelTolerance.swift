@@ -12,7 +12,7 @@ enum FunnelTolerance {
     static func averagesMatch(_ a: Double?, _ b: Double?) -> Bool {
         switch (a, b) {
         case (nil, nil): true
-        case let (x?, y?): abs(x - y) <= 1e-9 * max(1, abs(y))
+        case (let x?, let y?): abs(x - y) <= 1e-9 * max(1, abs(y))
         default: false
         }
     }
@@ -20,19 +20,25 @@ enum FunnelTolerance {
     static func percentilesMatch(_ a: Double?, _ b: Double?) -> Bool {
         switch (a, b) {
         case (nil, nil): true
-        case let (x?, y?): percentileMatches(x, exact: y)
+        case (let x?, let y?): percentileMatches(x, exact: y)
         default: false
         }
     }
 
     /// Every column equal, but percentiles within the bucket bound and averages within 1e-9.
     static func sameExceptBucketedPercentiles(_ fast: FunnelRow, _ exact: FunnelRow) -> Bool {
-        var a = fast, b = exact
-        guard percentilesMatch(a.medianTimeToNext, b.medianTimeToNext), percentilesMatch(a.p90TimeToNext, b.p90TimeToNext),
-              averagesMatch(a.avgSentiment, b.avgSentiment) else { return false }
-        a.medianTimeToNext = nil; b.medianTimeToNext = nil
-        a.p90TimeToNext = nil; b.p90TimeToNext = nil
-        a.avgSentiment = nil; b.avgSentiment = nil
+        var a = fast
+        var b = exact
+        guard percentilesMatch(a.medianTimeToNext, b.medianTimeToNext),
+            percentilesMatch(a.p90TimeToNext, b.p90TimeToNext),
+            averagesMatch(a.avgSentiment, b.avgSentiment)
+        else { return false }
+        a.medianTimeToNext = nil
+        b.medianTimeToNext = nil
+        a.p90TimeToNext = nil
+        b.p90TimeToNext = nil
+        a.avgSentiment = nil
+        b.avgSentiment = nil
         return a == b
     }
 }

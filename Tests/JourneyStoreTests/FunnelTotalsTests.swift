@@ -14,12 +14,14 @@ struct FunnelTotalsTests {
     func runningTotalsEqualTheMigrationBackfill(seed: UInt64) throws {
         try StoreTestDatabase.withDatabase { conninfo in
             let scenario = RandomScenario.make(seed: seed)
-            let harness = try StoreHarness(conninfo: conninfo,
-                                           configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 70))
+            let harness = try StoreHarness(
+                conninfo: conninfo,
+                configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 70))
             try harness.replay(scenario.ndjsonLines(for: scenario.arrivals).joined())
             let c = harness.connection
             func rows(_ sql: String) throws -> [[String?]] { try harness.rows(sql) }
-            let stats = "SELECT * FROM cjm.funnel_stats WHERE (reached, customers, active, abandoned, expired) <> (0, 0, 0, 0, 0) ORDER BY 1, 2"
+            let stats =
+                "SELECT * FROM cjm.funnel_stats WHERE (reached, customers, active, abandoned, expired) <> (0, 0, 0, 0, 0) ORDER BY 1, 2"
             let buckets = "SELECT * FROM cjm.time_to_next WHERE instances <> 0 ORDER BY 1, 2, 3"
             let running = (try rows(stats), try rows(buckets))
             #expect(!running.0.isEmpty && !running.1.isEmpty, "the scenario must reach stages and advance")

@@ -1,7 +1,8 @@
 import JourneyCore
 import JourneyReference
-@testable import JourneyStore
 import Testing
+
+@testable import JourneyStore
 
 /// The order rows are COPYed in: the primary key's, text by UTF-8 bytes (the `C`
 /// collation). The sort keys compare an id's first eight bytes as one integer, so ids are
@@ -9,11 +10,15 @@ import Testing
 /// bytes, and leave ASCII; journeys are named against their configuration order.
 @Suite("Key order")
 struct KeyOrderTests {
-    static let catalog = JourneyCatalog(journeys: ["zeta", "alpha", "ålpha", "Beta"].map { name in
-        JourneyDefinition(name: name, conversionWindow: .seconds(60), stages: [
-            StageDefinition(name: "a", events: [EventPattern("a")]), StageDefinition(name: "b", events: [EventPattern("b")]),
-        ])
-    })
+    static let catalog = JourneyCatalog(
+        journeys: ["zeta", "alpha", "ålpha", "Beta"].map { name in
+            JourneyDefinition(
+                name: name, conversionWindow: .seconds(60),
+                stages: [
+                    StageDefinition(name: "a", events: [EventPattern("a")]),
+                    StageDefinition(name: "b", events: [EventPattern("b")]),
+                ])
+        })
 
     /// Random ids after `common`, with a stem of 0 to 12 bytes and tails that may be empty,
     /// zero bytes or non-ASCII, each (journey, id) with one to three instances (and moments).
@@ -24,7 +29,9 @@ struct KeyOrderTests {
         var seen = Set<String>()
         for _ in 0..<3_000 {
             let stem = String(repeating: "c", count: Int(random.next() % 13))
-            let id = common + stem + tails[Int(random.next() % UInt64(tails.count))] + tails[Int(random.next() % UInt64(tails.count))]
+            let id =
+                common + stem + tails[Int(random.next() % UInt64(tails.count))]
+                + tails[Int(random.next() % UInt64(tails.count))]
             let journey = Int(random.next() % 4)
             guard seen.insert("\(journey)/\(id)").inserted else { continue }
             for instance in 1...Int32(1 + random.next() % 3) {
@@ -37,11 +44,15 @@ struct KeyOrderTests {
     }
 
     /// The order by bytes, as the database has it, computed plainly.
-    static func byteOrder(_ a: (journey: Int, id: String, instance: Int32, moment: Int32),
-                          _ b: (journey: Int, id: String, instance: Int32, moment: Int32)) -> Bool {
-        let x = Array(catalog.journeys[a.journey].name.utf8), y = Array(catalog.journeys[b.journey].name.utf8)
+    static func byteOrder(
+        _ a: (journey: Int, id: String, instance: Int32, moment: Int32),
+        _ b: (journey: Int, id: String, instance: Int32, moment: Int32)
+    ) -> Bool {
+        let x = Array(catalog.journeys[a.journey].name.utf8)
+        let y = Array(catalog.journeys[b.journey].name.utf8)
         if x != y { return x.lexicographicallyPrecedes(y) }
-        let p = Array(a.id.utf8), q = Array(b.id.utf8)
+        let p = Array(a.id.utf8)
+        let q = Array(b.id.utf8)
         if p != q { return p.lexicographicallyPrecedes(q) }
         return a.instance != b.instance ? a.instance < b.instance : a.moment < b.moment
     }
@@ -63,7 +74,8 @@ struct KeyOrderTests {
         let instanceKeys = keys.filter { $0.moment == 1 }
         let instances = instanceKeys.map { key in
             InstanceRecord(
-                journey: key.journey, customerID: key.id, instance: key.instance, enteredAt: .distantPast, stageIndex: 0,
+                journey: key.journey, customerID: key.id, instance: key.instance, enteredAt: .distantPast,
+                stageIndex: 0,
                 status: .active, lastSeen: .distantPast, exitedAt: nil, stages: [StageTally(), StageTally()],
                 lastEvent: "a", lastTouchpoint: "web", painPoints: [], moments: 0)
         }

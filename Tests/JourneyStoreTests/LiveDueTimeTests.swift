@@ -1,9 +1,11 @@
-@testable import Ingest
+import Foundation
 import IngestEnvelope
 import JourneyCore
 import JourneyReference
 import JourneyStore
 import Testing
+
+@testable import Ingest
 
 /// When the live commit loop has work without new events (`JourneySink.nextLiveDueTime`):
 /// the instant the earliest buffered event is applied, and the instant the derived rows of
@@ -63,7 +65,10 @@ struct LiveDueTimeTests {
             let spacing = TimeSpan.seconds(1)
             // No lateness: after the next batch nothing is buffered, and the due time is the
             // derived rows' alone.
-            let setup = try SpacedSink(conninfo: conninfo, seed: 23, lateness: .zero, spacing: spacing)
+            let liveClock = SettableClock()
+            let setup = try SpacedSink(
+                conninfo: conninfo, seed: 23, lateness: .zero, spacing: spacing,
+                liveClock: { liveClock.now })
             let sink = setup.sink
             func journalRows() throws -> String? { try setup.journalRows() }
 
@@ -72,7 +77,7 @@ struct LiveDueTimeTests {
             let start = batch.events.map(\.event.time).max()!
             // The write begins at `start` and, by the live clock, ends 3 s later.
             let end = start + .seconds(3)
-            sink.liveClock = { end }
+            liveClock.now = end
             try sink.commit(batch, watermark: .live(now: start))
             #expect(try journalRows() == "0", "the first live batch writes the derived rows")
 
@@ -85,7 +90,7 @@ struct LiveDueTimeTests {
             #expect(try journalRows() == "2")
             // This write takes 0.8 s, less than the spacing: the next is due a spacing after
             // it began, as without the live clock (not half a spacing after it ended).
-            sink.liveClock = { due + .milliseconds(800) }
+            liveClock.now = due + .milliseconds(800)
             try sink.commit(IngestBatch(), watermark: .live(now: due))
             #expect(try journalRows() == "0")
             try sink.commit(IngestBatch(), watermark: .live(now: due + TimeSpan(microseconds: 1)))
@@ -101,15 +106,21 @@ struct LiveDueTimeTests {
         let decoder: EventDecodingForTests
         let sink: JourneySink
 
-        init(conninfo: String, seed: UInt64, lateness: TimeSpan, spacing: TimeSpan) throws {
+        init(
+            conninfo: String, seed: UInt64, lateness: TimeSpan, spacing: TimeSpan,
+            liveClock: (@Sendable () -> EventTime)? = nil
+        ) throws {
             scenario = RandomScenario.make(seed: seed)
             var configuration = ReplayDifferentialTests.configuration(for: scenario, batch: 60)
             configuration.ingest.allowedLateness = lateness
             harness = try StoreHarness(conninfo: conninfo, configuration: configuration)
             try harness.reset()
             decoder = EventDecodingForTests(settings: configuration.ingest, now: harness.now)
-            sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
-            sink.liveDerivedWriteSpacing = spacing
+            var policy = JourneySink.WritePolicy.spaced(spacing)
+            policy.liveClock = liveClock
+            sink = try JourneySink(
+                configuration: configuration, connection: harness.connection, logger: harness.logger,
+                policy: policy)
         }
 
         /// The scenario's first `count` arrivals, decoded.
@@ -128,5 +139,15 @@ struct LiveDueTimeTests {
         #expect(LivePipeline.idleWait(until: now + .seconds(30), now: now) == LivePipeline.maximumIdleWait)
         #expect(LivePipeline.idleWait(until: now - .seconds(1), now: now) == LivePipeline.minimumIdleWait)
         #expect(LivePipeline.idleWait(until: .distantPast, now: now) == LivePipeline.minimumIdleWait)
+    }
+}
+
+/// A live clock a test sets by hand.
+final class SettableClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = EventTime.distantPast
+    var now: EventTime {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
     }
 }

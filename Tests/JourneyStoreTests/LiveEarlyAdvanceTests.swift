@@ -19,13 +19,19 @@ struct LiveEarlyAdvanceTests {
 
     /// Commits `lines` as live batches of `batchSize`, the clock at the latest event time
     /// seen, then one batch far in the future that applies everything.
-    static func run(_ lines: [String], configuration: CJMConfiguration, harness: StoreHarness,
-                    batchSize: Int, early: Bool) throws -> Run {
+    static func run(
+        _ lines: [String], configuration: CJMConfiguration, harness: StoreHarness,
+        batchSize: Int, early: Bool
+    ) throws -> Run {
         try harness.reset()
         let decoder = EventDecodingForTests(settings: configuration.ingest, now: harness.now)
-        let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
-        sink.advancesLiveWatermarkDuringCopy = early
-        var late = 0, duplicates = 0
+        var policy = JourneySink.WritePolicy()
+        policy.advancesLiveWatermarkDuringCopy = early
+        let sink = try JourneySink(
+            configuration: configuration, connection: harness.connection, logger: harness.logger,
+            policy: policy)
+        var late = 0
+        var duplicates = 0
         var clock = EventTime.distantPast
         var batch = IngestBatch()
         func commit() throws {
@@ -43,8 +49,9 @@ struct LiveEarlyAdvanceTests {
         try commit()
         clock = clock + .seconds(400 * 86_400)
         try commit()
-        return Run(snapshot: try harness.snapshot(), late: late, duplicates: duplicates,
-                   advancedDuringCopy: sink.liveBatchesAdvancedDuringCopy)
+        return Run(
+            snapshot: try harness.snapshot(), late: late, duplicates: duplicates,
+            advancedDuringCopy: sink.liveBatchesAdvancedDuringCopy)
     }
 
     /// `tightLateness` shrinks the allowed lateness below the scenario's disorder, so that
@@ -67,8 +74,10 @@ struct LiveEarlyAdvanceTests {
             let harness = try StoreHarness(conninfo: conninfo, configuration: configuration)
             let lines = scenario.ndjsonLines(for: scenario.arrivals)
 
-            let plain = try run(lines, configuration: configuration, harness: harness, batchSize: batchSize, early: false)
-            let early = try run(lines, configuration: configuration, harness: harness, batchSize: batchSize, early: true)
+            let plain = try run(
+                lines, configuration: configuration, harness: harness, batchSize: batchSize, early: false)
+            let early = try run(
+                lines, configuration: configuration, harness: harness, batchSize: batchSize, early: true)
 
             #expect(plain.advancedDuringCopy == 0)
             #expect(early.advancedDuringCopy > 0, "no batch advanced during its COPY: the test proves nothing")

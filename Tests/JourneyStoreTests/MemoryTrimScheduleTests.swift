@@ -1,5 +1,6 @@
-@testable import Ingest
 import Testing
+
+@testable import Ingest
 
 @Suite("When the commit loop returns freed memory")
 struct MemoryTrimScheduleTests {
@@ -8,7 +9,9 @@ struct MemoryTrimScheduleTests {
     @Test func trimsOnceWhenWorkEndsAndNotWhileIdle() {
         var schedule = MemoryTrimSchedule()
         // (busy, seconds) → whether a trim is due.
-        let steps: [(Bool, UInt64)] = [(false, 1), (true, 2), (true, 3), (false, 4), (false, 5), (false, 500), (true, 501), (false, 502)]
+        let steps: [(Bool, UInt64)] = [
+            (false, 1), (true, 2), (true, 3), (false, 4), (false, 5), (false, 500), (true, 501), (false, 502),
+        ]
         let due = steps.map { schedule.isDue(busy: $0.0, now: $0.1 * second) }
         // Nothing before any work; once at the first idle batch after work; not again while
         // idle, however long; once more after the next work.

@@ -4,26 +4,32 @@ import JourneyStore
 import PostgresClient
 import Testing
 
-/// `cjm_reader` (SPEC §4): dashboards can read every view and analytical table, the dead
+/// `cjm_reader` (docs/sql.md): dashboards can read every view and analytical table, the dead
 /// letters without their raw bytes, and can change nothing (issue 7, least privilege).
 @Suite(.enabled(if: StoreTestDatabase.isConfigured, StoreTestDatabase.skipReason))
 struct ReaderRoleTests {
     @Test func readerReadsViewsButNotRawDeadLettersAndWritesNothing() throws {
         try StoreTestDatabase.withDatabase { conninfo in
-            let harness = try StoreHarness(conninfo: conninfo, configuration: CJMConfiguration(journeys: DeadLetterTests.journeys))
-            try harness.replay("""
+            let harness = try StoreHarness(
+                conninfo: conninfo, configuration: CJMConfiguration(journeys: DeadLetterTests.journeys))
+            try harness.replay(
+                """
                 {"customer_id":"a","event":"visit","ts":"2026-01-01T00:00:00Z"}
                 not json at all
                 """)
             let c = harness.connection
             try c.executeScript("SET ROLE cjm_reader")
             defer { try? c.executeScript("RESET ROLE") }
-            for readable in ["cjm.funnel", "cjm.funnel_daily", "cjm.touchpoints", "cjm.exit_points", "cjm.dropoff_hourly",
-                             "cjm.events", "cjm.journey_instances", "cjm.critical_moments", "cjm.alerts",
-                             "cjm.stage_decisions", "cjm.funnel_stats", "cjm.time_to_next", "cjm.time_to_next_percentiles"] {
+            for readable in [
+                "cjm.funnel", "cjm.funnel_daily", "cjm.touchpoints", "cjm.exit_points", "cjm.dropoff_hourly",
+                "cjm.events", "cjm.journey_instances", "cjm.critical_moments", "cjm.alerts",
+                "cjm.stage_decisions", "cjm.funnel_stats", "cjm.time_to_next", "cjm.time_to_next_percentiles",
+            ] {
                 #expect(throws: Never.self, "\(readable)") { _ = try c.execute("SELECT * FROM \(readable) LIMIT 1") }
             }
-            #expect(throws: Never.self) { _ = try c.execute("SELECT * FROM cjm.funnel_between('shop', '-infinity', 'infinity')") }
+            #expect(throws: Never.self) {
+                _ = try c.execute("SELECT * FROM cjm.funnel_between('shop', '-infinity', 'infinity')")
+            }
             let deadLetters = try c.execute("SELECT reason, detail, source FROM cjm.rejected_events")
             #expect(deadLetters.rowCount == 1)
 
@@ -36,7 +42,10 @@ struct ReaderRoleTests {
                 }
             }
             #expect(refused("SELECT raw FROM cjm.rejected_events"))
-            #expect(refused("INSERT INTO cjm.events (event_id, customer_id, ts, event, touchpoint, source, received_at, seq) VALUES ('x', 'x', now(), 'x', 'x', 'x', now(), 0)"))
+            #expect(
+                refused(
+                    "INSERT INTO cjm.events (event_id, customer_id, ts, event, touchpoint, source, received_at, seq) VALUES ('x', 'x', now(), 'x', 'x', 'x', now(), 0)"
+                ))
             #expect(refused("UPDATE cjm.funnel_stats SET reached = 0"))
             #expect(refused("DELETE FROM cjm.journey_instances"))
             #expect(refused("TRUNCATE cjm.alerts"))

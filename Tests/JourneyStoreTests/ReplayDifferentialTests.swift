@@ -11,9 +11,9 @@ import Testing
 @Suite(.enabled(if: StoreTestDatabase.isConfigured, StoreTestDatabase.skipReason))
 struct ReplayDifferentialTests {
     #if DEBUG
-    static let scenarios = Int(ProcessInfo.processInfo.environment["CJM_DB_SCENARIOS"] ?? "") ?? 120
+        static let scenarios = Int(ProcessInfo.processInfo.environment["CJM_DB_SCENARIOS"] ?? "") ?? 120
     #else
-    static let scenarios = Int(ProcessInfo.processInfo.environment["CJM_DB_SCENARIOS"] ?? "") ?? 600
+        static let scenarios = Int(ProcessInfo.processInfo.environment["CJM_DB_SCENARIOS"] ?? "") ?? 600
     #endif
 
     static func configuration(for scenario: Scenario, batch: Int) -> CJMConfiguration {
@@ -37,19 +37,25 @@ struct ReplayDifferentialTests {
             for seed in 0..<UInt64(Self.scenarios) {
                 let scenario = RandomScenario.make(seed: seed &+ 50_000)
                 let batch = 20 + Int(seed % 400)
-                let harness = try StoreHarness(conninfo: conninfo, configuration: Self.configuration(for: scenario, batch: batch))
+                let harness = try StoreHarness(
+                    conninfo: conninfo, configuration: Self.configuration(for: scenario, batch: batch))
                 try harness.reset()
                 let summary = try harness.replay(scenario.ndjsonLines(for: scenario.arrivals).joined())
                 let expected = scenario.reference()
-                let problems = try Self.compare(harness.connection, expected: expected, journeys: scenario.journeys)
+                let problems =
+                    try Self.compare(harness.connection, expected: expected, journeys: scenario.journeys)
                     + (summary.outcome.late == 0 ? [] : ["\(summary.outcome.late) late events"])
                     + (summary.outcome.rejected == 0 ? [] : ["\(summary.outcome.rejected) rejected lines"])
-                    + (summary.outcome.stored == expected.acceptedEvents ? []
-                       : ["stored \(summary.outcome.stored), reference accepted \(expected.acceptedEvents)"])
+                    + (summary.outcome.stored == expected.acceptedEvents
+                        ? []
+                        : ["stored \(summary.outcome.stored), reference accepted \(expected.acceptedEvents)"])
                 comparedRows += expected.funnel.count + expected.instances.count + expected.moments.count
                 if !problems.isEmpty {
                     failures += 1
-                    if failures <= 3 { Issue.record("seed \(seed &+ 50_000), batch \(batch):\n\(problems.prefix(5).joined(separator: "\n"))") }
+                    if failures <= 3 {
+                        Issue.record(
+                            "seed \(seed &+ 50_000), batch \(batch):\n\(problems.prefix(5).joined(separator: "\n"))")
+                    }
                 }
             }
             #expect(failures == 0)
@@ -58,7 +64,9 @@ struct ReplayDifferentialTests {
     }
 
     /// Differences between the database and the reference, as readable lines.
-    static func compare(_ c: PostgresConnection, expected: ReferenceResult, journeys: [JourneyDefinition]) throws -> [String] {
+    static func compare(_ c: PostgresConnection, expected: ReferenceResult, journeys: [JourneyDefinition]) throws
+        -> [String]
+    {
         var problems: [String] = []
         let funnel = try FunnelQuery.funnel(c)
         if funnel.count != expected.funnel.count {
@@ -66,13 +74,18 @@ struct ReplayDifferentialTests {
         }
         for (row, ref) in zip(funnel, expected.funnel) {
             func check<T: Equatable>(_ name: String, _ a: T, _ b: T) {
-                if a != b { problems.append("funnel \(ref.journey)[\(ref.stageIndex)].\(name): db \(a), reference \(b)") }
+                if a != b {
+                    problems.append("funnel \(ref.journey)[\(ref.stageIndex)].\(name): db \(a), reference \(b)")
+                }
             }
             func near(_ name: String, _ a: Double?, _ b: Double?) {
                 switch (a, b) {
                 case (nil, nil): break
-                case let (x?, y?) where abs(x - y) <= 1e-9 * max(1, abs(y)): break
-                default: problems.append("funnel \(ref.journey)[\(ref.stageIndex)].\(name): db \(String(describing: a)), reference \(String(describing: b))")
+                case (let x?, let y?) where abs(x - y) <= 1e-9 * max(1, abs(y)): break
+                default:
+                    problems.append(
+                        "funnel \(ref.journey)[\(ref.stageIndex)].\(name): db \(String(describing: a)), reference \(String(describing: b))"
+                    )
                 }
             }
             check("journey", row.journey, ref.journey)
@@ -92,8 +105,11 @@ struct ReplayDifferentialTests {
             func bucketed(_ name: String, _ a: Double?, _ b: Double?) {
                 switch (a, b) {
                 case (nil, nil): break
-                case let (x?, y?) where FunnelTolerance.percentileMatches(x, exact: y): break
-                default: problems.append("funnel \(ref.journey)[\(ref.stageIndex)].\(name): db \(String(describing: a)), reference \(String(describing: b))")
+                case (let x?, let y?) where FunnelTolerance.percentileMatches(x, exact: y): break
+                default:
+                    problems.append(
+                        "funnel \(ref.journey)[\(ref.stageIndex)].\(name): db \(String(describing: a)), reference \(String(describing: b))"
+                    )
                 }
             }
             bucketed("median_time_to_next", row.medianTimeToNext, ref.medianTimeToNext)
@@ -103,7 +119,8 @@ struct ReplayDifferentialTests {
             check("revenue", DecimalText(json: row.revenue), ref.revenue)
         }
 
-        let instances = try c.execute("""
+        let instances = try c.execute(
+            """
             SELECT journey, customer_id, instance, entered_at, stage_index, stage, status, last_seen, exited_at,
                    array_to_string(ARRAY(SELECT coalesce(to_char(r AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), '-')
                                          FROM unnest(reached_at) WITH ORDINALITY u(r, n) ORDER BY n), ','),
@@ -115,21 +132,27 @@ struct ReplayDifferentialTests {
         }
         for (i, ref) in expected.instances.enumerated() where i < instances.rowCount {
             let reached = ref.reachedAt.map { $0.map(RFC3339.format) ?? "-" }.joined(separator: ",")
-            let db: [String?] = [instances.string(row: i, column: 0), instances.string(row: i, column: 1),
-                      instances.string(row: i, column: 2), try instances.timestampMicroseconds(row: i, column: 3).map { "\($0)" },
-                      instances.string(row: i, column: 4), instances.string(row: i, column: 5),
-                      instances.string(row: i, column: 6),
-                      try instances.timestampMicroseconds(row: i, column: 7).map { "\($0)" },
-                      try instances.timestampMicroseconds(row: i, column: 8).map { "\($0)" },
-                      instances.string(row: i, column: 9), instances.string(row: i, column: 10)]
-            let want: [String?] = [ref.journey, ref.customerID, "\(ref.instance)", "\(ref.enteredAt.microseconds)", "\(ref.stageIndex)",
-                        ref.stage, ref.status.rawValue, "\(ref.lastSeen.microseconds)",
-                        ref.exitedAt.map { "\($0.microseconds)" }, reached,
-                        ref.events.map(String.init).joined(separator: ",")]
+            let db: [String?] = [
+                instances.string(row: i, column: 0), instances.string(row: i, column: 1),
+                instances.string(row: i, column: 2),
+                try instances.timestampMicroseconds(row: i, column: 3).map { "\($0)" },
+                instances.string(row: i, column: 4), instances.string(row: i, column: 5),
+                instances.string(row: i, column: 6),
+                try instances.timestampMicroseconds(row: i, column: 7).map { "\($0)" },
+                try instances.timestampMicroseconds(row: i, column: 8).map { "\($0)" },
+                instances.string(row: i, column: 9), instances.string(row: i, column: 10),
+            ]
+            let want: [String?] = [
+                ref.journey, ref.customerID, "\(ref.instance)", "\(ref.enteredAt.microseconds)", "\(ref.stageIndex)",
+                ref.stage, ref.status.rawValue, "\(ref.lastSeen.microseconds)",
+                ref.exitedAt.map { "\($0.microseconds)" }, reached,
+                ref.events.map(String.init).joined(separator: ","),
+            ]
             if db != want { problems.append("instance \(i): db \(db), reference \(want)") }
         }
 
-        let moments = try c.execute("""
+        let moments = try c.execute(
+            """
             SELECT journey, customer_id, instance, stage_index, stage, reason, last_event, last_touchpoint, last_seen,
                    (extract(epoch FROM time_in_stage) * 1000000)::int8, detected_at, recovered_at,
                    coalesce((SELECT string_agg((p->>'event') || '@' || (p->>'ts') || '@' || (p->>'stage_index'), ';' ORDER BY n)
@@ -140,22 +163,29 @@ struct ReplayDifferentialTests {
             problems.append("\(moments.rowCount) critical moments, reference \(expected.moments.count)")
         }
         for (i, ref) in expected.moments.enumerated() where i < moments.rowCount {
-            let db: [String?] = [moments.string(row: i, column: 0), moments.string(row: i, column: 1), moments.string(row: i, column: 2),
-                      moments.string(row: i, column: 3), moments.string(row: i, column: 4), moments.string(row: i, column: 5),
-                      moments.string(row: i, column: 6), moments.string(row: i, column: 7),
-                      try moments.timestampMicroseconds(row: i, column: 8).map { "\($0)" }, moments.string(row: i, column: 9),
-                      try moments.timestampMicroseconds(row: i, column: 10).map { "\($0)" },
-                      try moments.timestampMicroseconds(row: i, column: 11).map { "\($0)" }, moments.string(row: i, column: 12)]
-            let pain = ref.painPoints.map { "\($0.event)@\(RFC3339.format($0.ts))@\($0.stageIndex)" }.joined(separator: ";")
-            let want: [String?] = [ref.journey, ref.customerID, "\(ref.instance)", "\(ref.stageIndex)", ref.stage, ref.reason.rawValue,
-                        ref.lastEvent, ref.lastTouchpoint, "\(ref.lastSeen.microseconds)", "\(ref.timeInStage.microseconds)",
-                        "\(ref.detectedAt.microseconds)", ref.recoveredAt.map { "\($0.microseconds)" }, pain]
+            let db: [String?] = [
+                moments.string(row: i, column: 0), moments.string(row: i, column: 1), moments.string(row: i, column: 2),
+                moments.string(row: i, column: 3), moments.string(row: i, column: 4), moments.string(row: i, column: 5),
+                moments.string(row: i, column: 6), moments.string(row: i, column: 7),
+                try moments.timestampMicroseconds(row: i, column: 8).map { "\($0)" }, moments.string(row: i, column: 9),
+                try moments.timestampMicroseconds(row: i, column: 10).map { "\($0)" },
+                try moments.timestampMicroseconds(row: i, column: 11).map { "\($0)" },
+                moments.string(row: i, column: 12),
+            ]
+            let pain = ref.painPoints.map { "\($0.event)@\(RFC3339.format($0.ts))@\($0.stageIndex)" }.joined(
+                separator: ";")
+            let want: [String?] = [
+                ref.journey, ref.customerID, "\(ref.instance)", "\(ref.stageIndex)", ref.stage, ref.reason.rawValue,
+                ref.lastEvent, ref.lastTouchpoint, "\(ref.lastSeen.microseconds)", "\(ref.timeInStage.microseconds)",
+                "\(ref.detectedAt.microseconds)", ref.recoveredAt.map { "\($0.microseconds)" }, pain,
+            ]
             if db != want { problems.append("moment \(i): db \(db), reference \(want)") }
         }
 
         // Events and distinct customers per touchpoint (the running counts of migration 008),
         // in the reference's order: journey and touchpoint in byte order.
-        let touchpoints = try c.execute("""
+        let touchpoints = try c.execute(
+            """
             SELECT journey, stage_index, touchpoint, events, customers FROM cjm.touchpoints
             ORDER BY journey COLLATE "C", stage_index, touchpoint COLLATE "C"
             """)
@@ -164,7 +194,9 @@ struct ReplayDifferentialTests {
         }
         for (i, ref) in expected.touchpoints.enumerated() where i < touchpoints.rowCount {
             let db = (0..<5).map { touchpoints.string(row: i, column: $0) }
-            let want: [String?] = [ref.journey, "\(ref.stageIndex)", ref.touchpoint, "\(ref.events)", "\(ref.customers)"]
+            let want: [String?] = [
+                ref.journey, "\(ref.stageIndex)", ref.touchpoint, "\(ref.events)", "\(ref.customers)",
+            ]
             if db != want { problems.append("touchpoint \(i): db \(db), reference \(want)") }
         }
         return problems

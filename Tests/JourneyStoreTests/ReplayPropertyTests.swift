@@ -20,8 +20,9 @@ struct ReplayPropertyTests {
     func replayingTheSameFileTwiceChangesNothing(seed: UInt64) throws {
         try StoreTestDatabase.withDatabase { conninfo in
             let scenario = RandomScenario.make(seed: seed)
-            let harness = try StoreHarness(conninfo: conninfo,
-                                           configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 100))
+            let harness = try StoreHarness(
+                conninfo: conninfo,
+                configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 100))
             let text = Self.lines(scenario, scenario.arrivals)
             let first = try harness.replay(text)
             let before = try harness.snapshot()
@@ -41,8 +42,9 @@ struct ReplayPropertyTests {
     func storedIDsMidwayThroughAReplayChangeNothingButTheWay(seed: UInt64) throws {
         try StoreTestDatabase.withDatabase { conninfo in
             let scenario = RandomScenario.make(seed: seed)
-            let harness = try StoreHarness(conninfo: conninfo,
-                                           configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 40))
+            let harness = try StoreHarness(
+                conninfo: conninfo,
+                configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 40))
             // The later part first; then all: new events for a while, then stored ones.
             let later = Self.lines(scenario, Array(scenario.arrivals[(scenario.arrivals.count / 2)...]))
             let all = Self.lines(scenario, scenario.arrivals)
@@ -68,12 +70,15 @@ struct ReplayPropertyTests {
     func severalFilesInOneReplayEqualTheirConcatenation(seed: UInt64) throws {
         try StoreTestDatabase.withDatabase { conninfo in
             let scenario = RandomScenario.make(seed: seed)
-            let harness = try StoreHarness(conninfo: conninfo,
-                                           configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 37))
+            let harness = try StoreHarness(
+                conninfo: conninfo,
+                configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 37))
             let lines = scenario.ndjsonLines(for: scenario.arrivals)
             let third = lines.count / 3
-            let parts = [lines[..<third].joined() + "not json\n", "", lines[third..<(2 * third)].joined(),
-                         "\n\n" + lines[(2 * third)...].joined() + "{\"half\": "]
+            let parts = [
+                lines[..<third].joined() + "not json\n", "", lines[third..<(2 * third)].joined(),
+                "\n\n" + lines[(2 * third)...].joined() + "{\"half\": ",
+            ]
             let (summary, files) = try harness.replay(files: parts)
             let separate = try harness.snapshot()
             #expect(summary.lines == parts.joined().split(separator: "\n", omittingEmptySubsequences: false).count)
@@ -94,8 +99,9 @@ struct ReplayPropertyTests {
     func twoHalvesReplayedInTurnEqualTheWhole(seed: UInt64) throws {
         try StoreTestDatabase.withDatabase { conninfo in
             let scenario = RandomScenario.make(seed: seed)
-            let harness = try StoreHarness(conninfo: conninfo,
-                                           configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 64))
+            let harness = try StoreHarness(
+                conninfo: conninfo,
+                configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 64))
             try harness.replay(Self.lines(scenario, scenario.arrivals))
             let whole = try harness.snapshot()
 
@@ -115,8 +121,9 @@ struct ReplayPropertyTests {
     func arrivalOrderWithinLatenessDoesNotMatter(seed: UInt64) throws {
         try StoreTestDatabase.withDatabase { conninfo in
             let scenario = RandomScenario.make(seed: seed)
-            let harness = try StoreHarness(conninfo: conninfo,
-                                           configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 50))
+            let harness = try StoreHarness(
+                conninfo: conninfo,
+                configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 50))
             try harness.replay(Self.lines(scenario, scenario.arrivals))
             let original = try harness.snapshot()
             for permutation in 1...2 {
@@ -137,8 +144,9 @@ struct ReplayPropertyTests {
             let harness = try StoreHarness(conninfo: conninfo, configuration: configuration)
             try harness.replay(Self.lines(scenario, scenario.arrivals))
             let replayed = try harness.snapshot()
-            let summary = try JourneyRebuilder.rebuild(configuration: configuration, connection: harness.connection,
-                                                       logger: harness.logger)
+            let summary = try JourneyRebuilder.rebuild(
+                configuration: configuration, connection: harness.connection,
+                logger: harness.logger)
             #expect(summary.events == replayed.events.count)
             let rebuilt = try harness.snapshot()
             #expect(rebuilt.derived == replayed.derived)
@@ -170,8 +178,11 @@ struct ReplayPropertyTests {
             let cut = scenario.arrivals.count * 6 / 10
             var derivedWrites = 0
             do {
-                let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
-                sink.derivedWriteInterval = 150
+                var policy = JourneySink.WritePolicy()
+                policy.derivedWriteInterval = 150
+                let sink = try JourneySink(
+                    configuration: configuration, connection: harness.connection, logger: harness.logger,
+                    policy: policy)
                 var batch = IngestBatch()
                 for line in scenario.ndjsonLines(for: Array(scenario.arrivals[..<cut])) {
                     batch.events.append(try decoder.accepted(line))
@@ -210,7 +221,8 @@ struct ReplayPropertyTests {
             let decoder = EventDecodingForTests(settings: configuration.ingest, now: harness.now)
             let cut = scenario.arrivals.count * 6 / 10
             do {
-                let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
+                let sink = try JourneySink(
+                    configuration: configuration, connection: harness.connection, logger: harness.logger)
                 var batch = IngestBatch()
                 for line in scenario.ndjsonLines(for: Array(scenario.arrivals[..<cut])) {
                     batch.events.append(try decoder.accepted(line))
@@ -239,8 +251,10 @@ struct LiveDerivedWriteSpacingTests {
     /// Feeds `events` in batches of 40 as live batches whose clock is the latest event time
     /// seen, then one batch far in the future that applies everything. Returns how many
     /// batches left rows in the journal.
-    static func feed(_ lines: [String], into sink: JourneySink, decoder: EventDecodingForTests, harness: StoreHarness,
-                     clock: inout EventTime, end: Bool) throws -> Int {
+    static func feed(
+        _ lines: [String], into sink: JourneySink, decoder: EventDecodingForTests, harness: StoreHarness,
+        clock: inout EventTime, end: Bool
+    ) throws -> Int {
         var journaled = 0
         var batch = IngestBatch()
         func commit() throws {
@@ -278,7 +292,8 @@ struct LiveDerivedWriteSpacingTests {
             try harness.reset()
             var clock = EventTime.distantPast
             do {
-                let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
+                let sink = try JourneySink(
+                    configuration: configuration, connection: harness.connection, logger: harness.logger)
                 _ = try Self.feed(lines, into: sink, decoder: decoder, harness: harness, clock: &clock, end: false)
                 try sink.commit(IngestBatch(), watermark: .live(now: clock))
             }
@@ -288,10 +303,12 @@ struct LiveDerivedWriteSpacingTests {
             clock = .distantPast
             let cut = lines.count * 6 / 10
             do {
-                let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
-                sink.liveDerivedWriteSpacing = spacing
-                let journaled = try Self.feed(Array(lines[..<cut]), into: sink, decoder: decoder, harness: harness,
-                                              clock: &clock, end: false)
+                let sink = try JourneySink(
+                    configuration: configuration, connection: harness.connection, logger: harness.logger,
+                    policy: JourneySink.WritePolicy.spaced(spacing))
+                let journaled = try Self.feed(
+                    Array(lines[..<cut]), into: sink, decoder: decoder, harness: harness,
+                    clock: &clock, end: false)
                 #expect(journaled > 0, "batches between derived writes should journal")
                 // One more batch at the same clock: less than the spacing after any write, so
                 // it journals, and the crash below certainly leaves journaled batches.
@@ -300,9 +317,11 @@ struct LiveDerivedWriteSpacingTests {
                 // Dies here: whatever waits in the journal is not written.
             }
             do {
-                let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
-                sink.liveDerivedWriteSpacing = spacing
-                _ = try Self.feed(Array(lines[cut...]), into: sink, decoder: decoder, harness: harness, clock: &clock, end: false)
+                let sink = try JourneySink(
+                    configuration: configuration, connection: harness.connection, logger: harness.logger,
+                    policy: JourneySink.WritePolicy.spaced(spacing))
+                _ = try Self.feed(
+                    Array(lines[cut...]), into: sink, decoder: decoder, harness: harness, clock: &clock, end: false)
                 try sink.commit(IngestBatch(), watermark: .live(now: clock))
                 #expect(try journalRows() != [["0"]], "the last batch journals; the stop must write what waits")
                 try sink.writeWaitingDerivedRows()
@@ -313,5 +332,14 @@ struct LiveDerivedWriteSpacingTests {
             #expect(spaced.events == perBatch.events)
             #expect(spaced.watermark == perBatch.watermark)
         }
+    }
+}
+
+extension JourneySink.WritePolicy {
+    /// Live derived writes at `spacing`, with no live clock (a write counts as instant).
+    static func spaced(_ spacing: TimeSpan) -> JourneySink.WritePolicy {
+        var policy = JourneySink.WritePolicy()
+        policy.liveDerivedWriteSpacing = spacing
+        return policy
     }
 }

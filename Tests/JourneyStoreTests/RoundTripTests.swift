@@ -19,10 +19,12 @@ struct RoundTripTests {
     ]
 
     static let journeys = [
-        JourneyDefinition(name: "any", conversionWindow: .days(7), stages: [
-            StageDefinition(name: "first", events: [EventPattern("*")]),
-            StageDefinition(name: "second", events: [EventPattern("no event is called this")]),
-        ]),
+        JourneyDefinition(
+            name: "any", conversionWindow: .days(7),
+            stages: [
+                StageDefinition(name: "first", events: [EventPattern("*")]),
+                StageDefinition(name: "second", events: [EventPattern("no event is called this")]),
+            ])
     ]
 
     struct Expected {
@@ -35,15 +37,18 @@ struct RoundTripTests {
         var lines = ""
         for i in 0..<(count * 3) {
             func mix(_ k: Int) -> String {
-                Self.fragments[(i + k) % count] + Self.fragments[(i * 7 + k) % count] + Self.fragments[(i / 3 + k) % count]
+                Self.fragments[(i + k) % count] + Self.fragments[(i * 7 + k) % count]
+                    + Self.fragments[(i / 3 + k) % count]
             }
-            let row = Expected(id: "id\(i)-" + mix(1), customer: mix(2) + "\(i)", event: mix(3),
-                               touchpoint: mix(4), note: mix(5))
+            let row = Expected(
+                id: "id\(i)-" + mix(1), customer: mix(2) + "\(i)", event: mix(3),
+                touchpoint: mix(4), note: mix(5))
             expected.append(row)
             // Every other line escapes all non-ASCII as \u (surrogate pairs beyond the BMP).
             func json(_ text: String) -> String { JSONText.string(text, escapingNonASCII: i % 2 == 1) }
             let ts = "2026-03-01T10:\(String(format: "%02d", i / 60 % 60)):\(String(format: "%02d", i % 60))Z"
-            lines += "{\"event_id\":\(json(row.id)),\"customer_id\":\(json(row.customer)),"
+            lines +=
+                "{\"event_id\":\(json(row.id)),\"customer_id\":\(json(row.customer)),"
                 + "\"event\":\(json(row.event)),\"ts\":\"\(ts)\",\"touchpoint\":\(json(row.touchpoint)),"
                 + "\"properties\":{\"note\":\(json(row.note)),\(json(row.note)):1}}\n"
         }
@@ -53,7 +58,8 @@ struct RoundTripTests {
             #expect(summary.outcome.rejected == 0)
             #expect(summary.outcome.stored == expected.count)
             let c = harness.connection
-            let events = try c.execute("""
+            let events = try c.execute(
+                """
                 SELECT event_id, customer_id, event, touchpoint, properties->>'note', properties ? (properties->>'note')
                 FROM cjm.events
                 """)
@@ -65,9 +71,14 @@ struct RoundTripTests {
             #expect(byID.count == expected.count)
             for row in expected {
                 let stored = try #require(byID[Array(row.id.utf8)], "event \(row.id.debugDescription) missing")
-                #expect(stored[1].map { Array($0.utf8) } == Array(row.customer.utf8), "customer \(row.customer.debugDescription)")
-                #expect(stored[2].map { Array($0.utf8) } == Array(row.event.utf8), "event \(row.event.debugDescription)")
-                #expect(stored[3].map { Array($0.utf8) } == Array(row.touchpoint.utf8), "touchpoint \(row.touchpoint.debugDescription)")
+                #expect(
+                    stored[1].map { Array($0.utf8) } == Array(row.customer.utf8),
+                    "customer \(row.customer.debugDescription)")
+                #expect(
+                    stored[2].map { Array($0.utf8) } == Array(row.event.utf8), "event \(row.event.debugDescription)")
+                #expect(
+                    stored[3].map { Array($0.utf8) } == Array(row.touchpoint.utf8),
+                    "touchpoint \(row.touchpoint.debugDescription)")
                 #expect(stored[4].map { Array($0.utf8) } == Array(row.note.utf8), "note \(row.note.debugDescription)")
                 #expect(stored[5] == "t", "property key \(row.note.debugDescription)")
             }
@@ -77,16 +88,21 @@ struct RoundTripTests {
             var instanceByCustomer: [[UInt8]: ([UInt8], [UInt8])] = [:]
             for row in 0..<instances.rowCount {
                 instanceByCustomer[Array((instances.string(row: row, column: 0) ?? "").utf8)] =
-                    (Array((instances.string(row: row, column: 1) ?? "").utf8), Array((instances.string(row: row, column: 2) ?? "").utf8))
+                    (
+                        Array((instances.string(row: row, column: 1) ?? "").utf8),
+                        Array((instances.string(row: row, column: 2) ?? "").utf8)
+                    )
             }
             #expect(instanceByCustomer.count == Set(expected.map { Array($0.customer.utf8) }).count)
             for row in expected {
                 let instance = instanceByCustomer[Array(row.customer.utf8)]
                 #expect(instance?.0 == Array(row.event.utf8), "last_event of \(row.customer.debugDescription)")
-                #expect(instance?.1 == Array(row.touchpoint.utf8), "last_touchpoint of \(row.customer.debugDescription)")
+                #expect(
+                    instance?.1 == Array(row.touchpoint.utf8), "last_touchpoint of \(row.customer.debugDescription)")
             }
             let touchpoints = try c.execute("SELECT DISTINCT touchpoint FROM cjm.touchpoint_stats")
-            let storedTouchpoints = Set((0..<touchpoints.rowCount).map { Array((touchpoints.string(row: $0, column: 0) ?? "").utf8) })
+            let storedTouchpoints = Set(
+                (0..<touchpoints.rowCount).map { Array((touchpoints.string(row: $0, column: 0) ?? "").utf8) })
             #expect(storedTouchpoints == Set(expected.map { Array($0.touchpoint.utf8) }))
         }
     }

@@ -15,7 +15,9 @@ final class StoreHarness {
     /// The wall clock the decoder sees (injected: no test depends on when it runs).
     let now: EventTime
 
-    init(conninfo: String, configuration: CJMConfiguration, now: EventTime = RFC3339.parse("2026-11-22T00:00:00Z")!) throws {
+    init(conninfo: String, configuration: CJMConfiguration, now: EventTime = RFC3339.parse("2026-11-22T00:00:00Z")!)
+        throws
+    {
         self.conninfo = conninfo
         self.configuration = configuration
         self.now = now
@@ -25,43 +27,51 @@ final class StoreHarness {
 
     /// Replays NDJSON text through a new sink (as a new `cjmd replay` process would).
     @discardableResult
-    func replay(_ text: String, asOf: EventTime? = nil,
-                derivedWriteInterval: Int = ReplayRunner.defaultDerivedWriteInterval,
-                overlapsEngineWithCopy: Bool = true) throws -> ReplayRunner.Summary {
-        try replay(bytes: Array(text.utf8), asOf: asOf, derivedWriteInterval: derivedWriteInterval,
-                   overlapsEngineWithCopy: overlapsEngineWithCopy)
+    func replay(
+        _ text: String, asOf: EventTime? = nil,
+        derivedWriteInterval: Int = ReplayRunner.defaultDerivedWriteInterval,
+        overlapsEngineWithCopy: Bool = true
+    ) throws -> ReplayRunner.Summary {
+        try replay(
+            bytes: Array(text.utf8), asOf: asOf, derivedWriteInterval: derivedWriteInterval,
+            overlapsEngineWithCopy: overlapsEngineWithCopy)
     }
 
     @discardableResult
-    func replay(bytes: [UInt8], asOf: EventTime? = nil,
-                derivedWriteInterval: Int = ReplayRunner.defaultDerivedWriteInterval,
-                overlapsEngineWithCopy: Bool = true) throws -> ReplayRunner.Summary {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cjm-test-\(UUID().uuidString).ndjson").path
+    func replay(
+        bytes: [UInt8], asOf: EventTime? = nil,
+        derivedWriteInterval: Int = ReplayRunner.defaultDerivedWriteInterval,
+        overlapsEngineWithCopy: Bool = true
+    ) throws -> ReplayRunner.Summary {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cjm-test-\(UUID().uuidString).ndjson")
+            .path
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let sink = try JourneySink(configuration: configuration, connection: connection, logger: logger)
         let fixed = now
         var runner = ReplayRunner(settings: configuration.ingest, clock: { fixed }, logger: logger)
         runner.derivedWriteInterval = derivedWriteInterval
         runner.overlapsEngineWithCopy = overlapsEngineWithCopy
-        return try runner.replay([path], into: sink, asOf: asOf)
+        return try runner.replay([path], configuration: configuration, connection: connection, asOf: asOf)
     }
 
     /// Replays several NDJSON texts as files, in order, in one replay (as `cjmd replay A B C`
     /// would). Returns the summary and, per file, its size and the offset committed for it.
     func replay(files texts: [String]) throws -> (ReplayRunner.Summary, [(size: Int64, committed: Int64?)]) {
         let paths = texts.indices.map { i in
-            FileManager.default.temporaryDirectory.appendingPathComponent("cjm-test-\(UUID().uuidString)-\(i).ndjson").path
+            FileManager.default.temporaryDirectory.appendingPathComponent("cjm-test-\(UUID().uuidString)-\(i).ndjson")
+                .path
         }
-        for (path, text) in zip(paths, texts) { _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) }
+        for (path, text) in zip(paths, texts) {
+            _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        }
         defer { for path in paths { try? FileManager.default.removeItem(atPath: path) } }
-        let sink = try JourneySink(configuration: configuration, connection: connection, logger: logger)
         let fixed = now
         let runner = ReplayRunner(settings: configuration.ingest, clock: { fixed }, logger: logger)
-        let summary = try runner.replay(paths, into: sink, asOf: nil)
+        let summary = try runner.replay(paths, configuration: configuration, connection: connection, asOf: nil)
         var files: [(size: Int64, committed: Int64?)] = []
         for (path, text) in zip(paths, texts) {
-            let stored = try connection.execute("SELECT \"offset\" FROM cjm.source_checkpoints WHERE path = $1", [.text(path)])
+            let stored = try connection.execute(
+                "SELECT \"offset\" FROM cjm.source_checkpoints WHERE path = $1", [.text(path)])
             files.append((Int64(text.utf8.count), stored.rowCount > 0 ? try stored.int64(row: 0, column: 0) : nil))
         }
         return (summary, files)
@@ -79,7 +89,9 @@ final class StoreHarness {
         try connection.executeScript("SET extra_float_digits = -4")
         defer { try? connection.executeScript("SET extra_float_digits = 3") }
         return TablesSnapshot(
-            events: try rows("SELECT event_id, customer_id, ts, event, touchpoint, sentiment, revenue, properties, journey, stages FROM cjm.events ORDER BY event_id"),
+            events: try rows(
+                "SELECT event_id, customer_id, ts, event, touchpoint, sentiment, revenue, properties, journey, stages FROM cjm.events ORDER BY event_id"
+            ),
             instances: try rows("SELECT * FROM cjm.journey_instances ORDER BY journey, customer_id, instance"),
             moments: try rows("SELECT * FROM cjm.critical_moments ORDER BY journey, customer_id, instance, moment"),
             funnel: try rows("SELECT * FROM cjm.funnel"),
@@ -89,7 +101,8 @@ final class StoreHarness {
             rejected: try rows("SELECT source, reason, detail, raw FROM cjm.rejected_events ORDER BY id"),
             watermark: try rows("SELECT watermark, pending_from, alerts_evaluated_through FROM cjm.engine_state"),
             decisions: try rows("SELECT * FROM cjm.stage_decisions ORDER BY journey, stage_index, minute"),
-            alerts: try rows("""
+            alerts: try rows(
+                """
                 SELECT journey, stage_index, stage, window_start, window_end, decided, abandoned, rate, baseline_rate,
                        baseline_decided, z, fired_at, resolved_at, calm_since
                 FROM cjm.alerts ORDER BY journey, stage_index, fired_at
@@ -98,7 +111,8 @@ final class StoreHarness {
 
     /// Empties every table, as a fresh database would be.
     func reset() throws {
-        try connection.executeScript("""
+        try connection.executeScript(
+            """
             TRUNCATE cjm.events, cjm.rejected_events, cjm.journey_instances, cjm.critical_moments, cjm.touchpoint_stats,
                      cjm.alerts, cjm.source_checkpoints, cjm.stage_decisions,
                      cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal;

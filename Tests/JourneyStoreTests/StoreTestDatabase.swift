@@ -9,7 +9,9 @@ import Testing
 /// scripts/test.sh starts (`CJM_TEST_DATABASE_URL`) and dropped afterwards.
 enum StoreTestDatabase {
     static let conninfo: String? = {
-        guard let value = ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"], !value.isEmpty else { return nil }
+        guard let value = ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"], !value.isEmpty else {
+            return nil
+        }
         return value
     }()
 
@@ -40,7 +42,8 @@ enum StoreTestDatabase {
 struct StoreTestDatabaseSentinelTests {
     @Test(.enabled(if: ProcessInfo.processInfo.environment["CJM_REQUIRE_DATABASE"] == "1"))
     func requiredDatabaseIsReachable() throws {
-        let conninfo = try #require(StoreTestDatabase.conninfo, "CJM_REQUIRE_DATABASE=1 but CJM_TEST_DATABASE_URL is not set")
+        let conninfo = try #require(
+            StoreTestDatabase.conninfo, "CJM_REQUIRE_DATABASE=1 but CJM_TEST_DATABASE_URL is not set")
         let connection = try PostgresConnection(conninfo: conninfo)
         #expect(try connection.execute("SELECT 6 * 7").int64(row: 0, column: 0) == 42)
     }

@@ -1,9 +1,10 @@
 import Foundation
 import JourneyCore
 import JourneyReference
-@testable import JourneyStore
 import PostgresClient
 import Testing
+
+@testable import JourneyStore
 
 /// Migration 008 turns `cjm.touchpoint_customers` into running counts and first meetings on
 /// instance rows. A database written by version 7 must, once migrated, give the same
@@ -13,7 +14,9 @@ struct TouchpointMigrationTests {
     /// Every pair recorded on an instance, as (journey, customer, stage, touchpoint).
     static func recordedPairs(_ harness: StoreHarness) throws -> [[String]] {
         var pairs: [[String]] = []
-        for row in try harness.rows("SELECT journey, customer_id, first_touches FROM cjm.journey_instances WHERE first_touches <> ''") {
+        for row in try harness.rows(
+            "SELECT journey, customer_id, first_touches FROM cjm.journey_instances WHERE first_touches <> ''")
+        {
             for pair in try TouchpointPairList.decode(row[2] ?? "") {
                 pairs.append([row[0] ?? "", row[1] ?? "", "\(pair.stageIndex)", pair.touchpoint])
             }
@@ -26,7 +29,8 @@ struct TouchpointMigrationTests {
     /// meetings, the view counting rows.
     static func backToVersion7(_ harness: StoreHarness) throws {
         let pairs = try recordedPairs(harness)
-        try harness.connection.executeScript("""
+        try harness.connection.executeScript(
+            """
             CREATE TABLE cjm.touchpoint_customers (
                 journey text NOT NULL, stage_index integer NOT NULL, touchpoint text NOT NULL, customer_id text NOT NULL,
                 PRIMARY KEY (journey, stage_index, touchpoint, customer_id));
@@ -57,28 +61,35 @@ struct TouchpointMigrationTests {
     func aVersion7DatabaseMigratesAndCountsOnExactly(seed: UInt64) throws {
         try StoreTestDatabase.withDatabase { conninfo in
             let scenario = RandomScenario.make(seed: seed)
-            let harness = try StoreHarness(conninfo: conninfo,
-                                           configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 64))
+            let harness = try StoreHarness(
+                conninfo: conninfo,
+                configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 64))
             let times = scenario.arrivals.map(\.time).sorted()
             let cut = times[times.count / 2]
             let first = ReplayPropertyTests.lines(scenario, scenario.arrivals.filter { $0.time < cut })
             let second = ReplayPropertyTests.lines(scenario, scenario.arrivals.filter { $0.time >= cut })
 
             try harness.replay(first)
-            let countsBefore = try harness.rows("SELECT * FROM cjm.touchpoints ORDER BY journey, stage_index, touchpoint")
+            let countsBefore = try harness.rows(
+                "SELECT * FROM cjm.touchpoints ORDER BY journey, stage_index, touchpoint")
             try Self.backToVersion7(harness)
-            #expect(try harness.rows("SELECT * FROM cjm.touchpoints ORDER BY journey, stage_index, touchpoint") == countsBefore,
-                    "version 7's view counts the same customers")
+            #expect(
+                try harness.rows("SELECT * FROM cjm.touchpoints ORDER BY journey, stage_index, touchpoint")
+                    == countsBefore,
+                "version 7's view counts the same customers")
             #expect(try harness.rows("SELECT count(*) > 0 FROM cjm.touchpoint_customers") == [["t"]])
 
             _ = try Migrator.migrate(harness.connection)
             #expect(try harness.rows("SELECT to_regclass('cjm.touchpoint_customers') IS NULL") == [["t"]])
-            #expect(try harness.rows("SELECT * FROM cjm.touchpoints ORDER BY journey, stage_index, touchpoint") == countsBefore,
-                    "migrated counts equal the rows they replace")
+            #expect(
+                try harness.rows("SELECT * FROM cjm.touchpoints ORDER BY journey, stage_index, touchpoint")
+                    == countsBefore,
+                "migrated counts equal the rows they replace")
             try harness.replay(second)
 
             let expected = scenario.reference()
-            let problems = try ReplayDifferentialTests.compare(harness.connection, expected: expected, journeys: scenario.journeys)
+            let problems = try ReplayDifferentialTests.compare(
+                harness.connection, expected: expected, journeys: scenario.journeys)
             #expect(problems.isEmpty, "\(problems.prefix(5))")
             // Every customer's pairs are on its instances once, whichever instance holds them.
             let pairs = try Self.recordedPairs(harness)
@@ -94,7 +105,8 @@ struct TouchpointMigrationTests {
     @Test func pairsRoundTripWhateverTheirText() throws {
         let pairs = [
             TouchpointPair(stageIndex: 0, touchpoint: "web"), TouchpointPair(stageIndex: 12, touchpoint: ""),
-            TouchpointPair(stageIndex: 3, touchpoint: "1:2:x"), TouchpointPair(stageIndex: 1, touchpoint: "magasin à Zürich ☕"),
+            TouchpointPair(stageIndex: 3, touchpoint: "1:2:x"),
+            TouchpointPair(stageIndex: 1, touchpoint: "magasin à Zürich ☕"),
             TouchpointPair(stageIndex: 2, touchpoint: "line\nbreak,\"quoted\"\\"),
         ]
         #expect(try TouchpointPairList.decode(TouchpointPairList.encode(pairs)) == pairs)

@@ -13,46 +13,63 @@ struct ViewConsistencyTests {
     func touchpointsDailyAndExitPointsAddUpToTheFunnel(seed: UInt64) throws {
         try StoreTestDatabase.withDatabase { conninfo in
             let scenario = RandomScenario.make(seed: seed)
-            let harness = try StoreHarness(conninfo: conninfo,
-                                           configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 90))
+            let harness = try StoreHarness(
+                conninfo: conninfo,
+                configuration: ReplayDifferentialTests.configuration(for: scenario, batch: 90))
             try harness.replay(scenario.ndjsonLines(for: scenario.arrivals).joined())
             let c = harness.connection
             func rows(_ sql: String) throws -> [[String?]] { try harness.rows(sql) }
             // Attributed activity per stage: by touchpoint it sums to the funnel's figures.
-            #expect(try rows("""
-                SELECT f.journey, f.stage_index, f.events, f.revenue
-                FROM cjm.funnel f ORDER BY 1, 2
-                """) == rows("""
-                SELECT s.journey, s.stage_index, coalesce(sum(t.events), 0)::bigint, coalesce(sum(t.revenue), 0)
-                FROM cjm.journey_stages s LEFT JOIN cjm.touchpoints t USING (journey, stage_index)
-                GROUP BY 1, 2 ORDER BY 1, 2
-                """))
+            #expect(
+                try rows(
+                    """
+                    SELECT f.journey, f.stage_index, f.events, f.revenue
+                    FROM cjm.funnel f ORDER BY 1, 2
+                    """)
+                    == rows(
+                        """
+                        SELECT s.journey, s.stage_index, coalesce(sum(t.events), 0)::bigint, coalesce(sum(t.revenue), 0)
+                        FROM cjm.journey_stages s LEFT JOIN cjm.touchpoints t USING (journey, stage_index)
+                        GROUP BY 1, 2 ORDER BY 1, 2
+                        """))
             // Distinct customers per touchpoint, recomputed from the instances' customers.
-            let customers = try rows("""
+            let customers = try rows(
+                """
                 SELECT t.journey, t.stage_index, t.touchpoint, t.customers FROM cjm.touchpoints t
                 WHERE t.customers > (SELECT count(DISTINCT customer_id) FROM cjm.journey_instances i
                                      WHERE i.journey = t.journey AND i.stage_index >= t.stage_index)
                 """)
             #expect(customers.isEmpty, "more customers at a touchpoint than reached the stage: \(customers)")
             // Daily funnels add up to the whole.
-            #expect(try rows("SELECT journey, stage_index, reached FROM cjm.funnel ORDER BY 1, 2") == rows("""
-                SELECT f.journey, f.stage_index, coalesce(sum(d.reached), 0)::bigint
-                FROM cjm.funnel f LEFT JOIN cjm.funnel_daily d USING (journey, stage_index)
-                GROUP BY 1, 2 ORDER BY 1, 2
-                """))
+            #expect(
+                try rows("SELECT journey, stage_index, reached FROM cjm.funnel ORDER BY 1, 2")
+                    == rows(
+                        """
+                        SELECT f.journey, f.stage_index, coalesce(sum(d.reached), 0)::bigint
+                        FROM cjm.funnel f LEFT JOIN cjm.funnel_daily d USING (journey, stage_index)
+                        GROUP BY 1, 2 ORDER BY 1, 2
+                        """))
             // Exit points count every inactive moment once, and shares sum to 1 per stage.
-            #expect(try rows("""
-                SELECT journey, stage_index, count(*) FROM cjm.critical_moments WHERE reason = 'inactive'
-                GROUP BY 1, 2 ORDER BY 1, 2
-                """) == rows("""
-                SELECT journey, stage_index, sum(abandonments)::bigint FROM cjm.exit_points GROUP BY 1, 2 ORDER BY 1, 2
-                """))
-            #expect(try rows("""
-                SELECT journey, stage_index FROM cjm.exit_points GROUP BY 1, 2 HAVING abs(sum(share) - 1) > 1e-9
-                """).isEmpty)
+            #expect(
+                try rows(
+                    """
+                    SELECT journey, stage_index, count(*) FROM cjm.critical_moments WHERE reason = 'inactive'
+                    GROUP BY 1, 2 ORDER BY 1, 2
+                    """)
+                    == rows(
+                        """
+                        SELECT journey, stage_index, sum(abandonments)::bigint FROM cjm.exit_points GROUP BY 1, 2 ORDER BY 1, 2
+                        """))
+            #expect(
+                try rows(
+                    """
+                    SELECT journey, stage_index FROM cjm.exit_points GROUP BY 1, 2 HAVING abs(sum(share) - 1) > 1e-9
+                    """
+                ).isEmpty)
             // funnel_between over all time is the funnel.
             for journey in scenario.journeys {
-                let all = try FunnelQuery.funnelBetween(c, journey: journey.name, from: .earliestAccepted, to: RFC3339.parse("2100-01-01T00:00:00Z")!)
+                let all = try FunnelQuery.funnelBetween(
+                    c, journey: journey.name, from: .earliestAccepted, to: RFC3339.parse("2100-01-01T00:00:00Z")!)
                 let running = try FunnelQuery.funnel(c, journey: journey.name)
                 #expect(all.count == running.count)
                 for (exact, fast) in zip(all, running) {
@@ -60,7 +77,8 @@ struct ViewConsistencyTests {
                 }
             }
             // Every event maps to its stage per journey, as recorded in cjm.events.stages.
-            let unmapped = try rows("""
+            let unmapped = try rows(
+                """
                 SELECT count(*) FROM cjm.events WHERE stages IS NOT NULL AND jsonb_typeof(stages) <> 'object'
                 """)
             #expect(unmapped == [["0"]])

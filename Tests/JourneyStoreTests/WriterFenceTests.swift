@@ -28,10 +28,15 @@ struct WriterFenceTests {
     }
 
     /// The tables after one sink wrote every batch, then finished, on an emptied database.
-    static func oneWriter(_ harness: StoreHarness, _ batches: [IngestBatch], derivedWriteInterval: Int = 0) throws -> TablesSnapshot {
+    static func oneWriter(_ harness: StoreHarness, _ batches: [IngestBatch], derivedWriteInterval: Int = 0) throws
+        -> TablesSnapshot
+    {
         try harness.reset()
-        let sink = try JourneySink(configuration: harness.configuration, connection: harness.connection, logger: harness.logger)
-        sink.derivedWriteInterval = derivedWriteInterval
+        var policy = JourneySink.WritePolicy()
+        policy.derivedWriteInterval = derivedWriteInterval
+        let sink = try JourneySink(
+            configuration: harness.configuration, connection: harness.connection, logger: harness.logger,
+            policy: policy)
         for batch in batches { try sink.commit(batch, watermark: .replay) }
         try sink.commit(IngestBatch(), watermark: .finish(asOf: nil))
         #expect(sink.restoresForOtherWriters == 0)
@@ -53,13 +58,18 @@ struct WriterFenceTests {
 
             try harness.reset()
             let other = try PostgresConnection(conninfo: conninfo)
+            var policy = JourneySink.WritePolicy()
+            policy.derivedWriteInterval = derivedWriteInterval
             let sinks = [
-                try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger),
-                try JourneySink(configuration: configuration, connection: other, logger: harness.logger),
+                try JourneySink(
+                    configuration: configuration, connection: harness.connection, logger: harness.logger,
+                    policy: policy),
+                try JourneySink(
+                    configuration: configuration, connection: other, logger: harness.logger, policy: policy),
             ]
-            for sink in sinks { sink.derivedWriteInterval = derivedWriteInterval }
             var rng = SplitMix64(seed: seed)
-            var writer = 0, turnLeft = 0
+            var writer = 0
+            var turnLeft = 0
             for batch in batches {
                 if turnLeft == 0 {
                     writer = 1 - writer
@@ -111,7 +121,8 @@ struct WriterFenceTests {
                 }
             }
             #expect(failures.all.isEmpty)
-            let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
+            let sink = try JourneySink(
+                configuration: configuration, connection: harness.connection, logger: harness.logger)
             try sink.commit(IngestBatch(), watermark: .finish(asOf: nil))
             let together = try harness.snapshot()
             #expect(together.events == alone.events)
@@ -130,7 +141,8 @@ struct WriterFenceTests {
             let decoder = EventDecodingForTests(settings: configuration.ingest, now: harness.now)
             let batches = try Self.batches(scenario, decoder: decoder)
             try harness.reset()
-            let sink = try JourneySink(configuration: configuration, connection: harness.connection, logger: harness.logger)
+            let sink = try JourneySink(
+                configuration: configuration, connection: harness.connection, logger: harness.logger)
             try sink.commit(batches[0], watermark: .replay)
             let other = try PostgresConnection(conninfo: conninfo)
             _ = try JourneyRebuilder.rebuild(configuration: configuration, connection: other, logger: harness.logger)

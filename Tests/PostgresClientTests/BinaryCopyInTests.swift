@@ -5,13 +5,16 @@ import Testing
 /// text COPY into a twin table, and the two tables must hold the same values.
 @Suite("COPY FROM STDIN (FORMAT binary)", .enabled(if: TestDatabase.isConfigured, TestDatabase.skipReason))
 struct BinaryCopyInTests {
-    static let columns = "id int8 PRIMARY KEY, small int4, txt text, d float8, ts timestamptz, amount numeric(19, 6), doc jsonb"
+    static let columns =
+        "id int8 PRIMARY KEY, small int4, txt text, d float8, ts timestamptz, amount numeric(19, 6), doc jsonb"
 
     /// Amounts in millionths around every base-10000 digit boundary, signs and extremes.
     static let amounts: [Int64?] = {
-        var values: [Int64?] = [nil, 0, 1, -1, 9_999, 10_000, 10_001, 999_999, 1_000_000, -1_000_000, 1_000_001,
-                                12_500_000, -12_500_000, 100_000_000, 99_990_000, 10_000_000_000, 123_456_789_123_456,
-                                Int64.max, Int64.min + 1, Int64.min]
+        var values: [Int64?] = [
+            nil, 0, 1, -1, 9_999, 10_000, 10_001, 999_999, 1_000_000, -1_000_000, 1_000_001,
+            12_500_000, -12_500_000, 100_000_000, 99_990_000, 10_000_000_000, 123_456_789_123_456,
+            Int64.max, Int64.min + 1, Int64.min,
+        ]
         var power: Int64 = 1
         for _ in 0..<18 {
             power *= 10
@@ -21,7 +24,9 @@ struct BinaryCopyInTests {
     }()
 
     static let texts = ["", "plain", "tab\there", "new\nline", "back\\slash", "😀 日本 é", "\u{1}", "\\N", "'\""]
-    static let docs: [String?] = [nil, "{}", "[]", "null", "{\"a\": 1, \"b\": [true, null, \"x\\ny\"]}", "\"é😀\"", "12.50"]
+    static let docs: [String?] = [
+        nil, "{}", "[]", "null", "{\"a\": 1, \"b\": [true, null, \"x\\ny\"]}", "\"é😀\"", "12.50",
+    ]
 
     @Test("every kind of value reads back as the same value text COPY stores")
     func valuesMatchTextCopy() throws {
@@ -31,9 +36,12 @@ struct BinaryCopyInTests {
             func value(_ i: Int) -> (Int64, Int32, String?, Double?, Int64, Int64?, String?) {
                 let micros = Int64(i) * 987_654_321_123 - 2_000_000_000_000_000
                 let number: Double? = i % 11 == 0 ? nil : (i % 13 == 0 ? -0.0 : Double(i) / 3 - 700)
-                return (Int64(i), Int32(truncatingIfNeeded: i &* 7919) - 1_000_000, i % 10 == 0 ? nil : Self.texts[i % Self.texts.count],
-                        number, micros, Self.amounts[i % Self.amounts.count].map { $0 % 1_000_000_000_000_000_000 },
-                        Self.docs[i % Self.docs.count])
+                return (
+                    Int64(i), Int32(truncatingIfNeeded: i &* 7919) - 1_000_000,
+                    i % 10 == 0 ? nil : Self.texts[i % Self.texts.count],
+                    number, micros, Self.amounts[i % Self.amounts.count].map { $0 % 1_000_000_000_000_000_000 },
+                    Self.docs[i % Self.docs.count]
+                )
             }
             let copied = try connection.copyInBinary("COPY b FROM STDIN (FORMAT binary)", bufferSize: 4096) { writer in
                 for i in 0..<rowCount {
@@ -62,7 +70,8 @@ struct BinaryCopyInTests {
                     try writer.endRow()
                 }
             }
-            let differences = try connection.execute("""
+            let differences = try connection.execute(
+                """
                 SELECT count(*) FROM b FULL JOIN t USING (id)
                 WHERE b.id IS NULL OR t.id IS NULL OR (b.small, b.txt, b.d, b.ts, b.amount, b.doc)
                     IS DISTINCT FROM (t.small, t.txt, t.d, t.ts, t.amount, t.doc)
@@ -77,17 +86,22 @@ struct BinaryCopyInTests {
     @Test("arrays (with NULL elements, empty) and intervals read back as written")
     func arraysAndIntervals() throws {
         try TestDatabase.withSchema { connection, _ in
-            try connection.executeScript("""
+            try connection.executeScript(
+                """
                 CREATE TABLE a (id int4, ts timestamptz[], n int4[], d float8[], amount numeric(19, 6)[], span interval)
                 """)
             let rowCount = 500
             func row(_ i: Int) -> (stamps: [Int64?], ints: [Int32], doubles: [Double], units: [Int64], span: Int64) {
-                let size = i % 5 // 0 to 4 elements
-                return ((0..<size).map { k in (i + k) % 3 == 0 ? nil : Int64(i * 1_000_003 + k) * 1_000_000_007 - 946_684_800_000_000 },
-                        (0..<size).map { k in Int32(i * 31 - k * 1_000) },
-                        (0..<size).map { k in Double(i) / Double(k + 1) - 3.25 },
-                        (0..<size).map { k in Self.amounts[(i + k) % Self.amounts.count] ?? 0 },
-                        Int64(i) * 86_400_000_123 - 7_000_000_000)
+                let size = i % 5  // 0 to 4 elements
+                return (
+                    (0..<size).map { k in
+                        (i + k) % 3 == 0 ? nil : Int64(i * 1_000_003 + k) * 1_000_000_007 - 946_684_800_000_000
+                    },
+                    (0..<size).map { k in Int32(i * 31 - k * 1_000) },
+                    (0..<size).map { k in Double(i) / Double(k + 1) - 3.25 },
+                    (0..<size).map { k in Self.amounts[(i + k) % Self.amounts.count] ?? 0 },
+                    Int64(i) * 86_400_000_123 - 7_000_000_000
+                )
             }
             try connection.copyInBinary("COPY a FROM STDIN (FORMAT binary)") { writer in
                 for i in 0..<rowCount {
@@ -109,7 +123,8 @@ struct BinaryCopyInTests {
                     try writer.endRow()
                 }
             }
-            let result = try connection.execute("""
+            let result = try connection.execute(
+                """
                 SELECT id, array_to_string(ARRAY(SELECT coalesce((extract(epoch FROM t) * 1000000)::int8::text, 'null')
                                                  FROM unnest(ts) WITH ORDINALITY AS u(t, o) ORDER BY o), ','),
                        array_to_string(n, ','), array_to_string(d, ','), array_to_string(amount, ','),
@@ -120,12 +135,16 @@ struct BinaryCopyInTests {
             #expect(result.rowCount == rowCount)
             for i in 0..<result.rowCount {
                 let r = row(i)
-                #expect(result.string(row: i, column: 1) == r.stamps.map { $0.map(String.init) ?? "null" }.joined(separator: ","), "row \(i)")
+                #expect(
+                    result.string(row: i, column: 1)
+                        == r.stamps.map { $0.map(String.init) ?? "null" }.joined(separator: ","), "row \(i)")
                 #expect(result.string(row: i, column: 2) == r.ints.map(String.init).joined(separator: ","), "row \(i)")
                 let doubles = (result.string(row: i, column: 3) ?? "").split(separator: ",").compactMap { Double($0) }
                 #expect(doubles == r.doubles, "row \(i)")
-                #expect(result.string(row: i, column: 4) == r.units.map { Self.decimalText(units: $0, scale: 6) }.joined(separator: ","),
-                        "row \(i)")
+                #expect(
+                    result.string(row: i, column: 4)
+                        == r.units.map { Self.decimalText(units: $0, scale: 6) }.joined(separator: ","),
+                    "row \(i)")
                 #expect(result.string(row: i, column: 5) == "t", "row \(i)")
                 #expect(try result.int64(row: i, column: 6) == r.span, "row \(i)")
                 #expect(try result.int64(row: i, column: 7) == Int64(r.stamps.count), "row \(i)")

@@ -11,7 +11,9 @@ struct CopyArrayTests {
         try TestDatabase.withSchema { connection, _ in
             try connection.executeScript(
                 "CREATE TABLE a (id int8 PRIMARY KEY, i int8[], d float8[], t timestamptz[], n numeric(19, 6)[])")
-            let micros: [Int64?] = [0, nil, -62_135_596_800_000_000 - 1, 253_402_300_799_999_999, 1_767_571_201_244_923, -1]
+            let micros: [Int64?] = [
+                0, nil, -62_135_596_800_000_000 - 1, 253_402_300_799_999_999, 1_767_571_201_244_923, -1,
+            ]
             let fixed: [Int64] = [0, 1, -1, 999_999, 1_000_000, -12_500_000, 9_223_372_036_854_775_807]
             let doubles: [Double] = [0, -0.0, 0.1, -1e300, 5e-324, 1.0 / 3.0]
             let integers: [Int64] = [0, -1, .max, .min, 42]
@@ -28,16 +30,21 @@ struct CopyArrayTests {
                     for value in micros.dropFirst(row) { writer.appendArrayElement(timestampMicroseconds: value) }
                     writer.endArray()
                     writer.beginArray()
-                    for value in fixed.dropFirst(row) { writer.appendArrayElement(fixedPoint: value, fractionDigits: 6) }
+                    for value in fixed.dropFirst(row) {
+                        writer.appendArrayElement(fixedPoint: value, fractionDigits: 6)
+                    }
                     writer.endArray()
                     try writer.endRow()
                 }
             }
             for row in 0..<3 {
-                let expectedTimes = micros.dropFirst(row).map { $0.map { "to_timestamp(0) + '\($0) microseconds'::interval" } ?? "NULL" }
+                let expectedTimes = micros.dropFirst(row).map {
+                    $0.map { "to_timestamp(0) + '\($0) microseconds'::interval" } ?? "NULL"
+                }
                 // Multiplication is exact in numeric; division would round.
                 let expectedFixed = fixed.dropFirst(row).map { "\($0)::numeric * 0.000001" }
-                let check = try connection.execute("""
+                let check = try connection.execute(
+                    """
                     SELECT i = ARRAY[\(integers.dropFirst(row).map { $0 == .min ? "(\($0))::int8" : "\($0)::int8" }.joined(separator: ","))],
                            d = ARRAY[\(doubles.dropFirst(row).map { "'\($0)'::float8" }.joined(separator: ","))],
                            t IS NOT DISTINCT FROM ARRAY[\(expectedTimes.joined(separator: ","))]::timestamptz[],

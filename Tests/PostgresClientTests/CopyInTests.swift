@@ -21,7 +21,8 @@ struct CopyInTests {
     /// Deterministic rows covering every awkward character in every position.
     static func makeRow(_ index: Int) -> Row {
         let count = fragments.count
-        let text = fragments[index % count] + fragments[(index / count) % count] + String(index)
+        let text =
+            fragments[index % count] + fragments[(index / count) % count] + String(index)
             + fragments[(index * 7) % count]
         let optionalText: String? =
             switch index % 6 {
@@ -69,7 +70,8 @@ struct CopyInTests {
 
             // The server's own count of bytes is an oracle independent of our decoding.
             let expectedBytes = (0..<rowCount).reduce(0) { $0 + Self.makeRow($1).text.utf8.count }
-            let totals = try connection.execute("SELECT sum(octet_length(txt)), count(*) FILTER (WHERE opt IS NULL) FROM t")
+            let totals = try connection.execute(
+                "SELECT sum(octet_length(txt)), count(*) FILTER (WHERE opt IS NULL) FROM t")
             #expect(try totals.int64(row: 0, column: 0) == Int64(expectedBytes))
             #expect(try totals.int64(row: 0, column: 1) == Int64((rowCount + 5) / 6))
 

@@ -61,21 +61,32 @@ struct CopyTextEncoderTests {
         #expect(encoded { $0.appendDouble(Double.nan) } == "NaN")
         #expect(encoded { $0.appendDouble(-Double.infinity) } == "-Infinity")
         #expect(Double(encoded { $0.appendDouble(0.1) }) == 0.1)
-        #expect(encoded { $0.appendBool(true); $0.appendBool(false) } == "t\tf")
+        #expect(
+            encoded {
+                $0.appendBool(true)
+                $0.appendBool(false)
+            } == "t\tf")
     }
 
     @Test("timestamps are ISO text in UTC, with BC years and infinities")
     func timestamps() {
         #expect(encoded { $0.appendTimestamp(microsecondsSinceEpoch: 0) } == "1970-01-01 00:00:00+00")
         #expect(encoded { $0.appendTimestamp(microsecondsSinceEpoch: -1) } == "1969-12-31 23:59:59.999999+00")
-        #expect(encoded { $0.appendTimestamp(microsecondsSinceEpoch: 951_825_600_000_001) } == "2000-02-29 12:00:00.000001+00")
-        #expect(encoded { $0.appendTimestamp(microsecondsSinceEpoch: -62_135_683_200_000_000) } == "0001-12-31 00:00:00+00 BC")
+        #expect(
+            encoded { $0.appendTimestamp(microsecondsSinceEpoch: 951_825_600_000_001) }
+                == "2000-02-29 12:00:00.000001+00")
+        #expect(
+            encoded { $0.appendTimestamp(microsecondsSinceEpoch: -62_135_683_200_000_000) }
+                == "0001-12-31 00:00:00+00 BC")
         #expect(encoded { $0.appendTimestamp(microsecondsSinceEpoch: Int64.max) } == "infinity")
     }
 
-    @Test("timestamp text parses back to the same microseconds", arguments: [
-        Int64(0), -1, 1, 951_825_600_000_001, -62_135_683_200_000_000, -62_198_755_200_000_000, 253_402_300_799_999_999, 9_000_000_000_000_000_000,
-    ])
+    @Test(
+        "timestamp text parses back to the same microseconds",
+        arguments: [
+            Int64(0), -1, 1, 951_825_600_000_001, -62_135_683_200_000_000, -62_198_755_200_000_000,
+            253_402_300_799_999_999, 9_000_000_000_000_000_000,
+        ])
     func timestampTextRoundTrip(micros: Int64) {
         let text = encoded { $0.appendTimestamp(microsecondsSinceEpoch: micros) }
         let parsed = Array(text.utf8).withUnsafeBufferPointer { TextFormatParsing.timestampMicroseconds($0) }

@@ -58,7 +58,9 @@ struct ErrorTests {
     @Test("connecting to a missing socket fails with connectionFailed and no password in the message")
     func connectionFailure() throws {
         let socketDirectory = "/nonexistent/\(TestDatabase.uniqueName("socket"))"
-        let conninfo = Conninfo.make(["host": socketDirectory, "port": "5999", "user": "u", "password": "hunter2-secret"])
+        let conninfo = Conninfo.make([
+            "host": socketDirectory, "port": "5999", "user": "u", "password": "hunter2-secret",
+        ])
         let error = try #require(throws: PostgresError.self) { try PostgresConnection(conninfo: conninfo) }
         #expect(error.kind == .connectionFailed)
         #expect(error.isConnectionProblem)

@@ -33,7 +33,9 @@ struct ParameterRoundTripTests {
         #expect(try result.bool(row: 0, column: 3) == true)
     }
 
-    @Test("64-bit integers round trip, including the extremes", arguments: [Int64.min, -1, 0, 1, 2_147_483_648, Int64.max])
+    @Test(
+        "64-bit integers round trip, including the extremes",
+        arguments: [Int64.min, -1, 0, 1, 2_147_483_648, Int64.max])
     func integerRoundTrip(value: Int64) throws {
         let connection = try TestDatabase.connect()
         let result = try connection.execute("SELECT $1, $1::text", [.int(value)])
@@ -43,7 +45,10 @@ struct ParameterRoundTripTests {
 
     @Test(
         "doubles round trip bit for bit",
-        arguments: [0.1, -0.0, 1e308, .leastNonzeroMagnitude, Double.pi, -123456.789e-20, .infinity, -.infinity, .greatestFiniteMagnitude])
+        arguments: [
+            0.1, -0.0, 1e308, .leastNonzeroMagnitude, Double.pi, -123456.789e-20, .infinity, -.infinity,
+            .greatestFiniteMagnitude,
+        ])
     func doubleRoundTrip(value: Double) throws {
         let connection = try TestDatabase.connect()
         let result = try connection.execute("SELECT $1, $1 = $2::float8", [.double(value), .text(String(value))])
@@ -109,7 +114,8 @@ struct ParameterRoundTripTests {
         let connection = try TestDatabase.connect()
         // The server's own arithmetic is the oracle for what the text means.
         let result = try connection.execute(
-            "SELECT $1, (extract(epoch FROM $1) * 1000000)::int8, $1::timestamp", [.timestamp(microsecondsSinceEpoch: micros)])
+            "SELECT $1, (extract(epoch FROM $1) * 1000000)::int8, $1::timestamp",
+            [.timestamp(microsecondsSinceEpoch: micros)])
         #expect(try result.timestampMicroseconds(row: 0, column: 0) == micros)
         #expect(try result.int64(row: 0, column: 1) == micros)
         #expect(try result.timestampMicroseconds(row: 0, column: 2) == micros)
@@ -129,7 +135,8 @@ struct ParameterRoundTripTests {
         for row in 0..<result.rowCount {
             #expect(try result.timestampMicroseconds(row: row, column: 0) == result.int64(row: row, column: 1))
         }
-        let dates = try connection.execute("SELECT '2024-02-29'::date, 'infinity'::timestamptz, '-infinity'::timestamptz")
+        let dates = try connection.execute(
+            "SELECT '2024-02-29'::date, 'infinity'::timestamptz, '-infinity'::timestamptz")
         #expect(try dates.timestampMicroseconds(row: 0, column: 0) == 1_709_164_800_000_000)
         #expect(try dates.timestampMicroseconds(row: 0, column: 1) == Int64.max)
         #expect(try dates.timestampMicroseconds(row: 0, column: 2) == Int64.min)
@@ -139,11 +146,15 @@ struct ParameterRoundTripTests {
     func typedColumns() throws {
         try TestDatabase.withSchema { connection, _ in
             try connection.executeScript(
-                "CREATE TABLE t (i int4, s smallint, n numeric, d float8, b bool, ts timestamptz, j jsonb, u uuid, by bytea)")
+                "CREATE TABLE t (i int4, s smallint, n numeric, d float8, b bool, ts timestamptz, j jsonb, u uuid, by bytea)"
+            )
             let insert = try connection.execute(
                 "INSERT INTO t VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                [.int(7), .int(-3), .int(12), .double(2.5), .bool(true), .timestamp(microsecondsSinceEpoch: 86_400_000_000),
-                 .text(#"{"k": "v\n"}"#), .text("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), .bytea([1, 2, 3])])
+                [
+                    .int(7), .int(-3), .int(12), .double(2.5), .bool(true),
+                    .timestamp(microsecondsSinceEpoch: 86_400_000_000),
+                    .text(#"{"k": "v\n"}"#), .text("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), .bytea([1, 2, 3]),
+                ])
             #expect(insert.affectedRows == 1)
             let row = try connection.execute("SELECT i, s, n, d, b, ts, j->>'k', u, by FROM t WHERE i = $1", [.int(7)])
             #expect(row.rowCount == 1)

@@ -24,7 +24,8 @@ struct SessionTests {
     func defaults() throws {
         let connection = try TestDatabase.connect()
         let result = try connection.execute(
-            "SELECT current_setting('client_encoding'), current_setting('TimeZone'), current_setting('DateStyle'), current_setting('application_name')")
+            "SELECT current_setting('client_encoding'), current_setting('TimeZone'), current_setting('DateStyle'), current_setting('application_name')"
+        )
         #expect(result.string(row: 0, column: 0) == "UTF8")
         #expect(result.string(row: 0, column: 1) == "UTC")
         #expect(result.string(row: 0, column: 2)?.hasPrefix("ISO") == true)

@@ -115,8 +115,8 @@ import Testing
         }
     }
 
-    @Test func rejectReasonsAreTheSevenOfTheSpec() {
-        // SPEC §1 lists the reasons; a new one must be added here and to the dashboards.
+    @Test func rejectReasonsAreTheSevenOfTheDocs() {
+        // docs/events.md lists the reasons; a new one must be added here and to the dashboards.
         let spec: Set = [
             "invalid_utf8", "invalid_json", "not_an_object", "missing_field", "invalid_field",
             "ts_out_of_range", "line_too_long",

@@ -7,7 +7,8 @@ import Testing
 @Suite struct MetricsHTTPServerTests {
     @Test func healthzFollowsTheHealthCheck() async throws {
         let health = HealthSwitch(.healthy)
-        try await withRunningServer(registry: PrometheusCollectorRegistry(), health: { await health.current }) { server in
+        let healthCheck: MetricsHTTPServer.HealthCheck = { await health.current }
+        try await withRunningServer(registry: PrometheusCollectorRegistry(), health: healthCheck) { server in
             let healthy = try await RawHTTPClient.fetch(port: server.port, path: "/healthz")
             #expect(healthy.statusCode == 200)
             #expect(healthy.body == "ok\n")
@@ -30,7 +31,9 @@ import Testing
                 let response = try await RawHTTPClient.fetch(port: server.port, path: path)
                 #expect(response.statusCode == 404, "GET \(path)")
             }
-            for (method, path) in [("POST", "/metrics"), ("PUT", "/healthz"), ("DELETE", "/metrics"), ("HEAD", "/healthz")] {
+            for (method, path) in [
+                ("POST", "/metrics"), ("PUT", "/healthz"), ("DELETE", "/metrics"), ("HEAD", "/healthz"),
+            ] {
                 let response = try await RawHTTPClient.fetch(
                     port: server.port, method: method, path: path, extraHeaders: "Content-Length: 0\r\n")
                 #expect(response.statusCode == 405, "\(method) \(path)")
@@ -52,10 +55,11 @@ import Testing
     @Test func aRequestBodyIsReadAndTheRequestStillAnswered() async throws {
         try await withRunningServer(registry: PrometheusCollectorRegistry()) { server in
             let body = String(repeating: "x", count: 1000)
-            let response = try RawHTTPClient.parse(try await RawHTTPClient.exchange(
-                port: server.port,
-                request: "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
-            ))
+            let response = try RawHTTPClient.parse(
+                try await RawHTTPClient.exchange(
+                    port: server.port,
+                    request: "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                ))
             #expect(response.statusCode == 200)
         }
     }
@@ -63,26 +67,29 @@ import Testing
     @Test func anOversizedRequestBodyGets413() async throws {
         try await withRunningServer(registry: PrometheusCollectorRegistry()) { server in
             let body = String(repeating: "x", count: 100 * 1024)
-            let response = try RawHTTPClient.parse(try await RawHTTPClient.exchange(
-                port: server.port,
-                request: "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
-            ))
+            let response = try RawHTTPClient.parse(
+                try await RawHTTPClient.exchange(
+                    port: server.port,
+                    request: "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                ))
             #expect(response.statusCode == 413)
         }
     }
 
     @Test func malformedRequestsGet400() async throws {
         try await withRunningServer(registry: PrometheusCollectorRegistry()) { server in
-            let response = try RawHTTPClient.parse(try await RawHTTPClient.exchange(
-                port: server.port, request: "THIS IS NOT HTTP\r\n\r\n"))
+            let response = try RawHTTPClient.parse(
+                try await RawHTTPClient.exchange(
+                    port: server.port, request: "THIS IS NOT HTTP\r\n\r\n"))
             #expect(response.statusCode == 400)
         }
     }
 
     @Test func httpOnePointZeroClientsAreAnswered() async throws {
         try await withRunningServer(registry: PrometheusCollectorRegistry()) { server in
-            let response = try RawHTTPClient.parse(try await RawHTTPClient.exchange(
-                port: server.port, request: "GET /healthz HTTP/1.0\r\n\r\n"))
+            let response = try RawHTTPClient.parse(
+                try await RawHTTPClient.exchange(
+                    port: server.port, request: "GET /healthz HTTP/1.0\r\n\r\n"))
             #expect(response.statusLine.hasPrefix("HTTP/1.0 200"))
             #expect(response.body == "ok\n")
         }
@@ -96,7 +103,9 @@ import Testing
         metrics.recordAccepted(source: "web", count: 77)
         for index in 0..<60_000 {
             // One name per gauge: the registry copies a family's label table on every insert.
-            let name = MetricNameDescriptor(metricName: "test_padding_gauge_with_a_long_name_that_makes_the_page_many_megabytes_long_\(index)", unitName: "", helpText: "")
+            let name = MetricNameDescriptor(
+                metricName: "test_padding_gauge_with_a_long_name_that_makes_the_page_many_megabytes_long_\(index)",
+                unitName: "", helpText: "")
             registry.makeGauge(descriptor: name).set(to: Double(index))
         }
         try await withRunningServer(registry: registry) { server in
@@ -227,7 +236,8 @@ import Testing
         defer { Task { await holder.shutdown() } }
         let taken = MetricsListenAddress(host: "127.0.0.1", port: holder.port)
         do {
-            _ = try await MetricsHTTPServer.bind(address: taken, registry: PrometheusCollectorRegistry(), health: { .healthy })
+            _ = try await MetricsHTTPServer.bind(
+                address: taken, registry: PrometheusCollectorRegistry(), health: { .healthy })
             Issue.record("binding a taken port succeeded")
         } catch {
             guard case .bindFailed(let address, _) = error else {

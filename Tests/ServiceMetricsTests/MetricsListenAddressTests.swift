@@ -15,7 +15,9 @@ import Testing
         #expect(address.description == text)
     }
 
-    @Test(arguments: ["9464", ":9464", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:http", "::1:9464", "[::1]9464", "[::1"])
+    @Test(arguments: [
+        "9464", ":9464", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:http", "::1:9464", "[::1]9464", "[::1",
+    ])
     func rejectsWhatIsNotHostColonPort(text: String) {
         #expect(throws: MetricsServerError.self) { try MetricsListenAddress(parsing: text) }
     }

@@ -1,8 +1,9 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A response as it came off the wire.
@@ -42,7 +43,8 @@ enum RawHTTPClient {
     ///   - receiveBufferBytes: A small socket receive buffer, so the kernel cannot absorb a
     ///     large response on the client's behalf.
     static func exchange(
-        port: Int, request: String, timeoutSeconds: Int = 5, readDelay: Duration = .zero, receiveBufferBytes: Int32? = nil
+        port: Int, request: String, timeoutSeconds: Int = 5, readDelay: Duration = .zero,
+        receiveBufferBytes: Int32? = nil
     ) async throws -> [UInt8] {
         try await onOwnThread {
             try blockingExchange(
@@ -53,7 +55,9 @@ enum RawHTTPClient {
     }
 
     /// Sends a request line with a Host header, and parses the answer.
-    static func fetch(port: Int, method: String = "GET", path: String, extraHeaders: String = "") async throws -> RawHTTPResponse {
+    static func fetch(port: Int, method: String = "GET", path: String, extraHeaders: String = "") async throws
+        -> RawHTTPResponse
+    {
         let request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\(extraHeaders)\r\n"
         return try parse(try await exchange(port: port, request: request))
     }
@@ -67,7 +71,9 @@ enum RawHTTPClient {
         return connected ?? false
     }
 
-    private static func onOwnThread<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws -> Value {
+    private static func onOwnThread<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws
+        -> Value
+    {
         try await withCheckedThrowingContinuation { continuation in
             Thread { continuation.resume(with: Result { try work() }) }.start()
         }
@@ -103,17 +109,20 @@ enum RawHTTPClient {
 
     private static func firstRange(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
         guard haystack.count >= needle.count else { return nil }
-        for start in 0...(haystack.count - needle.count) where haystack[start..<(start + needle.count)].elementsEqual(needle) {
+        for start in 0...(haystack.count - needle.count)
+        where haystack[start..<(start + needle.count)].elementsEqual(needle) {
             return start
         }
         return nil
     }
 
-    private static func connectedSocket(port: Int, timeoutSeconds: Int, receiveBufferBytes: Int32? = nil) throws -> Int32 {
+    private static func connectedSocket(port: Int, timeoutSeconds: Int, receiveBufferBytes: Int32? = nil) throws
+        -> Int32
+    {
         #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard fd >= 0 else { throw RawHTTPClientError.socket("socket", errno: errno) }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)

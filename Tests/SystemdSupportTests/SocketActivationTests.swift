@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import SystemdSupport
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 @Suite("LISTEN_FDS socket activation with real descriptors")
 struct SocketActivationTests {
@@ -19,7 +20,10 @@ struct SocketActivationTests {
         let tcpListener = try listeningLoopbackTCPSocket()
         defer { close(tcpListener.fd) }
         let base = try placeConsecutively([unixListener, tcpListener.fd], searchFrom: 600)
-        defer { close(base); close(base + 1) }
+        defer {
+            close(base)
+            close(base + 1)
+        }
         #expect(!isCloseOnExec(base) && !isCloseOnExec(base + 1))
 
         let environment = ["LISTEN_PID": String(getpid()), "LISTEN_FDS": "2", "LISTEN_FDNAMES": "events:tcp"]
@@ -47,7 +51,10 @@ struct SocketActivationTests {
         let second = try listeningLoopbackTCPSocket()
         defer { close(second.fd) }
         let base = try placeConsecutively([first.fd, second.fd], searchFrom: 650)
-        defer { close(base); close(base + 1) }
+        defer {
+            close(base)
+            close(base + 1)
+        }
         let sockets = try SocketActivation.listeners(
             environment: ["LISTEN_PID": String(getpid()), "LISTEN_FDS": "2"], firstDescriptor: base)
         #expect(sockets.map(\.name) == ["unknown", "unknown"])
@@ -62,14 +69,22 @@ struct SocketActivationTests {
         #expect(try SocketActivation.listeners(environment: ["LISTEN_PID": String(getpid())]).isEmpty)
     }
 
-    @Test("malformed variables are typed errors", arguments: [
-        (["LISTEN_PID": "me", "LISTEN_FDS": "1"], SocketActivationError.invalidProcessID("me")),
-        (["LISTEN_FDS": "two"], SocketActivationError.invalidDescriptorCount("two")),
-        (["LISTEN_FDS": "0"], SocketActivationError.invalidDescriptorCount("0")),
-        (["LISTEN_FDS": "-1"], SocketActivationError.invalidDescriptorCount("-1")),
-        (["LISTEN_FDS": "2", "LISTEN_FDNAMES": "events"], SocketActivationError.nameCountMismatch(names: 1, descriptors: 2)),
-        (["LISTEN_FDS": "1", "LISTEN_FDNAMES": "a:b"], SocketActivationError.nameCountMismatch(names: 2, descriptors: 1)),
-    ])
+    @Test(
+        "malformed variables are typed errors",
+        arguments: [
+            (["LISTEN_PID": "me", "LISTEN_FDS": "1"], SocketActivationError.invalidProcessID("me")),
+            (["LISTEN_FDS": "two"], SocketActivationError.invalidDescriptorCount("two")),
+            (["LISTEN_FDS": "0"], SocketActivationError.invalidDescriptorCount("0")),
+            (["LISTEN_FDS": "-1"], SocketActivationError.invalidDescriptorCount("-1")),
+            (
+                ["LISTEN_FDS": "2", "LISTEN_FDNAMES": "events"],
+                SocketActivationError.nameCountMismatch(names: 1, descriptors: 2)
+            ),
+            (
+                ["LISTEN_FDS": "1", "LISTEN_FDNAMES": "a:b"],
+                SocketActivationError.nameCountMismatch(names: 2, descriptors: 1)
+            ),
+        ])
     func malformed(variables: [String: String], expected: SocketActivationError) {
         var environment = variables
         if environment["LISTEN_PID"] == nil { environment["LISTEN_PID"] = String(getpid()) }
@@ -78,7 +93,7 @@ struct SocketActivationTests {
 
     @Test("a descriptor that is not open is reported by number")
     func closedDescriptor() throws {
-        let base = try #require((900 ..< 1000).first { fcntl($0, F_GETFD) == -1 })
+        let base = try #require((900..<1000).first { fcntl($0, F_GETFD) == -1 })
         let environment = ["LISTEN_PID": String(getpid()), "LISTEN_FDS": "1"]
         #expect(throws: SocketActivationError.descriptorUnusable(fd: base, errno: EBADF)) {
             try SocketActivation.listeners(environment: environment, firstDescriptor: base)
@@ -125,8 +140,9 @@ struct SocketActivationTests {
         #expect(throws: SocketActivationError.notASocket(fd: pipe.readEnd)) { try SocketDescription(fd: pipe.readEnd) }
     }
 
-    @Test("an IPv6 loopback listener is described with a bracketed address",
-          .enabled(if: ipv6LoopbackAvailable(), "this machine has no ::1"))
+    @Test(
+        "an IPv6 loopback listener is described with a bracketed address",
+        .enabled(if: ipv6LoopbackAvailable(), "this machine has no ::1"))
     func ipv6Listener() throws {
         let fd = socket(AF_INET6, testStreamType, 0)
         try #require(fd >= 0)
@@ -135,7 +151,9 @@ struct SocketActivationTests {
         address.sin6_family = sa_family_t(AF_INET6)
         address.sin6_addr = in6addr_loopback
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+            }
         }
         try #require(bound == 0 && listen(fd, 4) == 0)
         let description = try SocketDescription(fd: fd)
@@ -154,6 +172,8 @@ func ipv6LoopbackAvailable() -> Bool {
     address.sin6_family = sa_family_t(AF_INET6)
     address.sin6_addr = in6addr_loopback
     return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+        }
     } == 0
 }

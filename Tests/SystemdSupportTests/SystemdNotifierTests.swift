@@ -1,14 +1,15 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Dispatch
+import Foundation
 import SystemdSupport
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 @Suite("sd_notify over a real AF_UNIX datagram socket")
 struct SystemdNotifierTests {
@@ -100,7 +101,8 @@ struct SystemdNotifierTests {
         let directory = try TemporaryDirectory()
         let socketPath = directory.path + "/gone"
         let messages = MessageCollector()
-        let notifier = try SystemdNotifier(environment: ["NOTIFY_SOCKET": socketPath], debugLog: { messages.append($0) })
+        let notifier = try SystemdNotifier(
+            environment: ["NOTIFY_SOCKET": socketPath], debugLog: { messages.append($0) })
         let outcome = notifier.ready()
         #expect(outcome == .failed(NotifyFailure(errno: ENOENT, socket: socketPath, step: "send")))
         let logged = messages.all
@@ -121,12 +123,17 @@ struct SystemdNotifierTests {
         #expect(notifier.watchdog() == .failed(NotifyFailure(errno: ECONNREFUSED, socket: socketPath, step: "send")))
     }
 
-    @Test("addresses sd_notify cannot use are rejected with a typed error", arguments: [
-        ("relative/notify", NotifySocketError.unsupportedAddress("relative/notify")),
-        ("vsock:2:1234", NotifySocketError.unsupportedAddress("vsock:2:1234")),
-        ("@", NotifySocketError.unsupportedAddress("@")),
-        ("/" + String(repeating: "a", count: 107), NotifySocketError.addressTooLong("/" + String(repeating: "a", count: 107))),
-    ])
+    @Test(
+        "addresses sd_notify cannot use are rejected with a typed error",
+        arguments: [
+            ("relative/notify", NotifySocketError.unsupportedAddress("relative/notify")),
+            ("vsock:2:1234", NotifySocketError.unsupportedAddress("vsock:2:1234")),
+            ("@", NotifySocketError.unsupportedAddress("@")),
+            (
+                "/" + String(repeating: "a", count: 107),
+                NotifySocketError.addressTooLong("/" + String(repeating: "a", count: 107))
+            ),
+        ])
     func rejectsUnusableAddresses(value: String, expected: NotifySocketError) {
         #expect(throws: expected) { try SystemdNotifier(environment: ["NOTIFY_SOCKET": value]) }
     }
@@ -152,7 +159,7 @@ struct SystemdNotifierTests {
         // Dedicated threads, not GCD: on Linux the global queues share their threads with the
         // Swift concurrency pool (as many as cores), which other tests may be occupying.
         Thread.detachNewThread {
-            for _ in 0 ..< senders {
+            for _ in 0..<senders {
                 guard let message = receiver.receive() else { break }
                 received.append(message)
             }
@@ -160,7 +167,7 @@ struct SystemdNotifierTests {
         }
         let outcomes = MessageCollector()
         let sent = DispatchGroup()
-        for index in 0 ..< senders {
+        for index in 0..<senders {
             sent.enter()
             Thread.detachNewThread {
                 outcomes.append(notifier.status("thread \(index)") == .sent ? "sent" : "not sent")
@@ -170,7 +177,7 @@ struct SystemdNotifierTests {
         sent.wait()
         reading.wait()
         #expect(outcomes.all.filter { $0 == "sent" }.count == senders)
-        #expect(Set(received.all) == Set((0 ..< senders).map { "STATUS=thread \($0)" }))
+        #expect(Set(received.all) == Set((0..<senders).map { "STATUS=thread \($0)" }))
     }
 
     @Test("a receiver that stops reading makes a send fail after sendTimeout instead of hanging")

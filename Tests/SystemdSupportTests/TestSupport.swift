@@ -1,18 +1,19 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Testing
 
 #if canImport(Glibc)
-let testDatagramType = Int32(SOCK_DGRAM.rawValue)
-let testStreamType = Int32(SOCK_STREAM.rawValue)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+#if canImport(Glibc)
+    let testDatagramType = Int32(SOCK_DGRAM.rawValue)
+    let testStreamType = Int32(SOCK_STREAM.rawValue)
 #else
-let testDatagramType = SOCK_DGRAM
-let testStreamType = SOCK_STREAM
+    let testDatagramType = SOCK_DGRAM
+    let testStreamType = SOCK_STREAM
 #endif
 
 struct SocketTestFailure: Error, CustomStringConvertible {
@@ -84,7 +85,7 @@ final class DatagramReceiver: Sendable {
         var buffer = [UInt8](repeating: 0, count: 4096)
         let count = recv(fd, &buffer, buffer.count, 0)
         guard count >= 0 else { return nil }
-        return String(decoding: buffer[0 ..< count], as: UTF8.self)
+        return String(decoding: buffer[0..<count], as: UTF8.self)
     }
 
     /// The next datagram, waiting without blocking a Swift concurrency thread (the pool has
@@ -95,7 +96,7 @@ final class DatagramReceiver: Sendable {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while clock.now < deadline {
             let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
-            if count >= 0 { return String(decoding: buffer[0 ..< count], as: UTF8.self) }
+            if count >= 0 { return String(decoding: buffer[0..<count], as: UTF8.self) }
             try? await Task.sleep(for: .milliseconds(5))
         }
         return nil
@@ -108,7 +109,7 @@ final class DatagramReceiver: Sendable {
         while true {
             let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
             guard count >= 0 else { return messages }
-            messages.append(String(decoding: buffer[0 ..< count], as: UTF8.self))
+            messages.append(String(decoding: buffer[0..<count], as: UTF8.self))
         }
     }
 }
@@ -155,7 +156,7 @@ func listeningLoopbackTCPSocket() throws -> (fd: Int32, port: UInt16) {
 func placeConsecutively(_ descriptors: [Int32], searchFrom: Int32) throws -> Int32 {
     var base = searchFrom
     while base < searchFrom + 200 {
-        let range = base ..< base + Int32(descriptors.count)
+        let range = base..<base + Int32(descriptors.count)
         if range.allSatisfy({ fcntl($0, F_GETFD) == -1 }) {
             for (offset, fd) in descriptors.enumerated() {
                 guard dup2(fd, base + Int32(offset)) >= 0 else { throw SocketTestFailure("dup2") }
@@ -197,7 +198,7 @@ final class CapturePipe {
         while true {
             let count = read(readEnd, &buffer, buffer.count)
             guard count > 0 else { break }
-            collected.append(contentsOf: buffer[0 ..< count])
+            collected.append(contentsOf: buffer[0..<count])
         }
         return String(decoding: collected, as: UTF8.self)
     }

@@ -1,18 +1,20 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import SystemdSupport
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 @Suite("WATCHDOG_USEC / WATCHDOG_PID")
 struct WatchdogSettingsTests {
     @Test("WatchdogSec=30s without WATCHDOG_PID: 30 s timeout, ping every 15 s")
     func timeoutWithoutPID() throws {
-        let settings = try #require(try WatchdogSettings.fromEnvironment(["WATCHDOG_USEC": "30000000"], processID: 4242))
+        let settings = try #require(
+            try WatchdogSettings.fromEnvironment(["WATCHDOG_USEC": "30000000"], processID: 4242))
         #expect(settings.timeout == .seconds(30))
         #expect(settings.pingInterval == .seconds(15))
     }
@@ -37,13 +39,15 @@ struct WatchdogSettingsTests {
         #expect(try WatchdogSettings.fromEnvironment(["WATCHDOG_PID": String(getpid())]) == nil)
     }
 
-    @Test("unusable values are typed errors", arguments: [
-        (["WATCHDOG_USEC": "abc"], WatchdogSettingsError.invalidTimeout("abc")),
-        (["WATCHDOG_USEC": "0"], WatchdogSettingsError.invalidTimeout("0")),
-        (["WATCHDOG_USEC": "-5"], WatchdogSettingsError.invalidTimeout("-5")),
-        (["WATCHDOG_USEC": "18446744073709551615"], WatchdogSettingsError.invalidTimeout("18446744073709551615")),
-        (["WATCHDOG_USEC": "1000", "WATCHDOG_PID": "self"], WatchdogSettingsError.invalidProcessID("self")),
-    ])
+    @Test(
+        "unusable values are typed errors",
+        arguments: [
+            (["WATCHDOG_USEC": "abc"], WatchdogSettingsError.invalidTimeout("abc")),
+            (["WATCHDOG_USEC": "0"], WatchdogSettingsError.invalidTimeout("0")),
+            (["WATCHDOG_USEC": "-5"], WatchdogSettingsError.invalidTimeout("-5")),
+            (["WATCHDOG_USEC": "18446744073709551615"], WatchdogSettingsError.invalidTimeout("18446744073709551615")),
+            (["WATCHDOG_USEC": "1000", "WATCHDOG_PID": "self"], WatchdogSettingsError.invalidProcessID("self")),
+        ])
     func invalidValues(environment: [String: String], expected: WatchdogSettingsError) {
         #expect(throws: expected) { try WatchdogSettings.fromEnvironment(environment) }
     }

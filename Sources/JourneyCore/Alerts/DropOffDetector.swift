@@ -50,7 +50,8 @@ public struct DropOffDetector: Sendable {
             for (k, stage) in journey.stages.enumerated() {
                 if k < journey.stages.count - 1 {
                     row.append(series.count)
-                    series.append(StageSeries(journey: j, journeyName: journey.name, stageIndex: k, stageName: stage.name))
+                    series.append(
+                        StageSeries(journey: j, journeyName: journey.name, stageIndex: k, stageName: stage.name))
                 } else {
                     row.append(nil)
                 }
@@ -66,7 +67,9 @@ public struct DropOffDetector: Sendable {
             addToBuckets(slot, minute: key.minute, counts)
         }
         if let end = evaluatedThrough {
-            for slot in self.series.indices { self.series[slot].resum(through: end, window: windowMinutes, baseline: baselineMinutes) }
+            for slot in self.series.indices {
+                self.series[slot].resum(through: end, window: windowMinutes, baseline: baselineMinutes)
+            }
         }
         for alert in snapshot.firing where alert.isFiring {
             guard let slot = slot(alert.journey, alert.stageIndex) else { continue }
@@ -196,7 +199,9 @@ public struct DropOffDetector: Sendable {
     /// its calm period started or ended): what the store upserts.
     public mutating func takeChangedAlerts() -> [DropOffAlert] {
         defer { changedAlerts = [:] }
-        return changedAlerts.values.sorted { ($0.firedAt, $0.journey, $0.stageIndex) < ($1.firedAt, $1.journey, $1.stageIndex) }
+        return changedAlerts.values.sorted {
+            ($0.firedAt, $0.journey, $0.stageIndex) < ($1.firedAt, $1.journey, $1.stageIndex)
+        }
     }
 
     /// The alerts firing now.
