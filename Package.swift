@@ -119,7 +119,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // A plain recomputation of SPEC §3–4 written from the SPEC alone, for differential tests.
+        // A plain recomputation of docs/semantics.md and docs/sql.md written from those pages alone, for differential tests.
         // It uses JourneyCore's data types only, never its matching or engine code.
         .target(name: "JourneyReference", dependencies: ["JourneyCore"], path: "Tests/JourneyReference"),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
