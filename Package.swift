@@ -31,6 +31,9 @@ let package = Package(
         // Pure journey logic: events, configuration model, stage matching, reorder buffer,
         // instance state machine. No I/O.
         .target(name: "JourneyCore"),
+        // What only a running service needs beside the journey model: the database, the
+        // sources, the metrics address; with it, the whole configuration. Pure.
+        .target(name: "DaemonSettings", dependencies: ["JourneyCore"]),
         // NDJSON line → event or dead-letter reason. Pure.
         .target(
             name: "EventDecoding",
@@ -39,7 +42,7 @@ let package = Package(
         // What every source hands on: accepted events, dead letters, file positions. Pure.
         .target(name: "IngestEnvelope", dependencies: ["JourneyCore", "EventDecoding"]),
         // YAML configuration → JourneyCore model, with every problem named by key and line.
-        .target(name: "JourneyConfig", dependencies: ["JourneyCore", "Yams"]),
+        .target(name: "JourneyConfig", dependencies: ["JourneyCore", "DaemonSettings", "Yams"]),
         // Versioned SQL migrations, embedded in the binary (sources of truth: sql/*.sql).
         .target(
             name: "CJMSchema",
@@ -51,7 +54,7 @@ let package = Package(
         .target(
             name: "JourneyStore",
             dependencies: [
-                "PostgresClient", "JourneyCore", "EventDecoding", "IngestEnvelope", "CJMSchema",
+                "PostgresClient", "JourneyCore", "DaemonSettings", "EventDecoding", "IngestEnvelope", "CJMSchema",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -68,7 +71,8 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "JourneyCore", "EventDecoding", "IngestEnvelope", "JourneyStore", "PostgresClient", "FileTail",
+                "JourneyCore", "DaemonSettings", "EventDecoding", "IngestEnvelope", "JourneyStore", "PostgresClient",
+                "FileTail",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -109,7 +113,8 @@ let package = Package(
         .executableTarget(
             name: "cjmd",
             dependencies: [
-                "JourneyCore", "EventDecoding", "IngestEnvelope", "JourneyConfig", "JourneyStore", "Ingest", "JourneySimulator",
+                "JourneyCore", "DaemonSettings", "EventDecoding", "IngestEnvelope", "JourneyConfig", "JourneyStore",
+                "Ingest", "JourneySimulator",
                 "PostgresClient", "SystemdSupport", "ServiceMetrics", "Alerting",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -150,16 +155,17 @@ let package = Package(
         .testTarget(
             name: "IngestTests",
             dependencies: [
-                "Ingest", "JourneyCore", "EventDecoding", "IngestEnvelope",
+                "Ingest", "JourneyCore", "DaemonSettings", "EventDecoding", "IngestEnvelope",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "JourneyConfigTests", dependencies: ["JourneyConfig", "JourneyCore"]),
+        .testTarget(name: "JourneyConfigTests", dependencies: ["JourneyConfig", "JourneyCore", "DaemonSettings"]),
         .testTarget(
             name: "JourneyStoreTests",
             dependencies: [
-                "JourneyStore", "JourneyCore", "PostgresClient", "JourneySimulator", "Ingest", "EventDecoding", "IngestEnvelope",
+                "JourneyStore", "JourneyCore", "DaemonSettings", "PostgresClient", "JourneySimulator", "Ingest",
+                "EventDecoding", "IngestEnvelope",
                 "JourneyReference", "JourneyConfig",
             ]
         ),

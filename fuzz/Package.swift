@@ -16,11 +16,12 @@ let package = Package(
     ],
     targets: [
         .target(name: "JourneyCore"),
+        .target(name: "DaemonSettings", dependencies: ["JourneyCore"]),
         .target(
             name: "EventDecoding",
             dependencies: ["JourneyCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .target(name: "JourneyConfig", dependencies: ["JourneyCore", "Yams"]),
+        .target(name: "JourneyConfig", dependencies: ["JourneyCore", "DaemonSettings", "Yams"]),
         // Declares libFuzzer's LLVMFuzzerRunDriver, which each fuzzer's main calls.
         .target(name: "LibFuzzerDriver"),
         // LLVMFuzzerTestOneInput over one NDJSON line; invariants in DecodeInvariants.swift,
@@ -33,7 +34,7 @@ let package = Package(
         // ConfigInvariants.swift, shared with Tests/JourneyConfigTests/FuzzCorpusTests.swift.
         .executableTarget(
             name: "ConfigFuzzer",
-            dependencies: ["JourneyConfig", "JourneyCore", "LibFuzzerDriver"]
+            dependencies: ["JourneyConfig", "JourneyCore", "DaemonSettings", "LibFuzzerDriver"]
         ),
     ],
     swiftLanguageModes: [.v6]

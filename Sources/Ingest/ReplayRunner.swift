@@ -1,3 +1,4 @@
+import DaemonSettings
 import EventDecoding
 import FileTail
 import IngestEnvelope

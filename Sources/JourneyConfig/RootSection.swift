@@ -1,3 +1,4 @@
+import DaemonSettings
 import JourneyCore
 import Yams
 

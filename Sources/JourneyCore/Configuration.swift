@@ -1,58 +1,3 @@
-/// The whole validated configuration of cjmd (docs/configuration.md). Built by `JourneyConfig` from YAML;
-/// everything here has already been checked, so the engine never meets an impossible value.
-public struct CJMConfiguration: Sendable, Equatable {
-    public var database: DatabaseSettings
-    public var sources: [SourceSettings]
-    public var ingest: IngestSettings
-    public var journeys: [JourneyDefinition]
-    public var alerts: AlertSettings
-    public var service: ServiceSettings
-
-    public init(
-        database: DatabaseSettings = .init(), sources: [SourceSettings] = [], ingest: IngestSettings = .init(),
-        journeys: [JourneyDefinition], alerts: AlertSettings = .init(), service: ServiceSettings = .init()
-    ) {
-        self.database = database
-        self.sources = sources
-        self.ingest = ingest
-        self.journeys = journeys
-        self.alerts = alerts
-        self.service = service
-    }
-}
-
-/// Where the database is.
-public struct DatabaseSettings: Sendable, Equatable {
-    /// A libpq connection string or URL; `PG*` environment variables fill in what it omits.
-    public var url: String
-    public init(url: String = "postgresql:///cjm") { self.url = url }
-}
-
-/// One input of events.
-public struct SourceSettings: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable {
-        /// A Unix stream socket at `path`, created with file mode `mode`.
-        case unix(path: String, mode: UInt32)
-        /// A TCP listener.
-        case tcp(host: String, port: Int)
-        /// Log files to follow; `path` may be a glob.
-        case tail(path: String, startAtBeginning: Bool)
-    }
-    public var kind: Kind
-    /// The name used to match a socket-activated descriptor (`FileDescriptorName=`) and in
-    /// the `source` column; defaults to a description of the kind.
-    public var name: String
-
-    public init(kind: Kind, name: String? = nil) {
-        self.kind = kind
-        switch kind {
-        case .unix(let path, _): self.name = name ?? "unix:\(path)"
-        case .tcp(let host, let port): self.name = name ?? "tcp:\(host):\(port)"
-        case .tail(let path, _): self.name = name ?? "tail:\(path)"
-        }
-    }
-}
-
 /// Limits and batching of ingestion.
 public struct IngestSettings: Sendable, Equatable {
     public var maxLineBytes: Int = 65_536
@@ -79,13 +24,6 @@ public struct AlertSettings: Sendable, Equatable {
     public var z: Double = 3.0
     public var minDelta: Double = 0.05
     public var webhook: String? = nil
-    public init() {}
-}
-
-/// Service-level settings: the local HTTP address for metrics and health.
-public struct ServiceSettings: Sendable, Equatable {
-    /// `host:port` for `/metrics` and `/healthz`; nil disables the endpoint.
-    public var metricsListen: String? = "127.0.0.1:9464"
     public init() {}
 }
 

@@ -1,3 +1,4 @@
+import DaemonSettings
 import IngestEnvelope
 import JourneyCore
 import Logging

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DaemonSettings
 import JourneyConfig
 
 struct CheckConfigCommand: ParsableCommand {

@@ -1,3 +1,4 @@
+import DaemonSettings
 import EventDecoding
 import Foundation
 import Ingest

@@ -1,5 +1,6 @@
 import Alerting
 import ArgumentParser
+import DaemonSettings
 import Foundation
 import Ingest
 import IngestEnvelope

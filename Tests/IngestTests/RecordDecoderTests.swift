@@ -1,3 +1,4 @@
+import DaemonSettings
 import EventDecoding
 import IngestEnvelope
 import JourneyCore

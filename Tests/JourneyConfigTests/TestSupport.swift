@@ -1,3 +1,4 @@
+import DaemonSettings
 import JourneyConfig
 import JourneyCore
 import Testing
