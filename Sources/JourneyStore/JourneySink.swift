@@ -30,27 +30,16 @@ public final class JourneySink {
     var mappedStagesCache: [[Int?]: String?] = [:]
     let logger: Logger
 
-    /// `cjm.engine_state.commits` as this sink last committed it, or read it when it
-    /// restored the engine: the database's count of batch transactions. Another count at
-    /// the start of a batch means another process wrote in between (see ``claimBatch()``).
-    private var commitsSeen: Int64 = 0
-    /// The count the transaction under way writes; adopted when it commits.
-    private var commitsPending: Int64 = 0
+    /// Writers taking turns on the database (see ``claimBatch()``).
+    private var fence: WriterFence
     /// Batches before which the engine was restored from the database because another
     /// process (a second cjmd, a replay, a rebuild) had written to it since this one's last.
-    public private(set) var restoresForOtherWriters = 0
-
-    /// Events applied to the engine whose derived rows are not written yet.
-    private var unwrittenEvents = 0
-    /// Whether `cjm.batch_journal` holds rows (emptied with the next derived write).
-    private var journalHasRows = false
+    public var restoresForOtherWriters: Int { fence.restoresForOtherWriters }
 
     /// How and when this sink writes the derived rows (fixed at `init`).
-    public let policy: WritePolicy
-    /// When the last live derived write began (live clock: its batch's `now`).
-    private var lastLiveDerivedWrite: EventTime?
-    /// When it ended, by ``WritePolicy/liveClock`` (nil without one: the write then counts as instant).
-    private var lastLiveDerivedWriteEnd: EventTime?
+    public var policy: WritePolicy { schedule.policy }
+    /// When the derived rows are due, and what waits for them.
+    private var schedule: DerivedWriteSchedule
     /// Batches written a second time because the engine had run ahead of a refused COPY.
     public private(set) var batchesWrittenAgain = 0
     /// Live batch attempts whose COPY overlapped an advance of the watermark (a batch
@@ -69,14 +58,14 @@ public final class JourneySink {
         policy: WritePolicy = WritePolicy()
     ) throws {
         self.configuration = configuration
-        self.policy = policy
+        self.schedule = DerivedWriteSchedule(policy: policy)
         self.catalog = JourneyCatalog(journeys: configuration.journeys)
         self.connection = connection
         self.logger = logger
         try Self.prepareStaging(connection)
         // Read before the state: should another process commit while it loads, the next
         // batch finds a newer count and restores again.
-        self.commitsSeen = try Self.committedBatches(connection)
+        self.fence = WriterFence(seen: try Self.committedBatches(connection))
         let loaded = try EngineSnapshotLoader.load(catalog: catalog, alerts: configuration.alerts, from: connection)
         self.engine = JourneyEngine(
             catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
@@ -119,7 +108,7 @@ public final class JourneySink {
                 batchesWrittenAgain += 1
                 outcome = try connection.transaction { try write(batch, rule: rule) }
             }
-            commitsSeen = commitsPending
+            fence.committed()
             if announcesAlerts { logAlerts(outcome.alertTransitions) }
             return outcome
         } catch {
@@ -133,7 +122,7 @@ public final class JourneySink {
 
     /// Replaces the engine with one restored from the database (snapshot and journal).
     private func restoreEngine() throws {
-        commitsSeen = try Self.committedBatches(connection)
+        fence.restored(seen: try Self.committedBatches(connection))
         let loaded = try EngineSnapshotLoader.load(catalog: catalog, alerts: configuration.alerts, from: connection)
         engine = JourneyEngine(
             catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
@@ -183,24 +172,21 @@ public final class JourneySink {
         }
         outcome.rejected = try storeRejections(batch.rejections)
         try writeCheckpoints(batch.checkpoints, forgetting: batch.forgottenFiles)
-        unwrittenEvents += fresh.count
-        if derivedRowsDue(rule) {
+        schedule.applied(fresh.count)
+        if schedule.isDue(rule, pendingChangeBytes: engine.pendingChangeBytes) {
             if policy.derivedWriteInterval > 0 {
                 logger.debug(
                     "writing derived rows",
                     metadata: [
-                        "events": "\(unwrittenEvents)", "estimated_bytes": "\(engine.pendingChangeBytes)",
+                        "events": "\(schedule.unwrittenEvents)", "estimated_bytes": "\(engine.pendingChangeBytes)",
                     ])
             }
+            let journalHadRows = schedule.journalHasRows
             try writeDerived(outcome: &outcome)
             try saveEngineState(batchToken: batch.token)
-            if journalHasRows { _ = try connection.execute("DELETE FROM cjm.batch_journal") }
-            // Should the transaction fail, the restore sets this from the journal again.
-            journalHasRows = false
-            if case .live(let now) = rule {
-                lastLiveDerivedWrite = now
-                lastLiveDerivedWriteEnd = policy.liveClock?()
-            }
+            if journalHadRows { _ = try connection.execute("DELETE FROM cjm.batch_journal") }
+            // Should the transaction fail, the restore sets the schedule from the journal again.
+            schedule.wroteDerivedRows(rule: rule)
         } else {
             try journal(firstSequence: firstSequence, batchToken: batch.token)
         }
@@ -211,56 +197,21 @@ public final class JourneySink {
     /// watermark rule): once the earliest buffered event comes due — the live watermark, the
     /// clock minus `allowed_lateness`, passes it 1 µs after its time plus the lateness — or,
     /// when batches have journaled since the last derived write, once the derived rows may be
-    /// written again (``liveDerivedWriteSpacing``). Nil when nothing waits. The commit loop
+    /// written again (``WritePolicy/liveDerivedWriteSpacing``). Nil when nothing waits. The commit loop
     /// wakes then instead of on its idle tick, so that an event is visible in the funnel
     /// soon after its lateness has passed also when traffic stops (deadlines — abandonment,
     /// expiry — are not included: those keep to the tick).
     public var nextLiveDueTime: EventTime? {
-        var due = engine.pendingFrom.map { $0 + configuration.ingest.allowedLateness + TimeSpan(microseconds: 1) }
-        if journalHasRows, let spacing = policy.liveDerivedWriteSpacing {
-            // Journaled before any live derived write (restored from the journal): due now.
-            let derived = nextLiveDerivedWrite(spacing: spacing) ?? .distantPast
-            due = min(due ?? derived, derived)
-        }
-        return due
+        schedule.nextLiveDueTime(pendingFrom: engine.pendingFrom, lateness: configuration.ingest.allowedLateness)
     }
 
-    /// The earliest a live batch may write the derived rows again: `spacing` after the last
-    /// write began or, when that write itself took the spacing or longer (see
-    /// ``liveClock``), half of it after the write ended; nil before the first live write.
-    /// A shorter write leaves the rhythm alone, so that what is acknowledged shows as soon
-    /// as before whenever the database keeps up.
-    private func nextLiveDerivedWrite(spacing: TimeSpan) -> EventTime? {
-        guard let last = lastLiveDerivedWrite else { return nil }
-        guard let end = lastLiveDerivedWriteEnd, end >= last + spacing else { return last + spacing }
-        return end + TimeSpan(microseconds: spacing.microseconds / 2)
-    }
-
-    /// Whether this batch writes the derived rows: always at the end of a replay or rebuild
-    /// (their rules say where the watermark ends, which the journal cannot replay).
-    private func derivedRowsDue(_ rule: WatermarkRule) -> Bool {
-        switch rule {
-        case .finish, .through: return true
-        case .live(let now):
-            guard let spacing = policy.liveDerivedWriteSpacing else { return true }
-            // Before the first live write, or a clock that went back: write rather than wait.
-            guard let last = lastLiveDerivedWrite, now >= last,
-                let next = nextLiveDerivedWrite(spacing: spacing)
-            else { return true }
-            return now >= next
-        case .replay:
-            return policy.derivedWriteInterval <= 0 || unwrittenEvents >= policy.derivedWriteInterval
-                || engine.pendingChangeBytes >= policy.derivedWriteBudget
-        }
-    }
-
-    /// Writes the derived rows that wait for a later batch (see ``liveDerivedWriteSpacing``)
+    /// Writes the derived rows that wait for a later batch (see ``WritePolicy/liveDerivedWriteSpacing``)
     /// in a transaction of their own, so that the tables are complete: called when the
     /// daemon stops, and before a reload replaces the sink. Does nothing when none wait.
     /// The outcome holds the alert transitions of the write.
     @discardableResult
     public func writeWaitingDerivedRows() throws -> BatchOutcome {
-        guard journalHasRows else { return BatchOutcome() }
+        guard schedule.journalHasRows else { return BatchOutcome() }
         do {
             var outcome = BatchOutcome()
             try connection.transaction {
@@ -269,8 +220,8 @@ public final class JourneySink {
                 try saveEngineState()
                 _ = try connection.execute("DELETE FROM cjm.batch_journal")
             }
-            commitsSeen = commitsPending
-            journalHasRows = false
+            fence.committed()
+            schedule.wroteDerivedRows(rule: nil)
             if announcesAlerts { logAlerts(outcome.alertTransitions) }
             return outcome
         } catch {
@@ -291,22 +242,18 @@ public final class JourneySink {
     private func claimBatch() throws {
         let claimed = try connection.execute(
             "UPDATE cjm.engine_state SET commits = commits + 1 WHERE id = 1 RETURNING commits")
-        let commits = try claimed.int64(row: 0, column: 0) ?? 0
-        if commits - 1 != commitsSeen {
-            restoresForOtherWriters += 1
-            // The first time, then at 2, 4, 8, … so that two writers in turn do not flood the log.
-            if restoresForOtherWriters & (restoresForOtherWriters - 1) == 0 {
-                logger.warning(
-                    "another process wrote to this database since this one's last batch; restoring journey state from it first",
-                    metadata: [
-                        "times": "\(restoresForOtherWriters)",
-                        "hint":
-                            "run one writer (cjmd run, replay or rebuild) per database: several stay correct, but each restores whenever another wrote",
-                    ])
-            }
-            try restoreEngine()
+        let claim = fence.claimed(try claimed.int64(row: 0, column: 0) ?? 0)
+        guard claim.otherWriterCommitted else { return }
+        if claim.report {
+            logger.warning(
+                "another process wrote to this database since this one's last batch; restoring journey state from it first",
+                metadata: [
+                    "times": "\(fence.restoresForOtherWriters)",
+                    "hint":
+                        "run one writer (cjmd run, replay or rebuild) per database: several stay correct, but each restores whenever another wrote",
+                ])
         }
-        commitsPending = commits
+        try restoreEngine()
     }
 
     /// The database's count of batch transactions (`cjm.engine_state.commits`).
@@ -314,7 +261,7 @@ public final class JourneySink {
         try connection.execute("SELECT commits FROM cjm.engine_state WHERE id = 1").int64(row: 0, column: 0) ?? 0
     }
 
-    /// Records a batch whose derived rows wait (see ``derivedWriteInterval``).
+    /// Records a batch whose derived rows wait (see ``WritePolicy/derivedWriteInterval``).
     private func journal(firstSequence: Int64, batchToken: Int64?) throws {
         _ = try connection.execute(
             """
@@ -327,7 +274,7 @@ public final class JourneySink {
                     ? .timestamp(microsecondsSinceEpoch: engine.watermark.microseconds) : nil,
                 batchToken.map { .int($0) },
             ])
-        journalHasRows = true
+        schedule.journaled()
     }
 
     /// Applies the journaled batches again to an engine restored from the derived tables,
@@ -335,12 +282,11 @@ public final class JourneySink {
     /// Their events are read in one pass (`seq` ranges follow each other, and a BRIN index
     /// on `seq` keeps that pass to the table's newest blocks).
     private func applyJournal() throws {
-        journalHasRows = false
-        unwrittenEvents = 0
+        schedule.restored(journaledBatches: 0, journaledEvents: 0)
         let batches = try connection.execute(
             "SELECT first_seq, end_seq, watermark FROM cjm.batch_journal ORDER BY id")
         guard batches.rowCount > 0 else { return }
-        journalHasRows = true
+        schedule.restored(journaledBatches: batches.rowCount, journaledEvents: 0)
         let from = try batches.int64(row: 0, column: 0) ?? 0
         let through = try batches.int64(row: batches.rowCount - 1, column: 1) ?? 0
         let events = try connection.execute(
@@ -359,11 +305,11 @@ public final class JourneySink {
                 engine.advanceWatermark(to: EventTime(microseconds: watermark))
             }
         }
-        unwrittenEvents = next
+        schedule.restored(journaledBatches: batches.rowCount, journaledEvents: next)
         logger.info(
             "applied journaled batches again",
             metadata: [
-                "batches": "\(batches.rowCount)", "events": "\(unwrittenEvents)",
+                "batches": "\(batches.rowCount)", "events": "\(next)",
             ])
     }
 
@@ -434,7 +380,7 @@ public final class JourneySink {
             outcome.alertTransitions = alertTransitions
             alertTransitions = []
         }
-        unwrittenEvents = 0
+        schedule.tookChanges()
         let changes = engine.takeChanges()
         try writeInstances(changes.instances, newCount: changes.newInstanceCount)
         try writeMoments(changes.moments, newCount: changes.newMomentCount)
