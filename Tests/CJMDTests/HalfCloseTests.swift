@@ -78,14 +78,7 @@ struct HalfCloseTests {
                   idle_timeout: 1s
                 """)
         try daemon.start()
-        let script = Self.clusterScript()
-        #expect(DaemonSystemdTests.run(["bash", script, "stop", clusterDir]) == 0)
-        var restarted = false
-        defer {
-            if !restarted {
-                _ = DaemonSystemdTests.run(["bash", script, "start", clusterDir, "--fast", "--database", "cjm_test"])
-            }
-        }
+        let outage = try ClusterOutage(clusterDir: clusterDir)
         let unix = try LineClient(unixPath: daemon.socketPath)
         let tcp = try LineClient(tcpPort: daemon.tcpPort)
         try unix.send(Self.lines("away-u", 0..<40) + "{\"ack\": true}\n")
@@ -94,8 +87,7 @@ struct HalfCloseTests {
         tcp.shutdownSending()
         Thread.sleep(forTimeInterval: 3)
         #expect(unix.nothingToRead() && tcp.nothingToRead(), "no acknowledgement while nothing can be committed")
-        #expect(DaemonSystemdTests.run(["bash", script, "start", clusterDir, "--fast", "--database", "cjm_test"]) == 0)
-        restarted = true
+        #expect(outage.end())
         #expect(try unix.readToEnd() == "{\"acked\": 40}\n")
         #expect(try tcp.readToEnd() == "{\"acked\": 30}\n")
         #expect(try Self.storedCount(daemon, prefix: "away-u") == 40)
@@ -110,22 +102,14 @@ struct HalfCloseTests {
         let clusterDir = try #require(ProcessInfo.processInfo.environment["CJM_TEST_CLUSTER_DIR"])
         let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey)
         try daemon.start(arguments: ["--drain-timeout", "2"])
-        let script = Self.clusterScript()
-        #expect(DaemonSystemdTests.run(["bash", script, "stop", clusterDir]) == 0)
-        var restarted = false
-        defer {
-            if !restarted {
-                _ = DaemonSystemdTests.run(["bash", script, "start", clusterDir, "--fast", "--database", "cjm_test"])
-            }
-        }
+        let outage = try ClusterOutage(clusterDir: clusterDir)
         let client = try LineClient(tcpPort: daemon.tcpPort)
         try client.send(Self.lines("gone", 0..<20) + "{\"ack\": true}\n")
         client.shutdownSending()
         Thread.sleep(forTimeInterval: 1)
         let status = daemon.terminate(timeout: 45)
         #expect(try client.readToEnd() == "", "closed with no acknowledgement")
-        #expect(DaemonSystemdTests.run(["bash", script, "start", clusterDir, "--fast", "--database", "cjm_test"]) == 0)
-        restarted = true
+        #expect(outage.end())
         #expect(status == 69, "\(daemon.log())")
         #expect(try Self.storedCount(daemon, prefix: "gone") == 0)
     }
@@ -175,8 +159,28 @@ struct HalfCloseTests {
         return String(decoding: data, as: UTF8.self)
     }
 
-    static func clusterScript() -> String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../scripts/pg-cluster.sh").standardized.path
+}
+
+/// The test cluster stopped for a test: ``end()`` starts it again, and so does the end of
+/// the value's life if the test did not get that far.
+final class ClusterOutage {
+    private let clusterDir: String
+    private let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../scripts/pg-cluster.sh").standardized.path
+    private var ended = false
+
+    init(clusterDir: String) throws {
+        self.clusterDir = clusterDir
+        try #require(DaemonSystemdTests.run(["bash", script, "stop", clusterDir]) == 0, "the test cluster stops")
     }
+
+    /// Starts the cluster again; returns whether it started.
+    @discardableResult
+    func end() -> Bool {
+        guard !ended else { return true }
+        ended = true
+        return DaemonSystemdTests.run(["bash", script, "start", clusterDir, "--fast", "--database", "cjm_test"]) == 0
+    }
+
+    deinit { end() }
 }
