@@ -40,8 +40,11 @@ public enum JourneyRebuilder {
                 DECLARE rebuild_events NO SCROLL CURSOR FOR
                     SELECT \(StoredEventRow.columns) FROM cjm.events ORDER BY ts, seq;
                 """)
-            let sink = try JourneySink(configuration: configuration, connection: connection, logger: logger)
-            sink.announcesAlerts = false
+            // History was announced when it happened: recomputing it announces nothing.
+            var policy = JourneySink.WritePolicy()
+            policy.announcesAlerts = false
+            let sink = try JourneySink(
+                configuration: configuration, connection: connection, logger: logger, policy: policy)
             while true {
                 let rows = try connection.execute("FETCH \(chunk) FROM rebuild_events")
                 if rows.rowCount == 0 { break }

@@ -55,6 +55,10 @@ extension JourneySink {
         /// Off only to compare.
         public var advancesLiveWatermarkDuringCopy = true
 
+        /// Whether alert transitions are announced (`pg_notify`, log) when they commit.
+        /// `rebuild` turns it off: it recomputes history, which was announced before.
+        public var announcesAlerts = true
+
         /// Derived rows with every batch.
         public init() {}
 

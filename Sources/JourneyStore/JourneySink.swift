@@ -40,6 +40,8 @@ public final class JourneySink {
     public var policy: WritePolicy { schedule.policy }
     /// When the derived rows are due, and what waits for them.
     private var schedule: DerivedWriteSchedule
+    /// The SQL of the derived tables.
+    private let derivedRows: DerivedRowWriter
     /// Batches written a second time because the engine had run ahead of a refused COPY.
     public private(set) var batchesWrittenAgain = 0
     /// Live batch attempts whose COPY overlapped an advance of the watermark (a batch
@@ -62,6 +64,8 @@ public final class JourneySink {
         self.catalog = JourneyCatalog(journeys: configuration.journeys)
         self.connection = connection
         self.logger = logger
+        self.derivedRows = DerivedRowWriter(
+            connection: connection, catalog: catalog, announcesAlerts: policy.announcesAlerts, logger: logger)
         try Self.prepareStaging(connection)
         // Read before the state: should another process commit while it loads, the next
         // batch finds a newer count and restores again.
@@ -91,9 +95,8 @@ public final class JourneySink {
     public var openInstances: Int { engine.openInstances }
     /// The drop-off alerts firing now.
     public var firingAlerts: [DropOffAlert] { engine.firingAlerts }
-    /// Whether alert transitions are announced (`pg_notify`, log). Rebuild turns it off: it
-    /// recomputes history, which has been announced before.
-    var announcesAlerts = true
+    /// The channel `pg_notify` announces alert transitions on.
+    public static let alertChannel = "cjm_alerts"
 
     /// Stores and applies one batch in one transaction.
     @discardableResult
@@ -109,7 +112,7 @@ public final class JourneySink {
                 outcome = try connection.transaction { try write(batch, rule: rule) }
             }
             fence.committed()
-            if announcesAlerts { logAlerts(outcome.alertTransitions) }
+            if policy.announcesAlerts { derivedRows.logAlerts(outcome.alertTransitions) }
             return outcome
         } catch {
             logger.warning(
@@ -222,7 +225,7 @@ public final class JourneySink {
             }
             fence.committed()
             schedule.wroteDerivedRows(rule: nil)
-            if announcesAlerts { logAlerts(outcome.alertTransitions) }
+            if policy.announcesAlerts { derivedRows.logAlerts(outcome.alertTransitions) }
             return outcome
         } catch {
             restoreAfterFailure()
@@ -381,14 +384,7 @@ public final class JourneySink {
             alertTransitions = []
         }
         schedule.tookChanges()
-        let changes = engine.takeChanges()
-        try writeInstances(changes.instances, newCount: changes.newInstanceCount)
-        try writeMoments(changes.moments, newCount: changes.newMomentCount)
-        try writeTouchpoints(changes.touchpoints)
-        try writeDecisions(changes.decisions)
-        try writeFunnel(changes.funnel, timeToNext: changes.timeToNext)
-        try writeAlerts(changes.alerts, transitions: changes.alertTransitions)
-        alertTransitions += changes.alertTransitions
+        alertTransitions += try derivedRows.write(engine.takeChanges())
     }
 
     private func saveEngineState(batchToken: Int64? = nil) throws {

@@ -6,10 +6,7 @@ import PostgresClient
 /// notifications, written in the batch's transaction. `pg_notify` is transactional, so a
 /// listener hears of an alert exactly when its row becomes visible, and never of one that
 /// was rolled back.
-extension JourneySink {
-    /// The channel `pg_notify` announces alert transitions on.
-    public static let alertChannel = "cjm_alerts"
-
+extension DerivedRowWriter {
     /// Adds the decision counts to `cjm.stage_decisions`. Minutes after the newest one stored
     /// for their stage are COPYed straight into the table, in key order; the others (a live
     /// write's current minute, a replay continuing where the last ended) go through staging
@@ -126,7 +123,7 @@ extension JourneySink {
                     'fired_at', $14::timestamptz, 'resolved_at', $15::timestamptz)::text)
                 """,
                 [
-                    .text(Self.alertChannel), .text(status), ids[alert.episode].map { .int($0) },
+                    .text(JourneySink.alertChannel), .text(status), ids[alert.episode].map { .int($0) },
                     .text(alert.journeyName), .int(Int64(alert.stageIndex)), .text(alert.stageName),
                     .timestamp(microsecondsSinceEpoch: alert.windowStart.microseconds),
                     .timestamp(microsecondsSinceEpoch: alert.windowEnd.microseconds),

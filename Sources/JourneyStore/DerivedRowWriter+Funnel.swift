@@ -3,7 +3,7 @@ import PostgresClient
 
 /// The running funnel totals of a batch: `cjm.funnel` reads these few rows instead of
 /// aggregating every instance, so a dashboard's query costs the same at any history size.
-extension JourneySink {
+extension DerivedRowWriter {
     func writeFunnel(_ funnel: [FunnelStageKey: FunnelTally], timeToNext: [TimeToNextKey: Int64]) throws {
         let stages = funnel.filter { $0.value != FunnelTally() }
         if !stages.isEmpty {

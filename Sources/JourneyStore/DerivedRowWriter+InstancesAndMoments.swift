@@ -4,7 +4,7 @@ import PostgresClient
 /// Writing the derived rows of a batch: instances, critical moments and touchpoint
 /// activity, each by binary or text COPY in key order, new rows straight into their table
 /// and the others through staging and one set-based upsert.
-extension JourneySink {
+extension DerivedRowWriter {
     /// Writes instance rows: new ones (the first `newCount`, never written before) are COPYed
     /// straight into the table; the others go through staging and one upsert. Should a new
     /// one exist after all (a concurrent writer), all go the upsert way.

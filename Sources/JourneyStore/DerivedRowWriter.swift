@@ -1,0 +1,40 @@
+import JourneyCore
+import Logging
+import PostgresClient
+
+/// Writes what the journey engine changed since the last derived write — instances,
+/// critical moments, touchpoint and funnel totals, time-to-next buckets, stage decisions,
+/// alert episodes and their notifications — inside the caller's transaction. One job: the
+/// SQL of the derived tables (one file per group of tables). ``JourneySink`` decides when;
+/// this writes.
+///
+/// New rows are COPYed in primary-key order straight into their tables; rows that may
+/// exist already go through per-session staging tables (`pg_temp.stage_*`, emptied at
+/// commit) and one upsert each.
+final class DerivedRowWriter {
+    let connection: PostgresConnection
+    let catalog: JourneyCatalog
+    /// Whether alert transitions are announced (`pg_notify`, log); see
+    /// ``JourneySink/WritePolicy/announcesAlerts``.
+    let announcesAlerts: Bool
+    let logger: Logger
+
+    init(connection: PostgresConnection, catalog: JourneyCatalog, announcesAlerts: Bool, logger: Logger) {
+        self.connection = connection
+        self.catalog = catalog
+        self.announcesAlerts = announcesAlerts
+        self.logger = logger
+    }
+
+    /// Writes `changes`; returns the alert transitions among them (in the tables and, when
+    /// announced, notified on ``JourneySink/alertChannel``).
+    func write(_ changes: EngineChanges) throws -> [AlertTransition] {
+        try writeInstances(changes.instances, newCount: changes.newInstanceCount)
+        try writeMoments(changes.moments, newCount: changes.newMomentCount)
+        try writeTouchpoints(changes.touchpoints)
+        try writeDecisions(changes.decisions)
+        try writeFunnel(changes.funnel, timeToNext: changes.timeToNext)
+        try writeAlerts(changes.alerts, transitions: changes.alertTransitions)
+        return changes.alertTransitions
+    }
+}
