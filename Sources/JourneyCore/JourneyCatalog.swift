@@ -82,6 +82,12 @@ public struct JourneyCatalog: Sendable {
         return c.criticalGlobs.contains { $0.matches(name) }
     }
 
+    /// The stage each journey maps the event to, honouring the event's `journey`
+    /// restriction: the one matching of an event, which the store and the engine share.
+    public func stageMap(for event: TouchpointEvent) -> StageMap {
+        StageMap(mappedStages(for: event))
+    }
+
     /// The stage each journey maps the event to (nil entries: no stage), honouring the
     /// event's `journey` restriction.
     public func mappedStages(for event: TouchpointEvent) -> [Int?] {

@@ -83,7 +83,7 @@ public struct JourneyEngine: ~Copyable {
             reschedule(idx)
         }
         for pending in snapshot.pendingEvents {
-            buffer.push(pending.event, sequence: pending.sequence)
+            buffer.push(pending.event, sequence: pending.sequence, stages: catalog.stageMap(for: pending.event))
         }
     }
 
@@ -94,13 +94,21 @@ public struct JourneyEngine: ~Copyable {
     /// - Returns: true when the event was late.
     @discardableResult
     public mutating func ingest(_ event: TouchpointEvent, sequence: Int64) -> Bool {
+        ingest(event, sequence: sequence, stages: catalog.stageMap(for: event))
+    }
+
+    /// ``ingest(_:sequence:)`` of an event whose stages the caller matched already
+    /// (``JourneyCatalog/stageMap(for:)`` of this engine's catalog), so that an event is
+    /// matched once.
+    @discardableResult
+    public mutating func ingest(_ event: TouchpointEvent, sequence: Int64, stages: StageMap) -> Bool {
         if event.time > maxEventTime { maxEventTime = event.time }
         if event.time < watermark {
             changes.lateEvents += 1
-            apply(event)
+            apply(event, stages: stages)
             return true
         }
-        buffer.push(event, sequence: sequence)
+        buffer.push(event, sequence: sequence, stages: stages)
         return false
     }
 
@@ -109,7 +117,7 @@ public struct JourneyEngine: ~Copyable {
     public mutating func advanceWatermark(to newWatermark: EventTime) {
         guard newWatermark > watermark else { return }
         while let next = buffer.popFirst(where: { $0 < newWatermark }) {
-            apply(next)
+            apply(next.event, stages: next.stages)
         }
         fireDeadlines(before: newWatermark)
         watermark = newWatermark
@@ -126,7 +134,7 @@ public struct JourneyEngine: ~Copyable {
         guard target > watermark else { return }
         var steps = 0
         while steps < limit, let next = buffer.popFirst(where: { $0 < target }) {
-            apply(next)
+            apply(next.event, stages: next.stages)
             steps += 1
         }
         if steps < limit { fireDeadlines(before: target, limit: limit - steps) }
@@ -147,7 +155,7 @@ public struct JourneyEngine: ~Copyable {
     /// before `asOf` (docs/semantics.md). Events after `asOf` stay buffered.
     public mutating func finish(asOf: EventTime) {
         while let next = buffer.popFirst(where: { $0 <= asOf }) {
-            apply(next)
+            apply(next.event, stages: next.stages)
         }
         fireDeadlines(before: asOf)
         let after = asOf + TimeSpan(microseconds: 1)
@@ -290,7 +298,7 @@ public struct JourneyEngine: ~Copyable {
             firstTouches: firstTouches)
     }
 
-    private mutating func apply(_ event: TouchpointEvent) {
+    private mutating func apply(_ event: TouchpointEvent, stages: StageMap) {
         let idx = customer(event.customerID)
         fireCustomerDeadlines(idx, before: event.time)
         changes.appliedEvents += 1
@@ -299,6 +307,7 @@ public struct JourneyEngine: ~Copyable {
             customers[Int(idx)].lastEvent = event.name
             customers[Int(idx)].lastTouchpoint = event.touchpoint
         }
+        // A `journey` field restricts the event to one journey (the stage map honours it already).
         let restriction: Int? = event.journey.map { catalog.journeyIndex(named: $0) ?? -1 }
         for j in 0..<catalog.journeys.count {
             let journey = catalog.journeys[j]
@@ -312,9 +321,7 @@ public struct JourneyEngine: ~Copyable {
                 changes.move(journey: j, stage: open!.stageIndex, from: open!.status, to: .active)
                 open!.status = .active
             }
-            if restriction == nil || restriction == j,
-                let stage = catalog.stage(inJourney: j, event: event.name, touchpoint: event.touchpoint)
-            {
+            if let stage = stages[j] {
                 if open == nil {
                     if stage == 0 {
                         slots[slot].history.instances += 1

@@ -13,7 +13,7 @@ struct ReorderBuffer {
     }
 
     private var heap = MinHeap<Key> { ($0.time, $0.sequence) < ($1.time, $1.sequence) }
-    private var slots: [TouchpointEvent?] = []
+    private var slots: [(event: TouchpointEvent, stages: StageMap)?] = []
     private var freeSlots: [Int32] = []
 
     /// Events waiting.
@@ -22,21 +22,22 @@ struct ReorderBuffer {
     /// The time of the earliest waiting event.
     var firstTime: EventTime? { heap.first.map { EventTime(microseconds: $0.time) } }
 
-    /// Adds an event with its arrival sequence (the tie-breaker among equal times).
-    mutating func push(_ event: TouchpointEvent, sequence: Int64) {
+    /// Adds an event with its arrival sequence (the tie-breaker among equal times) and its
+    /// stage map.
+    mutating func push(_ event: TouchpointEvent, sequence: Int64, stages: StageMap) {
         let slot: Int32
         if let reused = freeSlots.popLast() {
             slot = reused
-            slots[Int(slot)] = event
+            slots[Int(slot)] = (event, stages)
         } else {
             slot = Int32(slots.count)
-            slots.append(event)
+            slots.append((event, stages))
         }
         heap.push(Key(time: event.time.microseconds, sequence: sequence, slot: slot))
     }
 
-    /// Removes and returns the earliest event if its time satisfies `isDue`.
-    mutating func popFirst(where isDue: (EventTime) -> Bool) -> TouchpointEvent? {
+    /// Removes and returns the earliest event, with its stage map, if its time satisfies `isDue`.
+    mutating func popFirst(where isDue: (EventTime) -> Bool) -> (event: TouchpointEvent, stages: StageMap)? {
         guard let top = heap.first, isDue(EventTime(microseconds: top.time)) else { return nil }
         heap.pop()
         let event = slots[Int(top.slot)].take()

@@ -2,10 +2,12 @@ import IngestEnvelope
 import JourneyCore
 
 /// An event as this batch stored it: with its place in `cjm.events` (`seq`, the engine's
-/// order among equal times) and its source (for the counts of late events by source).
+/// order among equal times), its stages (matched once, for `cjm.events.stages` and the
+/// engine alike) and its source (for the counts of late events by source).
 struct StoredEvent {
     var event: TouchpointEvent
     var sequence: Int64
+    var stages: StageMap
     var source: String
 }
 

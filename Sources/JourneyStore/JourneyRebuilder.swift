@@ -52,14 +52,16 @@ public enum JourneyRebuilder {
                 events.reserveCapacity(rows.rowCount)
                 for row in 0..<rows.rowCount {
                     let stored = try StoredEventRow.decode(rows, row: row)
-                    events.append(StoredEvent(event: stored.event, sequence: stored.sequence, source: ""))
+                    events.append(
+                        StoredEvent(
+                            event: stored.event, sequence: stored.sequence,
+                            stages: sink.catalog.stageMap(for: stored.event), source: ""))
                 }
                 // Re-map stages under the current definitions.
                 try connection.copyIn("COPY pg_temp.rebuild_stages FROM STDIN") { writer in
-                    for event in events.map(\.event) {
-                        writer.appendText(event.eventID)
-                        writer.appendText(
-                            SQLText.mappedStages(sink.catalog.mappedStages(for: event), catalog: sink.catalog))
+                    for stored in events {
+                        writer.appendText(stored.event.eventID)
+                        writer.appendText(sink.mappedStagesText(stored.stages))
                         try writer.endRow()
                     }
                 }

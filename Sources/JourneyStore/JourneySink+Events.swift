@@ -74,13 +74,15 @@ extension JourneySink {
         let unique = uniqueEvents(events, outcome: &outcome)
         let firstSequence = nextSequence
         let fresh = unique.enumerated().map { (offset, accepted) in
-            StoredEvent(event: accepted.event, sequence: firstSequence + Int64(offset), source: accepted.source)
+            StoredEvent(
+                event: accepted.event, sequence: firstSequence + Int64(offset),
+                stages: catalog.stageMap(for: accepted.event), source: accepted.source)
         }
         ingestEvents(fresh, outcome: &outcome)
         let target = engine.replayWatermark
         try connection.executeScript("SAVEPOINT cjmd_store_events")
         do {
-            _ = try copyEvents(unique, skipping: [], slice: Self.rowsPerEngineSlice) {
+            _ = try copyEvents(unique, skipping: [], matched: fresh.map(\.stages), slice: Self.rowsPerEngineSlice) {
                 if let target { engine.beginAdvance(to: target, limit: 2 * Self.rowsPerEngineSlice) }
             }
             try connection.executeScript("RELEASE SAVEPOINT cjmd_store_events")
@@ -103,10 +105,14 @@ extension JourneySink {
     struct EngineRanAhead: Error {}
 
     /// COPYs `events` but those in `stored` into `cjm.events`, numbering them in order.
-    /// After every `slice` rows (0: never) the rows are sent, and `between` runs.
+    /// `matched`: the events' stage maps when the caller has them already (then nothing is
+    /// skipped), so that each event is matched once. After every `slice` rows (0: never) the
+    /// rows are sent, and `between` runs.
     func copyEvents(
-        _ events: [AcceptedEvent], skipping stored: Set<String>, slice: Int = 0, between: () -> Void = {}
+        _ events: [AcceptedEvent], skipping stored: Set<String>, matched: [StageMap]? = nil, slice: Int = 0,
+        between: () -> Void = {}
     ) throws -> [StoredEvent] {
+        precondition(matched == nil || (stored.isEmpty && matched!.count == events.count))
         var fresh: [StoredEvent] = []
         fresh.reserveCapacity(events.count)
         // Binary: the server copies the values instead of parsing timestamps and numbers.
@@ -116,7 +122,7 @@ extension JourneySink {
                              source, received_at, seq, journey, stages) FROM STDIN (FORMAT binary)
             """
         ) { writer in
-            for accepted in events where !stored.contains(accepted.event.eventID) {
+            for (index, accepted) in events.enumerated() where !stored.contains(accepted.event.eventID) {
                 if slice > 0, !fresh.isEmpty, fresh.count % slice == 0 {
                     try writer.flush()
                     between()
@@ -124,7 +130,8 @@ extension JourneySink {
                 let e = accepted.event
                 let sequence = nextSequence
                 nextSequence += 1
-                fresh.append(StoredEvent(event: e, sequence: sequence, source: accepted.source))
+                let stages = matched?[index] ?? catalog.stageMap(for: e)
+                fresh.append(StoredEvent(event: e, sequence: sequence, stages: stages, source: accepted.source))
                 writer.appendText(e.eventID)
                 writer.appendText(e.customerID)
                 writer.appendTimestamp(microsecondsSinceEpoch: e.time.microseconds)
@@ -137,7 +144,7 @@ extension JourneySink {
                 writer.appendTimestamp(microsecondsSinceEpoch: accepted.receivedAt.microseconds)
                 writer.appendInt64(sequence)
                 writer.appendText(e.journey)
-                writer.appendJSONB(mappedStagesText(for: e))
+                writer.appendJSONB(mappedStagesText(stages))
                 try writer.endRow()
             }
         }
@@ -156,11 +163,10 @@ extension JourneySink {
         return ids
     }
 
-    /// `cjm.events.stages` of an event, memoized: few distinct stage maps exist.
-    func mappedStagesText(for event: TouchpointEvent) -> String? {
-        let stages = catalog.mappedStages(for: event)
+    /// `cjm.events.stages` of a stage map, memoized: few distinct stage maps exist.
+    func mappedStagesText(_ stages: StageMap) -> String? {
         if let known = mappedStagesCache[stages] { return known }
-        let text = SQLText.mappedStages(stages, catalog: catalog)
+        let text = SQLText.mappedStages(stages.stages(journeys: catalog.journeys.count), catalog: catalog)
         if mappedStagesCache.count < 10_000 { mappedStagesCache[stages] = text }
         return text
     }

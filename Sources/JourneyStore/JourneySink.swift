@@ -27,7 +27,7 @@ public final class JourneySink {
     /// Whether the last batch held ids stored before (see `storeEvents`).
     var lastBatchHadStoredIDs = false
     /// Text of `cjm.events.stages` per distinct stage map.
-    var mappedStagesCache: [[Int?]: String?] = [:]
+    var mappedStagesCache: [StageMap: String?] = [:]
     let logger: Logger
 
     /// Writers taking turns on the database (see ``claimBatch()``).
@@ -369,7 +369,7 @@ public final class JourneySink {
     /// Hands new events to the engine (without moving its watermark), counting late ones.
     func ingestEvents(_ fresh: [StoredEvent], outcome: inout BatchOutcome) {
         for stored in fresh {
-            let late = engine.ingest(stored.event, sequence: stored.sequence)
+            let late = engine.ingest(stored.event, sequence: stored.sequence, stages: stored.stages)
             if late {
                 outcome.late += 1
                 outcome.lateBySource[stored.source, default: 0] += 1

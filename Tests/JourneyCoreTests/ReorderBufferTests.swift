@@ -22,7 +22,7 @@ struct ReorderBufferTests {
                 buffer.push(
                     TouchpointEvent(
                         eventID: id, customerID: "c", name: "n", time: EventTime(microseconds: time),
-                        touchpoint: "web"), sequence: sequence)
+                        touchpoint: "web"), sequence: sequence, stages: StageMap([Int(sequence % 7), nil]))
                 model.append((time, sequence, id))
             } else {
                 watermark += Int64(random.next() % 20)
@@ -33,8 +33,11 @@ struct ReorderBufferTests {
                     model.removeFirst()
                 }
                 var actual: [String] = []
-                while let event = buffer.popFirst(where: { $0.microseconds < watermark }) {
-                    actual.append(event.eventID)
+                while let next = buffer.popFirst(where: { $0.microseconds < watermark }) {
+                    actual.append(next.event.eventID)
+                    // The stage map travels with its event.
+                    let sequence = Int64(next.event.eventID.dropFirst())!
+                    #expect(next.stages == StageMap([Int(sequence % 7), nil]))
                 }
                 #expect(actual == expected)
                 #expect(buffer.count == model.count)
