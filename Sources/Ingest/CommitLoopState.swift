@@ -1,3 +1,5 @@
+import DaemonSettings
+
 /// What the live commit loop does after each attempt to commit a batch, as a plain value:
 /// fed what happened and when, it returns the decision, and ``LivePipeline`` carries it out.
 ///
@@ -27,6 +29,32 @@ struct CommitLoopState {
         case retry(after: Double)
         /// Stop: the drain timeout passed during shutdown.
         case giveUp
+    }
+
+    /// What a reload of the configuration does to the session (connection and journey state).
+    enum ReloadDecision: Equatable {
+        /// Keep it: nothing it depends on changed (journeys, alerts, lateness, database).
+        case keepSession
+        /// Write the derived rows that wait under the old journeys, then drop it: the next
+        /// attempt opens a session restored from the database under the new configuration.
+        case replaceSession
+        /// There is none (the database is away): the next one is made for the new configuration.
+        case noSession
+    }
+
+    /// Whether a session made for `old` serves `new` as one made for it would: the sink and
+    /// its engine depend on the journeys, the alert settings, the allowed lateness and the
+    /// database, not on sources, batching or connection limits.
+    static func session(madeFor old: CJMConfiguration, serves new: CJMConfiguration) -> Bool {
+        old.journeys == new.journeys && old.alerts == new.alerts && old.database == new.database
+            && old.ingest.allowedLateness == new.ingest.allowedLateness
+    }
+
+    /// The decision for a reload, given whether there is a session and whether it serves
+    /// the new configuration as one made for it would.
+    static func afterReload(hasSession: Bool, sessionServesNewConfiguration: Bool) -> ReloadDecision {
+        guard hasSession else { return .noSession }
+        return sessionServesNewConfiguration ? .keepSession : .replaceSession
     }
 
     /// How long a shutdown keeps retrying, in seconds.

@@ -151,11 +151,17 @@ public final class LivePipeline: Service, Sendable {
             }
             if reloaded {
                 // Restoring the engine reads every instance: only when what it depends on changed.
-                if let current = session, Session.canContinue(current.configuration, with: configuration) {
+                let decision = CommitLoopState.afterReload(
+                    hasSession: session != nil,
+                    sessionServesNewConfiguration: session.map {
+                        CommitLoopState.session(madeFor: $0.configuration, serves: configuration)
+                    } ?? false)
+                switch decision {
+                case .keepSession:
                     logger.notice(
                         "applying the reloaded configuration; journeys, alerts and database unchanged, journey state kept"
                     )
-                } else {
+                case .replaceSession, .noSession:
                     // Batches applied under the old journeys are written under them, not
                     // applied again under the new ones by the next session's restore (should
                     // this write fail, they are: the journal is all that survives).
@@ -348,13 +354,6 @@ public final class LivePipeline: Service, Sendable {
             self.configuration = configuration
         }
 
-        /// Whether a session made for `old` serves `new` as one made for it would: the sink
-        /// and its engine depend on the journeys, the alert settings, the allowed lateness and
-        /// the database, not on sources, batching or connection limits.
-        static func canContinue(_ old: CJMConfiguration, with new: CJMConfiguration) -> Bool {
-            old.journeys == new.journeys && old.alerts == new.alerts && old.database == new.database
-                && old.ingest.allowedLateness == new.ingest.allowedLateness
-        }
     }
 }
 

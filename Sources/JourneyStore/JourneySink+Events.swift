@@ -170,20 +170,4 @@ extension JourneySink {
         if mappedStagesCache.count < 10_000 { mappedStagesCache[stages] = text }
         return text
     }
-
-    func storeRejections(_ rejections: [RejectedLine]) throws -> Int {
-        guard !rejections.isEmpty else { return 0 }
-        return try connection.copyIn(
-            "COPY cjm.rejected_events (received_at, source, reason, detail, raw) FROM STDIN"
-        ) { writer in
-            for r in rejections {
-                writer.appendTimestamp(microsecondsSinceEpoch: r.receivedAt.microseconds)
-                writer.appendText(r.source)
-                writer.appendText(r.reason.rawValue)
-                writer.appendText(r.detail)
-                writer.appendBytea(r.raw)
-                try writer.endRow()
-            }
-        }
-    }
 }

@@ -42,6 +42,8 @@ public final class JourneySink {
     private var schedule: DerivedWriteSchedule
     /// The SQL of the derived tables.
     private let derivedRows: DerivedRowWriter
+    /// The SQL of dead letters and file positions.
+    private let sourceRows: SourceRowWriter
     /// Batches written a second time because the engine had run ahead of a refused COPY.
     public private(set) var batchesWrittenAgain = 0
     /// Live batch attempts whose COPY overlapped an advance of the watermark (a batch
@@ -64,6 +66,7 @@ public final class JourneySink {
         self.catalog = JourneyCatalog(journeys: configuration.journeys)
         self.connection = connection
         self.logger = logger
+        self.sourceRows = SourceRowWriter(connection: connection)
         self.derivedRows = DerivedRowWriter(
             connection: connection, catalog: catalog, announcesAlerts: policy.announcesAlerts, logger: logger)
         try Self.prepareStaging(connection)
@@ -173,8 +176,8 @@ public final class JourneySink {
             fresh = try storeEvents(batch.events, outcome: &outcome)
             ingest(fresh, rule: rule, outcome: &outcome)
         }
-        outcome.rejected = try storeRejections(batch.rejections)
-        try writeCheckpoints(batch.checkpoints, forgetting: batch.forgottenFiles)
+        outcome.rejected = try sourceRows.storeRejections(batch.rejections)
+        try sourceRows.writeCheckpoints(batch.checkpoints, forgetting: batch.forgottenFiles)
         schedule.applied(fresh.count)
         if schedule.isDue(rule, pendingChangeBytes: engine.pendingChangeBytes) {
             if policy.derivedWriteInterval > 0 {

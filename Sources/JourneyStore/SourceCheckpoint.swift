@@ -28,33 +28,4 @@ extension JourneySink {
     public func storedCheckpoints(source: String) throws -> [SourceCheckpoint] {
         try SourceCheckpoint.load(source: source, from: connection)
     }
-
-    func writeCheckpoints(_ checkpoints: [SourceFileKey: SourceCheckpoint], forgetting forgotten: Set<SourceFileKey>)
-        throws
-    {
-        for checkpoint in checkpoints.values {
-            _ = try connection.execute(
-                """
-                INSERT INTO cjm.source_checkpoints (source, path, device, inode, fingerprint, "offset", updated_at)
-                VALUES ($1, $2, $3, $4, $5, $6, now())
-                ON CONFLICT (source, device, inode) DO UPDATE SET
-                    path = EXCLUDED.path, fingerprint = EXCLUDED.fingerprint, "offset" = EXCLUDED."offset",
-                    updated_at = EXCLUDED.updated_at
-                """,
-                [
-                    .text(checkpoint.source), .text(checkpoint.file.path),
-                    .int(Int64(bitPattern: checkpoint.file.identity.device)),
-                    .int(Int64(bitPattern: checkpoint.file.identity.inode)), .text(checkpoint.file.fingerprint),
-                    .int(checkpoint.offset),
-                ])
-        }
-        for key in forgotten where checkpoints[key] == nil {
-            _ = try connection.execute(
-                "DELETE FROM cjm.source_checkpoints WHERE source = $1 AND device = $2 AND inode = $3",
-                [
-                    .text(key.source), .int(Int64(bitPattern: key.identity.device)),
-                    .int(Int64(bitPattern: key.identity.inode)),
-                ])
-        }
-    }
 }

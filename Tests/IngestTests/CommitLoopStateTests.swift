@@ -1,3 +1,5 @@
+import DaemonSettings
+import JourneyCore
 import Testing
 
 @testable import Ingest
@@ -71,5 +73,42 @@ import Testing
         var state = CommitLoopState(drainTimeout: 0)
         state.batchStarted()
         #expect(state.failed(.connection(duringAttempt: false), shuttingDown: true, now: 5).decision == .giveUp)
+    }
+}
+
+/// What a reload does to the commit loop's session.
+@Suite struct CommitLoopReloadTests {
+    @Test func aReloadKeepsTheSessionOnlyWhenItServesTheNewConfiguration() {
+        #expect(CommitLoopState.afterReload(hasSession: true, sessionServesNewConfiguration: true) == .keepSession)
+        #expect(CommitLoopState.afterReload(hasSession: true, sessionServesNewConfiguration: false) == .replaceSession)
+        #expect(CommitLoopState.afterReload(hasSession: false, sessionServesNewConfiguration: false) == .noSession)
+    }
+}
+
+extension CommitLoopReloadTests {
+    @Test func whatASessionDependsOn() {
+        let journey = JourneyDefinition(
+            name: "shop", conversionWindow: .seconds(3600),
+            stages: [
+                StageDefinition(name: "visit", events: [EventPattern("visit")]),
+                StageDefinition(name: "buy", events: [EventPattern("buy")]),
+            ])
+        let old = CJMConfiguration(journeys: [journey])
+        var sources = old
+        sources.sources = [SourceSettings(kind: .tcp(host: "127.0.0.1", port: 7410))]
+        sources.ingest.batchMaxEvents = 100
+        sources.ingest.maxConnections = 3
+        #expect(CommitLoopState.session(madeFor: old, serves: sources), "sources, batching and limits")
+        var journeys = old
+        journeys.journeys[0].conversionWindow = .seconds(60)
+        var alerts = old
+        alerts.alerts.minDecided = 10
+        var database = old
+        database.database.url = "postgresql:///other"
+        var lateness = old
+        lateness.ingest.allowedLateness = .seconds(1)
+        for changed in [journeys, alerts, database, lateness] {
+            #expect(!CommitLoopState.session(madeFor: old, serves: changed))
+        }
     }
 }
