@@ -129,7 +129,7 @@ done
 [[ -S $socket ]] || { echo "quickstart: the daemon is not listening on $socket" >&2; stop_all; exit 1; }
 
 # About 20 new customers a second, each at the pace of their own journey.
-"$cjmd" simulate --config "$config" --customers $((duration * 20)) --seed "$RANDOM" \
+"$cjmd" simulate --config "$config" --customers $((duration * 20)) --seed $((1000 + RANDOM)) \
     --duration "${duration}s" --send-to "$socket" &
 sender=$!
 echo "quickstart: sending live traffic for ${duration}s into $socket (Ctrl-C stops early)" >&2

@@ -6,7 +6,6 @@ import JourneyStore
 /// Turns a replay's framed lines into batches: decodes each line through the file's
 /// ``RecordDecoder`` and keeps accepted events and rejected lines in arrival order.
 public struct LineBatcher: Sendable {
-    public let settings: IngestSettings
     public private(set) var batch = IngestBatch()
     /// Blank lines seen (neither events nor rejections).
     public private(set) var blankLines = 0
@@ -15,9 +14,7 @@ public struct LineBatcher: Sendable {
     /// the next.
     public private(set) var batchLineBytes = 0
 
-    public init(settings: IngestSettings) {
-        self.settings = settings
-    }
+    public init() {}
 
     /// Decodes one framed line with `decoder` (the file's source) into the batch.
     public mutating func add(_ line: FramedLine, decoder: RecordDecoder, receivedAt: EventTime) {

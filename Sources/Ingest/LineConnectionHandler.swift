@@ -203,6 +203,12 @@ final class LineConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
                 channel.close(promise: nil)
             }
+            // A client that reads none of its last replies is idle: it does not hold the
+            // connection open past the idle timeout.
+            if let idleTimeout {
+                let deadline = context.eventLoop.scheduleTask(in: idleTimeout) { channel.close(promise: nil) }
+                channel.closeFuture.whenComplete { _ in deadline.cancel() }
+            }
         }
     }
 

@@ -86,7 +86,7 @@ public struct ReplayRunner {
         let sink = try JourneySink(
             configuration: configuration, connection: connection, logger: logger, policy: writePolicy)
         var summary = Summary()
-        var batcher = LineBatcher(settings: settings)
+        var batcher = LineBatcher()
         var positions: [SourceFileKey: SourceCheckpoint] = [:]
         func commit(_ batch: IngestBatch, _ rule: WatermarkRule) throws {
             let outcome = try sink.commit(batch, watermark: rule)

@@ -85,7 +85,11 @@ public struct JourneyCatalog: Sendable {
     /// The stage each journey maps the event to, honouring the event's `journey`
     /// restriction: the one matching of an event, which the store and the engine share.
     public func stageMap(for event: TouchpointEvent) -> StageMap {
-        StageMap(mappedStages(for: event))
+        let restriction = event.journey.map { journeyIndex(named: $0) ?? -1 }
+        return StageMap(journeys: journeys.count) { j in
+            if let restriction, restriction != j { return nil }
+            return stage(inJourney: j, event: event.name, touchpoint: event.touchpoint)
+        }
     }
 
     /// The stage each journey maps the event to (nil entries: no stage), honouring the

@@ -23,6 +23,23 @@ public struct StageMap: Hashable, Sendable {
         }
     }
 
+    /// The map of `journeys` journeys whose stages `stage` gives, without building an array
+    /// when the map fits in one word (the per-event path).
+    public init(journeys: Int, stage: (Int) -> Int?) {
+        guard journeys <= Self.packedJourneys else {
+            self = StageMap((0..<journeys).map(stage))
+            return
+        }
+        for journey in 0..<journeys {
+            guard let s = stage(journey) else { continue }
+            guard s < Self.packedStages else {
+                self = StageMap((0..<journeys).map(stage))
+                return
+            }
+            packed |= UInt64(s + 1) << (8 * journey)
+        }
+    }
+
     /// The stage of journey `journey` (nil: the event matches none of its stages).
     @inlinable public subscript(journey: Int) -> Int? {
         stage(journey)

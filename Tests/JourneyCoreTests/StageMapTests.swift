@@ -13,6 +13,7 @@ import Testing
         for stages in cases {
             let map = StageMap(stages)
             #expect(map.stages(journeys: stages.count) == stages, "\(stages)")
+            #expect(StageMap(journeys: stages.count) { stages[$0] } == map, "built journey by journey: \(stages)")
             #expect(map[stages.count] == nil, "a journey past the map has no stage")
             #expect(map.isEmpty == stages.allSatisfy { $0 == nil })
         }
