@@ -7,6 +7,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "cjmd", targets: ["cjmd"]),
+        .executable(name: "cjmd-alertsim", targets: ["cjmd-alertsim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -18,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
     ],
     targets: [
         // libpq, from the system (Debian: libpq-dev).
@@ -30,7 +32,7 @@ let package = Package(
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
         // Pure journey logic: events, configuration model, stage matching, reorder buffer,
         // instance state machine. No I/O.
-        .target(name: "JourneyCore"),
+        .target(name: "JourneyCore", dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
         // What only a running service needs beside the journey model: the database, the
         // sources, the metrics address; with it, the whole configuration. Pure.
         .target(name: "DaemonSettings", dependencies: ["JourneyCore"]),
@@ -110,6 +112,13 @@ let package = Package(
         ),
         // Seeded, deterministic generator of realistic journeys.
         .target(name: "JourneySimulator", dependencies: ["JourneyCore"]),
+        // The alert simulation of docs/alerts.md: steady traffic and spikes through the
+        // daemon's drop-off detector; false alarms per stage-month and detection delays.
+        .target(name: "AlertSimulation", dependencies: ["JourneyCore", "JourneySimulator"]),
+        .executableTarget(
+            name: "cjmd-alertsim",
+            dependencies: ["AlertSimulation", "JourneyCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "cjmd",
             dependencies: [
@@ -139,6 +148,7 @@ let package = Package(
         // Drives the real `cjmd` binary: exit codes, messages, output formats.
         .testTarget(name: "CJMDTests", dependencies: ["cjmd", "JourneyStore", "PostgresClient"]),
         .testTarget(name: "JourneyCoreTests", dependencies: ["JourneyCore", "JourneyReference"]),
+        .testTarget(name: "AlertSimulationTests", dependencies: ["AlertSimulation", "JourneyCore"]),
         .testTarget(name: "EventDecodingTests", dependencies: ["EventDecoding", "JourneyCore"]),
         .testTarget(
             name: "FileTailTests",

@@ -50,7 +50,8 @@ public enum AlertmanagerPayload {
             + "\"\(alert.journeyName)\" is \(ReadableNumbers.percent(alert.rate)) "
             + "(\(alert.abandoned) of \(alert.decided) decided) in the window "
             + "\(readableTime(alert.windowStart)) to \(readableTime(alert.windowEnd)), "
-            + "against a baseline of \(ReadableNumbers.percent(alert.baselineRate)) (z = \(z))."
+            + "against a baseline of \(ReadableNumbers.percent(alert.baselineRate)) (z = \(z)"
+            + (alert.pValue.map { ", p = \(ReadableNumbers.scientific($0))" } ?? "") + ")."
     }
 
     /// RFC 3339 without a fraction of zeros: windows are usually whole minutes.
@@ -78,6 +79,7 @@ public enum AlertmanagerPayload {
         json.member("rate", String(alert.rate))
         json.member("baseline_rate", String(alert.baselineRate))
         json.member("z", alert.z.map { String($0) } ?? "inf")
+        if let pValue = alert.pValue { json.member("p_value", String(pValue)) }
         json.member("decided", String(alert.decided))
         json.member("abandoned", String(alert.abandoned))
         json.member("baseline_decided", String(alert.baselineDecided))

@@ -18,13 +18,29 @@ public struct IngestSettings: Sendable, Equatable {
 
 /// Drop-off spike detection (docs/alerts.md).
 public struct AlertSettings: Sendable, Equatable {
-    public var window: TimeSpan = .minutes(15)
-    public var baseline: TimeSpan = .hours(24)
+    /// The recent period judged at every minute.
+    public var window: TimeSpan = .hours(1)
+    /// What the window is compared with.
+    public var baseline: AlertBaseline = .preceding(.hours(24))
+    /// Decided instances the window, and the baseline, must hold before anything is judged.
     public var minDecided: Int = 50
-    public var z: Double = 3.0
+    /// False alarms per stage per month the operator accepts on steady traffic: the exact
+    /// test's threshold is derived from it (``FalseAlarmBudget``). Ignored when `z` is set.
+    public var falseAlarmsPerMonth: Double = 0.5
+    /// When set, the older rule instead of the budget: the normal approximation's z must
+    /// reach this.
+    public var z: Double? = nil
+    /// The smallest rise of the give-up rate over the baseline worth an alert.
     public var minDelta: Double = 0.05
     public var webhook: String? = nil
     public init() {}
+
+    /// The p-value an evaluation must reach under the budget (nil when `z` rules).
+    public var level: Double? {
+        guard z == nil else { return nil }
+        let minutes = max(1, (window.microseconds + 59_999_999) / 60_000_000)
+        return FalseAlarmBudget(falseAlarmsPerMonth: falseAlarmsPerMonth, windowMinutes: minutes).level
+    }
 }
 
 /// One journey: ordered stages, a conversion window, and what counts as a pain point.

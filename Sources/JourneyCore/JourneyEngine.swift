@@ -472,7 +472,10 @@ public struct JourneyEngine: ~Copyable {
                     painPoints: open.painPoints, detectedAt: d, recoveredAt: nil)
                 open.flaggedMoment = moment
                 changes.record(moment, isNew: true)
-                decide(journey: j, stage: k, at: d, abandoned: true)
+                // Dated when the customer fell silent, as an advance is dated when it happened:
+                // a window then holds the decisions of the same customers whatever the volume
+                // does (docs/alerts.md).
+                decide(journey: j, stage: k, at: state.lastSeen, abandoned: true)
                 store(open, at: slot)
                 markTouched(slot)
             }

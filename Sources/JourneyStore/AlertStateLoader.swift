@@ -19,7 +19,8 @@ enum AlertStateLoader {
         var snapshot = DropOffDetector.Snapshot()
         snapshot.evaluatedThrough = evaluatedThrough
         let oldest = evaluatedThrough.map {
-            EventTime(minuteIndex: DropOffDetector.oldestMinuteNeeded(evaluatedThrough: $0, settings: settings))
+            EventTime(minuteIndex: DropOffDetector.oldestMinuteNeeded(
+                    evaluatedThrough: $0, settings: settings, catalog: catalog))
         }
         let names = catalog.journeys.map(\.name)
         let start = try connection.execute(
@@ -57,7 +58,7 @@ enum AlertStateLoader {
         let firing = try connection.execute(
             """
             SELECT journey, stage_index, stage, window_start, window_end, decided, abandoned, rate, baseline_rate,
-                   baseline_decided, z, fired_at, calm_since
+                   baseline_decided, z, fired_at, calm_since, p_value
             FROM cjm.alerts WHERE resolved_at IS NULL AND journey = ANY($1::text[])
             """, [.text(SQLText.textArray(names))])
         for row in 0..<firing.rowCount {
@@ -85,7 +86,7 @@ enum AlertStateLoader {
                     rate: try firing.double(row: row, column: 7) ?? 0,
                     baselineRate: try firing.double(row: row, column: 8) ?? 0,
                     baselineDecided: Int(try firing.int64(row: row, column: 9) ?? 0),
-                    z: try firing.double(row: row, column: 10),
+                    z: try firing.double(row: row, column: 10), pValue: try firing.double(row: row, column: 13),
                     firedAt: try time(11) ?? .distantPast, resolvedAt: nil, calmSince: try time(12)))
         }
         return alerts

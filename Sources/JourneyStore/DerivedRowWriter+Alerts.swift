@@ -88,8 +88,8 @@ extension DerivedRowWriter {
             let result = try connection.execute(
                 """
                 INSERT INTO cjm.alerts (journey, stage_index, stage, window_start, window_end, decided, abandoned, rate,
-                                        baseline_rate, baseline_decided, z, fired_at, resolved_at, calm_since)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                                        baseline_rate, baseline_decided, z, p_value, fired_at, resolved_at, calm_since)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
                 ON CONFLICT (journey, stage_index, fired_at) DO UPDATE SET
                     resolved_at = EXCLUDED.resolved_at, calm_since = EXCLUDED.calm_since
                 RETURNING id
@@ -100,6 +100,7 @@ extension DerivedRowWriter {
                     .timestamp(microsecondsSinceEpoch: alert.windowEnd.microseconds),
                     .int(Int64(alert.decided)), .int(Int64(alert.abandoned)), .double(alert.rate),
                     .double(alert.baselineRate), .int(Int64(alert.baselineDecided)), alert.z.map { .double($0) },
+                    alert.pValue.map { .double($0) },
                     .timestamp(microsecondsSinceEpoch: alert.firedAt.microseconds),
                     alert.resolvedAt.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) },
                     alert.calmSince.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) },
@@ -120,7 +121,7 @@ extension DerivedRowWriter {
                     'status', $2::text, 'id', $3::bigint, 'journey', $4::text, 'stage_index', $5::int, 'stage', $6::text,
                     'window_start', $7::timestamptz, 'window_end', $8::timestamptz, 'decided', $9::int,
                     'abandoned', $10::int, 'rate', $11::float8, 'baseline_rate', $12::float8, 'z', $13::float8,
-                    'fired_at', $14::timestamptz, 'resolved_at', $15::timestamptz)::text)
+                    'p_value', $14::float8, 'fired_at', $15::timestamptz, 'resolved_at', $16::timestamptz)::text)
                 """,
                 [
                     .text(JourneySink.alertChannel), .text(status), ids[alert.episode].map { .int($0) },
@@ -128,7 +129,7 @@ extension DerivedRowWriter {
                     .timestamp(microsecondsSinceEpoch: alert.windowStart.microseconds),
                     .timestamp(microsecondsSinceEpoch: alert.windowEnd.microseconds),
                     .int(Int64(alert.decided)), .int(Int64(alert.abandoned)), .double(alert.rate),
-                    .double(alert.baselineRate), alert.z.map { .double($0) },
+                    .double(alert.baselineRate), alert.z.map { .double($0) }, alert.pValue.map { .double($0) },
                     .timestamp(microsecondsSinceEpoch: alert.firedAt.microseconds),
                     transition.isResolution
                         ? alert.resolvedAt.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) } : nil,
@@ -145,6 +146,7 @@ extension DerivedRowWriter {
                 "window": "\(alert.windowStart)–\(alert.windowEnd)", "decided": "\(alert.decided)",
                 "rate": "\(Self.percent(alert.rate))", "baseline_rate": "\(Self.percent(alert.baselineRate))",
                 "z": "\(alert.z.map { "\(($0 * 100).rounded() / 100)" } ?? "inf")",
+                "p_value": "\(alert.pValue.map { "\($0)" } ?? "unknown")",
             ]
             switch transition {
             case .fired:

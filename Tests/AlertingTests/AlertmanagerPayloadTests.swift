@@ -34,7 +34,8 @@ struct AlertmanagerPayloadTests {
         #expect(summary.contains("\"checkout\""))
         #expect(summary.contains("42.3%"))  // 55 of 130
         #expect(summary.contains("12.0%"))
-        #expect(summary.contains("z = 5.13"))
+        #expect(summary.contains("z = 5.13, p = 3.1e-12"))
+        #expect(Double(try #require(annotations["p_value"])) == 3.14e-12)
         #expect(summary.contains("2026-05-01T09:45:00Z to 2026-05-01T10:00:00Z"))
         #expect(!summary.contains("\n"))
 

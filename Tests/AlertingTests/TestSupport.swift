@@ -11,7 +11,7 @@ enum Fixtures {
         DropOffAlert(
             journey: 0, journeyName: "checkout", stageIndex: 2, stageName: "payment",
             windowStart: firedAt - .minutes(15), windowEnd: firedAt, decided: 130, abandoned: 55,
-            rate: 55.0 / 130.0, baselineRate: 0.12, baselineDecided: 2400, z: z, firedAt: firedAt)
+            rate: 55.0 / 130.0, baselineRate: 0.12, baselineDecided: 2400, z: z, pValue: 3.14e-12, firedAt: firedAt)
     }
 
     static func resolved(_ alert: DropOffAlert, at time: EventTime) -> DropOffAlert {

@@ -176,11 +176,20 @@ enum ConfigInvariants {
         }
 
         let alerts = configuration.alerts
-        if alerts.window <= .zero || alerts.baseline < alerts.window {
+        let baselineFits: Bool
+        switch alerts.baseline {
+        case .preceding(let span): baselineFits = span >= alerts.window
+        case .sameHourDays(let days): baselineFits = (1...28).contains(days) && alerts.window <= .hours(24)
+        case .sameHourWeeks(let weeks): baselineFits = (1...8).contains(weeks) && alerts.window <= .days(7)
+        }
+        if alerts.window <= .zero || !baselineFits {
             found.append("alerts window \(alerts.window), baseline \(alerts.baseline)")
         }
         if alerts.minDecided < 1 { found.append("min_decided \(alerts.minDecided)") }
-        if !(alerts.z > 0 && alerts.z.isFinite) { found.append("z \(alerts.z)") }
+        if let z = alerts.z, !(z > 0 && z.isFinite) { found.append("z \(z)") }
+        if !(alerts.falseAlarmsPerMonth > 0 && alerts.falseAlarmsPerMonth <= 1000) {
+            found.append("false_alarms_per_month \(alerts.falseAlarmsPerMonth)")
+        }
         if !(0...1).contains(alerts.minDelta) { found.append("min_delta \(alerts.minDelta)") }
         if let webhook = alerts.webhook,
             !(webhook.lowercased().hasPrefix("http://") || webhook.lowercased().hasPrefix("https://"))

@@ -313,6 +313,21 @@ let problemCases: [ProblemCase] = [
     .withJourneys(
         "window longer than the default baseline", "alerts:\n  window: 2d",
         keyPath: "alerts.window", marker: "window", "longer than the default baseline (24h)", "at least 2d"),
+    .withJourneys(
+        "unknown seasonal baseline", "alerts:\n  baseline: same_hour_7x", keyPath: "alerts.baseline",
+        marker: "baseline", "not a seasonal baseline", "same_hour_7d"),
+    .withJourneys(
+        "too many seasonal days", "alerts:\n  baseline: same_hour_29d", keyPath: "alerts.baseline",
+        marker: "baseline", "out of range", "N from 1 to 28"),
+    .withJourneys(
+        "window longer than the season", "alerts:\n  window: 25h\n  baseline: same_hour_7d",
+        keyPath: "alerts.window", marker: "window", "longer than a day", "at most 24h"),
+    .withJourneys(
+        "z and a budget together", "alerts:\n  false_alarms_per_month: 1\n  z: 4", keyPath: "alerts.z",
+        marker: "z:", "not both"),
+    .withJourneys(
+        "a budget of zero", "alerts:\n  false_alarms_per_month: 0", keyPath: "alerts.false_alarms_per_month",
+        marker: "false_alarms_per_month", "greater than 0"),
 
     // Numbers out of range.
     .withJourneys(

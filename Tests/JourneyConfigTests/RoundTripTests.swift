@@ -114,9 +114,23 @@ enum RandomConfiguration {
 
         var alerts = AlertSettings()
         alerts.window = span(using: &random)
-        alerts.baseline = TimeSpan(microseconds: alerts.window.microseconds * Int64.random(in: 1...100, using: &random))
+        switch Int.random(in: 0..<3, using: &random) {
+        case 0:
+            alerts.window = .minutes(Int64.random(in: 1...1440, using: &random))
+            alerts.baseline = .sameHourDays(Int.random(in: 1...28, using: &random))
+        case 1:
+            alerts.window = .minutes(Int64.random(in: 1...10080, using: &random))
+            alerts.baseline = .sameHourWeeks(Int.random(in: 1...8, using: &random))
+        default:
+            alerts.baseline = .preceding(
+                TimeSpan(microseconds: alerts.window.microseconds * Int64.random(in: 1...100, using: &random)))
+        }
         alerts.minDecided = Int.random(in: 1...10_000, using: &random)
-        alerts.z = Double.random(in: 0.001...20, using: &random)
+        if Bool.random(using: &random) {
+            alerts.z = Double.random(in: 0.001...20, using: &random)
+        } else {
+            alerts.falseAlarmsPerMonth = Double.random(in: 0.001...1000, using: &random)
+        }
         alerts.minDelta = Double.random(in: 0...1, using: &random)
         alerts.webhook =
             Bool.random(using: &random)
@@ -197,7 +211,12 @@ enum YAMLWriter {
         }
         out += "alerts:\n"
         out += "  window: \(config.alerts.window)\n  baseline: \(config.alerts.baseline)\n"
-        out += "  min_decided: \(config.alerts.minDecided)\n  z: \(config.alerts.z)\n"
+        out += "  min_decided: \(config.alerts.minDecided)\n"
+        if let z = config.alerts.z {
+            out += "  z: \(z)\n"
+        } else {
+            out += "  false_alarms_per_month: \(config.alerts.falseAlarmsPerMonth)\n"
+        }
         out += "  min_delta: \(config.alerts.minDelta)\n"
         if let webhook = config.alerts.webhook { out += "  webhook: \(string(webhook, using: &random))\n" }
         out += "service:\n  metrics_listen: "

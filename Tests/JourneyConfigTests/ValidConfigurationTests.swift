@@ -22,8 +22,9 @@ struct ValidConfigurationTests {
         #expect(config.sources.map(\.name) == ["events", "tcp:127.0.0.1:7410", "tail:/var/log/shop/events.ndjson"])
         #expect(config.ingest == IngestSettings())
         #expect(config.alerts.webhook == "http://127.0.0.1:9093/api/v2/alerts")
-        #expect(config.alerts.window == .minutes(15) && config.alerts.baseline == .hours(24))
-        #expect(config.alerts.minDecided == 50 && config.alerts.z == 3.0 && config.alerts.minDelta == 0.05)
+        #expect(config.alerts.window == .hours(1) && config.alerts.baseline == .preceding(.hours(24)))
+        #expect(config.alerts.minDecided == 50 && config.alerts.z == nil && config.alerts.minDelta == 0.05)
+        #expect(config.alerts.falseAlarmsPerMonth == 0.5)
         #expect(config.service.metricsListen == "127.0.0.1:9464")
         let journey = try #require(config.journeys.first)
         #expect(config.journeys.count == 1)
@@ -182,8 +183,23 @@ struct ValidConfigurationTests {
             minimalJourneys
             + "\nalerts:\n  window: 1h\n  baseline: 60m\n  min_delta: 0\n  webhook: https://hooks.example.com/a\n"
         let alerts = try ConfigurationLoader.parse(yaml: yaml, fileName: "a.yaml").alerts
-        #expect(alerts.window == alerts.baseline)
+        #expect(alerts.baseline == .preceding(alerts.window))
         #expect(alerts.minDelta == 0)
         #expect(alerts.webhook == "https://hooks.example.com/a")
+    }
+
+    @Test func seasonalBaselinesAndTheBudgetAreRead() throws {
+        let daily = try ConfigurationLoader.parse(
+            yaml: minimalJourneys + "\nalerts:\n  baseline: same_hour_7d\n  false_alarms_per_month: 2\n",
+            fileName: "a.yaml"
+        ).alerts
+        #expect(daily.baseline == .sameHourDays(7) && daily.falseAlarmsPerMonth == 2 && daily.z == nil)
+        #expect(daily.level != nil)
+        let weekly = try ConfigurationLoader.parse(
+            yaml: minimalJourneys + "\nalerts:\n  window: 30m\n  baseline: same_hour_4w\n  z: 4\n", fileName: "a.yaml"
+        ).alerts
+        #expect(weekly.baseline == .sameHourWeeks(4) && weekly.z == 4 && weekly.level == nil)
+        // A larger budget is a lower bar: the level rises with it.
+        #expect((daily.level ?? 0) > (AlertSettings().level ?? 1))
     }
 }

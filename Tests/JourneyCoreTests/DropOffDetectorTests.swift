@@ -16,12 +16,12 @@ import Testing
     ])
 
     static func settings(
-        minDecided: Int = 20, minDelta: Double = 0.05, z: Double = 3,
+        minDecided: Int = 20, minDelta: Double = 0.05, z: Double? = 3,
         baseline: TimeSpan = .minutes(120)
     ) -> AlertSettings {
         var s = AlertSettings()
         s.window = .minutes(15)
-        s.baseline = baseline
+        s.baseline = .preceding(baseline)
         s.minDecided = minDecided
         s.minDelta = minDelta
         s.z = z
@@ -230,7 +230,8 @@ import Testing
                     var snapshot = DropOffDetector.Snapshot()
                     snapshot.evaluatedThrough = detector.alertsEvaluatedThrough
                     let oldest = DropOffDetector.oldestMinuteNeeded(
-                        evaluatedThrough: detector.alertsEvaluatedThrough ?? watermark, settings: settings)
+                        evaluatedThrough: detector.alertsEvaluatedThrough ?? watermark, settings: settings,
+                        catalog: Self.catalog)
                     snapshot.decisions = stored.filter { $0.key.minute >= oldest }.map { ($0.key, $0.value) }
                     snapshot.firing = firing
                     snapshot.historyStart = stored.keys.map(\.minute).min().map { EventTime(minuteIndex: $0) }

@@ -46,10 +46,8 @@ struct AlertEndToEndTests {
         ])
         configuration.ingest.batchMaxEvents = 5000
         configuration.alerts.window = .hours(1)
-        configuration.alerts.baseline = .hours(24)
+        configuration.alerts.baseline = .preceding(.hours(24))
         configuration.alerts.minDecided = 50
-        configuration.alerts.z = 5
-        configuration.alerts.minDelta = 0.15
         return configuration
     }
 
@@ -142,7 +140,8 @@ struct AlertEndToEndTests {
 
     /// Counted per stage and minute, `cjm.stage_decisions` equals a recount from the tables
     /// it summarizes: advances from the instances' reach times, abandonments from the
-    /// critical moments.
+    /// critical moments (an abandonment when the customer fell silent, an expiry when it
+    /// was detected).
     @Test func stageDecisionsEqualARecountFromInstancesAndMoments() throws {
         try StoreTestDatabase.withDatabase { conninfo in
             let harness = try StoreHarness(conninfo: conninfo, configuration: Self.configuration())
@@ -160,7 +159,9 @@ struct AlertEndToEndTests {
                     FROM cjm.journey_instances, unnest(reached_at) WITH ORDINALITY u(r, n)
                     WHERE n >= 2 AND r IS NOT NULL
                     UNION ALL
-                    SELECT journey, stage_index, date_trunc('minute', detected_at), 1, 0 FROM cjm.critical_moments
+                    SELECT journey, stage_index,
+                           date_trunc('minute', CASE reason WHEN 'inactive' THEN last_seen ELSE detected_at END), 1, 0
+                    FROM cjm.critical_moments
                 )
                 SELECT journey, stage_index, minute, sum(abandoned)::bigint, sum(advanced)::bigint
                 FROM decisions GROUP BY 1, 2, 3 ORDER BY 1, 2, 3

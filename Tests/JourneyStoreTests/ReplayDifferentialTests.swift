@@ -24,7 +24,7 @@ struct ReplayDifferentialTests {
         // Sensitive alerts, so that the replay properties (halves, permutations, restarts,
         // rebuild) also hold for alert episodes and decision counts.
         configuration.alerts.window = .minutes(10)
-        configuration.alerts.baseline = .minutes(30)
+        configuration.alerts.baseline = .preceding(.minutes(30))
         configuration.alerts.minDecided = 2
         configuration.alerts.minDelta = 0.05
         configuration.alerts.z = 0.5

@@ -25,6 +25,9 @@ public struct DropOffAlert: Sendable, Equatable {
     /// (rate − baselineRate) / √(baselineRate(1 − baselineRate)/decided); nil when the
     /// baseline rate is 0 or 1 (docs/alerts.md counts a zero baseline as exceeding any threshold).
     public var z: Double?
+    /// The exact test's p-value (``ExactDropOffTest``); nil for episodes stored by a cjmd
+    /// that did not compute it.
+    public var pValue: Double?
     /// The end of the window that fired (event time of the evaluation).
     public var firedAt: EventTime
     /// The evaluation at which the drop-off had been calm for a whole window.
@@ -36,7 +39,8 @@ public struct DropOffAlert: Sendable, Equatable {
     public init(
         journey: Int, journeyName: String, stageIndex: Int, stageName: String, windowStart: EventTime,
         windowEnd: EventTime, decided: Int, abandoned: Int, rate: Double, baselineRate: Double, baselineDecided: Int,
-        z: Double?, firedAt: EventTime, resolvedAt: EventTime? = nil, calmSince: EventTime? = nil
+        z: Double?, pValue: Double? = nil, firedAt: EventTime, resolvedAt: EventTime? = nil,
+        calmSince: EventTime? = nil
     ) {
         self.journey = journey
         self.journeyName = journeyName
@@ -50,6 +54,7 @@ public struct DropOffAlert: Sendable, Equatable {
         self.baselineRate = baselineRate
         self.baselineDecided = baselineDecided
         self.z = z
+        self.pValue = pValue
         self.firedAt = firedAt
         self.resolvedAt = resolvedAt
         self.calmSince = calmSince

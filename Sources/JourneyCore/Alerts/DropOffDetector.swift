@@ -3,13 +3,16 @@
 /// For every stage k but the last it counts, per minute of event time, the instances
 /// *decided* at k: flagged abandoned there (or expired there unflagged) or advanced from it.
 /// At every minute boundary T that the watermark has passed it compares the last `window`,
-/// [T − window, T), with the `baseline` just before it, [T − window − baseline, T − window):
+/// [T − window, T), with its baseline: the span just before it, or the same hours of earlier
+/// days or weeks (``AlertBaseline``):
 ///
 /// - nothing is judged before a whole window and baseline of history exist (counted from the
 ///   first decision): a half-empty baseline at start-up is not a baseline;
 /// - it **fires** when the window has at least `min_decided` decided instances, the baseline
-///   too (a baseline rate from a handful of instances is noise), p − p₀ ≥ `min_delta`, and
-///   z = (p − p₀)/√(p₀(1 − p₀)/decided) ≥ `z` (a zero baseline rate counts as exceeding it);
+///   too, p − p₀ ≥ `min_delta`, and the exact test (``ExactDropOffTest``) finds so many
+///   give-ups at most as likely as the level derived from the false-alarm budget
+///   (``FalseAlarmBudget``) — or, when `z` is configured, z = (p − p₀)/√(p₀(1 − p₀)/decided)
+///   reaches it (a zero baseline rate counts as reaching it);
 /// - a firing alert **resolves** once p − p₀ has stayed below `min_delta / 2` (or nothing was
 ///   decided) at every evaluation for a whole window: the hysteresis keeps a rate that hovers
 ///   around the threshold from flapping;
@@ -21,11 +24,17 @@
 /// to a window already evaluated; it counts for later evaluations only.
 ///
 /// The window and baseline are whole minutes (rounded up). Running sums make an evaluation
-/// O(1) per stage, so replaying months of history evaluates every minute cheaply.
+/// O(1) per stage and baseline block, so replaying months of history evaluates every minute
+/// cheaply; the exact test runs only when the rise is large enough to matter.
 public struct DropOffDetector: Sendable {
     public let settings: AlertSettings
     private let windowMinutes: Int64
-    private let baselineMinutes: Int64
+    /// The baseline as blocks of minutes before the evaluation time.
+    private let blocks: [BaselineBlock]
+    /// How far back an evaluation looks: the oldest block's start.
+    private let lookBack: Int64
+    /// The p-value an evaluation must reach (nil: the z rule).
+    private let level: Double?
     private var series: [StageSeries]
     /// series index by journey, then stage (nil for the last stage).
     private let slots: [[Int?]]
@@ -42,7 +51,9 @@ public struct DropOffDetector: Sendable {
     public init(catalog: JourneyCatalog, settings: AlertSettings, restoring snapshot: Snapshot = Snapshot()) {
         self.settings = settings
         self.windowMinutes = max(1, Self.wholeMinutes(settings.window))
-        self.baselineMinutes = max(1, Self.wholeMinutes(settings.baseline))
+        self.blocks = settings.baseline.blocks(windowMinutes: windowMinutes)
+        self.lookBack = Self.lookBack(settings)
+        self.level = settings.level
         var series: [StageSeries] = []
         var slots: [[Int?]] = []
         for (j, journey) in catalog.journeys.enumerated() {
@@ -51,7 +62,9 @@ public struct DropOffDetector: Sendable {
                 if k < journey.stages.count - 1 {
                     row.append(series.count)
                     series.append(
-                        StageSeries(journey: j, journeyName: journey.name, stageIndex: k, stageName: stage.name))
+                        StageSeries(
+                            journey: j, journeyName: journey.name, stageIndex: k, stageName: stage.name,
+                            lag: Self.lag(of: stage)))
                 } else {
                     row.append(nil)
                 }
@@ -68,7 +81,8 @@ public struct DropOffDetector: Sendable {
         }
         if let end = evaluatedThrough {
             for slot in self.series.indices {
-                self.series[slot].resum(through: end, window: windowMinutes, baseline: baselineMinutes)
+                let judged = end - self.series[slot].lag
+                self.series[slot].resum(through: judged, window: windowMinutes, blocks: blocks, lookBack: lookBack)
             }
         }
         for alert in snapshot.firing where alert.isFiring {
@@ -81,6 +95,18 @@ public struct DropOffDetector: Sendable {
         (span.microseconds + 59_999_999) / 60_000_000
     }
 
+    /// How many minutes before the end of a judged window its window and baseline reach.
+    private static func lookBack(_ settings: AlertSettings) -> Int64 {
+        let window = max(1, wholeMinutes(settings.window))
+        return settings.baseline.blocks(windowMinutes: window).map(\.start).max() ?? window
+    }
+
+    /// How long after a stage's decisions happen all of them are known: a give-up is dated
+    /// when the customer fell silent and known `abandon_after` later (whole minutes).
+    static func lag(of stage: StageDefinition) -> Int64 {
+        stage.abandonAfter.map { wholeMinutes($0) } ?? 0
+    }
+
     private func slot(_ journey: Int, _ stage: Int) -> Int? {
         guard journey >= 0, journey < slots.count, stage >= 0, stage < slots[journey].count else { return nil }
         return slots[journey][stage]
@@ -91,19 +117,24 @@ public struct DropOffDetector: Sendable {
     /// Counts one decision: an instance at `stage` of `journey` advanced (abandoned: false) or
     /// was given up (abandoned: true) at `time`.
     public mutating func record(journey: Int, stage: Int, at time: EventTime, abandoned: Bool) {
-        guard let slot = slot(journey, stage) else { return }
         let counts = abandoned ? DecisionCounts(abandoned: 1) : DecisionCounts(advanced: 1)
-        let minute = time.minuteIndex
+        record(counts, journey: journey, stage: stage, minute: time.minuteIndex)
+    }
+
+    /// Counts the decisions `counts` made at `stage` of `journey` during minute `minute`
+    /// (``EventTime/minuteIndex``): the same as recording each of them.
+    public mutating func record(_ counts: DecisionCounts, journey: Int, stage: Int, minute: Int64) {
+        guard let slot = slot(journey, stage), counts.decided > 0 else { return }
         // History starts at the oldest decision ever stored, late ones included, which is
         // what a restarted detector reads back from the database.
         if let start = historyStart, minute < start { historyStart = minute }
-        if let end = evaluatedThrough {
+        if let evaluated = evaluatedThrough {
+            let end = evaluated - series[slot].lag
             // Too old for any window still to be evaluated: it changes nothing any more.
-            guard minute >= end - windowMinutes - baselineMinutes else { return }
+            guard minute >= end - lookBack else { return }
             if minute < end {
-                if minute >= end - windowMinutes {
-                    series[slot].window += counts
-                } else {
+                if minute >= end - windowMinutes { series[slot].window += counts }
+                for block in blocks where block.contains(minute, evaluatedAt: end) {
                     series[slot].baseline += counts
                 }
             }
@@ -131,19 +162,21 @@ public struct DropOffDetector: Sendable {
             }
             historyStart = historyStart.map { min($0, first) } ?? first
         }
-        let judgedFrom = (historyStart ?? Int64.max - windowMinutes - baselineMinutes) + windowMinutes + baselineMinutes
+        let judgedFrom = (historyStart ?? Int64.max - lookBack) + lookBack
         guard var boundary = evaluatedThrough, boundary < target else { return }
         while boundary < target {
             boundary += 1
             for slot in series.indices {
-                series[slot].step(to: boundary, window: windowMinutes, baseline: baselineMinutes)
-                if boundary >= judgedFrom { judge(slot, at: boundary) }
+                // A stage's window ends `lag` before the evaluation: its give-ups are known by then.
+                let judged = boundary - series[slot].lag
+                series[slot].step(to: judged, window: windowMinutes, blocks: blocks, lookBack: lookBack)
+                if judged >= judgedFrom { judge(slot, at: boundary, windowEnd: judged) }
             }
         }
         evaluatedThrough = target
     }
 
-    private mutating func judge(_ slot: Int, at boundary: Int64) {
+    private mutating func judge(_ slot: Int, at boundary: Int64, windowEnd: Int64) {
         let s = series[slot]
         let now = EventTime(minuteIndex: boundary)
         let n = s.window.decided
@@ -177,11 +210,19 @@ public struct DropOffDetector: Sendable {
         }
         guard n >= settings.minDecided, n0 >= settings.minDecided, delta >= settings.minDelta else { return }
         let z: Double? = p0 > 0 && p0 < 1 ? delta / (p0 * (1 - p0) / Double(n)).squareRoot() : nil
-        if let z, z < settings.z { return }
+        let pValue = ExactDropOffTest.pValue(
+            abandoned: s.window.abandoned, decided: n, baselineAbandoned: s.baseline.abandoned, baselineDecided: n0)
+        if let level {
+            if pValue > level { return }
+        } else if let threshold = settings.z, let z, z < threshold {
+            return
+        }
         let alert = DropOffAlert(
             journey: s.journey, journeyName: s.journeyName, stageIndex: s.stageIndex, stageName: s.stageName,
-            windowStart: EventTime(minuteIndex: boundary - windowMinutes), windowEnd: now, decided: Int(n),
-            abandoned: Int(s.window.abandoned), rate: p, baselineRate: p0, baselineDecided: Int(n0), z: z, firedAt: now)
+            windowStart: EventTime(minuteIndex: windowEnd - windowMinutes), windowEnd: EventTime(minuteIndex: windowEnd),
+            decided: Int(n),
+            abandoned: Int(s.window.abandoned), rate: p, baselineRate: p0, baselineDecided: Int(n0), z: z, pValue: pValue,
+            firedAt: now)
         series[slot].firing = alert
         changedAlerts[alert.episode] = alert
         transitions.append(.fired(alert))
@@ -225,8 +266,11 @@ public struct DropOffDetector: Sendable {
     }
 
     /// The oldest minute a restarted detector needs decisions from.
-    public static func oldestMinuteNeeded(evaluatedThrough: EventTime, settings: AlertSettings) -> Int64 {
-        evaluatedThrough.minuteIndex - max(1, wholeMinutes(settings.window)) - max(1, wholeMinutes(settings.baseline))
+    public static func oldestMinuteNeeded(
+        evaluatedThrough: EventTime, settings: AlertSettings, catalog: JourneyCatalog
+    ) -> Int64 {
+        let lags = catalog.journeys.flatMap { $0.stages.map(lag(of:)) }
+        return evaluatedThrough.minuteIndex - lookBack(settings) - (lags.max() ?? 0)
     }
 }
 
@@ -237,41 +281,45 @@ private struct StageSeries: Sendable {
     let journeyName: String
     let stageIndex: Int
     let stageName: String
+    /// Minutes between the end of the judged window and the evaluation (``DropOffDetector/lag(of:)``).
+    let lag: Int64
     var buckets: [Int64: DecisionCounts] = [:]
     var window = DecisionCounts()
     var baseline = DecisionCounts()
     var firing: DropOffAlert?
 
-    init(journey: Int, journeyName: String, stageIndex: Int, stageName: String) {
+    init(journey: Int, journeyName: String, stageIndex: Int, stageName: String, lag: Int64) {
         self.journey = journey
         self.journeyName = journeyName
         self.stageIndex = stageIndex
         self.stageName = stageName
+        self.lag = lag
     }
 
-    /// Moves the sums from boundary `end − 1` to `end`: minute end−1 enters the window, the
-    /// window's oldest minute moves into the baseline, the baseline's oldest drops out.
-    mutating func step(to end: Int64, window w: Int64, baseline b: Int64) {
+    /// Moves the sums from boundary `end − 1` to `end`: minute end−1 enters the window and
+    /// each block of the baseline moves on by a minute; what no evaluation looks at any more
+    /// is forgotten.
+    mutating func step(to end: Int64, window w: Int64, blocks: [BaselineBlock], lookBack: Int64) {
         if let entering = buckets[end - 1] { window += entering }
-        if let moving = buckets[end - 1 - w] {
-            window -= moving
-            baseline += moving
+        if let leaving = buckets[end - 1 - w] { window -= leaving }
+        for block in blocks {
+            if let entering = buckets[end - 1 - block.end] { baseline += entering }
+            if let leaving = buckets[end - 1 - block.start] { baseline -= leaving }
         }
-        if let leaving = buckets.removeValue(forKey: end - 1 - w - b) { baseline -= leaving }
+        buckets.removeValue(forKey: end - 1 - lookBack)
     }
 
     /// Recomputes the sums for boundary `end` from the buckets (after a restore).
-    mutating func resum(through end: Int64, window w: Int64, baseline b: Int64) {
+    mutating func resum(through end: Int64, window w: Int64, blocks: [BaselineBlock], lookBack: Int64) {
         window = DecisionCounts()
         baseline = DecisionCounts()
         for (minute, counts) in buckets {
-            if minute < end - w - b {
+            if minute < end - lookBack {
                 buckets[minute] = nil
-            } else if minute < end - w {
-                baseline += counts
-            } else if minute < end {
-                window += counts
+                continue
             }
+            if minute >= end - w && minute < end { window += counts }
+            for block in blocks where block.contains(minute, evaluatedAt: end) { baseline += counts }
         }
     }
 }

@@ -1,0 +1,74 @@
+import RealModule
+
+/// From a false-alarm budget to the p-value an evaluation must reach (docs/alerts.md,
+/// "How the budget becomes a threshold").
+///
+/// The detector tests every stage at every minute, on windows that overlap all but one
+/// minute, so one noisy hour is seen by many evaluations at once. With α the chance that one
+/// evaluation of a steady stage fires, the expected number of false episodes in a month of
+/// M minutes is at most the smaller of two bounds:
+///
+/// - every episode starts with a firing evaluation: M · α;
+/// - a window sum evaluated continuously has correlation 1 − τ/W between evaluations τ
+///   apart, and such a process crosses a high level u at the rate u² Ψ(u) / W per minute
+///   (Pickands' constant is 1 for this correlation; Ψ is the normal upper tail and u its
+///   normal equivalent: Ψ(u) = α): (M / W) · u² · α.
+///
+/// The level is the largest α whose bound is within the budget. Evaluations a minute apart
+/// cross less often than the continuous process, the exact test is conservative at small
+/// counts and an episode lasts at least a window, so the budget is an upper bound; the
+/// simulation of `cjmd-alertsim` measures how far below it the detector stays.
+public struct FalseAlarmBudget: Sendable, Equatable {
+    /// The month the budget is stated per: 30 days.
+    public static let monthMinutes: Double = 30 * 24 * 60
+
+    /// Accepted false alarms per stage per month.
+    public let falseAlarmsPerMonth: Double
+    /// The window, in whole minutes.
+    public let windowMinutes: Int64
+
+    public init(falseAlarmsPerMonth: Double, windowMinutes: Int64) {
+        precondition(falseAlarmsPerMonth > 0 && windowMinutes > 0)
+        self.falseAlarmsPerMonth = falseAlarmsPerMonth
+        self.windowMinutes = windowMinutes
+    }
+
+    /// The expected false episodes per month bounded above for a per-evaluation level α.
+    public func falseAlarmsPerMonth(atLevel alpha: Double) -> Double {
+        let u = Self.normalEquivalent(ofTail: alpha)
+        let everyEvaluation = Self.monthMinutes * alpha
+        let crossings = Self.monthMinutes / Double(windowMinutes) * u * u * alpha
+        return min(everyEvaluation, crossings)
+    }
+
+    /// The largest per-evaluation level whose bound stays within the budget.
+    public var level: Double {
+        // The bound grows with α: bisect on log α.
+        var low = -60.0
+        var high = Double.log(0.5)
+        for _ in 0..<200 {
+            let middle = (low + high) / 2
+            if falseAlarmsPerMonth(atLevel: .exp(middle)) <= falseAlarmsPerMonth { low = middle } else { high = middle }
+        }
+        return .exp(low)
+    }
+
+    /// The normal-equivalent z of the level: what a z threshold would have to be.
+    public var equivalentZ: Double { Self.normalEquivalent(ofTail: level) }
+
+    /// Ψ(u) = P(N(0,1) ≥ u).
+    public static func normalTail(_ u: Double) -> Double {
+        Double.erfc(u / 2.0.squareRoot()) / 2
+    }
+
+    /// u with Ψ(u) = `tail` (0 < tail ≤ 0.5).
+    public static func normalEquivalent(ofTail tail: Double) -> Double {
+        var low = 0.0
+        var high = 40.0
+        for _ in 0..<200 {
+            let middle = (low + high) / 2
+            if normalTail(middle) > tail { low = middle } else { high = middle }
+        }
+        return (low + high) / 2
+    }
+}
