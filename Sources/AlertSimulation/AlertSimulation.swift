@@ -16,7 +16,21 @@ public struct AlertSimulation: Sendable {
     /// When simulated time starts: a Monday, 00:00 UTC.
     public var start = EventTime(seconds: 1_767_571_200)  // 2026-01-05T00:00:00Z
 
+    /// When set, a Bernoulli CUSUM designed for this rise of the give-up rate runs beside
+    /// the detector on the same decisions, with the same budget (``BernoulliCUSUM``).
+    public var cusumShift: Double? = nil
+
     public init(settings: AlertSettings) { self.settings = settings }
+
+    private var cusum: BernoulliCUSUM? {
+        cusumShift.map {
+            BernoulliCUSUM(
+                shift: $0, falseAlarmsPerMonth: settings.falseAlarmsPerMonth, baselineMinutes: 1440,
+                quietMinutes: windowMinutes, minDecided: settings.minDecided)
+        }
+    }
+
+    private var windowMinutes: Int { Int(max(1, (settings.window.microseconds + 59_999_999) / 60_000_000)) }
 
     // MARK: Steady traffic
 
@@ -31,6 +45,8 @@ public struct AlertSimulation: Sendable {
         public var meanDecidedPerWindow: Double
         /// The alerts themselves.
         public var alerts: [DropOffAlert]
+        /// False alarms per stage of the CUSUM run beside it, when one ran.
+        public var cusumFalseAlarmsPerStage: [Int]? = nil
 
         public var falseAlarms: Int { falseAlarmsPerStage.reduce(0, +) }
         /// False alarms per stage per 30 days.
@@ -53,16 +69,20 @@ public struct AlertSimulation: Sendable {
         var perStage = [Int](repeating: 0, count: stageRates.count)
         let counted = fired.filter { $0.firedAt.minuteIndex >= first + Int64(warmUp) }
         for alert in counted { perStage[alert.stageIndex] += 1 }
-        let windowMinutes = Double(max(1, (settings.window.microseconds + 59_999_999) / 60_000_000))
-        return SteadyResult(
+        var result = SteadyResult(
             decidedPerHour: decidedPerHour, days: days, stages: stageRates.count, falseAlarmsPerStage: perStage,
-            meanDecidedPerWindow: decidedPerHour * windowMinutes / 60, alerts: counted)
+            meanDecidedPerWindow: decidedPerHour * Double(windowMinutes) / 60, alerts: counted)
+        if let cusum {
+            result.cusumFalseAlarmsPerStage = traffic.map { cusum.alarms($0, judgedFrom: warmUp).count }
+        }
+        return result
     }
 
     // MARK: Spikes
 
     /// A change of one stage's give-up rate, for a while.
     public struct SpikeScenario: Sendable {
+        /// The stage's volume when the spike starts (the daily and weekly cycles go on around it).
         public var decidedPerHour: Double
         public var baseRate: Double
         public var spikeRate: Double
@@ -83,6 +103,8 @@ public struct AlertSimulation: Sendable {
         /// Per detected run: fired_at minus the moment the first give-ups of the spike become
         /// visible (its start + abandon_after). Negative when the missing advances showed first.
         public var delays: [TimeSpan]
+        /// The same for the CUSUM run beside it, when one ran.
+        public var cusumDelays: [TimeSpan]? = nil
 
         public var detected: Int { delays.count }
         /// The delay below which half (`fraction` 0.5) of the detected runs fired.
@@ -98,6 +120,7 @@ public struct AlertSimulation: Sendable {
     /// last give-ups became visible.
     public func spike(_ scenario: SpikeScenario, runs: Int, seed: UInt64) -> SpikeResult {
         var delays: [TimeSpan] = []
+        var cusumDelays: [TimeSpan] = []
         for attempt in 0..<runs {
             var random = SplitMix64(seed: seed &+ UInt64(attempt) &* 0x9E37_79B9)
             let first = start.minuteIndex
@@ -105,7 +128,9 @@ public struct AlertSimulation: Sendable {
             let lastVisible = spikeStart + scenario.duration + abandonAfter + .hours(1)
             let end = lastVisible + settings.window + .hours(1)
             let minutes = Int(end.minuteIndex - first)
-            var traffic = StageTraffic(shape: shape(scenario.decidedPerHour), giveUpRate: scenario.baseRate)
+            // Scaled so that the volume when the spike starts is the scenario's.
+            let relative = shape(60).arrivals(inMinute: spikeStart.minuteIndex)
+            var traffic = StageTraffic(shape: shape(scenario.decidedPerHour / relative), giveUpRate: scenario.baseRate)
             traffic.abandonAfter = abandonAfter
             traffic.spike = .init(start: spikeStart, duration: scenario.duration, rate: scenario.spikeRate)
             let decisions = traffic.decisions(firstMinute: first, minutes: minutes, random: &random)
@@ -114,8 +139,19 @@ public struct AlertSimulation: Sendable {
             if let hit = fired.first(where: { $0.firedAt >= spikeStart }) {
                 delays.append(hit.firedAt - (spikeStart + abandonAfter))
             }
+            if let cusum {
+                // Index i judges dated minute i, at evaluation i + abandon_after.
+                let offset = Int(spikeStart.minuteIndex - first)
+                let limit = Int((lastVisible + settings.window).minuteIndex - first)
+                if let hit = cusum.alarms(decisions, judgedFrom: warmUpMinutes).first(where: {
+                    $0 >= offset && $0 < limit
+                }) {
+                    cusumDelays.append(.minutes(Int64(hit - offset)))
+                }
+            }
         }
-        return SpikeResult(scenario: scenario, runs: runs, delays: delays)
+        return SpikeResult(
+            scenario: scenario, runs: runs, delays: delays, cusumDelays: cusum == nil ? nil : cusumDelays)
     }
 
     // MARK: Running the detector

@@ -31,10 +31,15 @@ struct AlertSimCommand: ParsableCommand {
     @Flag(help: "Skip the steady runs.") var noSteady = false
     @Flag(help: "Skip the spike runs.") var noSpikes = false
     @Flag(help: "List every false alarm of the steady runs.") var listAlarms = false
+    @Option(help: "Also run a Bernoulli CUSUM designed for this rise of the give-up rate (e.g. 0.1), for comparison.")
+    var compareCusum: Double?
 
     func run() throws {
         let settings = try alertSettings()
-        let simulation = AlertSimulation(settings: settings)
+        var simulation = AlertSimulation(settings: settings)
+        simulation.cusumShift = compareCusum
+        var steadyResults: [AlertSimulation.SteadyResult] = []
+        var spikeResults: [AlertSimulation.SpikeResult] = []
         let windowMinutes = Double(max(1, (settings.window.microseconds + 59_999_999) / 60_000_000))
         print("settings: window \(settings.window), baseline \(settings.baseline), min_decided \(settings.minDecided), "
             + "min_delta \(settings.minDelta), "
@@ -52,6 +57,7 @@ struct AlertSimCommand: ParsableCommand {
                 + "daily cycle ±\(SimulationReport.percent(simulation.dailyAmplitude)), weekends at "
                 + "\(SimulationReport.percent(simulation.weekendFactor)):\n")
             print(SimulationReport.steadyTable(results, budget: settings.z == nil ? settings.falseAlarmsPerMonth : nil))
+            steadyResults = results
             if listAlarms {
                 for result in results {
                     for alert in result.alerts {
@@ -69,6 +75,11 @@ struct AlertSimCommand: ParsableCommand {
             }
             print("\nSpikes, \(runs) runs each (delay: fired_at − the spike's start − abandon_after 30m):\n")
             print(SimulationReport.spikeTable(results))
+            spikeResults = results
+        }
+        if let compareCusum {
+            print("\nBernoulli CUSUM beside it (shift \(compareCusum), same budget, same decisions):\n")
+            print(SimulationReport.cusumTables(steady: steadyResults, spikes: spikeResults))
         }
     }
 
@@ -76,6 +87,7 @@ struct AlertSimCommand: ParsableCommand {
     static let spikeScenarios: [AlertSimulation.SpikeScenario] = [
         .init(decidedPerHour: 600, baseRate: 0.2, spikeRate: 0.9, duration: .hours(3)),
         .init(decidedPerHour: 200, baseRate: 0.2, spikeRate: 0.35, duration: .hours(1)),
+        .init(decidedPerHour: 300, baseRate: 0.2, spikeRate: 0.35, duration: .hours(1)),
         .init(decidedPerHour: 600, baseRate: 0.2, spikeRate: 0.35, duration: .hours(1)),
         .init(decidedPerHour: 2000, baseRate: 0.2, spikeRate: 0.35, duration: .hours(1)),
         .init(decidedPerHour: 200, baseRate: 0.2, spikeRate: 0.6, duration: .minutes(30)),

@@ -321,7 +321,7 @@ let problemCases: [ProblemCase] = [
         marker: "baseline", "out of range", "N from 1 to 28"),
     .withJourneys(
         "window longer than the season", "alerts:\n  window: 25h\n  baseline: same_hour_7d",
-        keyPath: "alerts.window", marker: "window", "longer than a day", "at most 24h"),
+        keyPath: "alerts.window", marker: "window", "longer than a day", "at most 1d"),
     .withJourneys(
         "z and a budget together", "alerts:\n  false_alarms_per_month: 1\n  z: 4", keyPath: "alerts.z",
         marker: "z:", "not both"),
