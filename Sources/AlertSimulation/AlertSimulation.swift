@@ -11,6 +11,8 @@ public struct AlertSimulation: Sendable {
     /// Traffic cycles (the volume is set per run).
     public var dailyAmplitude: Double = 0.6
     public var weekendFactor: Double = 0.6
+    /// Give-up rates rise by this much every night from 01:00 to 05:00 (``StageTraffic/nightlyRise``).
+    public var nightlyRise: Double = 0
     /// Every stage's abandon_after.
     public var abandonAfter: TimeSpan = .minutes(30)
     /// When simulated time starts: a Monday, 00:00 UTC.
@@ -63,6 +65,7 @@ public struct AlertSimulation: Sendable {
         let traffic = stageRates.map { rate in
             var traffic = StageTraffic(shape: shape(decidedPerHour), giveUpRate: rate)
             traffic.abandonAfter = abandonAfter
+            traffic.nightlyRise = nightlyRise
             return traffic.decisions(firstMinute: first, minutes: minutes, random: &random)
         }
         let fired = run(traffic, firstMinute: first)

@@ -18,6 +18,9 @@ public struct StageTraffic: Sendable {
     public var meanActivity: TimeSpan = .minutes(5)
     /// Instances arriving in [start, start + duration) give up at `rate` instead.
     public var spike: Spike?
+    /// Added to the give-up rate every night from 01:00 to 05:00: a change of traffic mix
+    /// (other visitors at night) that repeats daily and that the operator calls normal.
+    public var nightlyRise: Double = 0
 
     public struct Spike: Sendable, Equatable {
         public var start: EventTime
@@ -50,7 +53,11 @@ public struct StageTraffic: Sendable {
             let arriving = Self.poisson(mean: shape.arrivals(inMinute: firstMinute + Int64(offset)), random: &random)
             for _ in 0..<arriving {
                 let arrival = origin + (Double(offset) + random.unit()) * minute
-                let rate = arrival >= spikeStart && arrival < spikeEnd ? spikeRate : giveUpRate
+                var rate = arrival >= spikeStart && arrival < spikeEnd ? spikeRate : giveUpRate
+                if nightlyRise != 0 {
+                    let hour = (Int64(arrival / minute) % 1440) / 60
+                    if hour >= 1 && hour < 5 { rate = min(1, rate + nightlyRise) }
+                }
                 let decided: Double
                 let abandoned = random.chance(rate)
                 if abandoned {

@@ -11,4 +11,50 @@ extension CJMConfiguration {
         return "\(journeys.count) journey\(journeys.count == 1 ? "" : "s") (\(journeyList)); "
             + "\(sources.count) source\(sources.count == 1 ? "" : "s") (\(sourceList)); \(metrics)"
     }
+
+    /// What the drop-off detector will do, for `cjmd check-config`, e.g.
+    /// `alerts: 1h window against the preceding 1d; at most 0.5 false alarms per stage-month
+    /// (p ≤ 1.1e-05 per evaluation); watching purchase/awareness, purchase/consideration;
+    /// not watched (no abandon_after): purchase/purchase`.
+    public var alertSummary: String {
+        let baseline: String
+        switch alerts.baseline {
+        case .preceding(let span): baseline = "the preceding \(span)"
+        case .sameHourDays(let days): baseline = "the same hours of the \(days) days before"
+        case .sameHourWeeks(let weeks): baseline = "the same hours of the week in the \(weeks) weeks before"
+        }
+        let rule =
+            alerts.z.map { "fires at z ≥ \($0)" }
+            ?? "at most \(alerts.falseAlarmsPerMonth) false alarms per stage-month "
+            + "(p ≤ \(Self.probability(alerts.level ?? 0)) per evaluation)"
+        var watched: [String] = []
+        var unwatched: [String] = []
+        for journey in journeys {
+            for (index, stage) in journey.stages.enumerated().dropLast() {
+                let name = "\(journey.name)/\(stage.name)"
+                if DropOffDetector.isWatched(stage: index, of: journey) {
+                    watched.append(name)
+                } else {
+                    unwatched.append(name)
+                }
+            }
+        }
+        var summary = "alerts: \(alerts.window) window against \(baseline); \(rule); "
+        summary += watched.isEmpty ? "watching no stage" : "watching \(watched.joined(separator: ", "))"
+        if !unwatched.isEmpty { summary += "; not watched (no abandon_after): \(unwatched.joined(separator: ", "))" }
+        return summary
+    }
+
+    /// Two significant digits: `1.1e-05`.
+    private static func probability(_ value: Double) -> String {
+        guard value > 0 else { return "0" }
+        var exponent = 0
+        var mantissa = value
+        while mantissa < 1 {
+            mantissa *= 10
+            exponent -= 1
+        }
+        let rounded = (mantissa * 10).rounded() / 10
+        return "\(rounded)e-\(-exponent < 10 ? "0" : "")\(-exponent)"
+    }
 }

@@ -31,6 +31,8 @@ struct AlertSimCommand: ParsableCommand {
     @Flag(help: "Skip the steady runs.") var noSteady = false
     @Flag(help: "Skip the spike runs.") var noSpikes = false
     @Flag(help: "List every false alarm of the steady runs.") var listAlarms = false
+    @Option(help: "Steady runs: give-up rates rise by this much every night, 01:00 to 05:00 (e.g. 0.1).")
+    var nightlyRise: Double = 0
     @Option(help: "Also run a Bernoulli CUSUM designed for this rise of the give-up rate (e.g. 0.1), for comparison.")
     var compareCusum: Double?
 
@@ -38,6 +40,7 @@ struct AlertSimCommand: ParsableCommand {
         let settings = try alertSettings()
         var simulation = AlertSimulation(settings: settings)
         simulation.cusumShift = compareCusum
+        simulation.nightlyRise = nightlyRise
         var steadyResults: [AlertSimulation.SteadyResult] = []
         var spikeResults: [AlertSimulation.SpikeResult] = []
         let windowMinutes = Double(max(1, (settings.window.microseconds + 59_999_999) / 60_000_000))
@@ -55,7 +58,9 @@ struct AlertSimCommand: ParsableCommand {
             print("\nSteady traffic, \(days) days per volume, \(simulation.stageRates.count) stages "
                 + "(give-up rates \(simulation.stageRates.map { SimulationReport.percent($0) }.joined(separator: ", "))), "
                 + "daily cycle ±\(SimulationReport.percent(simulation.dailyAmplitude)), weekends at "
-                + "\(SimulationReport.percent(simulation.weekendFactor)):\n")
+                + "\(SimulationReport.percent(simulation.weekendFactor))"
+                + (nightlyRise == 0 ? "" : ", give-up rates \(SimulationReport.percent(nightlyRise)) higher 01:00–05:00")
+                + ":\n")
             print(SimulationReport.steadyTable(results, budget: settings.z == nil ? settings.falseAlarmsPerMonth : nil))
             steadyResults = results
             if listAlarms {

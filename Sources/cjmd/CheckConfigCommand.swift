@@ -11,5 +11,6 @@ struct CheckConfigCommand: ParsableCommand {
     func run() throws {
         let configuration = try CommandSupport.loadConfiguration(options.config)
         print("\(options.config): OK: \(configuration.logSummary)")
+        print(configuration.alertSummary)
     }
 }

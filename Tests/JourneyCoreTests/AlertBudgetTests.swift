@@ -132,7 +132,7 @@ import Testing
                 JourneyDefinition(
                     name: "shop", conversionWindow: .days(30),
                     stages: [
-                        StageDefinition(name: "cart", events: [EventPattern("cart")]),
+                        StageDefinition(name: "cart", events: [EventPattern("cart")], abandonAfter: .minutes(1)),
                         StageDefinition(name: "paid", events: [EventPattern("paid")]),
                     ])
             ])
@@ -224,5 +224,33 @@ import Testing
             let restartAt = Int64.random(in: 2900...4300, using: &random)
             #expect(run(restartAt: restartAt) == reference, "seed \(seed), restart at minute \(restartAt)")
         }
+    }
+}
+
+extension AlertBudgetTests {
+    /// A stage without abandon_after learns of give-ups only when the conversion window ends:
+    /// it is not judged, and what is recorded for it changes nothing.
+    @Test func stagesWithoutAbandonAfterAreNotWatched() {
+        let journey = JourneyDefinition(
+            name: "shop", conversionWindow: .days(30),
+            stages: [
+                StageDefinition(name: "browse", events: [EventPattern("browse")]),
+                StageDefinition(name: "cart", events: [EventPattern("cart")], abandonAfter: .hours(1)),
+                StageDefinition(name: "paid", events: [EventPattern("paid")]),
+            ])
+        #expect(!DropOffDetector.isWatched(stage: 0, of: journey))
+        #expect(DropOffDetector.isWatched(stage: 1, of: journey))
+        #expect(!DropOffDetector.isWatched(stage: 2, of: journey))
+        var settings = AlertSettings()
+        settings.z = 0.1
+        settings.minDecided = 1
+        var detector = DropOffDetector(catalog: JourneyCatalog(journeys: [journey]), settings: settings)
+        for minute in Int64(0)..<(3 * 1440) {
+            let time = Self.start + .minutes(minute)
+            detector.record(journey: 0, stage: 0, at: time, abandoned: minute > 2000)
+            detector.evaluate(through: time + .minutes(1))
+        }
+        #expect(detector.takeTransitions().isEmpty)
+        #expect(detector.currentCounts(journey: 0, stage: 0) == nil)
     }
 }

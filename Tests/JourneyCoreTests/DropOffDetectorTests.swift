@@ -9,8 +9,9 @@ import Testing
         JourneyDefinition(
             name: "shop", conversionWindow: .days(30),
             stages: [
-                StageDefinition(name: "visit", events: [EventPattern("visit")]),
-                StageDefinition(name: "cart", events: [EventPattern("cart")]),
+                // A one-minute abandon_after: the stages are watched and judged a minute late.
+                StageDefinition(name: "visit", events: [EventPattern("visit")], abandonAfter: .minutes(1)),
+                StageDefinition(name: "cart", events: [EventPattern("cart")], abandonAfter: .minutes(1)),
                 StageDefinition(name: "paid", events: [EventPattern("paid")]),
             ])
     ])
@@ -94,7 +95,7 @@ import Testing
         let resolved = try #require(drive.resolved.first)
         #expect(fired.firedAt > Self.start + .minutes(spike.lowerBound))
         #expect(fired.firedAt < Self.start + .minutes(spike.upperBound))
-        #expect(fired.windowEnd == fired.firedAt && fired.windowEnd - fired.windowStart == .minutes(15))
+        #expect(fired.firedAt - fired.windowEnd == .minutes(1) && fired.windowEnd - fired.windowStart == .minutes(15))
         #expect(abs(fired.baselineRate - 0.1) < 1e-9)
         #expect(fired.rate > fired.baselineRate + 0.05)
         #expect((fired.z ?? 0) >= 3)
@@ -169,7 +170,8 @@ import Testing
             }
             detector.evaluate(through: Self.start + .minutes(watermarkMinute))
             _ = detector.takeTransitions()
-            guard let end = detector.evaluatedThrough.map({ $0 - Self.start.minuteIndex }) else { continue }
+            // The stage's window ends its abandon_after (one minute) before the evaluation.
+            guard let end = detector.evaluatedThrough.map({ $0 - Self.start.minuteIndex - 1 }) else { continue }
             let counts = try #require(detector.currentCounts(journey: 0, stage: 1))
             func recount(_ range: Range<Int64>) -> DecisionCounts {
                 var c = DecisionCounts()

@@ -1,10 +1,14 @@
 /// The drop-off spike detector of docs/alerts.md, in event time.
 ///
-/// For every stage k but the last it counts, per minute of event time, the instances
-/// *decided* at k: flagged abandoned there (or expired there unflagged) or advanced from it.
-/// At every minute boundary T that the watermark has passed it compares the last `window`,
-/// [T − window, T), with its baseline: the span just before it, or the same hours of earlier
-/// days or weeks (``AlertBaseline``):
+/// For every stage k with an `abandon_after` (``isWatched(stage:of:)``) it counts, per minute
+/// of event time, the instances *decided* at k: advanced from it (dated when they reached
+/// the next stage), flagged abandoned there (dated when the customer fell silent) or expired
+/// there unflagged (dated at the expiry). A give-up is known `abandon_after` after it is
+/// dated, so at every minute boundary T that the watermark has passed the stage is judged on
+/// the window that is complete by then, [E − window, E) with E = T − abandon_after: the same
+/// customers' advances and give-ups, whatever the volume does. It compares that window with
+/// its baseline: the span just before it, or the same hours of earlier days or weeks
+/// (``AlertBaseline``):
 ///
 /// - nothing is judged before a whole window and baseline of history exist (counted from the
 ///   first decision): a half-empty baseline at start-up is not a baseline;
@@ -59,7 +63,7 @@ public struct DropOffDetector: Sendable {
         for (j, journey) in catalog.journeys.enumerated() {
             var row: [Int?] = []
             for (k, stage) in journey.stages.enumerated() {
-                if k < journey.stages.count - 1 {
+                if Self.isWatched(stage: k, of: journey) {
                     row.append(series.count)
                     series.append(
                         StageSeries(
@@ -99,6 +103,14 @@ public struct DropOffDetector: Sendable {
     private static func lookBack(_ settings: AlertSettings) -> Int64 {
         let window = max(1, wholeMinutes(settings.window))
         return settings.baseline.blocks(windowMinutes: window).map(\.start).max() ?? window
+    }
+
+    /// Whether the detector judges stage `index` of `journey`: every stage but the last that
+    /// has an `abandon_after`. Without one, giving up is known only when the conversion
+    /// window ends, weeks later: too late to page anyone, and dated so long after the
+    /// customers' visits that every change of traffic would look like a spike.
+    public static func isWatched(stage index: Int, of journey: JourneyDefinition) -> Bool {
+        index < journey.stages.count - 1 && journey.stages[index].abandonAfter != nil
     }
 
     /// How long after a stage's decisions happen all of them are known: a give-up is dated
