@@ -188,7 +188,8 @@ public struct AlertSimulation: Sendable {
         for offset in 0..<minutes {
             let minute = firstMinute + Int64(offset)
             for (stage, counts) in stages.enumerated() {
-                detector.record(DecisionCounts(advanced: counts[offset].advanced), journey: 0, stage: stage, minute: minute)
+                detector.record(
+                    DecisionCounts(advanced: counts[offset].advanced), journey: 0, stage: stage, minute: minute)
                 if offset >= lag {
                     detector.record(
                         DecisionCounts(abandoned: counts[offset - lag].abandoned), journey: 0, stage: stage,

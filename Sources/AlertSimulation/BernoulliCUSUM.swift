@@ -35,7 +35,8 @@ struct BernoulliCUSUM {
             let threshold = log(max(monthly, 1) / falseAlarmsPerMonth)
             statistic = max(
                 0,
-                statistic + Double(counts.abandoned) * log(p1 / p0) + Double(counts.advanced) * log((1 - p1) / (1 - p0)))
+                statistic + Double(counts.abandoned) * log(p1 / p0) + Double(counts.advanced) * log((1 - p1) / (1 - p0))
+            )
             if statistic >= threshold, minute >= quietUntil {
                 alarms.append(minute)
                 statistic = 0

@@ -26,13 +26,17 @@ public enum SimulationReport {
             guard let perStage = result.cusumFalseAlarmsPerStage else { continue }
             let perMonth = Double(perStage.reduce(0, +)) / (Double(result.stages) * Double(result.days) / 30)
             lines.append(
-                "| \(number(result.meanDecidedPerWindow)) | \(fixed(perMonth, 3)) | \(perStage.max() ?? 0) in \(result.days) d |")
+                "| \(number(result.meanDecidedPerWindow)) | \(fixed(perMonth, 3)) | \(perStage.max() ?? 0) in \(result.days) d |"
+            )
         }
-        lines += ["", "| decided per hour | give-up rate | for | detected | median delay |", "|---:|---|---:|---:|---:|"]
+        lines += [
+            "", "| decided per hour | give-up rate | for | detected | median delay |", "|---:|---|---:|---:|---:|",
+        ]
         for result in spikes {
             guard let delays = result.cusumDelays else { continue }
             let s = result.scenario
-            let median = AlertSimulation.SpikeResult(scenario: s, runs: result.runs, delays: delays).delay(quantile: 0.5)
+            let median = AlertSimulation.SpikeResult(scenario: s, runs: result.runs, delays: delays).delay(
+                quantile: 0.5)
             lines.append(
                 "| \(number(s.decidedPerHour)) | \(percent(s.baseRate)) → \(percent(s.spikeRate)) | \(s.duration) | "
                     + "\(delays.count) of \(result.runs) | \(minutes(median)) |")

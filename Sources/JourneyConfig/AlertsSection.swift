@@ -23,11 +23,13 @@ extension ConfigReader {
             rangeAdvice: "false_alarms_per_month is how many false alarms per stage per month you accept, "
                 + "greater than 0 and at most 1000; the default is 0.5"
         ).or(settings.falseAlarmsPerMonth)
-        settings.z = decimal(
-            section["z"], example: "3.0", isAcceptable: { $0 > 0 },
-            rangeAdvice: "z must be greater than 0; leave it out to derive the threshold from false_alarms_per_month",
-            nullMeansAbsent: true
-        ).value
+        settings.z =
+            decimal(
+                section["z"], example: "3.0", isAcceptable: { $0 > 0 },
+                rangeAdvice:
+                    "z must be greater than 0; leave it out to derive the threshold from false_alarms_per_month",
+                nullMeansAbsent: true
+            ).value
         if let zField = section["z"], !zField.isNull, section["false_alarms_per_month"] != nil {
             report(
                 "z and false_alarms_per_month both set the alert threshold; keep false_alarms_per_month "
@@ -75,7 +77,8 @@ extension ConfigReader {
         }
     }
 
-    private func checkWindow(_ window: TimeSpan, against baseline: AlertBaseline, window windowField: Field?,
+    private func checkWindow(
+        _ window: TimeSpan, against baseline: AlertBaseline, window windowField: Field?,
         baseline baselineField: Field?
     ) {
         switch baseline {

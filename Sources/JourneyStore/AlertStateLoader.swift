@@ -19,7 +19,8 @@ enum AlertStateLoader {
         var snapshot = DropOffDetector.Snapshot()
         snapshot.evaluatedThrough = evaluatedThrough
         let oldest = evaluatedThrough.map {
-            EventTime(minuteIndex: DropOffDetector.oldestMinuteNeeded(
+            EventTime(
+                minuteIndex: DropOffDetector.oldestMinuteNeeded(
                     evaluatedThrough: $0, settings: settings, catalog: catalog))
         }
         let names = catalog.journeys.map(\.name)

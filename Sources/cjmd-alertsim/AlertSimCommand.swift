@@ -44,10 +44,12 @@ struct AlertSimCommand: ParsableCommand {
         var steadyResults: [AlertSimulation.SteadyResult] = []
         var spikeResults: [AlertSimulation.SpikeResult] = []
         let windowMinutes = Double(max(1, (settings.window.microseconds + 59_999_999) / 60_000_000))
-        print("settings: window \(settings.window), baseline \(settings.baseline), min_decided \(settings.minDecided), "
-            + "min_delta \(settings.minDelta), "
-            + (settings.z.map { "z \($0)" }
-                ?? "false_alarms_per_month \(settings.falseAlarmsPerMonth) → p ≤ \(settings.level ?? 0) per evaluation"))
+        print(
+            "settings: window \(settings.window), baseline \(settings.baseline), min_decided \(settings.minDecided), "
+                + "min_delta \(settings.minDelta), "
+                + (settings.z.map { "z \($0)" }
+                    ?? "false_alarms_per_month \(settings.falseAlarmsPerMonth) → p ≤ \(settings.level ?? 0) per evaluation")
+        )
         if !noSteady {
             var results: [AlertSimulation.SteadyResult] = []
             for (index, perWindow) in try parsedVolumes().enumerated() {
@@ -55,12 +57,14 @@ struct AlertSimCommand: ParsableCommand {
                     simulation.steady(
                         decidedPerHour: perWindow * 60 / windowMinutes, days: days, seed: seed &+ UInt64(index)))
             }
-            print("\nSteady traffic, \(days) days per volume, \(simulation.stageRates.count) stages "
-                + "(give-up rates \(simulation.stageRates.map { SimulationReport.percent($0) }.joined(separator: ", "))), "
-                + "daily cycle ±\(SimulationReport.percent(simulation.dailyAmplitude)), weekends at "
-                + "\(SimulationReport.percent(simulation.weekendFactor))"
-                + (nightlyRise == 0 ? "" : ", give-up rates \(SimulationReport.percent(nightlyRise)) higher 01:00–05:00")
-                + ":\n")
+            print(
+                "\nSteady traffic, \(days) days per volume, \(simulation.stageRates.count) stages "
+                    + "(give-up rates \(simulation.stageRates.map { SimulationReport.percent($0) }.joined(separator: ", "))), "
+                    + "daily cycle ±\(SimulationReport.percent(simulation.dailyAmplitude)), weekends at "
+                    + "\(SimulationReport.percent(simulation.weekendFactor))"
+                    + (nightlyRise == 0
+                        ? "" : ", give-up rates \(SimulationReport.percent(nightlyRise)) higher 01:00–05:00")
+                    + ":\n")
             print(SimulationReport.steadyTable(results, budget: settings.z == nil ? settings.falseAlarmsPerMonth : nil))
             steadyResults = results
             if listAlarms {

@@ -47,6 +47,7 @@ import Testing
         old.z = 3
         let noisy = AlertSimulation(settings: old).steady(decidedPerHour: 600, days: 30, seed: 7)
         let quiet = simulation.steady(decidedPerHour: 600, days: 30, seed: 7)
-        #expect(noisy.falseAlarms >= 10 * max(1, quiet.falseAlarms), "old \(noisy.falseAlarms), new \(quiet.falseAlarms)")
+        #expect(
+            noisy.falseAlarms >= 10 * max(1, quiet.falseAlarms), "old \(noisy.falseAlarms), new \(quiet.falseAlarms)")
     }
 }

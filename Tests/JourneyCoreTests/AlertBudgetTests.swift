@@ -172,7 +172,9 @@ import Testing
         var decisions: [(known: Int64, dated: EventTime, abandoned: Bool)] = []
         let spikes = (0..<3).map { _ in
             let from = Int64.random(in: 2900...4200, using: &random)
-            return (from..<(from + Int64.random(in: 20...120, using: &random)), Double.random(in: 0.4...0.9, using: &random))
+            return (
+                from..<(from + Int64.random(in: 20...120, using: &random)), Double.random(in: 0.4...0.9, using: &random)
+            )
         }
         for minute in Int64(0)..<(3 * 1440) {
             let rate = spikes.first { $0.0.contains(minute) }?.1 ?? 0.15

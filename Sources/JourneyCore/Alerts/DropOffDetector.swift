@@ -231,9 +231,11 @@ public struct DropOffDetector: Sendable {
         }
         let alert = DropOffAlert(
             journey: s.journey, journeyName: s.journeyName, stageIndex: s.stageIndex, stageName: s.stageName,
-            windowStart: EventTime(minuteIndex: windowEnd - windowMinutes), windowEnd: EventTime(minuteIndex: windowEnd),
+            windowStart: EventTime(minuteIndex: windowEnd - windowMinutes),
+            windowEnd: EventTime(minuteIndex: windowEnd),
             decided: Int(n),
-            abandoned: Int(s.window.abandoned), rate: p, baselineRate: p0, baselineDecided: Int(n0), z: z, pValue: pValue,
+            abandoned: Int(s.window.abandoned), rate: p, baselineRate: p0, baselineDecided: Int(n0), z: z,
+            pValue: pValue,
             firedAt: now)
         series[slot].firing = alert
         changedAlerts[alert.episode] = alert
