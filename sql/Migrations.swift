@@ -31,5 +31,6 @@ public enum SchemaMigrations {
         Migration(9, "writer_fence", PackageResources._09_writer_fence_sql),
         Migration(10, "bucket_bounds_in_one_place", PackageResources._10_bucket_bounds_in_one_place_sql),
         Migration(11, "alert_p_value", PackageResources._11_alert_p_value_sql),
+        Migration(12, "storage_view", PackageResources._12_storage_view_sql),
     ]
 }

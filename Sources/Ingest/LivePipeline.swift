@@ -137,6 +137,7 @@ public final class LivePipeline: Service, Sendable {
         var session: Session? = nil
         var state = CommitLoopState(drainTimeout: drainTimeout)
         var memoryTrim = MemoryTrimSchedule()
+        var storageMeasure = StorageMeasureSchedule()
         while true {
             heartbeat.withLockedValue { $0 = DispatchTime.now().uptimeNanoseconds }
             let limits = self.configuration.ingest
@@ -210,6 +211,9 @@ public final class LivePipeline: Service, Sendable {
                             queueDepth: queue.depth, openInstances: session!.sink.openInstances,
                             firingAlerts: session!.sink.firingAlerts.count))
                     databaseAvailable(after: state.committed(now: Self.monotonicSeconds()))
+                    if storageMeasure.isDue(now: DispatchTime.now().uptimeNanoseconds) {
+                        measureStorage(on: session!.connection)
+                    }
                     break
                 } catch {
                     let connectionLost =
@@ -274,6 +278,16 @@ public final class LivePipeline: Service, Sendable {
         }
         logger.info("committed everything accepted; commit loop stopped")
         return nil
+    }
+
+    /// Reports what schema `cjm` takes on disk. A failure only costs this measurement: the
+    /// next commit finds out whether the connection is still good.
+    private func measureStorage(on connection: PostgresConnection) {
+        do {
+            observer.onStorage(try StorageSize.totalBytes(on: connection))
+        } catch {
+            logger.debug("could not measure the database's size", metadata: ["error": "\(error)"])
+        }
     }
 
     /// The database took a batch: says so, and logs the end of an outage that lasted `outage` seconds.
@@ -374,6 +388,8 @@ public struct PipelineObserver: Sendable {
     }
     public var onState: @Sendable (PipelineState) -> Void = { _ in }
     public var onDatabase: @Sendable (_ up: Bool) -> Void = { _ in }
+    /// Bytes schema `cjm` takes on disk (`cjm.storage`), after a commit about once a minute.
+    public var onStorage: @Sendable (_ bytes: Int64) -> Void = { _ in }
     /// Told after every take and every failed attempt, also while the database is away:
     /// items accepted and not committed, and whether sources are paused because of them.
     public var onQueue: @Sendable (_ depth: Int, _ full: Bool) -> Void = { _, _ in }

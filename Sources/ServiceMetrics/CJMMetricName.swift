@@ -27,6 +27,9 @@ public enum CJMMetricName: String, CaseIterable, Sendable {
     case openInstances = "cjmd_open_instances"
     /// Gauge: drop-off spike alerts currently firing (docs/alerts.md).
     case alertsFiring = "cjmd_alerts_firing"
+    /// Gauge: bytes schema `cjm` takes on disk, indexes and TOAST included (`cjm.storage`),
+    /// measured about once a minute while the daemon commits.
+    case databaseBytes = "cjmd_database_bytes"
     /// Gauge `{source}`: open client connections of a socket source.
     case connections = "cjmd_connections"
     /// Gauge: the engine watermark as Unix seconds; 0 before the first watermark.

@@ -27,6 +27,7 @@ public final class CJMMetrics: Sendable {
     private let databaseUp: Meter
     private let openInstances: Meter
     private let alertsFiring: Meter
+    private let databaseBytes: Meter
     private let watermark: Meter
     private let backpressure: Meter
     private let reloads: [ReloadResult: Counter]
@@ -57,6 +58,7 @@ public final class CJMMetrics: Sendable {
         databaseUp = gauge(.databaseUp)
         openInstances = gauge(.openInstances)
         alertsFiring = gauge(.alertsFiring)
+        databaseBytes = gauge(.databaseBytes)
         watermark = gauge(.watermarkSeconds)
         backpressure = gauge(.backpressure)
         var reloads: [ReloadResult: Counter] = [:]
@@ -149,6 +151,11 @@ public final class CJMMetrics: Sendable {
     /// Sets the number of drop-off alerts currently firing.
     public func setAlertsFiring(_ count: Int) {
         alertsFiring.set(count)
+    }
+
+    /// Sets the bytes schema `cjm` takes on disk.
+    public func setDatabaseBytes(_ bytes: Int64) {
+        databaseBytes.set(Double(bytes))
     }
 
     /// Sets the engine watermark from microseconds since the Unix epoch (`EventTime`'s unit);

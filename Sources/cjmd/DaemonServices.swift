@@ -54,6 +54,7 @@ enum MetricsObserver {
             metrics.setOpenInstances(state.openInstances)
             metrics.setAlertsFiring(state.firingAlerts)
         }
+        observer.onStorage = { bytes in metrics.setDatabaseBytes(bytes) }
         observer.onQueue = { depth, full in
             metrics.setBufferDepth(depth)
             metrics.setBackpressure(full)

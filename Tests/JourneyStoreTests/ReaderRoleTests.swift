@@ -24,7 +24,8 @@ struct ReaderRoleTests {
             for readable in [
                 "cjm.funnel", "cjm.funnel_daily", "cjm.touchpoints", "cjm.exit_points", "cjm.dropoff_hourly",
                 "cjm.events", "cjm.journey_instances", "cjm.critical_moments", "cjm.alerts",
-                "cjm.stage_decisions", "cjm.funnel_stats", "cjm.time_to_next", "cjm.time_to_next_percentiles",
+                "cjm.stage_decisions", "cjm.storage", "cjm.funnel_stats", "cjm.time_to_next",
+                "cjm.time_to_next_percentiles",
             ] {
                 #expect(throws: Never.self, "\(readable)") { _ = try c.execute("SELECT * FROM \(readable) LIMIT 1") }
             }

@@ -12,6 +12,13 @@ figure_replay() {
     local replay_rate
     replay_rate=$(calc "$replay_lines / $replay_seconds")
 
+    # What the replay left on disk in schema cjm (cjm.storage: tables, indexes, TOAST), per
+    # event stored, as it is right after the replay (dead row versions included).
+    local cjm_bytes stored_events
+    cjm_bytes=$(psqlx "$db" -At -c "SELECT sum(total_bytes) FROM cjm.storage") || die "cannot read cjm.storage in $db"
+    stored_events=$(psqlx "$db" -At -c "SELECT count(*) FROM cjm.events") || die "cannot count cjm.events in $db"
+    record "storage cjm_bytes=$cjm_bytes events=$stored_events ndjson_bytes=$(stat -c %s "$file")"
+
     # The baseline loads what cjmd stored — same rows, same columns — as TSV into a table
     # with cjm.events' primary key and BRIN index, in one transaction, like any bulk load.
     psqlx "$db" -c "\\copy (SELECT * FROM cjm.events) TO '$tsv'" || die "cannot export cjm.events to $tsv"
@@ -45,6 +52,9 @@ figure_replay() {
     jsonb_seconds=$(calc "$(now) - $started")
     jsonb_rate=$(calc "$replay_lines / $jsonb_seconds")
     record "copy_ndjson_jsonb rows=$replay_lines seconds=$jsonb_seconds rows_per_second=$jsonb_rate"
+    local raw_bytes
+    raw_bytes=$(psqlx "$db" -At -c "SELECT pg_total_relation_size('bench_copy.raw')")
+    record "storage raw_jsonb_bytes=$raw_bytes rows=$replay_lines"
 
     # Leave the database as cjmd wrote it for figure 4.
     psqlx "$db" -c "DROP SCHEMA bench_copy CASCADE" >/dev/null
@@ -57,6 +67,13 @@ figure_replay() {
         "$(grouped "$copy_rate") (\\copy TSV, same key)" "$(ratio_text "$ratio")" "≥ 0.8× COPY" "$met"
     row "1. (reference) \\copy NDJSON → jsonb, rows/s" "" "$(grouped "$jsonb_rate")" \
         "$(ratio_text "$(calc "$replay_rate / $jsonb_rate")")" "" ""
+    local bytes_per_event raw_per_event
+    bytes_per_event=$(calc "$cjm_bytes / $stored_events")
+    raw_per_event=$(calc "$raw_bytes / $replay_lines")
+    row "1. storage, bytes per event (schema cjm, all tables and indexes)" "$(fmt 0 "$bytes_per_event")" \
+        "$(fmt 0 "$raw_per_event") (NDJSON lines as one jsonb column, no key)" \
+        "$(ratio_text "$(calc "$bytes_per_event / $raw_per_event")")" "≤ 250 B" \
+        "$(awk -v b="$bytes_per_event" 'BEGIN { print (b <= 250) ? "yes" : "no" }')"
     # CPU per event of both sides: the replay's floor on these cores is its CPU time over
     # their number (or its busiest process), whatever the overlap.
     local per_event="* 1000000 / $tick / $replay_lines"
