@@ -256,3 +256,45 @@ extension AlertBudgetTests {
         #expect(detector.currentCounts(journey: 0, stage: 0) == nil)
     }
 }
+
+extension AlertBudgetTests {
+    /// History starts at the first decision at any stage, watched or not, which is what a
+    /// restart reads back from `cjm.stage_decisions`: warm-up ends at the same minute.
+    @Test func warmUpCountsFromTheFirstDecisionAtAnyStage() {
+        let journey = JourneyDefinition(
+            name: "shop", conversionWindow: .days(30),
+            stages: [
+                StageDefinition(name: "browse", events: [EventPattern("browse")]),
+                StageDefinition(name: "cart", events: [EventPattern("cart")], abandonAfter: .minutes(30)),
+                StageDefinition(name: "paid", events: [EventPattern("paid")]),
+            ])
+        let catalog = JourneyCatalog(journeys: [journey])
+        var settings = AlertSettings()
+        settings.window = .minutes(30)
+        settings.baseline = .preceding(.hours(2))
+        settings.minDecided = 10
+        var running = DropOffDetector(catalog: catalog, settings: settings)
+        for minute in Int64(0)..<60 {
+            running.record(journey: 0, stage: 0, at: Self.start + .minutes(minute), abandoned: false)
+        }
+        running.record(journey: 0, stage: 1, at: Self.start + .minutes(60), abandoned: false)
+        running.evaluate(through: Self.start + .minutes(61))
+        #expect(running.historyStart == Self.start.minuteIndex)
+    }
+
+    @Test func theLevelIsCappedWhereTheBoundStopsGrowing() {
+        var previous = 0.0
+        for budget in [1.0, 10, 100, 150, 200, 452, 1000] {
+            let level = FalseAlarmBudget(falseAlarmsPerMonth: budget, windowMinutes: 60).level
+            #expect(level >= previous && level <= FalseAlarmBudget.maximumLevel, "budget \(budget): \(level)")
+            previous = level
+        }
+        #expect(FalseAlarmBudget(falseAlarmsPerMonth: 1000, windowMinutes: 1440).level == FalseAlarmBudget.maximumLevel)
+    }
+
+    @Test func aTailFarBelowTheMeanIsOne() {
+        let p = ExactDropOffTest.pValue(
+            abandoned: 1, decided: 100_000, baselineAbandoned: 50_000, baselineDecided: 100_000)
+        #expect(p > 0.999_999 && p <= 1)
+    }
+}

@@ -136,10 +136,11 @@ public struct DropOffDetector: Sendable {
     /// Counts the decisions `counts` made at `stage` of `journey` during minute `minute`
     /// (``EventTime/minuteIndex``): the same as recording each of them.
     public mutating func record(_ counts: DecisionCounts, journey: Int, stage: Int, minute: Int64) {
-        guard let slot = slot(journey, stage), counts.decided > 0 else { return }
-        // History starts at the oldest decision ever stored, late ones included, which is
-        // what a restarted detector reads back from the database.
-        if let start = historyStart, minute < start { historyStart = minute }
+        guard counts.decided > 0 else { return }
+        // History starts at the oldest decision ever stored, at any stage (watched or not)
+        // and late ones included: what a restarted detector reads back from the database.
+        historyStart = min(historyStart ?? minute, minute)
+        guard let slot = slot(journey, stage) else { return }
         if let evaluated = evaluatedThrough {
             let end = evaluated - series[slot].lag
             // Too old for any window still to be evaluated: it changes nothing any more.

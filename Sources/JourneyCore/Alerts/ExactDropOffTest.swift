@@ -23,6 +23,23 @@ public enum ExactDropOffTest {
         let highest = min(n, gaveUp)
         if x <= lowest { return 1 }
         if x > highest { return 0 }
+        // Below the mean the upper tail is most of the mass: 1 − the lower tail, summed
+        // downwards from x − 1 where its terms are largest (summing upwards from a term that
+        // underflows would give 0).
+        if Double(x) * Double(population) <= Double(n) * Double(gaveUp) {
+            var term = Double.exp(
+                logChoose(gaveUp, x - 1) + logChoose(population - gaveUp, n - x + 1) - logChoose(population, n))
+            var below = 0.0
+            var k = x - 1
+            while true {
+                below += term
+                if k == lowest { break }
+                term *= (Double(k) * Double(population - gaveUp - n + k)) / (Double(gaveUp - k + 1) * Double(n - k + 1))
+                if term < below * 1e-17 { break }
+                k -= 1
+            }
+            return max(0, 1 - below)
+        }
         // Sum the terms from x upwards; each is the previous one times a ratio, so only the
         // first needs the log-gamma function. Past the mode the terms fall geometrically:
         // stop once they no longer change the sum.

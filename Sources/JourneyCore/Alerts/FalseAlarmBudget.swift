@@ -44,12 +44,20 @@ public struct FalseAlarmBudget: Sendable, Equatable {
         return min(everyEvaluation, crossings)
     }
 
-    /// The largest per-evaluation level whose noise-only rate stays within the budget's
-    /// ``noiseShare``.
+    /// The highest level cjmd uses, whatever the budget: past it a window that fires says
+    /// little, and the crossing rate stops growing with α (it peaks near α = 0.12, where u
+    /// is about 1), so it would no longer bound anything.
+    public static let maximumLevel = 0.01
+
+    /// The largest per-evaluation level, at most ``maximumLevel``, whose noise-only rate
+    /// stays within the budget's ``noiseShare``.
     public var level: Double {
-        // The bound grows with α: bisect on log α.
+        // Below the maximum the bound grows with α: bisect on log α.
         var low = -60.0
-        var high = Double.log(0.5)
+        var high = Double.log(Self.maximumLevel)
+        if falseAlarmsPerMonth(atLevel: Self.maximumLevel) <= falseAlarmsPerMonth * Self.noiseShare {
+            return Self.maximumLevel
+        }
         for _ in 0..<200 {
             let middle = (low + high) / 2
             if falseAlarmsPerMonth(atLevel: .exp(middle)) <= falseAlarmsPerMonth * Self.noiseShare {
