@@ -171,3 +171,32 @@ struct AlertEndToEndTests {
         }
     }
 }
+
+extension AlertEndToEndTests {
+    /// A seasonal baseline and lagged stages through the store: a replay stopped part-way and
+    /// continued by a new process (which restores the detector from `cjm.stage_decisions`,
+    /// reaching back the baseline's days) ends with the alerts and counts of one replay.
+    @Test func aSeasonalBaselineRestoresExactly() throws {
+        try StoreTestDatabase.withDatabase { conninfo in
+            var configuration = Self.configuration()
+            configuration.alerts.baseline = .sameHourDays(2)
+            configuration.alerts.minDecided = 20
+            configuration.alerts.falseAlarmsPerMonth = 50
+            let harness = try StoreHarness(conninfo: conninfo, configuration: configuration)
+            let bytes = Self.simulate(days: 7, customers: 30_000, seed: 6, spike: true)
+            try harness.replay(bytes: bytes)
+            let whole = try harness.snapshot()
+            #expect(!whole.alerts.isEmpty, "the spike should fire against the same hours of the days before")
+
+            try harness.reset()
+            // Stop after about 60 % of the lines (at a line boundary), then replay all of it.
+            var cut = bytes.count * 6 / 10
+            while bytes[cut - 1] != UInt8(ascii: "\n") { cut += 1 }
+            try harness.replay(bytes: Array(bytes[..<cut]))
+            try harness.replay(bytes: bytes)
+            let continued = try harness.snapshot()
+            #expect(continued.alerts == whole.alerts)
+            #expect(continued.decisions == whole.decisions)
+        }
+    }
+}
