@@ -211,9 +211,6 @@ public final class LivePipeline: Service, Sendable {
                             queueDepth: queue.depth, openInstances: session!.sink.openInstances,
                             firingAlerts: session!.sink.firingAlerts.count))
                     databaseAvailable(after: state.committed(now: Self.monotonicSeconds()))
-                    if storageMeasure.isDue(now: DispatchTime.now().uptimeNanoseconds) {
-                        measureStorage(on: session!.connection)
-                    }
                     break
                 } catch {
                     let connectionLost =
@@ -271,6 +268,10 @@ public final class LivePipeline: Service, Sendable {
                 }
             }
             queue.markCommitted(through: taken.lastTicket)
+            // After the acknowledgements are released, not before them.
+            if let session, storageMeasure.isDue(now: DispatchTime.now().uptimeNanoseconds) {
+                measureStorage(on: session.connection)
+            }
             if queue.isClosed && queue.depth == 0 && taken.items.isEmpty {
                 writeWaitingDerivedRows(session)
                 break
