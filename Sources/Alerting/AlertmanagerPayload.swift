@@ -51,7 +51,7 @@ public enum AlertmanagerPayload {
             + "(\(alert.abandoned) of \(alert.decided) decided) in the window "
             + "\(readableTime(alert.windowStart)) to \(readableTime(alert.windowEnd)), "
             + "against a baseline of \(ReadableNumbers.percent(alert.baselineRate)) (z = \(z)"
-            + (alert.pValue.map { ", p = \(ReadableNumbers.scientific($0))" } ?? "") + ")."
+            + (alert.pValue.map { ", p = \(ProbabilityText.format($0))" } ?? "") + ")."
     }
 
     /// RFC 3339 without a fraction of zeros: windows are usually whole minutes.

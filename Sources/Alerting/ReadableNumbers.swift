@@ -6,25 +6,6 @@ enum ReadableNumbers {
         fixed(fraction * 100, decimals: 1) + "%"
     }
 
-    /// A probability with two significant digits: `0.000012345` → `1.2e-05`, `0.25` → `0.25`.
-    static func scientific(_ value: Double) -> String {
-        guard value.isFinite, value > 0 else { return value == 0 ? "0" : fixed(value, decimals: 2) }
-        if value >= 0.01 { return fixed(value, decimals: 2) }
-        var exponent = 0
-        var mantissa = value
-        while mantissa < 1 {
-            mantissa *= 10
-            exponent -= 1
-        }
-        var digits = fixed(mantissa, decimals: 1)
-        if digits == "10.0" {
-            digits = "1.0"
-            exponent += 1
-        }
-        let magnitude = -exponent
-        return digits + "e-" + (magnitude < 10 ? "0" : "") + String(magnitude)
-    }
-
     /// `value` rounded to `decimals` places, e.g. `fixed(5.126, decimals: 2)` → `5.13`.
     static func fixed(_ value: Double, decimals: Int) -> String {
         guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }

@@ -26,7 +26,7 @@ extension CJMConfiguration {
         let rule =
             alerts.z.map { "fires at z ≥ \($0)" }
             ?? "at most \(alerts.falseAlarmsPerMonth) false alarms per stage-month "
-            + "(p ≤ \(Self.probability(alerts.level ?? 0)) per evaluation)"
+            + "(p ≤ \(ProbabilityText.format(alerts.level ?? 0)) per evaluation)"
         var watched: [String] = []
         var unwatched: [String] = []
         for journey in journeys {
@@ -43,18 +43,5 @@ extension CJMConfiguration {
         summary += watched.isEmpty ? "watching no stage" : "watching \(watched.joined(separator: ", "))"
         if !unwatched.isEmpty { summary += "; not watched (no abandon_after): \(unwatched.joined(separator: ", "))" }
         return summary
-    }
-
-    /// Two significant digits: `1.1e-05`.
-    private static func probability(_ value: Double) -> String {
-        guard value > 0 else { return "0" }
-        var exponent = 0
-        var mantissa = value
-        while mantissa < 1 {
-            mantissa *= 10
-            exponent -= 1
-        }
-        let rounded = (mantissa * 10).rounded() / 10
-        return "\(rounded)e-\(-exponent < 10 ? "0" : "")\(-exponent)"
     }
 }

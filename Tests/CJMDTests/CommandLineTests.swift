@@ -13,6 +13,10 @@ import Testing
         let result = try CommandRunner.run(["check-config", "--config", shipped])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("OK"))
+        // The alert plan: the level the default budget gives, the stages watched and not.
+        #expect(result.stdout.contains("at most 0.5 false alarms per stage-month (p ≤ 9.5e-06 per evaluation)"))
+        #expect(result.stdout.contains("watching purchase/awareness, purchase/consideration;"), "\(result.stdout)")
+        #expect(result.stdout.contains("not watched (no abandon_after): purchase/purchase"))
     }
 
     @Test func checkConfigListsEveryProblemWithLineAndExits78() throws {

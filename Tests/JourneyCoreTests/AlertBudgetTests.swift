@@ -298,3 +298,14 @@ extension AlertBudgetTests {
         #expect(p > 0.999_999 && p <= 1)
     }
 }
+
+extension AlertBudgetTests {
+    @Test(
+        arguments: [
+            (0.25, "0.25"), (0.01, "0.01"), (0.00999, "1.0e-02"), (9.4929e-6, "9.5e-06"), (9.96e-6, "1.0e-05"),
+            (3.14e-12, "3.1e-12"), (0, "0"),
+        ] as [(Double, String)])
+    func probabilitiesReadTheSameEverywhere(value: Double, text: String) {
+        #expect(ProbabilityText.format(value) == text)
+    }
+}
