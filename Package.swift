@@ -175,7 +175,7 @@ let package = Package(
             name: "JourneyStoreTests",
             dependencies: [
                 "JourneyStore", "JourneyCore", "DaemonSettings", "PostgresClient", "JourneySimulator", "Ingest",
-                "EventDecoding", "IngestEnvelope",
+                "EventDecoding", "IngestEnvelope", "CJMSchema",
                 "JourneyReference", "JourneyConfig",
             ]
         ),

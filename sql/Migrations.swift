@@ -32,5 +32,6 @@ public enum SchemaMigrations {
         Migration(10, "bucket_bounds_in_one_place", PackageResources._10_bucket_bounds_in_one_place_sql),
         Migration(11, "alert_p_value", PackageResources._11_alert_p_value_sql),
         Migration(12, "storage_view", PackageResources._12_storage_view_sql),
+        Migration(13, "day_partitions", PackageResources._13_day_partitions_sql),
     ]
 }

@@ -13,10 +13,12 @@ public struct CJMConfiguration: Sendable, Equatable {
     public var journeys: [JourneyDefinition]
     public var alerts: AlertSettings
     public var service: ServiceSettings
+    public var retention: RetentionSettings
 
     public init(
         database: DatabaseSettings = .init(), sources: [SourceSettings] = [], ingest: IngestSettings = .init(),
-        journeys: [JourneyDefinition], alerts: AlertSettings = .init(), service: ServiceSettings = .init()
+        journeys: [JourneyDefinition], alerts: AlertSettings = .init(), service: ServiceSettings = .init(),
+        retention: RetentionSettings = .init()
     ) {
         self.database = database
         self.sources = sources
@@ -24,5 +26,6 @@ public struct CJMConfiguration: Sendable, Equatable {
         self.journeys = journeys
         self.alerts = alerts
         self.service = service
+        self.retention = retention
     }
 }

@@ -15,6 +15,10 @@ public enum RejectionReason: String, Sendable, Hashable, CaseIterable {
     case tsOutOfRange = "ts_out_of_range"
     /// The line is longer than `max_line_bytes`; only its first `max_line_bytes` are kept.
     case lineTooLong = "line_too_long"
+    /// The event is older than the retention horizon (`retention.events` behind the
+    /// watermark): its day's raw events are no longer kept, so it is neither stored nor
+    /// applied (docs/storage.md). Given by the store, never by the decoder.
+    case behindRetention = "behind_retention"
 }
 
 /// A line that cannot become an event: the machine-readable reason and a sentence for people.

@@ -269,6 +269,7 @@ public final class LivePipeline: Service, Sendable {
             }
             queue.markCommitted(through: taken.lastTicket)
             // After the acknowledgements are released, not before them.
+            session?.sink.maintainRetention(now: clock())
             if let session, storageMeasure.isDue(now: DispatchTime.now().uptimeNanoseconds) {
                 measureStorage(on: session.connection)
             }

@@ -96,6 +96,9 @@ public struct ReplayRunner {
             summary.outcome.late += outcome.late
             summary.outcome.alertTransitions += outcome.alertTransitions
             onAlerts(outcome.alertTransitions)
+            // Days behind the retention horizon go as the watermark passes them (cheap
+            // when none is due; only after derived rows are written, see RetentionKeeper).
+            sink.maintainRetention(now: clock())
         }
         for path in paths {
             let reader = try FileReader(path: path)

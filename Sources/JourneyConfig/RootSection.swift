@@ -4,7 +4,7 @@ import Yams
 
 /// The top level of the file and the small sections (`database`, `service`).
 extension ConfigReader {
-    static let topLevelKeys = ["database", "sources", "ingest", "journeys", "alerts", "service"]
+    static let topLevelKeys = ["database", "sources", "ingest", "journeys", "alerts", "service", "retention"]
 
     /// The configuration read from `root`, with defaults where keys are absent. When
     /// `problems` is not empty afterwards, the result is incomplete and must not be used.
@@ -23,13 +23,15 @@ extension ConfigReader {
                 knownKeys: Self.topLevelKeys
             )
         else { return empty }
+        let ingest = readIngest(top["ingest"])
         return CJMConfiguration(
             database: readDatabase(top["database"]),
             sources: readSources(top["sources"]),
-            ingest: readIngest(top["ingest"]),
+            ingest: ingest,
             journeys: readJourneys(top["journeys"], in: top),
             alerts: readAlerts(top["alerts"]),
-            service: readService(top["service"])
+            service: readService(top["service"]),
+            retention: readRetention(top["retention"], allowedLateness: ingest.allowedLateness)
         )
     }
 

@@ -53,6 +53,9 @@ public struct BatchOutcome: Sendable, Equatable {
     /// Duplicates and late events by source (for metrics).
     public var duplicatesBySource: [String: Int] = [:]
     public var lateBySource: [String: Int] = [:]
+    /// Events dead-lettered as older than the retention horizon (`behind_retention`), by
+    /// source; included in ``rejected``.
+    public var behindRetentionBySource: [String: Int] = [:]
     /// Drop-off alerts that fired or resolved in this batch, in order (already in `cjm.alerts`
     /// and notified on `cjm_alerts`); the caller forwards them to the webhook.
     public var alertTransitions: [AlertTransition] = []

@@ -14,16 +14,45 @@ public enum JourneyRebuilder {
     public struct Summary: Sendable {
         public var events = 0
         public var watermark: EventTime?
+        /// When retention had dropped history: the time from which events were kept, the
+        /// only ones this rebuild recomputed from.
+        public var retainedFrom: EventTime?
+    }
+
+    /// Retention dropped events, and the rebuild was not told to recompute from the rest.
+    public struct HistoryDropped: Error, CustomStringConvertible, Sendable {
+        /// Every event before this time is gone.
+        public var droppedBefore: EventTime
+        public var description: String {
+            "retention dropped every event before \(droppedBefore); a rebuild recomputes the journeys from "
+                + "cjm.events alone, so it would replace the instances, critical moments, funnel and alerts of all "
+                + "time with those of the retained events. Nothing was changed. To do that anyway, run "
+                + "`cjmd rebuild --from-retained` (docs/storage.md says what it recomputes)"
+        }
+    }
+
+    /// When retention has dropped events: the time before which they are gone.
+    public static func eventsDroppedBefore(on connection: PostgresConnection) throws -> EventTime? {
+        let result = try connection.execute("SELECT events_dropped_before FROM cjm.retention_state WHERE id = 1")
+        guard result.rowCount == 1 else { return nil }
+        return try result.timestampMicroseconds(row: 0, column: 0).map { EventTime(microseconds: $0) }
     }
 
     static let chunk = 20_000
 
+    /// - Parameter fromRetained: rebuild even when retention dropped events: from the
+    ///   retained ones alone. Without it, such a database throws ``HistoryDropped``.
     public static func rebuild(
-        configuration: CJMConfiguration, connection: PostgresConnection, logger: Logger
+        configuration: CJMConfiguration, connection: PostgresConnection, logger: Logger, fromRetained: Bool = false
     ) throws -> Summary {
+        if !fromRetained, let droppedBefore = try eventsDroppedBefore(on: connection) {
+            throw HistoryDropped(droppedBefore: droppedBefore)
+        }
         try JourneySink.publishJourneys(configuration, on: connection)
         return try connection.transaction {
             var summary = Summary()
+            // Read again under the transaction: retention may have run since.
+            summary.retainedFrom = try eventsDroppedBefore(on: connection)
             // Counted as a batch transaction, which also locks the row: a daemon or replay on
             // this database waits, then restores its engine from the rebuilt tables.
             let state = try connection.execute(
@@ -36,7 +65,7 @@ public enum JourneyRebuilder {
                          cjm.alerts, cjm.stage_decisions, cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal;
                 UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL,
                        alerts_evaluated_through = NULL, updated_at = now() WHERE id = 1;
-                CREATE TEMP TABLE IF NOT EXISTS rebuild_stages (event_id text, stages jsonb) ON COMMIT DROP;
+                CREATE TEMP TABLE IF NOT EXISTS rebuild_stages (event_id text, ts timestamptz, stages jsonb) ON COMMIT DROP;
                 DECLARE rebuild_events NO SCROLL CURSOR FOR
                     SELECT \(StoredEventRow.columns) FROM cjm.events ORDER BY ts, seq;
                 """)
@@ -61,15 +90,22 @@ public enum JourneyRebuilder {
                 try connection.copyIn("COPY pg_temp.rebuild_stages FROM STDIN") { writer in
                     for stored in events {
                         writer.appendText(stored.event.eventID)
+                        writer.appendText(RFC3339.format(stored.event.time))
                         writer.appendText(sink.mappedStagesText(stored.stages))
                         try writer.endRow()
                     }
                 }
+                // Chunks follow `ts`: the range keeps the update to the chunk's days' partitions.
                 _ = try connection.execute(
                     """
                     UPDATE cjm.events e SET stages = r.stages FROM pg_temp.rebuild_stages r
-                    WHERE e.event_id = r.event_id AND e.stages IS DISTINCT FROM r.stages
-                    """)
+                    WHERE e.ts BETWEEN $1 AND $2 AND e.event_id = r.event_id AND e.ts = r.ts
+                      AND e.stages IS DISTINCT FROM r.stages
+                    """,
+                    [
+                        .timestamp(microsecondsSinceEpoch: events[0].event.time.microseconds),
+                        .timestamp(microsecondsSinceEpoch: events[events.count - 1].event.time.microseconds),
+                    ])
                 _ = try connection.execute("TRUNCATE pg_temp.rebuild_stages")
                 summary.events += events.count
                 // Everything before the last time of this chunk is complete: release it.

@@ -22,6 +22,8 @@ extension JourneySink {
     ) throws -> [StoredEvent] {
         guard !events.isEmpty else { return [] }
         let unique = uniqueEvents(events, outcome: &outcome)
+        // Before the savepoint: a partition made under it would go with its rollback.
+        try partitions.ensure(.events, covering: unique.lazy.map(\.event.time), on: connection)
         if !lastBatchHadStoredIDs {
             let firstSequence = nextSequence
             try connection.executeScript("SAVEPOINT cjmd_store_events")
@@ -36,8 +38,8 @@ extension JourneySink {
                 nextSequence = firstSequence
             }
         }
-        let stored = try storedEventIDs(among: unique)
-        for accepted in unique where stored.contains(accepted.event.eventID) {
+        let stored = try storedEventKeys(among: unique)
+        for accepted in unique where stored.contains(StoredEventKey(accepted.event)) {
             outcome.duplicates += 1
             outcome.duplicatesBySource[accepted.source, default: 0] += 1
         }
@@ -49,13 +51,13 @@ extension JourneySink {
         return fresh
     }
 
-    /// The batch's events without repeated ids (counted as duplicates), in order.
+    /// The batch's events without repeats (counted as duplicates), in order.
     func uniqueEvents(_ events: [AcceptedEvent], outcome: inout BatchOutcome) -> [AcceptedEvent] {
-        var seen = Set<String>(minimumCapacity: events.count)
+        var seen = Set<StoredEventKey>(minimumCapacity: events.count)
         var unique: [AcceptedEvent] = []
         unique.reserveCapacity(events.count)
         for accepted in events {
-            if seen.insert(accepted.event.eventID).inserted {
+            if seen.insert(StoredEventKey(accepted.event)).inserted {
                 unique.append(accepted)
             } else {
                 outcome.duplicates += 1
@@ -80,6 +82,7 @@ extension JourneySink {
         }
         ingestEvents(fresh, outcome: &outcome)
         let target = engine.replayWatermark
+        try partitions.ensure(.events, covering: unique.lazy.map(\.event.time), on: connection)
         try connection.executeScript("SAVEPOINT cjmd_store_events")
         do {
             _ = try copyEvents(unique, skipping: [], matched: fresh.map(\.stages), slice: Self.rowsPerEngineSlice) {
@@ -101,7 +104,7 @@ extension JourneySink {
     /// many steps, so that little is left once the last row is sent.
     static let rowsPerEngineSlice = 256
 
-    /// The engine took a batch whose COPY then failed on an id stored before.
+    /// The engine took a batch whose COPY then failed on an event stored before.
     struct EngineRanAhead: Error {}
 
     /// COPYs `events` but those in `stored` into `cjm.events`, numbering them in order.
@@ -109,10 +112,11 @@ extension JourneySink {
     /// skipped), so that each event is matched once. After every `slice` rows (0: never) the
     /// rows are sent, and `between` runs.
     func copyEvents(
-        _ events: [AcceptedEvent], skipping stored: Set<String>, matched: [StageMap]? = nil, slice: Int = 0,
+        _ events: [AcceptedEvent], skipping stored: Set<StoredEventKey>, matched: [StageMap]? = nil, slice: Int = 0,
         between: () -> Void = {}
     ) throws -> [StoredEvent] {
         precondition(matched == nil || (stored.isEmpty && matched!.count == events.count))
+        try partitions.ensure(.events, covering: events.lazy.map(\.event.time), on: connection)
         var fresh: [StoredEvent] = []
         fresh.reserveCapacity(events.count)
         // Binary: the server copies the values instead of parsing timestamps and numbers.
@@ -122,7 +126,7 @@ extension JourneySink {
                              source, received_at, seq, journey, stages) FROM STDIN (FORMAT binary)
             """
         ) { writer in
-            for (index, accepted) in events.enumerated() where !stored.contains(accepted.event.eventID) {
+            for (index, accepted) in events.enumerated() where stored.isEmpty || !stored.contains(StoredEventKey(accepted.event)) {
                 if slice > 0, !fresh.isEmpty, fresh.count % slice == 0 {
                     try writer.flush()
                     between()
@@ -151,16 +155,35 @@ extension JourneySink {
         return fresh
     }
 
-    /// The ids among `events` that `cjm.events` holds already.
-    func storedEventIDs(among events: [AcceptedEvent]) throws -> Set<String> {
-        let result = try connection.execute(
-            "SELECT event_id FROM cjm.events WHERE event_id = ANY($1::text[])",
-            [.text(SQLText.textArray(events.map(\.event.eventID)))])
-        var ids = Set<String>(minimumCapacity: result.rowCount)
-        for row in 0..<result.rowCount {
-            if let id = result.string(row: row, column: 0) { ids.insert(id) }
+    /// The events among `events` that `cjm.events` holds already. The time range confines
+    /// the probe to the partitions of the batch's days.
+    func storedEventKeys(among events: [AcceptedEvent]) throws -> Set<StoredEventKey> {
+        guard let first = events.first?.event.time else { return [] }
+        var earliest = first
+        var latest = first
+        for accepted in events {
+            earliest = min(earliest, accepted.event.time)
+            latest = max(latest, accepted.event.time)
         }
-        return ids
+        let result = try connection.execute(
+            """
+            SELECT e.event_id, e.ts FROM cjm.events e
+            WHERE e.ts BETWEEN $3 AND $4
+              AND (e.event_id, e.ts) IN (SELECT * FROM unnest($1::text[], $2::timestamptz[]))
+            """,
+            [
+                .text(SQLText.textArray(events.map(\.event.eventID))),
+                .text(SQLText.textArray(events.map { RFC3339.format($0.event.time) })),
+                .timestamp(microsecondsSinceEpoch: earliest.microseconds),
+                .timestamp(microsecondsSinceEpoch: latest.microseconds),
+            ])
+        var keys = Set<StoredEventKey>(minimumCapacity: result.rowCount)
+        for row in 0..<result.rowCount {
+            if let id = result.string(row: row, column: 0), let ts = try result.timestampMicroseconds(row: row, column: 1) {
+                keys.insert(StoredEventKey(eventID: id, time: EventTime(microseconds: ts)))
+            }
+        }
+        return keys
     }
 
     /// `cjm.events.stages` of a stage map, memoized: few distinct stage maps exist.
@@ -169,5 +192,22 @@ extension JourneySink {
         let text = SQLText.mappedStages(stages.stages(journeys: catalog.journeys.count), catalog: catalog)
         if mappedStagesCache.count < 10_000 { mappedStagesCache[stages] = text }
         return text
+    }
+}
+
+/// What makes an event the same as another: its id and its time (`cjm.events`' primary key,
+/// which must include the partition key `ts`; docs/events.md). A repeat of an event is the
+/// same line, so it carries both.
+struct StoredEventKey: Hashable {
+    var eventID: String
+    var time: EventTime
+
+    init(eventID: String, time: EventTime) {
+        self.eventID = eventID
+        self.time = time
+    }
+
+    init(_ event: TouchpointEvent) {
+        self.init(eventID: event.eventID, time: event.time)
     }
 }

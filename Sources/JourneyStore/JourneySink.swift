@@ -28,6 +28,12 @@ public final class JourneySink {
     var lastBatchHadStoredIDs = false
     /// Text of `cjm.events.stages` per distinct stage map.
     var mappedStagesCache: [StageMap: String?] = [:]
+    /// The day partitions known to exist.
+    var partitions = DayPartitions()
+    /// Drops what retention no longer keeps.
+    private var retention: RetentionKeeper
+    /// Warns when the tables outgrow retention.
+    private var growth = StorageGrowthWatch()
     let logger: Logger
 
     /// Writers taking turns on the database (see ``claimBatch()``).
@@ -66,6 +72,7 @@ public final class JourneySink {
         self.catalog = JourneyCatalog(journeys: configuration.journeys)
         self.connection = connection
         self.logger = logger
+        self.retention = RetentionKeeper(settings: configuration.retention)
         self.sourceRows = SourceRowWriter(connection: connection)
         self.derivedRows = DerivedRowWriter(
             connection: connection, catalog: catalog, announcesAlerts: policy.announcesAlerts, logger: logger)
@@ -110,6 +117,7 @@ public final class JourneySink {
                 outcome = try connection.transaction { try write(batch, rule: rule) }
             } catch is EngineRanAhead {
                 logger.info("the batch holds events stored before; writing it again without running the engine ahead")
+                partitions.forget()
                 try restoreEngine()
                 batchesWrittenAgain += 1
                 outcome = try connection.transaction { try write(batch, rule: rule) }
@@ -121,6 +129,7 @@ public final class JourneySink {
             logger.warning(
                 "batch not committed; restoring journey state from the database",
                 metadata: ["error": "\(error)"])
+            partitions.forget()
             restoreAfterFailure()
             throw error
         }
@@ -152,6 +161,8 @@ public final class JourneySink {
     private func write(_ batch: IngestBatch, rule: WatermarkRule) throws -> BatchOutcome {
         try claimBatch()
         var outcome = BatchOutcome()
+        var batch = batch
+        setAsideBehindRetention(&batch, outcome: &outcome)
         let firstSequence = nextSequence
         let fresh: [StoredEvent]
         if policy.overlapsEngineWithCopy, case .replay = rule, !lastBatchHadStoredIDs {
@@ -176,6 +187,7 @@ public final class JourneySink {
             fresh = try storeEvents(batch.events, outcome: &outcome)
             ingest(fresh, rule: rule, outcome: &outcome)
         }
+        try partitions.ensure(.rejectedEvents, covering: batch.rejections.lazy.map(\.receivedAt), on: connection)
         outcome.rejected = try sourceRows.storeRejections(batch.rejections)
         try sourceRows.writeCheckpoints(batch.checkpoints, forgetting: batch.forgottenFiles)
         schedule.applied(fresh.count)
@@ -426,5 +438,94 @@ public final class JourneySink {
             CREATE TEMP TABLE IF NOT EXISTS stage_touchpoints (LIKE cjm.touchpoint_stats) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE IF NOT EXISTS stage_decisions (LIKE cjm.stage_decisions) ON COMMIT DELETE ROWS;
             """)
+    }
+}
+
+// MARK: Retention
+
+extension JourneySink {
+    /// Moves the batch's events older than the retention horizon to its dead letters
+    /// (`behind_retention`). The horizon follows the watermark the batch starts from: the
+    /// committed one, the same after a restart or a retry, so the verdict is too.
+    func setAsideBehindRetention(_ batch: inout IngestBatch, outcome: inout BatchOutcome) {
+        guard let retention = configuration.retention.events,
+            let horizon = configuration.retention.eventsHorizon(watermark: engine.watermark),
+            batch.events.contains(where: { $0.event.time < horizon })
+        else { return }
+        var kept: [AcceptedEvent] = []
+        kept.reserveCapacity(batch.events.count)
+        for accepted in batch.events {
+            if accepted.event.time < horizon {
+                batch.rejections.append(BehindRetention.deadLetter(accepted, horizon: horizon, retention: retention))
+                outcome.behindRetentionBySource[accepted.source, default: 0] += 1
+            } else {
+                kept.append(accepted)
+            }
+        }
+        batch.events = kept
+    }
+
+    /// Drops the days retention no longer keeps, when a horizon has passed a day's end since
+    /// the last run; call after a commit (cheap when nothing is due). A failure (the lock
+    /// not granted within two seconds, say) is logged and tried again a minute later; it
+    /// never affects the batches.
+    @discardableResult
+    public func maintainRetention(now: EventTime) -> RetentionRun {
+        // While batches wait in the journal, their events are what a restart applies again.
+        guard !schedule.journalHasRows, retention.isDue(watermark: engine.watermark, now: now) else { return RetentionRun() }
+        let dropped: RetentionKeeper.Dropped
+        do {
+            dropped = try retention.run(now: now, on: connection)
+        } catch {
+            logger.warning(
+                "retention could not drop old partitions; trying again in a minute",
+                metadata: ["error": "\(error)"])
+            return RetentionRun()
+        }
+        guard !dropped.isEmpty else { return RetentionRun() }
+        partitions.dropped(.events, days: dropped.eventDays)
+        partitions.dropped(.rejectedEvents, days: dropped.rejectedDays)
+        logger.notice(
+            "retention dropped old days",
+            metadata: [
+                "events_days": "\(dropped.eventDays.map(Self.dayText))",
+                "rejected_events_days": "\(dropped.rejectedDays.map(Self.dayText))",
+            ])
+        if !dropped.eventDays.isEmpty, let keptFrom = dropped.eventsKeptFromDay {
+            watchGrowth(keptFromDay: keptFrom)
+        }
+        return RetentionRun(eventDays: dropped.eventDays.count, rejectedDays: dropped.rejectedDays.count)
+    }
+
+    private func watchGrowth(keptFromDay: Int64) {
+        guard let bytes = try? StorageSize.totalBytes(on: connection),
+            let grown = growth.measuredAfterDrop(bytes: bytes, keptFromDay: keptFromDay)
+        else { return }
+        logger.warning(
+            "cjm's tables grow faster than retention removes",
+            metadata: [
+                "bytes_after_previous_drop": "\(grown.previousBytes)", "bytes_now": "\(grown.bytes)",
+                "growth_bytes_per_day": "\(grown.bytesPerDay)",
+                "hint":
+                    "traffic is rising, or the tables kept for good (journey_instances, critical_moments) outgrow what retention frees; see cjm.storage and docs/storage.md",
+            ])
+    }
+
+    /// `YYYY-MM-DD` of a day number.
+    static func dayText(_ day: Int64) -> String {
+        String(EventTime(microseconds: day * DayPartitions.microsecondsPerDay).description.prefix(10))
+    }
+}
+
+/// What one ``JourneySink/maintainRetention(now:)`` dropped.
+public struct RetentionRun: Sendable, Equatable {
+    /// Days of `cjm.events` dropped.
+    public var eventDays = 0
+    /// Days of `cjm.rejected_events` dropped.
+    public var rejectedDays = 0
+
+    public init(eventDays: Int = 0, rejectedDays: Int = 0) {
+        self.eventDays = eventDays
+        self.rejectedDays = rejectedDays
     }
 }

@@ -39,6 +39,7 @@ enum MetricsObserver {
             for (source, n) in accepted { metrics.recordAccepted(source: source, count: n) }
             var rejected: [String: [RejectionReason: Int]] = [:]
             for r in batch.rejections { rejected[r.source, default: [:]][r.reason, default: 0] += 1 }
+            for (source, n) in outcome.behindRetentionBySource { rejected[source, default: [:]][.behindRetention] = n }
             for (source, reasons) in rejected {
                 for (reason, n) in reasons { metrics.recordRejected(source: source, reason: reason, count: n) }
             }

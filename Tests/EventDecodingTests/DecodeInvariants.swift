@@ -224,6 +224,8 @@ enum DecodeInvariants {
             if !wireNames.contains(subject) {
                 found.append("\(rejection.reason.rawValue) detail does not name a field: \(detail)")
             }
+        case .behindRetention:
+            found.append("the decoder gave behind_retention, which only the store gives")
         }
         if detail.utf8.count > maxDetailBytes {
             found.append("detail of \(detail.utf8.count) bytes (at most \(maxDetailBytes))")

@@ -19,7 +19,7 @@ struct JSONSyntaxTests {
             RejectionReason.allCases,
             [
                 "invalid_utf8", "invalid_json", "not_an_object", "missing_field", "invalid_field", "ts_out_of_range",
-                "line_too_long",
+                "line_too_long", "behind_retention",
             ]))
     func reasonNames(reason: RejectionReason, name: String) {
         #expect(reason.rawValue == name)

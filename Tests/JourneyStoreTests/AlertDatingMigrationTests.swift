@@ -39,7 +39,7 @@ struct AlertDatingMigrationTests {
             let harness = try StoreHarness(conninfo: conninfo, configuration: AlertEndToEndTests.configuration())
             try harness.replay(bytes: AlertEndToEndTests.simulate(days: 2, customers: 3_000, seed: 12, spike: false))
             let current = try harness.rows(Self.decisions)
-            try harness.connection.executeScript(Self.downgrade)
+            try harness.connection.executeScript(SchemaDowngrade.toVersion12 + Self.downgrade)
             let old = try harness.rows(Self.decisions)
             // The two datings differ (else this test proves nothing)...
             #expect(old != current)
