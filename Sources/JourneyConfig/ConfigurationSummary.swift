@@ -44,4 +44,13 @@ extension CJMConfiguration {
         if !unwatched.isEmpty { summary += "; not watched (no abandon_after): \(unwatched.joined(separator: ", "))" }
         return summary
     }
+
+    /// What retention keeps, for `cjmd check-config` and the start-up log, e.g.
+    /// `retention: raw events 90d behind the watermark, dead letters 30d; journeys, moments,
+    /// aggregates and alerts for good`.
+    public var retentionSummary: String {
+        let events = retention.events.map { "raw events \($0) behind the watermark" } ?? "raw events for good"
+        let rejected = retention.rejectedEvents.map { "dead letters \($0)" } ?? "dead letters for good"
+        return "retention: \(events), \(rejected); journeys, critical moments, aggregates and alerts for good"
+    }
 }

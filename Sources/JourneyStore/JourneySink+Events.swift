@@ -126,7 +126,8 @@ extension JourneySink {
                              source, received_at, seq, journey, stages) FROM STDIN (FORMAT binary)
             """
         ) { writer in
-            for (index, accepted) in events.enumerated() where stored.isEmpty || !stored.contains(StoredEventKey(accepted.event)) {
+            for (index, accepted) in events.enumerated()
+            where stored.isEmpty || !stored.contains(StoredEventKey(accepted.event)) {
                 if slice > 0, !fresh.isEmpty, fresh.count % slice == 0 {
                     try writer.flush()
                     between()
@@ -179,7 +180,9 @@ extension JourneySink {
             ])
         var keys = Set<StoredEventKey>(minimumCapacity: result.rowCount)
         for row in 0..<result.rowCount {
-            if let id = result.string(row: row, column: 0), let ts = try result.timestampMicroseconds(row: row, column: 1) {
+            if let id = result.string(row: row, column: 0),
+                let ts = try result.timestampMicroseconds(row: row, column: 1)
+            {
                 keys.insert(StoredEventKey(eventID: id, time: EventTime(microseconds: ts)))
             }
         }

@@ -472,7 +472,9 @@ extension JourneySink {
     @discardableResult
     public func maintainRetention(now: EventTime) -> RetentionRun {
         // While batches wait in the journal, their events are what a restart applies again.
-        guard !schedule.journalHasRows, retention.isDue(watermark: engine.watermark, now: now) else { return RetentionRun() }
+        guard !schedule.journalHasRows, retention.isDue(watermark: engine.watermark, now: now) else {
+            return RetentionRun()
+        }
         let dropped: RetentionKeeper.Dropped
         do {
             dropped = try retention.run(now: now, on: connection)

@@ -12,5 +12,6 @@ struct CheckConfigCommand: ParsableCommand {
         let configuration = try CommandSupport.loadConfiguration(options.config)
         print("\(options.config): OK: \(configuration.logSummary)")
         print(configuration.alertSummary)
+        print(configuration.retentionSummary)
     }
 }

@@ -17,6 +17,10 @@ import Testing
         #expect(result.stdout.contains("at most 0.5 false alarms per stage-month (p ≤ 9.5e-06 per evaluation)"))
         #expect(result.stdout.contains("watching purchase/awareness, purchase/consideration;"), "\(result.stdout)")
         #expect(result.stdout.contains("not watched (no abandon_after): purchase/purchase"))
+        #expect(
+            result.stdout.contains(
+                "retention: raw events 400d behind the watermark, dead letters 30d; journeys, critical moments, aggregates and alerts for good"
+            ), "\(result.stdout)")
     }
 
     @Test func checkConfigListsEveryProblemWithLineAndExits78() throws {

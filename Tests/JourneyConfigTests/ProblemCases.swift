@@ -329,6 +329,16 @@ let problemCases: [ProblemCase] = [
         "a budget of zero", "alerts:\n  false_alarms_per_month: 0", keyPath: "alerts.false_alarms_per_month",
         marker: "false_alarms_per_month", "greater than 0"),
 
+    .withJourneys(
+        "retention shorter than a day", "retention:\n  events: 12h", keyPath: "retention.events",
+        marker: "events: 12h", "a whole day at a time", "1d or longer"),
+    .withJourneys(
+        "retention of dead letters of zero", "retention:\n  rejected_events: 0", keyPath: "retention.rejected_events",
+        marker: "rejected_events", "must be longer than zero"),
+    .withJourneys(
+        "retention not longer than the lateness", "ingest:\n  allowed_lateness: 2d\nretention:\n  events: 2d",
+        keyPath: "retention.events", marker: "events: 2d", "longer than ingest.allowed_lateness (2d)"),
+
     // Numbers out of range.
     .withJourneys(
         "max_line_bytes too small", "ingest:\n  max_line_bytes: 255", keyPath: "ingest.max_line_bytes",

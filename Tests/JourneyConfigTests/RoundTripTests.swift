@@ -142,9 +142,15 @@ enum RandomConfiguration {
         case 1: service.metricsListen = "127.0.0.1:\(Int.random(in: 1...65535, using: &random))"
         default: service.metricsListen = "[::1]:\(Int.random(in: 1...65535, using: &random))"
         }
+        var retention = RetentionSettings()
+        // At least a day, and longer than the allowed lateness.
+        if Bool.random(using: &random) {
+            retention.events = max(ingest.allowedLateness, .days(1)) + .days(Int64.random(in: 0...400, using: &random))
+        }
+        if Bool.random(using: &random) { retention.rejectedEvents = .days(Int64.random(in: 1...400, using: &random)) }
         return CJMConfiguration(
             database: database, sources: sources, ingest: ingest, journeys: journeys,
-            alerts: alerts, service: service)
+            alerts: alerts, service: service, retention: retention)
     }
 }
 
@@ -219,6 +225,11 @@ enum YAMLWriter {
         }
         out += "  min_delta: \(config.alerts.minDelta)\n"
         if let webhook = config.alerts.webhook { out += "  webhook: \(string(webhook, using: &random))\n" }
+        if config.retention != RetentionSettings() || Bool.random(using: &random) {
+            out += "retention:\n"
+            if let events = config.retention.events { out += "  events: \(events)\n" }
+            if let rejected = config.retention.rejectedEvents { out += "  rejected_events: \(rejected)\n" }
+        }
         out += "service:\n  metrics_listen: "
         out +=
             config.service.metricsListen.map { string($0, using: &random) }

@@ -52,7 +52,8 @@ struct RetentionTests {
             var droppedBefore: [String?] = []
             for chunk in chunks {
                 try harness.replay(bytes: chunk)
-                droppedBefore.append(try harness.rows("SELECT events_dropped_before::text FROM cjm.retention_state")[0][0])
+                droppedBefore.append(
+                    try harness.rows("SELECT events_dropped_before::text FROM cjm.retention_state")[0][0])
             }
             let watermark = EventTime(
                 microseconds: try harness.connection.execute("SELECT watermark FROM cjm.engine_state")
@@ -67,7 +68,8 @@ struct RetentionTests {
             #expect(droppedBefore.first! == nil)
             #expect(droppedBefore.dropLast().contains { $0 != nil }, "\(droppedBefore)")
             #expect(
-                try harness.rows("SELECT (events_dropped_before AT TIME ZONE 'UTC')::date::text FROM cjm.retention_state")
+                try harness.rows(
+                    "SELECT (events_dropped_before AT TIME ZONE 'UTC')::date::text FROM cjm.retention_state")
                     == [[keptDays.first]])
             #expect(
                 try harness.rows(
@@ -117,17 +119,21 @@ struct RetentionTests {
             #expect(rejected.first?[1]?.hasPrefix("ts: \(behind) is before the retention horizon") == true)
             // The raw column holds the event as accepted: it decodes to the same event.
             let raw = try #require(rejected.first?[2])
-            guard case .event(let event) = EventDecoder(settings: IngestSettings()).decode(Array(raw.utf8)[...], now: harness.now)
+            guard
+                case .event(let event) = EventDecoder(settings: IngestSettings()).decode(
+                    Array(raw.utf8)[...], now: harness.now)
             else {
                 Issue.record("the dead letter's raw text is not an event: \(raw)")
                 return
             }
             #expect(event.eventID == "late-1" && event.customerID == "c-late" && RFC3339.format(event.time) == behind)
             #expect(event.propertiesJSON == #"{"a":[1,"x\"y"]}"#)
-            #expect(try harness.rows("SELECT count(*) FROM cjm.events WHERE event_id IN ('late-1', 'kept-1')") == [["1"]])
+            #expect(
+                try harness.rows("SELECT count(*) FROM cjm.events WHERE event_id IN ('late-1', 'kept-1')") == [["1"]])
             // Only the kept event reached the journeys.
             #expect(
-                try harness.rows("SELECT customer_id FROM cjm.journey_instances WHERE customer_id LIKE 'c-%' ORDER BY 1")
+                try harness.rows(
+                    "SELECT customer_id FROM cjm.journey_instances WHERE customer_id LIKE 'c-%' ORDER BY 1")
                     == [["c-kept"]])
             #expect(try harness.snapshot().funnel != before.funnel)
         }
