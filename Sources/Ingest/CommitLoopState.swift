@@ -43,11 +43,11 @@ struct CommitLoopState {
     }
 
     /// Whether a session made for `old` serves `new` as one made for it would: the sink and
-    /// its engine depend on the journeys, the alert settings, the allowed lateness and the
-    /// database, not on sources, batching or connection limits.
+    /// its engine depend on the journeys, the alert settings, the allowed lateness, retention
+    /// and the database, not on sources, batching or connection limits.
     static func session(madeFor old: CJMConfiguration, serves new: CJMConfiguration) -> Bool {
         old.journeys == new.journeys && old.alerts == new.alerts && old.database == new.database
-            && old.ingest.allowedLateness == new.ingest.allowedLateness
+            && old.ingest.allowedLateness == new.ingest.allowedLateness && old.retention == new.retention
     }
 
     /// The decision for a reload, given whether there is a session and whether it serves

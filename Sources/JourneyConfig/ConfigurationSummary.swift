@@ -3,13 +3,18 @@ import JourneyCore
 
 extension CJMConfiguration {
     /// One line for the log at start-up and reload, e.g.
-    /// `2 journeys (purchase: 4 stages, onboarding: 3 stages); 3 sources (…); metrics on 127.0.0.1:9464`.
+    /// `2 journeys (purchase: 4 stages, onboarding: 3 stages); 3 sources (…); metrics on 127.0.0.1:9464;
+    /// retention events 90d, dead letters 30d`.
     public var logSummary: String {
         let journeyList = journeys.map { "\($0.name): \($0.stages.count) stages" }.joined(separator: ", ")
         let sourceList = sources.map(\.name).joined(separator: ", ")
         let metrics = service.metricsListen.map { "metrics on \($0)" } ?? "metrics off"
+        let kept = [
+            retention.events.map { "events \($0)" }, retention.rejectedEvents.map { "dead letters \($0)" },
+        ].compactMap { $0 }
+        let retained = kept.isEmpty ? "raw events kept for good" : "retention \(kept.joined(separator: ", "))"
         return "\(journeys.count) journey\(journeys.count == 1 ? "" : "s") (\(journeyList)); "
-            + "\(sources.count) source\(sources.count == 1 ? "" : "s") (\(sourceList)); \(metrics)"
+            + "\(sources.count) source\(sources.count == 1 ? "" : "s") (\(sourceList)); \(metrics); \(retained)"
     }
 
     /// What the drop-off detector will do, for `cjmd check-config`, e.g.

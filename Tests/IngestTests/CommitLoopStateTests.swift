@@ -107,7 +107,9 @@ extension CommitLoopReloadTests {
         database.database.url = "postgresql:///other"
         var lateness = old
         lateness.ingest.allowedLateness = .seconds(1)
-        for changed in [journeys, alerts, database, lateness] {
+        var retention = old
+        retention.retention.events = .days(30)
+        for changed in [journeys, alerts, database, lateness, retention] {
             #expect(!CommitLoopState.session(madeFor: old, serves: changed))
         }
     }

@@ -110,7 +110,7 @@ final class StoreHarness {
                 """))
     }
 
-    /// Empties every table, as a fresh database would be.
+    /// Empties every table and drops the day partitions, as a fresh database would be.
     func reset() throws {
         try connection.executeScript(
             """
@@ -119,6 +119,8 @@ final class StoreHarness {
                      cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal;
             UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL, next_seq = 1,
                    alerts_evaluated_through = NULL;
+            SELECT cjm.drop_day_partitions('events', 'infinity');
+            SELECT cjm.drop_day_partitions('rejected_events', 'infinity');
             """)
     }
 }

@@ -20,10 +20,16 @@ figure_replay() {
     record "storage cjm_bytes=$cjm_bytes events=$stored_events ndjson_bytes=$(stat -c %s "$file")"
 
     # The baseline loads what cjmd stored — same rows, same columns — as TSV into a table
-    # with cjm.events' primary key and BRIN index, in one transaction, like any bulk load.
+    # of cjm.events' shape (its primary key and BRIN indexes, partitioned by day with the
+    # same days' partitions made beforehand), in one transaction, like any bulk load.
     psqlx "$db" -c "\\copy (SELECT * FROM cjm.events) TO '$tsv'" || die "cannot export cjm.events to $tsv"
     psqlx "$db" -c "DROP SCHEMA IF EXISTS bench_copy CASCADE" -c "CREATE SCHEMA bench_copy" \
-        -c "CREATE TABLE bench_copy.events (LIKE cjm.events INCLUDING ALL)" \
+        -c "CREATE TABLE bench_copy.events (LIKE cjm.events INCLUDING ALL) PARTITION BY RANGE (ts)" \
+        -c "DO \$\$ DECLARE p record; BEGIN
+                FOR p IN SELECT * FROM cjm.day_partitions('events') LOOP
+                    EXECUTE format('CREATE TABLE bench_copy.%I PARTITION OF bench_copy.events FOR VALUES FROM (%L) TO (%L)',
+                                   p.relation, p.day::timestamp AT TIME ZONE 'UTC', (p.day + 1)::timestamp AT TIME ZONE 'UTC');
+                END LOOP; END \$\$" \
         -c "CREATE TABLE bench_copy.raw (doc jsonb)" -c "CHECKPOINT" >/dev/null 2>&1 ||
         die "cannot create the baseline tables in $db"
     local started copy_seconds copy_rate
