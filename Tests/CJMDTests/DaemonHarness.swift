@@ -71,8 +71,13 @@ final class DaemonHarness: @unchecked Sendable {
             process.arguments = ["run", "--config", configPath] + arguments
         }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        recordCrashOfPreviousProcess()
+        // Appended to across restarts, so that what a crashed process wrote stays readable.
+        if !FileManager.default.fileExists(atPath: logPath) {
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        log.seekToEndOfFile()
         process.standardOutput = log
         process.standardError = log
         try process.run()
@@ -88,8 +93,20 @@ final class DaemonHarness: @unchecked Sendable {
         throw CancellationError()
     }
 
+    /// A daemon that died of a signal nobody sent it (a trap of the Swift runtime, say) is a
+    /// bug even when a test goes on to restart it: recorded as a failure with its log.
+    private func recordCrashOfPreviousProcess() {
+        guard let process, !process.isRunning, process.terminationReason == .uncaughtSignal,
+            process.terminationStatus != SIGKILL, process.terminationStatus != SIGTERM
+        else { return }
+        Issue.record(
+            "cjmd died of signal \(process.terminationStatus) that the test did not send; its log ends: \(log().suffix(4000))"
+        )
+    }
+
     /// Sends SIGKILL (a crash at an arbitrary moment) and waits until the process is gone.
     func kill9() {
+        recordCrashOfPreviousProcess()
         guard let process, process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
