@@ -39,9 +39,10 @@ figure_replay() {
     psql_before=$(children_cpu_ticks)
     postgres_before=$(cluster_cpu_ticks)
     psqlx "$db" -c "\\copy bench_copy.events FROM '$tsv'" >/dev/null || die "\\copy into bench_copy.events failed"
-    psql_ticks=$(($(children_cpu_ticks) - psql_before))
-    postgres_ticks=$(($(cluster_cpu_ticks) - postgres_before))
     copy_seconds=$(calc "$(now) - $started")
+    psql_ticks=$(($(children_cpu_ticks) - psql_before))
+    settle_cluster
+    postgres_ticks=$(($(cluster_cpu_ticks) - postgres_before))
     copy_rate=$(calc "$replay_lines / $copy_seconds")
     record "copy_tsv rows=$replay_lines seconds=$copy_seconds rows_per_second=$copy_rate"
     local tick

@@ -39,9 +39,10 @@ replay_into() {
     postgres_before=$(cluster_cpu_ticks)
     "$cjmd" replay --config "$config" "$file" >"$bench_dir/logs/replay-$db.log" 2>&1 ||
         die "cjmd replay failed; see $bench_dir/logs/replay-$db.log"
-    replay_cjmd_ticks=$(($(children_cpu_ticks) - cjmd_before))
-    replay_postgres_ticks=$(($(cluster_cpu_ticks) - postgres_before))
     replay_seconds=$(calc "$(now) - $started")
+    replay_cjmd_ticks=$(($(children_cpu_ticks) - cjmd_before))
+    settle_cluster
+    replay_postgres_ticks=$(($(cluster_cpu_ticks) - postgres_before))
     local stored
     stored=$(sql_value "$db" "SELECT count(*) FROM cjm.events")
     ((stored == replay_lines)) ||
