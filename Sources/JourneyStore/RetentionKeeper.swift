@@ -57,11 +57,27 @@ struct RetentionKeeper {
         return false
     }
 
-    /// Drops what is due, in one transaction; on failure nothing is dropped and the next try
-    /// waits a minute.
+    /// Partitions dropped per transaction at most: each holds about six locks (table, TOAST,
+    /// indexes) until the transaction ends, and PostgreSQL's shared lock table has room for
+    /// 64 per connection by default. A first run on years of history takes several.
+    static let partitionsPerTransaction = 64
+
+    /// Drops what is due, in transactions of at most ``partitionsPerTransaction`` days per
+    /// table; on failure what is left waits a minute (what was committed stays dropped).
     mutating func run(now: EventTime, on connection: PostgresConnection) throws -> Dropped {
         do {
-            let dropped = try connection.transaction { try dropDue(now: now, on: connection) }
+            var dropped = Dropped()
+            while true {
+                let step = try connection.transaction { try dropDue(now: now, on: connection) }
+                dropped.eventDays += step.eventDays
+                dropped.rejectedDays += step.rejectedDays
+                dropped.eventsKeptFromDay = step.eventsKeptFromDay ?? dropped.eventsKeptFromDay
+                if step.eventDays.count < Self.partitionsPerTransaction
+                    && step.rejectedDays.count < Self.partitionsPerTransaction
+                {
+                    break
+                }
+            }
             retryAfter = nil
             return dropped
         } catch {
@@ -103,8 +119,11 @@ struct RetentionKeeper {
         throws -> [Int64]
     {
         let result = try connection.execute(
-            "SELECT (d - DATE '1970-01-01')::int8 FROM cjm.drop_day_partitions($1, $2) d",
-            [.text(table.rawValue), .timestamp(microsecondsSinceEpoch: horizon.microseconds)])
+            "SELECT (d - DATE '1970-01-01')::int8 FROM cjm.drop_day_partitions($1, $2, $3::integer) d",
+            [
+                .text(table.rawValue), .timestamp(microsecondsSinceEpoch: horizon.microseconds),
+                .int(Int64(Self.partitionsPerTransaction)),
+            ])
         var days: [Int64] = []
         for row in 0..<result.rowCount {
             if let day = try result.int64(row: row, column: 0) { days.append(day) }

@@ -12,9 +12,13 @@ struct RetentionDaemonTests {
         let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey, ingestYAML: Self.retention)
         let now = Date()
         let day: TimeInterval = 86_400
-        // History written earlier (by a replay): five, four and three and a half days ago.
-        let old = [5.0, 4.0, 3.5].enumerated().map { i, daysAgo in
-            DaemonTests.line("old-\(i)", customer: "c\(i)", event: "visit", at: now.addingTimeInterval(-daysAgo * day))
+        // History written earlier (by a replay): noon (UTC) six, five and four days ago, one
+        // event a day whatever the time the test runs at.
+        let midnight = TimeInterval(Int(now.timeIntervalSince1970) / 86_400 * 86_400)
+        let old = [6.0, 5.0, 4.0].enumerated().map { i, daysAgo in
+            DaemonTests.line(
+                "old-\(i)", customer: "c\(i)", event: "visit",
+                at: Date(timeIntervalSince1970: midnight - daysAgo * day + day / 2))
         }
         let file = CommandRunner.temporaryFile(old.joined(), suffix: ".ndjson")
         let replayed = try CommandRunner.run(["replay", "--config", daemon.configPath, file])

@@ -3,10 +3,11 @@ import EventDecoding
 import Foundation
 import IngestEnvelope
 import JourneyCore
-import JourneyStore
 import Logging
 import PostgresClient
 import Testing
+
+@testable import JourneyStore
 
 /// docs/storage.md: retention drops whole days of raw events behind the horizon and nothing
 /// else; every view reads the same as without retention; a restart after a drop restores
@@ -160,6 +161,33 @@ struct RetentionTests {
             #expect(
                 try harness.rows("SELECT count(*) FROM cjm.day_partitions('events')")
                     == [[String(Int(partitions[0][0]!)! - dropped.eventDays)]])
+        }
+    }
+
+    @Test func yearsOfHistoryAreDroppedInSeveralTransactions() throws {
+        try StoreTestDatabase.withDatabase { conninfo in
+            let connection = try PostgresConnection(conninfo: conninfo)
+            // 152 days of (empty) partitions, more than one transaction drops.
+            _ = try connection.execute(
+                """
+                SELECT count(cjm.ensure_day_partition('events', d::date))
+                FROM generate_series(DATE '2026-01-01', DATE '2026-06-01', interval '1 day') d
+                """)
+            _ = try connection.execute("UPDATE cjm.engine_state SET watermark = '2026-06-05 12:00:00+00'")
+            let configuration = Self.configuration(retained: true)
+            try JourneySink.publishJourneys(configuration, on: connection)
+            let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+            let sink = try JourneySink(configuration: configuration, connection: connection, logger: logger)
+            #expect(152 > 2 * RetentionKeeper.partitionsPerTransaction)
+            // The horizon, 2026-06-02 12:00, ends every day through 2026-06-01.
+            #expect(sink.maintainRetention(now: RFC3339.parse("2026-06-05T12:00:00Z")!).eventDays == 152)
+            #expect(
+                try connection.execute("SELECT count(*) FROM cjm.day_partitions('events')").int64(row: 0, column: 0)
+                    == 0)
+            #expect(
+                try connection.execute(
+                    "SELECT (events_dropped_before AT TIME ZONE 'UTC')::date::text FROM cjm.retention_state"
+                ).string(row: 0, column: 0) == "2026-06-02")
         }
     }
 

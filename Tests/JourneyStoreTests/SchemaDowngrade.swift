@@ -51,7 +51,7 @@ enum SchemaDowngrade {
             FROM cjm.rejected_events_partitioned;
             DROP TABLE cjm.rejected_events_partitioned;
 
-            DROP FUNCTION cjm.drop_day_partitions(text, timestamptz);
+            DROP FUNCTION cjm.drop_day_partitions(text, timestamptz, integer);
             DROP FUNCTION cjm.day_partitions(text);
             DROP FUNCTION cjm.ensure_day_partition(text, date);
             DROP FUNCTION cjm.day_partition_name(text, date);

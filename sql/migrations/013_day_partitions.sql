@@ -50,15 +50,21 @@ LANGUAGE sql STABLE AS $$
     ORDER BY 1
 $$;
 
--- Drops `parent`'s partitions whose whole day lies before `horizon`; returns the days
+-- Drops `parent`'s partitions whose whole day lies before `horizon`, the oldest first and
+-- at most `max_partitions` of them (each holds about six locks until the transaction ends;
+-- PostgreSQL's lock table has room for 64 per connection by default); returns the days
 -- dropped. The caller sets lock_timeout: dropping a partition locks its parent for a moment.
-CREATE FUNCTION cjm.drop_day_partitions(parent text, horizon timestamptz) RETURNS SETOF date
+CREATE FUNCTION cjm.drop_day_partitions(parent text, horizon timestamptz, max_partitions integer DEFAULT 2147483647)
+RETURNS SETOF date
 LANGUAGE plpgsql AS $$
 DECLARE
     p record;
+    dropped integer := 0;
 BEGIN
     FOR p IN SELECT * FROM cjm.day_partitions(parent) LOOP
-        EXIT WHEN (to_char(p.day + 1, 'YYYY-MM-DD') || ' 00:00:00+00')::timestamptz > horizon;
+        EXIT WHEN (to_char(p.day + 1, 'YYYY-MM-DD') || ' 00:00:00+00')::timestamptz > horizon
+               OR dropped >= max_partitions;
+        dropped := dropped + 1;
         EXECUTE format('DROP TABLE cjm.%I', p.relation);
         RETURN NEXT p.day;
     END LOOP;
