@@ -33,22 +33,10 @@ enum BehindRetention {
         return "{" + fields.joined(separator: ",") + "}"
     }
 
-    /// A JSON string literal (RFC 8259: quote, backslash and control characters escaped).
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+    /// A JSON string literal.
+    private static func quoted(_ text: String) -> String {
+        var out = ""
+        SQLText.appendJSONString(&out, text)
+        return out
     }
 }

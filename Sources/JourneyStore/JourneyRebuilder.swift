@@ -51,8 +51,11 @@ public enum JourneyRebuilder {
         try JourneySink.publishJourneys(configuration, on: connection)
         return try connection.transaction {
             var summary = Summary()
-            // Read again under the transaction: retention may have run since.
+            // Read again under the transaction: retention may have run since the check above.
             summary.retainedFrom = try eventsDroppedBefore(on: connection)
+            if !fromRetained, let droppedBefore = summary.retainedFrom {
+                throw HistoryDropped(droppedBefore: droppedBefore)
+            }
             // Counted as a batch transaction, which also locks the row: a daemon or replay on
             // this database waits, then restores its engine from the rebuilt tables.
             let state = try connection.execute(

@@ -107,7 +107,8 @@ extension JourneySink {
     /// The engine took a batch whose COPY then failed on an event stored before.
     struct EngineRanAhead: Error {}
 
-    /// COPYs `events` but those in `stored` into `cjm.events`, numbering them in order.
+    /// COPYs `events` but those in `stored` into `cjm.events`, numbering them in order. The
+    /// caller has made sure their days' partitions exist (before its savepoint).
     /// `matched`: the events' stage maps when the caller has them already (then nothing is
     /// skipped), so that each event is matched once. After every `slice` rows (0: never) the
     /// rows are sent, and `between` runs.
@@ -116,7 +117,6 @@ extension JourneySink {
         between: () -> Void = {}
     ) throws -> [StoredEvent] {
         precondition(matched == nil || (stored.isEmpty && matched!.count == events.count))
-        try partitions.ensure(.events, covering: events.lazy.map(\.event.time), on: connection)
         var fresh: [StoredEvent] = []
         fresh.reserveCapacity(events.count)
         // Binary: the server copies the values instead of parsing timestamps and numbers.
