@@ -33,5 +33,6 @@ public enum SchemaMigrations {
         Migration(11, "alert_p_value", PackageResources._11_alert_p_value_sql),
         Migration(12, "storage_view", PackageResources._12_storage_view_sql),
         Migration(13, "day_partitions", PackageResources._13_day_partitions_sql),
+        Migration(14, "compact_events", PackageResources._14_compact_events_sql),
     ]
 }

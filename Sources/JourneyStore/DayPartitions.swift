@@ -1,7 +1,7 @@
 import JourneyCore
 import PostgresClient
 
-/// The day partitions of `cjm.events` (by `ts`) and `cjm.rejected_events` (by `received_at`)
+/// The day partitions of `cjm.event_rows` (by `ts`; the rows of the view `cjm.events`) and `cjm.rejected_events` (by `received_at`)
 /// that a writer has made sure exist: each new day costs one call of
 /// `cjm.ensure_day_partition` inside the batch's transaction, every other row a set lookup.
 ///
@@ -11,7 +11,7 @@ import PostgresClient
 struct DayPartitions {
     /// A table partitioned by day.
     enum Table: String {
-        case events
+        case events = "event_rows"
         case rejectedEvents = "rejected_events"
     }
 

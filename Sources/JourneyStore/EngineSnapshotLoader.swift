@@ -100,7 +100,7 @@ enum EngineSnapshotLoader {
         if let pendingFrom {
             let pending = try connection.execute(
                 """
-                SELECT \(StoredEventRow.columns) FROM cjm.events
+                SELECT \(StoredEventRow.columns) FROM cjm.event_rows
                 WHERE ts >= $1 AND seq < coalesce((SELECT min(first_seq) FROM cjm.batch_journal), 9223372036854775807)
                 ORDER BY seq
                 """, [.timestamp(microsecondsSinceEpoch: pendingFrom)])
@@ -251,7 +251,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(message); \(hint)" }
 }
 
-/// An event read back from `cjm.events` (restarts, rebuild): the columns to select and how to
+/// An event read back from `cjm.event_rows` (restarts, rebuild): the columns to select and how to
 /// turn a row of them into an event with its arrival sequence.
 enum StoredEventRow {
     static let columns =

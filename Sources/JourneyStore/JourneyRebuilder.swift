@@ -68,9 +68,10 @@ public enum JourneyRebuilder {
                          cjm.alerts, cjm.stage_decisions, cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal;
                 UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL,
                        alerts_evaluated_through = NULL, updated_at = now() WHERE id = 1;
-                CREATE TEMP TABLE IF NOT EXISTS rebuild_stages (event_id text, ts timestamptz, stages jsonb) ON COMMIT DROP;
+                CREATE TEMP TABLE IF NOT EXISTS rebuild_stages (event_id text, ts timestamptz, stage_ids bytea)
+                    ON COMMIT DROP;
                 DECLARE rebuild_events NO SCROLL CURSOR FOR
-                    SELECT \(StoredEventRow.columns) FROM cjm.events ORDER BY ts, seq;
+                    SELECT \(StoredEventRow.columns) FROM cjm.event_rows ORDER BY ts, seq;
                 """)
             // History was announced when it happened: recomputing it announces nothing.
             var policy = JourneySink.WritePolicy()
@@ -90,20 +91,20 @@ public enum JourneyRebuilder {
                             stages: sink.catalog.stageMap(for: stored.event), source: ""))
                 }
                 // Re-map stages under the current definitions.
-                try connection.copyIn("COPY pg_temp.rebuild_stages FROM STDIN") { writer in
+                try connection.copyInBinary("COPY pg_temp.rebuild_stages FROM STDIN (FORMAT binary)") { writer in
                     for stored in events {
                         writer.appendText(stored.event.eventID)
-                        writer.appendText(RFC3339.format(stored.event.time))
-                        writer.appendText(sink.mappedStagesText(stored.stages))
+                        writer.appendTimestamp(microsecondsSinceEpoch: stored.event.time.microseconds)
+                        writer.appendBytes(sink.storedStageBytes(stored.stages))
                         try writer.endRow()
                     }
                 }
                 // Chunks follow `ts`: the range keeps the update to the chunk's days' partitions.
                 _ = try connection.execute(
                     """
-                    UPDATE cjm.events e SET stages = r.stages FROM pg_temp.rebuild_stages r
+                    UPDATE cjm.event_rows e SET stage_ids = r.stage_ids FROM pg_temp.rebuild_stages r
                     WHERE e.ts BETWEEN $1 AND $2 AND e.event_id = r.event_id AND e.ts = r.ts
-                      AND e.stages IS DISTINCT FROM r.stages
+                      AND e.stage_ids IS DISTINCT FROM r.stage_ids
                     """,
                     [
                         .timestamp(microsecondsSinceEpoch: events[0].event.time.microseconds),

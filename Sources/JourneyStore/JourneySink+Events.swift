@@ -22,8 +22,9 @@ extension JourneySink {
     ) throws -> [StoredEvent] {
         guard !events.isEmpty else { return [] }
         let unique = uniqueEvents(events, outcome: &outcome)
-        // Before the savepoint: a partition made under it would go with its rollback.
+        // Before the savepoint: a partition or number made under it would go with its rollback.
         try partitions.ensure(.events, covering: unique.lazy.map(\.event.time), on: connection)
+        try sources.ensure(unique.lazy.map(\.source), on: connection)
         if !lastBatchHadStoredIDs {
             let firstSequence = nextSequence
             try connection.executeScript("SAVEPOINT cjmd_store_events")
@@ -83,6 +84,7 @@ extension JourneySink {
         ingestEvents(fresh, outcome: &outcome)
         let target = engine.replayWatermark
         try partitions.ensure(.events, covering: unique.lazy.map(\.event.time), on: connection)
+        try sources.ensure(unique.lazy.map(\.source), on: connection)
         try connection.executeScript("SAVEPOINT cjmd_store_events")
         do {
             _ = try copyEvents(unique, skipping: [], matched: fresh.map(\.stages), slice: Self.rowsPerEngineSlice) {
@@ -107,8 +109,9 @@ extension JourneySink {
     /// The engine took a batch whose COPY then failed on an event stored before.
     struct EngineRanAhead: Error {}
 
-    /// COPYs `events` but those in `stored` into `cjm.events`, numbering them in order. The
-    /// caller has made sure their days' partitions exist (before its savepoint).
+    /// COPYs `events` but those in `stored` into `cjm.event_rows`, numbering them in order.
+    /// The caller has made sure their days' partitions and their sources' numbers exist
+    /// (before its savepoint).
     /// `matched`: the events' stage maps when the caller has them already (then nothing is
     /// skipped), so that each event is matched once. After every `slice` rows (0: never) the
     /// rows are sent, and `between` runs.
@@ -122,8 +125,8 @@ extension JourneySink {
         // Binary: the server copies the values instead of parsing timestamps and numbers.
         try connection.copyInBinary(
             """
-            COPY cjm.events (event_id, customer_id, ts, event, touchpoint, sentiment, revenue, properties,
-                             source, received_at, seq, journey, stages) FROM STDIN (FORMAT binary)
+            COPY cjm.event_rows (ts, received_at, seq, sentiment, source_id, revenue, stage_ids, event_id,
+                                 customer_id, event, touchpoint, journey, properties) FROM STDIN (FORMAT binary)
             """
         ) { writer in
             for (index, accepted) in events.enumerated()
@@ -137,19 +140,19 @@ extension JourneySink {
                 nextSequence += 1
                 let stages = matched?[index] ?? catalog.stageMap(for: e)
                 fresh.append(StoredEvent(event: e, sequence: sequence, stages: stages, source: accepted.source))
-                writer.appendText(e.eventID)
-                writer.appendText(e.customerID)
                 writer.appendTimestamp(microsecondsSinceEpoch: e.time.microseconds)
-                writer.appendText(e.name)
-                writer.appendText(e.touchpoint)
-                writer.appendDouble(e.sentiment)
-                writer.appendNumeric(units: e.revenue?.micros, scale: 6)
-                writer.appendJSONB(e.propertiesJSON)
-                writer.appendText(accepted.source)
                 writer.appendTimestamp(microsecondsSinceEpoch: accepted.receivedAt.microseconds)
                 writer.appendInt64(sequence)
+                writer.appendDouble(e.sentiment)
+                writer.appendInt32(sources.id(accepted.source))
+                writer.appendNumeric(units: e.revenue?.micros, scale: 6)
+                writer.appendBytes(storedStageBytes(stages))
+                writer.appendText(e.eventID)
+                writer.appendText(e.customerID)
+                writer.appendText(e.name)
+                writer.appendText(e.touchpoint)
                 writer.appendText(e.journey)
-                writer.appendJSONB(mappedStagesText(stages))
+                writer.appendJSONB(e.propertiesJSON)
                 try writer.endRow()
             }
         }
@@ -168,7 +171,7 @@ extension JourneySink {
         }
         let result = try connection.execute(
             """
-            SELECT e.event_id, e.ts FROM cjm.events e
+            SELECT e.event_id, e.ts FROM cjm.event_rows e
             WHERE e.ts BETWEEN $3 AND $4
               AND (e.event_id, e.ts) IN (SELECT * FROM unnest($1::text[], $2::timestamptz[]))
             """,
@@ -189,12 +192,12 @@ extension JourneySink {
         return keys
     }
 
-    /// `cjm.events.stages` of a stage map, memoized: few distinct stage maps exist.
-    func mappedStagesText(_ stages: StageMap) -> String? {
-        if let known = mappedStagesCache[stages] { return known }
-        let text = SQLText.mappedStages(stages.stages(journeys: catalog.journeys.count), catalog: catalog)
-        if mappedStagesCache.count < 10_000 { mappedStagesCache[stages] = text }
-        return text
+    /// `cjm.event_rows.stage_ids` of a stage map, memoized: few distinct stage maps exist.
+    func storedStageBytes(_ stages: StageMap) -> [UInt8]? {
+        if let known = stageBytesCache[stages] { return known }
+        let bytes = stageCodes.bytes(of: stages)
+        if stageBytesCache.count < 10_000 { stageBytesCache[stages] = bytes }
+        return bytes
     }
 }
 

@@ -26,10 +26,13 @@ public final class JourneySink {
     private var alertTransitions: [AlertTransition] = []
     /// Whether the last batch held ids stored before (see `storeEvents`).
     var lastBatchHadStoredIDs = false
-    /// Text of `cjm.events.stages` per distinct stage map.
-    var mappedStagesCache: [StageMap: String?] = [:]
+    /// The numbers of the configured stages, and the stored bytes per distinct stage map.
+    let stageCodes: StageCodes
+    var stageBytesCache: [StageMap: [UInt8]?] = [:]
     /// The day partitions known to exist.
     var partitions = DayPartitions()
+    /// The numbers of the source names written so far.
+    var sources = SourceIDs()
     /// Drops what retention no longer keeps.
     private var retention: RetentionKeeper
     /// Warns when the tables outgrow retention.
@@ -77,6 +80,7 @@ public final class JourneySink {
         self.derivedRows = DerivedRowWriter(
             connection: connection, catalog: catalog, announcesAlerts: policy.announcesAlerts, logger: logger)
         try Self.prepareStaging(connection)
+        self.stageCodes = try StageCodes(registering: catalog, on: connection)
         // Read before the state: should another process commit while it loads, the next
         // batch finds a newer count and restores again.
         self.fence = WriterFence(seen: try Self.committedBatches(connection))
@@ -118,6 +122,7 @@ public final class JourneySink {
             } catch is EngineRanAhead {
                 logger.info("the batch holds events stored before; writing it again without running the engine ahead")
                 partitions.forget()
+                sources.forget()
                 try restoreEngine()
                 batchesWrittenAgain += 1
                 outcome = try connection.transaction { try write(batch, rule: rule) }
@@ -130,6 +135,7 @@ public final class JourneySink {
                 "batch not committed; restoring journey state from the database",
                 metadata: ["error": "\(error)"])
             partitions.forget()
+            sources.forget()
             restoreAfterFailure()
             throw error
         }
@@ -308,7 +314,7 @@ public final class JourneySink {
         let from = try batches.int64(row: 0, column: 0) ?? 0
         let through = try batches.int64(row: batches.rowCount - 1, column: 1) ?? 0
         let events = try connection.execute(
-            "SELECT \(StoredEventRow.columns) FROM cjm.events WHERE seq >= $1 AND seq < $2 ORDER BY seq",
+            "SELECT \(StoredEventRow.columns) FROM cjm.event_rows WHERE seq >= $1 AND seq < $2 ORDER BY seq",
             [.int(from), .int(through)])
         var next = 0
         for row in 0..<batches.rowCount {

@@ -43,19 +43,6 @@ enum SQLText {
         return out
     }
 
-    /// The journey → stage map of an event for `cjm.events.stages`; nil when no stage matched.
-    static func mappedStages(_ stages: [Int?], catalog: JourneyCatalog) -> String? {
-        var out = ""
-        for (j, stage) in stages.enumerated() {
-            guard let stage else { continue }
-            out.append(out.isEmpty ? "{" : ",")
-            appendJSONString(&out, catalog.journeys[j].name)
-            out.append(":")
-            appendJSONString(&out, catalog.journeys[j].stages[stage].name)
-        }
-        return out.isEmpty ? nil : out + "}"
-    }
-
     /// A PostgreSQL array literal (`{a,b,NULL}`) of values that need no quoting.
     static func array(_ items: [String?]) -> String {
         "{" + items.map { $0 ?? "NULL" }.joined(separator: ",") + "}"

@@ -19,6 +19,8 @@ public struct BinaryCopyInWriter: ~Copyable {
 
     /// Appends a `text` value, or `NULL` for `nil`.
     public mutating func appendText(_ text: String?) { encoder.appendText(text) }
+    /// Appends a `bytea` value, or `NULL` for `nil`.
+    public mutating func appendBytes(_ value: [UInt8]?) { encoder.appendBytes(value) }
     /// Appends a `jsonb` value from its JSON text, or `NULL` for `nil`.
     public mutating func appendJSONB(_ json: String?) { encoder.appendJSONB(json) }
     /// Appends an `int8` value.

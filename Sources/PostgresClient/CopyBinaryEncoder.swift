@@ -77,6 +77,13 @@ public struct CopyBinaryEncoder: Sendable {
         appendText(text)
     }
 
+    /// Appends a `bytea` value, or `NULL` for `nil`.
+    public mutating func appendBytes(_ value: [UInt8]?) {
+        guard let value else { return appendNull() }
+        startField()
+        value.withUnsafeBufferPointer { appendLengthPrefixed($0) }
+    }
+
     /// Appends a `jsonb` value from its JSON text (format version 1: the text itself).
     public mutating func appendJSONB(_ json: String?) {
         guard var json else { return appendNull() }

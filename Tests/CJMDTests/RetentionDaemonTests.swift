@@ -23,7 +23,7 @@ struct RetentionDaemonTests {
         let file = CommandRunner.temporaryFile(old.joined(), suffix: ".ndjson")
         let replayed = try CommandRunner.run(["replay", "--config", daemon.configPath, file])
         #expect(replayed.status == 0, "\(replayed.stderr)")
-        let before = try daemon.query("SELECT count(*) FROM cjm.day_partitions('events')").int64(row: 0, column: 0)
+        let before = try daemon.query("SELECT count(*) FROM cjm.day_partitions('event_rows')").int64(row: 0, column: 0)
         #expect(before == 3)
 
         try daemon.start()
@@ -32,7 +32,8 @@ struct RetentionDaemonTests {
         var partitions: Int64? = nil
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
-            partitions = try daemon.query("SELECT count(*) FROM cjm.day_partitions('events')").int64(row: 0, column: 0)
+            partitions = try daemon.query("SELECT count(*) FROM cjm.day_partitions('event_rows')").int64(
+                row: 0, column: 0)
             if partitions == 0 { break }
             Thread.sleep(forTimeInterval: 0.2)
         }

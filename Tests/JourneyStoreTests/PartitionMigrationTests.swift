@@ -3,7 +3,7 @@ import JourneyStore
 import PostgresClient
 import Testing
 
-/// Migration 013 turns a database of the unpartitioned layout, data in it, into the
+/// Migration 013 (then 014) turns a database of the unpartitioned layout, data in it, into the
 /// partitioned one: every event and dead letter kept column for column, one partition per
 /// day, and the daemon going on from there as if nothing had happened.
 @Suite(.enabled(if: StoreTestDatabase.isConfigured, StoreTestDatabase.skipReason))
@@ -28,23 +28,24 @@ struct PartitionMigrationTests {
                 try harness.rows("SELECT relkind::text FROM pg_class WHERE oid = 'cjm.events'::regclass") == [["r"]])
             #expect(try harness.rows(Self.allEvents) == events)
             let applied = try Migrator.migrate(harness.connection)
-            #expect(applied == [13])
+            #expect(applied == [13, 14])
 
             #expect(
-                try harness.rows("SELECT relkind::text FROM pg_class WHERE oid = 'cjm.events'::regclass") == [["p"]])
+                try harness.rows("SELECT relkind::text FROM pg_class WHERE oid = 'cjm.event_rows'::regclass") == [["p"]]
+            )
             #expect(try harness.rows(Self.allEvents) == events)
             #expect(try harness.rows(Self.allRejected) == rejected)
             #expect(try harness.snapshot() == snapshot)
             let days = try harness.rows(
                 "SELECT DISTINCT ((ts AT TIME ZONE 'UTC')::date)::text FROM cjm.events ORDER BY 1")
             #expect(days.count > 1)
-            #expect(try harness.rows("SELECT day::text FROM cjm.day_partitions('events')") == days)
+            #expect(try harness.rows("SELECT day::text FROM cjm.day_partitions('event_rows')") == days)
             // Each row sits in its own day's partition.
             #expect(
                 try harness.rows(
                     """
-                    SELECT count(*) FROM cjm.events e
-                    WHERE e.tableoid::regclass::text <> 'cjm.events_' || to_char(e.ts AT TIME ZONE 'UTC', 'YYYYMMDD')
+                    SELECT count(*) FROM cjm.event_rows e
+                    WHERE e.tableoid::regclass::text <> 'cjm.event_rows_' || to_char(e.ts AT TIME ZONE 'UTC', 'YYYYMMDD')
                     """) == [["0"]])
 
             // The daemon goes on: repeats are duplicates, new days get partitions, dead
@@ -57,7 +58,7 @@ struct PartitionMigrationTests {
             let ids = try harness.rows("SELECT id FROM cjm.rejected_events ORDER BY id").map { Int($0[0]!)! }
             #expect(ids.count == 3 && ids[2] > ids[1])
             #expect(
-                try harness.rows("SELECT count(*) FROM cjm.day_partitions('events')")[0][0].map { Int($0)! }!
+                try harness.rows("SELECT count(*) FROM cjm.day_partitions('event_rows')")[0][0].map { Int($0)! }!
                     > days.count)
         }
     }

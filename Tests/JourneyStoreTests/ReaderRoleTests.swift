@@ -25,7 +25,7 @@ struct ReaderRoleTests {
                 "cjm.funnel", "cjm.funnel_daily", "cjm.touchpoints", "cjm.exit_points", "cjm.dropoff_hourly",
                 "cjm.events", "cjm.journey_instances", "cjm.critical_moments", "cjm.alerts",
                 "cjm.stage_decisions", "cjm.storage", "cjm.funnel_stats", "cjm.time_to_next",
-                "cjm.time_to_next_percentiles",
+                "cjm.time_to_next_percentiles", "cjm.event_rows", "cjm.sources", "cjm.stage_ids",
             ] {
                 #expect(throws: Never.self, "\(readable)") { _ = try c.execute("SELECT * FROM \(readable) LIMIT 1") }
             }
@@ -46,7 +46,7 @@ struct ReaderRoleTests {
             #expect(refused("SELECT raw FROM cjm.rejected_events"))
             #expect(
                 refused(
-                    "INSERT INTO cjm.events (event_id, customer_id, ts, event, touchpoint, source, received_at, seq) VALUES ('x', 'x', now(), 'x', 'x', 'x', now(), 0)"
+                    "INSERT INTO cjm.event_rows (event_id, customer_id, ts, event, touchpoint, source_id, received_at, seq) VALUES ('x', 'x', now(), 'x', 'x', 1, now(), 0)"
                 ))
             #expect(refused("UPDATE cjm.funnel_stats SET reached = 0"))
             #expect(refused("DELETE FROM cjm.journey_instances"))

@@ -63,7 +63,7 @@ struct RetentionTests {
             // Exactly the days that end at or before the horizon are gone.
             let keptDays = allDays.filter { $0 >= Self.dayText(horizon) }
             #expect(keptDays.count < allDays.count - 4, "the test must drop several days: \(allDays) \(horizon)")
-            let partitions = try harness.rows("SELECT day::text FROM cjm.day_partitions('events')").map { $0[0]! }
+            let partitions = try harness.rows("SELECT day::text FROM cjm.day_partitions('event_rows')").map { $0[0]! }
             #expect(partitions == keptDays)
             // Dropped while the replays went on (so later replays restored after a drop).
             #expect(droppedBefore.first! == nil)
@@ -74,7 +74,7 @@ struct RetentionTests {
                     == [[keptDays.first]])
             #expect(
                 try harness.rows(
-                    "SELECT ((retained_from AT TIME ZONE 'UTC')::date)::text, partitions FROM cjm.storage WHERE relation = 'events'"
+                    "SELECT ((retained_from AT TIME ZONE 'UTC')::date)::text, partitions FROM cjm.storage WHERE relation = 'event_rows'"
                 ) == [[keptDays.first, String(keptDays.count)]])
             // Every view and derived table reads as without retention; the raw events are
             // those of the kept days.
@@ -144,7 +144,7 @@ struct RetentionTests {
         try StoreTestDatabase.withDatabase { conninfo in
             let harness = try StoreHarness(conninfo: conninfo, configuration: Self.configuration(retained: false))
             for chunk in Self.chunks() { try harness.replay(bytes: chunk) }
-            let partitions = try harness.rows("SELECT count(*) FROM cjm.day_partitions('events')")
+            let partitions = try harness.rows("SELECT count(*) FROM cjm.day_partitions('event_rows')")
             // A batch waits in the journal, as after a crash between two writes of derived rows.
             _ = try harness.connection.execute(
                 "INSERT INTO cjm.batch_journal (first_seq, end_seq, watermark) SELECT next_seq, next_seq, watermark FROM cjm.engine_state"
@@ -153,13 +153,13 @@ struct RetentionTests {
                 configuration: Self.configuration(retained: true), connection: harness.connection,
                 logger: harness.logger)
             #expect(sink.maintainRetention(now: harness.now) == RetentionRun())
-            #expect(try harness.rows("SELECT count(*) FROM cjm.day_partitions('events')") == partitions)
+            #expect(try harness.rows("SELECT count(*) FROM cjm.day_partitions('event_rows')") == partitions)
             // Once derived rows are written (the journal emptied), the days go.
             try sink.commit(IngestBatch(), watermark: .finish(asOf: nil))
             let dropped = sink.maintainRetention(now: harness.now)
             #expect(dropped.eventDays > 0)
             #expect(
-                try harness.rows("SELECT count(*) FROM cjm.day_partitions('events')")
+                try harness.rows("SELECT count(*) FROM cjm.day_partitions('event_rows')")
                     == [[String(Int(partitions[0][0]!)! - dropped.eventDays)]])
         }
     }
@@ -170,7 +170,7 @@ struct RetentionTests {
             // 152 days of (empty) partitions, more than one transaction drops.
             _ = try connection.execute(
                 """
-                SELECT count(cjm.ensure_day_partition('events', d::date))
+                SELECT count(cjm.ensure_day_partition('event_rows', d::date))
                 FROM generate_series(DATE '2026-01-01', DATE '2026-06-01', interval '1 day') d
                 """)
             _ = try connection.execute("UPDATE cjm.engine_state SET watermark = '2026-06-05 12:00:00+00'")
@@ -182,7 +182,7 @@ struct RetentionTests {
             // The horizon, 2026-06-02 12:00, ends every day through 2026-06-01.
             #expect(sink.maintainRetention(now: RFC3339.parse("2026-06-05T12:00:00Z")!).eventDays == 152)
             #expect(
-                try connection.execute("SELECT count(*) FROM cjm.day_partitions('events')").int64(row: 0, column: 0)
+                try connection.execute("SELECT count(*) FROM cjm.day_partitions('event_rows')").int64(row: 0, column: 0)
                     == 0)
             #expect(
                 try connection.execute(

@@ -3,12 +3,65 @@ import CJMSchema
 /// Turns a database of the current schema back into an older version, data kept, so that a
 /// test can check what a migration makes of a database written by an older cjmd.
 enum SchemaDowngrade {
+    /// Version 14 → 13: `cjm.events` as the partitioned table of version 13 (source names and
+    /// stage maps written out on every row again, primary key (event_id, ts)), without
+    /// `cjm.event_rows`, `cjm.sources`, `cjm.stage_ids` and `cjm.stage_map`.
+    static let toVersion13 = """
+        CREATE OR REPLACE FUNCTION cjm.ensure_day_partition(parent text, day date) RETURNS boolean
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            partition_name text := cjm.day_partition_name(parent, day);
+            lower_bound    text := to_char(day, 'YYYY-MM-DD') || ' 00:00:00+00';
+            upper_bound    text := to_char(day + 1, 'YYYY-MM-DD') || ' 00:00:00+00';
+        BEGIN
+            IF parent NOT IN ('events', 'rejected_events') THEN
+                RAISE EXCEPTION 'cjm.% is not partitioned by day', parent;
+            END IF;
+            IF to_regclass(format('cjm.%I', partition_name)) IS NOT NULL THEN
+                RETURN false;
+            END IF;
+            EXECUTE format('CREATE TABLE cjm.%I (LIKE cjm.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', partition_name, parent);
+            EXECUTE format('ALTER TABLE cjm.%I ATTACH PARTITION cjm.%I FOR VALUES FROM (%L) TO (%L)',
+                           parent, partition_name, lower_bound, upper_bound);
+            RETURN true;
+        END
+        $$;
+        ALTER VIEW cjm.events RENAME TO events_view;
+        CREATE TABLE cjm.events (
+            event_id    text             NOT NULL,
+            customer_id text             NOT NULL,
+            ts          timestamptz      NOT NULL,
+            event       text             NOT NULL,
+            touchpoint  text             NOT NULL,
+            sentiment   double precision,
+            revenue     numeric(19, 6),
+            properties  jsonb,
+            source      text             NOT NULL,
+            received_at timestamptz      NOT NULL,
+            seq         bigint           NOT NULL,
+            journey     text,
+            stages      jsonb,
+            PRIMARY KEY (event_id, ts)
+        ) PARTITION BY RANGE (ts);
+        CREATE INDEX events_ts_brin ON cjm.events USING brin (ts);
+        CREATE INDEX events_seq_brin ON cjm.events USING brin (seq);
+        SELECT cjm.ensure_day_partition('events', day) FROM cjm.day_partitions('event_rows');
+        INSERT INTO cjm.events SELECT * FROM cjm.events_view;
+        DROP VIEW cjm.events_view;
+        DROP TABLE cjm.event_rows;
+        DROP FUNCTION cjm.stage_map(bytea);
+        DROP TABLE cjm.stage_ids, cjm.sources;
+        DELETE FROM cjm.schema_migrations WHERE version >= 14;
+
+        """
+
     /// Version 13 → 12: `cjm.events` and `cjm.rejected_events` as the plain tables of
     /// versions 1–12 (the rows moved over), without the partition functions and
     /// `cjm.retention_state`, and `cjm.storage` as version 12 made it.
     static var toVersion12: String {
         let storageView = SchemaMigrations.all.first { $0.version == 12 }!.sql
-        return """
+        return toVersion13
+            + """
             ALTER TABLE cjm.events RENAME TO events_partitioned;
             ALTER INDEX cjm.events_pkey RENAME TO events_partitioned_pkey;
             ALTER INDEX cjm.events_ts_brin RENAME TO events_partitioned_ts_brin;

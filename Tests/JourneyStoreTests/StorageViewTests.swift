@@ -10,7 +10,7 @@ struct StorageViewTests {
             let harness = try StoreHarness(conninfo: conninfo, configuration: AlertEndToEndTests.configuration())
             try harness.replay(bytes: AlertEndToEndTests.simulate(days: 2, customers: 2_000, seed: 4, spike: false))
             let connection = try PostgresConnection(conninfo: conninfo)
-            _ = try connection.execute("ANALYZE cjm.events")
+            _ = try connection.execute("ANALYZE cjm.event_rows")
             // A partitioned table's size is its partitions' (with their indexes and TOAST).
             let rows = try harness.rows(
                 """
@@ -33,7 +33,7 @@ struct StorageViewTests {
                 #expect(row[1] == "t" && row[2] == "t", "\(row)")
             }
             let events = try harness.rows("SELECT count(*) FROM cjm.events")[0][0]
-            #expect(rows.first { $0[0] == "events" }?[3] == events)
+            #expect(rows.first { $0[0] == "event_rows" }?[3] == events)
             // One partition per day of events, and the first of them is where retained events begin.
             let days = try harness.rows(
                 """
@@ -42,7 +42,7 @@ struct StorageViewTests {
                 """)[0]
             #expect(days[0] != "0" && days[0] != "1", "the test needs events on several days")
             let storedDays = try harness.rows(
-                "SELECT partitions, ((retained_from AT TIME ZONE 'UTC')::date)::text FROM cjm.storage WHERE relation = 'events'"
+                "SELECT partitions, ((retained_from AT TIME ZONE 'UTC')::date)::text FROM cjm.storage WHERE relation = 'event_rows'"
             )
             #expect(storedDays == [days])
             let total = try StorageSize.totalBytes(on: connection)

@@ -114,12 +114,13 @@ final class StoreHarness {
     func reset() throws {
         try connection.executeScript(
             """
-            TRUNCATE cjm.events, cjm.rejected_events, cjm.journey_instances, cjm.critical_moments, cjm.touchpoint_stats,
+            TRUNCATE cjm.event_rows, cjm.rejected_events, cjm.journey_instances, cjm.critical_moments, cjm.touchpoint_stats,
                      cjm.alerts, cjm.source_checkpoints, cjm.stage_decisions,
                      cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal;
+            TRUNCATE cjm.sources, cjm.stage_ids RESTART IDENTITY;
             UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL, next_seq = 1,
                    alerts_evaluated_through = NULL;
-            SELECT cjm.drop_day_partitions('events', 'infinity');
+            SELECT cjm.drop_day_partitions('event_rows', 'infinity');
             SELECT cjm.drop_day_partitions('rejected_events', 'infinity');
             """)
     }

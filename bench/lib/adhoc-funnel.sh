@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# The baseline of figure 4: an ordered funnel computed ad hoc in SQL from cjm.events, the
-# way an analyst would without cjmd. Sourced by bench/run.
+# The baseline of figure 4: an ordered funnel computed ad hoc in SQL from the raw events
+# (cjm.event_rows, the table under the view cjm.events), the way an analyst would without cjmd. Sourced by bench/run.
 
 # adhoc_funnel_sql JOURNEY STAGES FROM TO: prints the query for a journey of STAGES stages
 # over the customers whose first stage-0 event falls in [FROM, TO) (-infinity/infinity:
@@ -17,13 +17,29 @@
 # each stage's times in an array searched per customer: linear in events and immune to
 # the row misestimates (jsonb ->> joins, CTE chains) that turn the textbook
 # join-per-stage form into nested loops over the whole table.
+# The numbers in an event's cjm.event_rows.stage_ids, two bytes each (one per journey it
+# matched), for as many journeys as are configured.
+stage_number_slots() {
+    local journeys k
+    journeys=$(psqlx "$db" -At -c "SELECT count(DISTINCT journey) FROM cjm.journey_stages")
+    for ((k = 0; k < journeys; k++)); do
+        ((k > 0)) && printf ', '
+        printf '(get_byte(e.stage_ids, %d) << 8) | get_byte(e.stage_ids, %d)' $((2 * k)) $((2 * k + 1))
+    done
+}
+
 adhoc_funnel_sql() {
     local journey=$1 stages=$2 from=$3 to=$4 k
     cat <<SQL
-WITH staged AS (                        -- every event of the journey with its stage index
-    SELECT e.customer_id, e.ts, s.stage_index
-    FROM cjm.events e
-    JOIN cjm.journey_stages s ON s.journey = '$journey' AND s.stage = e.stages ->> '$journey'
+WITH numbers AS (                       -- the stored number of each of the journey's stages
+    SELECT n.id, s.stage_index
+    FROM cjm.stage_ids n JOIN cjm.journey_stages s USING (journey, stage)
+    WHERE n.journey = '$journey'
+),
+staged AS (                             -- every event of the journey with its stage index
+    SELECT e.customer_id, e.ts, n.stage_index
+    FROM cjm.event_rows e
+    JOIN numbers n ON n.id = ANY (ARRAY[$(stage_number_slots)])
 ),
 per_customer AS (                       -- entry, and the times of each later stage's events
     SELECT customer_id,

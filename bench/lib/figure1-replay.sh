@@ -16,17 +16,17 @@ figure_replay() {
     # event stored, as it is right after the replay (dead row versions included).
     local cjm_bytes stored_events
     cjm_bytes=$(psqlx "$db" -At -c "SELECT sum(total_bytes) FROM cjm.storage") || die "cannot read cjm.storage in $db"
-    stored_events=$(psqlx "$db" -At -c "SELECT count(*) FROM cjm.events") || die "cannot count cjm.events in $db"
+    stored_events=$(psqlx "$db" -At -c "SELECT count(*) FROM cjm.event_rows") || die "cannot count cjm.event_rows in $db"
     record "storage cjm_bytes=$cjm_bytes events=$stored_events ndjson_bytes=$(stat -c %s "$file")"
 
     # The baseline loads what cjmd stored — same rows, same columns — as TSV into a table
-    # of cjm.events' shape (its primary key and BRIN indexes, partitioned by day with the
+    # of cjm.event_rows' shape (its primary key and BRIN index, partitioned by day with the
     # same days' partitions made beforehand), in one transaction, like any bulk load.
-    psqlx "$db" -c "\\copy (SELECT * FROM cjm.events) TO '$tsv'" || die "cannot export cjm.events to $tsv"
+    psqlx "$db" -c "\\copy (SELECT * FROM cjm.event_rows) TO '$tsv'" || die "cannot export cjm.event_rows to $tsv"
     psqlx "$db" -c "DROP SCHEMA IF EXISTS bench_copy CASCADE" -c "CREATE SCHEMA bench_copy" \
-        -c "CREATE TABLE bench_copy.events (LIKE cjm.events INCLUDING ALL) PARTITION BY RANGE (ts)" \
+        -c "CREATE TABLE bench_copy.events (LIKE cjm.event_rows INCLUDING ALL) PARTITION BY RANGE (ts)" \
         -c "DO \$\$ DECLARE p record; BEGIN
-                FOR p IN SELECT * FROM cjm.day_partitions('events') LOOP
+                FOR p IN SELECT * FROM cjm.day_partitions('event_rows') LOOP
                     EXECUTE format('CREATE TABLE bench_copy.%I PARTITION OF bench_copy.events FOR VALUES FROM (%L) TO (%L)',
                                    p.relation, p.day::timestamp AT TIME ZONE 'UTC', (p.day + 1)::timestamp AT TIME ZONE 'UTC');
                 END LOOP; END \$\$" \
