@@ -10,6 +10,8 @@ public struct JourneySimulator {
     private let journeys: [JourneyDefinition]
     private let options: SimulationOptions
     private var rng: SplitMix64
+    /// Draws the UUID event ids (``SimulationOptions/uuidEventIDs``).
+    private var idGenerator: SplitMix64
     /// Lines waiting for their arrival time, earliest first.
     private var inFlight = MinHeap<QueuedLine> { ($0.arrival, $0.sequence) < ($1.arrival, $1.sequence) }
     private var emittedEvents = 0
@@ -24,6 +26,7 @@ public struct JourneySimulator {
         self.journeys = journeys
         self.options = options
         self.rng = SplitMix64(seed: options.seed)
+        self.idGenerator = SplitMix64(seed: options.seed ^ 0x6576_656E_745F_6964)  // "event_id"
     }
 
     /// Generates every line, calling `emit` with each one (ending in `\n`) in arrival order.
@@ -187,6 +190,20 @@ public struct JourneySimulator {
 
     // MARK: Output
 
+    /// The id of the event emitted last: `e<seed>-<n>`, or a UUID drawn from a generator of
+    /// its own (so that the events are the same either way).
+    private mutating func nextEventID() -> String {
+        guard options.uuidEventIDs else { return "e\(options.seed)-\(emittedEvents)" }
+        let high = (idGenerator.next() & ~0xF000) | 0x4000  // version 4
+        let low = (idGenerator.next() & ~(0b11 << 62)) | (0b10 << 62)  // RFC 4122 variant
+        func hex(_ value: UInt64, _ digits: Int) -> String {
+            let text = String(value, radix: 16)
+            return String(repeating: "0", count: digits - text.count) + text
+        }
+        return hex(high >> 32, 8) + "-" + hex((high >> 16) & 0xFFFF, 4) + "-" + hex(high & 0xFFFF, 4) + "-"
+            + hex(low >> 48, 4) + "-" + hex(low & 0xFFFF_FFFF_FFFF, 12)
+    }
+
     private mutating func enqueue(_ event: SimulatedEvent) {
         emittedEvents += 1
         let delay =
@@ -197,7 +214,7 @@ public struct JourneySimulator {
             return
         }
         let withID = !rng.chance(options.withoutEventID)
-        let line = EventLineWriter.line(for: event, eventID: withID ? "e\(options.seed)-\(emittedEvents)" : nil)
+        let line = EventLineWriter.line(for: event, eventID: withID ? nextEventID() : nil)
         push(line, at: arrival)
         if options.duplicates > 0, rng.chance(options.duplicates) {
             let resend =

@@ -25,6 +25,9 @@ public struct SimulationOptions: Sendable {
     public var malformed: Double = 0
     /// Fraction of events sent without `event_id` (cjmd derives the id from the content).
     public var withoutEventID: Double = 0.1
+    /// Event ids as version-4 UUIDs in canonical form, as the analytics SDKs send them,
+    /// instead of `e<seed>-<n>` (the same lines otherwise; still the same for the same seed).
+    public var uuidEventIDs: Bool = false
     /// A drop-off spike: during [start, start + duration) customers at `stage` of `journey`
     /// advance with probability `progression` instead of the normal one.
     public var spike: Spike? = nil

@@ -255,7 +255,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
 /// turn a row of them into an event with its arrival sequence.
 enum StoredEventRow {
     static let columns =
-        "event_id, customer_id, ts, event, touchpoint, journey, sentiment, revenue, properties::text, seq"
+        "cjm.event_id(event_key), customer_id, ts, event, touchpoint, journey, sentiment, revenue, properties::text, seq"
     /// The position of `seq` in ``columns``.
     static let sequenceColumn = 9
 

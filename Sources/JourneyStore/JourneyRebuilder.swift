@@ -68,7 +68,7 @@ public enum JourneyRebuilder {
                          cjm.alerts, cjm.stage_decisions, cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal;
                 UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL,
                        alerts_evaluated_through = NULL, updated_at = now() WHERE id = 1;
-                CREATE TEMP TABLE IF NOT EXISTS rebuild_stages (event_id text, ts timestamptz, stage_ids bytea)
+                CREATE TEMP TABLE IF NOT EXISTS rebuild_stages (event_key bytea, ts timestamptz, stage_ids bytea)
                     ON COMMIT DROP;
                 DECLARE rebuild_events NO SCROLL CURSOR FOR
                     SELECT \(StoredEventRow.columns) FROM cjm.event_rows ORDER BY ts, seq;
@@ -93,7 +93,7 @@ public enum JourneyRebuilder {
                 // Re-map stages under the current definitions.
                 try connection.copyInBinary("COPY pg_temp.rebuild_stages FROM STDIN (FORMAT binary)") { writer in
                     for stored in events {
-                        writer.appendText(stored.event.eventID)
+                        writer.appendEventKey(stored.event.eventID)
                         writer.appendTimestamp(microsecondsSinceEpoch: stored.event.time.microseconds)
                         writer.appendBytes(sink.storedStageBytes(stored.stages))
                         try writer.endRow()
@@ -103,7 +103,7 @@ public enum JourneyRebuilder {
                 _ = try connection.execute(
                     """
                     UPDATE cjm.event_rows e SET stage_ids = r.stage_ids FROM pg_temp.rebuild_stages r
-                    WHERE e.ts BETWEEN $1 AND $2 AND e.event_id = r.event_id AND e.ts = r.ts
+                    WHERE e.ts BETWEEN $1 AND $2 AND e.event_key = r.event_key AND e.ts = r.ts
                       AND e.stage_ids IS DISTINCT FROM r.stage_ids
                     """,
                     [

@@ -125,7 +125,7 @@ extension JourneySink {
         // Binary: the server copies the values instead of parsing timestamps and numbers.
         try connection.copyInBinary(
             """
-            COPY cjm.event_rows (ts, received_at, seq, sentiment, source_id, revenue, stage_ids, event_id,
+            COPY cjm.event_rows (ts, received_at, seq, sentiment, source_id, revenue, stage_ids, event_key,
                                  customer_id, event, touchpoint, journey, properties) FROM STDIN (FORMAT binary)
             """
         ) { writer in
@@ -147,7 +147,7 @@ extension JourneySink {
                 writer.appendInt32(sources.id(accepted.source))
                 writer.appendNumeric(units: e.revenue?.micros, scale: 6)
                 writer.appendBytes(storedStageBytes(stages))
-                writer.appendText(e.eventID)
+                writer.appendEventKey(e.eventID)
                 writer.appendText(e.customerID)
                 writer.appendText(e.name)
                 writer.appendText(e.touchpoint)
@@ -171,9 +171,9 @@ extension JourneySink {
         }
         let result = try connection.execute(
             """
-            SELECT e.event_id, e.ts FROM cjm.event_rows e
+            SELECT cjm.event_id(e.event_key), e.ts FROM cjm.event_rows e
             WHERE e.ts BETWEEN $3 AND $4
-              AND (e.event_id, e.ts) IN (SELECT * FROM unnest($1::text[], $2::timestamptz[]))
+              AND (e.event_key, e.ts) IN (SELECT cjm.event_key(u.id), u.ts FROM unnest($1::text[], $2::timestamptz[]) u(id, ts))
             """,
             [
                 .text(SQLText.textArray(events.map(\.event.eventID))),

@@ -21,6 +21,10 @@ public struct BinaryCopyInWriter: ~Copyable {
     public mutating func appendText(_ text: String?) { encoder.appendText(text) }
     /// Appends a `bytea` value, or `NULL` for `nil`.
     public mutating func appendBytes(_ value: [UInt8]?) { encoder.appendBytes(value) }
+    /// Appends a `bytea` value: `bytes`, then `end` repeated `count` times.
+    public mutating func appendBytes(_ bytes: UnsafeRawBufferPointer, end: UInt8, count: Int) {
+        encoder.appendBytes(bytes, end: end, count: count)
+    }
     /// Appends a `jsonb` value from its JSON text, or `NULL` for `nil`.
     public mutating func appendJSONB(_ json: String?) { encoder.appendJSONB(json) }
     /// Appends an `int8` value.

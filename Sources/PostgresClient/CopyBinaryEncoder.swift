@@ -84,6 +84,14 @@ public struct CopyBinaryEncoder: Sendable {
         value.withUnsafeBufferPointer { appendLengthPrefixed($0) }
     }
 
+    /// Appends a `bytea` value: `value`, then `end` repeated `count` times.
+    public mutating func appendBytes(_ value: UnsafeRawBufferPointer, end: UInt8, count: Int) {
+        startField()
+        appendBigEndian(Int32(value.count + count))
+        bytes.append(contentsOf: value)
+        for _ in 0..<count { bytes.append(end) }
+    }
+
     /// Appends a `jsonb` value from its JSON text (format version 1: the text itself).
     public mutating func appendJSONB(_ json: String?) {
         guard var json else { return appendNull() }

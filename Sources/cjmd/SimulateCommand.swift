@@ -24,6 +24,10 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Fraction of events sent twice.") var duplicates = 0.0
     @Option(help: "Fraction of lines that are malformed.") var malformed = 0.0
     @Option(help: "Fraction of events without event_id.") var withoutEventID = 0.1
+    @Flag(
+        name: .customLong("uuid-event-ids"),
+        help: "Event ids as version-4 UUIDs (as analytics SDKs send) instead of e<seed>-<n>.")
+    var uuidEventIDs = false
     @Option(
         help:
             "Inject a drop-off spike: JOURNEY:STAGE:START:DURATION[:PROGRESSION], e.g. purchase:consideration:2026-01-10T00:00:00Z:6h"
@@ -41,6 +45,7 @@ struct SimulateCommand: ParsableCommand {
         simulation.duplicates = duplicates
         simulation.malformed = malformed
         simulation.withoutEventID = withoutEventID
+        simulation.uuidEventIDs = uuidEventIDs
         guard let startTime = RFC3339.parse(start) else {
             throw ValidationError("--start \(start) is not an RFC 3339 time")
         }

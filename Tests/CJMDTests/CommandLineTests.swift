@@ -100,6 +100,26 @@ import Testing
         #expect(a.stdout.split(separator: "\n").count > 600)
         #expect(a.stdout == b.stdout)
         #expect(a.stdout != c.stdout)
+
+        // UUID ids: the same lines but for the ids, each a canonical version-4 UUID, all distinct.
+        let u = try CommandRunner.run([
+            "simulate", "--config", config, "--customers", "300", "--seed", "5", "--uuid-event-ids",
+        ])
+        let sequentialLines = a.stdout.split(separator: "\n")
+        let uuidLines = u.stdout.split(separator: "\n")
+        #expect(uuidLines.count == sequentialLines.count)
+        let uuid = /"event_id":"([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})"/
+        let sequential = /"event_id":"e5-[0-9]+"/
+        var ids = Set<Substring>()
+        for (s, line) in zip(sequentialLines, uuidLines) {
+            if let match = line.firstMatch(of: uuid) {
+                ids.insert(match.1)
+                #expect(line.replacing(uuid, with: "") == s.replacing(sequential, with: ""))
+            } else {
+                #expect(line == s)  // an event without id
+            }
+        }
+        #expect(ids.count > sequentialLines.count * 8 / 10)
     }
 
     @Test(.enabled(if: ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"] != nil))

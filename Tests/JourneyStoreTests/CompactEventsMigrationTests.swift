@@ -69,7 +69,7 @@ struct CompactEventsMigrationTests {
                     CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, n)
                     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
                     WHERE i.indrelid = 'cjm.event_rows'::regclass AND i.indisprimary
-                    """) == [["ts,event_id"]])
+                    """) == [["ts,event_key"]])
 
             // The daemon goes on: a repeat is a duplicate.
             let again = try harness.replay(files: [Self.halves()[1]])

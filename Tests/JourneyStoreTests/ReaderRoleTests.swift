@@ -46,7 +46,7 @@ struct ReaderRoleTests {
             #expect(refused("SELECT raw FROM cjm.rejected_events"))
             #expect(
                 refused(
-                    "INSERT INTO cjm.event_rows (event_id, customer_id, ts, event, touchpoint, source_id, received_at, seq) VALUES ('x', 'x', now(), 'x', 'x', 1, now(), 0)"
+                    "INSERT INTO cjm.event_rows (event_key, customer_id, ts, event, touchpoint, source_id, received_at, seq) VALUES ('\\x78ff', 'x', now(), 'x', 'x', 1, now(), 0)"
                 ))
             #expect(refused("UPDATE cjm.funnel_stats SET reached = 0"))
             #expect(refused("DELETE FROM cjm.journey_instances"))

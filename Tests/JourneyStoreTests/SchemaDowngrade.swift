@@ -5,7 +5,7 @@ import CJMSchema
 enum SchemaDowngrade {
     /// Version 14 → 13: `cjm.events` as the partitioned table of version 13 (source names and
     /// stage maps written out on every row again, primary key (event_id, ts)), without
-    /// `cjm.event_rows`, `cjm.sources`, `cjm.stage_ids` and `cjm.stage_map`.
+    /// `cjm.event_rows`, `cjm.sources`, `cjm.stage_ids` and the functions of migration 14.
     static let toVersion13 = """
         CREATE OR REPLACE FUNCTION cjm.ensure_day_partition(parent text, day date) RETURNS boolean
         LANGUAGE plpgsql AS $$
@@ -50,6 +50,8 @@ enum SchemaDowngrade {
         DROP VIEW cjm.events_view;
         DROP TABLE cjm.event_rows;
         DROP FUNCTION cjm.stage_map(bytea);
+        DROP FUNCTION cjm.event_id(bytea);
+        DROP FUNCTION cjm.event_key(text);
         DROP TABLE cjm.stage_ids, cjm.sources;
         DELETE FROM cjm.schema_migrations WHERE version >= 14;
 

@@ -10,13 +10,18 @@ customers_for_events() { awk -v e="$1" 'BEGIN { printf "%d\n", e * 240000 / 1016
 # (made once per BENCH_DIR; the same seed always gives the same lines). Arrival jitter of
 # 2 s stays within the shipped allowed_lateness of 5 s, so replays apply nothing late.
 simulated_file() {
-    local customers file
+    local customers file id_flags=()
     customers=$(customers_for_events "$1")
     file=$bench_dir/sim-c$customers-s$seed.ndjson
+    if [[ $event_ids == uuid ]]; then
+        file=$bench_dir/sim-c$customers-s$seed-uuid.ndjson
+        id_flags=(--uuid-event-ids)
+    fi
     if [[ ! -s $file || ! -e $file.done ]]; then
         log "simulating $customers customers (about $(grouped "$1") events) into $file"
         "$cjmd" simulate --config "$replay_config" --customers "$customers" --seed "$seed" --disorder 2s \
-            --output "$file" 2>>"$bench_dir/logs/simulate.log" || die "cjmd simulate failed; see $bench_dir/logs/simulate.log"
+            "${id_flags[@]}" --output "$file" 2>>"$bench_dir/logs/simulate.log" ||
+            die "cjmd simulate failed; see $bench_dir/logs/simulate.log"
         touch "$file.done"
     fi
     printf '%s\n' "$file"

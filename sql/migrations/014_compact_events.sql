@@ -7,7 +7,9 @@
 --   * `stages` is two bytes per matched journey, numbers into cjm.stage_ids (a journey and
 --     one of its stages, numbered once and never renumbered, so a changed configuration
 --     leaves stored events meaning what they meant), instead of a jsonb object of names;
---   * the primary key is (ts, event_id) instead of (event_id, ts): the same uniqueness, but
+--   * the id is `event_key` (bytea): the 16 bytes of a canonical UUID, 17 for a derived id,
+--     the text's bytes and an end mark for any other id (cjm.event_key, cjm.event_id);
+--   * the primary key is (ts, event_key) instead of (event_id, ts): the same uniqueness, but
 --     events arrive roughly in time order, so the index grows at its right edge with full
 --     pages instead of splitting pages all over, and it serves time ranges (the BRIN on
 --     `ts` is dropped).
@@ -36,6 +38,30 @@ LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
     JOIN cjm.stage_ids s ON s.id = (get_byte(stage_ids, 2 * g.n) << 8) | get_byte(stage_ids, 2 * g.n + 1)
 $$;
 
+-- The stored key of an event id, and back (docs/storage.md). A canonical lowercase UUID is
+-- its 16 bytes; a derived id (`d-` and 32 hex digits) its 16 bytes and 0xFE; any other id
+-- its UTF-8 bytes and 0xFF (twice when that would make 16 bytes), which UTF-8 never holds.
+CREATE FUNCTION cjm.event_key(event_id text) RETURNS bytea
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN event_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+            THEN decode(replace(event_id, '-', ''), 'hex')
+        WHEN event_id ~ '^d-[0-9a-f]{32}$' THEN decode(substr(event_id, 3), 'hex') || '\xfe'::bytea
+        WHEN octet_length(event_id) = 15 THEN convert_to(event_id, 'UTF8') || '\xffff'::bytea
+        ELSE convert_to(event_id, 'UTF8') || '\xff'::bytea
+    END
+$$;
+
+CREATE FUNCTION cjm.event_id(event_key bytea) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN length(event_key) = 16 THEN encode(event_key, 'hex')::uuid::text
+        WHEN length(event_key) = 17 AND get_byte(event_key, 16) = 254
+            THEN 'd-' || encode(substr(event_key, 1, 16), 'hex')
+        ELSE convert_from(rtrim(event_key, '\xff'::bytea), 'UTF8')
+    END
+$$;
+
 CREATE TABLE cjm.event_rows (
     ts          timestamptz      NOT NULL,
     received_at timestamptz      NOT NULL,
@@ -44,13 +70,13 @@ CREATE TABLE cjm.event_rows (
     source_id   integer          NOT NULL,
     revenue     numeric(19, 6),
     stage_ids   bytea,
-    event_id    text             NOT NULL,
+    event_key   bytea            NOT NULL,
     customer_id text             NOT NULL,
     event       text             NOT NULL,
     touchpoint  text             NOT NULL,
     journey     text,
     properties  jsonb,
-    PRIMARY KEY (ts, event_id)
+    PRIMARY KEY (ts, event_key)
 ) PARTITION BY RANGE (ts);
 CREATE INDEX event_rows_seq_brin ON cjm.event_rows USING brin (seq);
 COMMENT ON TABLE cjm.event_rows IS 'The rows of cjm.events, one partition per day of ts (docs/storage.md); read cjm.events.';
@@ -96,21 +122,21 @@ BEGIN
     FOR p IN SELECT * FROM cjm.day_partitions('events') LOOP
         PERFORM cjm.ensure_day_partition('event_rows', p.day);
         EXECUTE format(
-            'INSERT INTO cjm.event_rows (ts, received_at, seq, sentiment, source_id, revenue, stage_ids, event_id,
+            'INSERT INTO cjm.event_rows (ts, received_at, seq, sentiment, source_id, revenue, stage_ids, event_key,
                                          customer_id, event, touchpoint, journey, properties)
-             SELECT e.ts, e.received_at, e.seq, e.sentiment, s.id, e.revenue, c.codes, e.event_id,
+             SELECT e.ts, e.received_at, e.seq, e.sentiment, s.id, e.revenue, c.codes, cjm.event_key(e.event_id),
                     e.customer_id, e.event, e.touchpoint, e.journey, e.properties
              FROM cjm.%I e
              JOIN cjm.sources s ON s.name = e.source
              LEFT JOIN pg_temp.stage_codes c ON c.stages = e.stages
-             ORDER BY e.ts, e.event_id', p.relation);
+             ORDER BY 1, 8', p.relation);
     END LOOP;
 END
 $$;
 DROP TABLE cjm.events;
 
 CREATE VIEW cjm.events AS
-    SELECT e.event_id, e.customer_id, e.ts, e.event, e.touchpoint, e.sentiment, e.revenue, e.properties,
+    SELECT cjm.event_id(e.event_key) AS event_id, e.customer_id, e.ts, e.event, e.touchpoint, e.sentiment, e.revenue, e.properties,
            (SELECT s.name FROM cjm.sources s WHERE s.id = e.source_id) AS source,
            e.received_at, e.seq, e.journey, cjm.stage_map(e.stage_ids) AS stages
     FROM cjm.event_rows e;
