@@ -34,5 +34,6 @@ public enum SchemaMigrations {
         Migration(12, "storage_view", PackageResources._12_storage_view_sql),
         Migration(13, "day_partitions", PackageResources._13_day_partitions_sql),
         Migration(14, "compact_events", PackageResources._14_compact_events_sql),
+        Migration(15, "sealed_history", PackageResources._15_sealed_history_sql),
     ]
 }

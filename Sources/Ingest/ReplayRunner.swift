@@ -48,6 +48,10 @@ public struct ReplayRunner {
     /// Whether the engine applies each batch while the database stores its events (see
     /// ``JourneySink/WritePolicy/overlapsEngineWithCopy``).
     public var overlapsEngineWithCopy = true
+    /// Closed instances before a seal, and instances per sealed row (see
+    /// ``JourneySink/WritePolicy/sealAfterClosedInstances``).
+    public var sealAfterClosedInstances = JourneySink.WritePolicy().sealAfterClosedInstances
+    public var sealedChunkSize = JourneySink.WritePolicy().sealedChunkSize
     private let clock: @Sendable () -> EventTime
     private let logger: Logger
 
@@ -73,6 +77,8 @@ public struct ReplayRunner {
         policy.derivedWriteInterval = derivedWriteInterval
         policy.derivedWriteBudget = derivedWriteBudget
         policy.overlapsEngineWithCopy = overlapsEngineWithCopy
+        policy.sealAfterClosedInstances = sealAfterClosedInstances
+        policy.sealedChunkSize = sealedChunkSize
         return policy
     }
 
@@ -136,6 +142,7 @@ public struct ReplayRunner {
         last.checkpoints.merge(positions) { _, new in new }
         try commit(last, .finish(asOf: asOf))
         summary.batchesWrittenAgain = sink.batchesWrittenAgain
+        try sink.reclaimSealedRows()
         return summary
     }
 

@@ -11,13 +11,13 @@ extension DerivedRowWriter {
     func writeInstances(_ instances: [InstanceRecord], newCount: Int) throws {
         guard !instances.isEmpty else { return }
         let upserted = try insertingNew(
-            instances, newCount: newCount, into: "cjm.journey_instances", copy: copyInstances)
+            instances, newCount: newCount, into: "cjm.instance_rows", copy: copyInstances)
         guard !upserted.isEmpty else { return }
         try copyInstances(upserted, into: "pg_temp.stage_instances")
         // First touches are appended: a record holds only those since its last write.
         _ = try connection.execute(
             """
-            INSERT INTO cjm.journey_instances AS i SELECT * FROM pg_temp.stage_instances
+            INSERT INTO cjm.instance_rows AS i SELECT * FROM pg_temp.stage_instances
             ON CONFLICT (journey, customer_id, instance) DO UPDATE SET
                 entered_at = EXCLUDED.entered_at, stage_index = EXCLUDED.stage_index, stage = EXCLUDED.stage,
                 reached_at = EXCLUDED.reached_at, status = EXCLUDED.status, last_seen = EXCLUDED.last_seen,
@@ -49,7 +49,7 @@ extension DerivedRowWriter {
         }
     }
 
-    /// COPYs instance rows into `table` (`cjm.journey_instances` or its staging twin), in
+    /// COPYs instance rows into `table` (`cjm.instance_rows` or its staging twin), in
     /// binary: the server then reads arrays and timestamps without parsing them.
     func copyInstances(_ instances: ArraySlice<InstanceRecord>, into table: String) throws {
         try connection.copyInBinary("COPY \(table) FROM STDIN (FORMAT binary)") { writer in
@@ -96,21 +96,72 @@ extension DerivedRowWriter {
         }
     }
 
+    /// Writes the instances and moments of `changes` and seals every closed instance: those
+    /// closing now are staged (`pg_temp.closing_*`, no WAL, emptied at commit) instead of
+    /// written as rows only to be moved at once; `cjm.seal_closed_instances` moves them and
+    /// the closed rows of the tables, with their moments, into `cjm.sealed_instances`.
+    func writeSealing(_ changes: EngineChanges, chunkSize: Int) throws {
+        var open: [InstanceRecord] = []
+        var openNew = 0
+        var closing: [InstanceRecord] = []
+        var closingKeys = Set<InstanceKey>()
+        for (index, record) in changes.instances.enumerated() {
+            if record.exitedAt != nil {
+                closing.append(record)
+                closingKeys.insert(InstanceKey(record.journey, record.customerID, record.instance))
+            } else {
+                if index < changes.newInstanceCount { openNew += 1 }
+                open.append(record)
+            }
+        }
+        var openMoments: [CriticalMomentRecord] = []
+        var openMomentsNew = 0
+        var closingMoments: [CriticalMomentRecord] = []
+        for (index, moment) in changes.moments.enumerated() {
+            if closingKeys.contains(InstanceKey(moment.journey, moment.customerID, moment.instance)) {
+                closingMoments.append(moment)
+            } else {
+                if index < changes.newMomentCount { openMomentsNew += 1 }
+                openMoments.append(moment)
+            }
+        }
+        try writeInstances(open, newCount: openNew)
+        try writeMoments(openMoments, newCount: openMomentsNew)
+        // Emptied at commit, but a rebuild seals several times in one transaction.
+        try connection.executeScript("TRUNCATE pg_temp.closing_instances, pg_temp.closing_moments")
+        if !closing.isEmpty { try copyInstances(closing[...], into: "pg_temp.closing_instances") }
+        if !closingMoments.isEmpty { try copyMoments(closingMoments[...], into: "pg_temp.closing_moments") }
+        _ = try connection.execute(
+            "SELECT cjm.seal_closed_instances($1::integer)", [.int(Int64(max(1, chunkSize)))])
+    }
+
+    /// An instance's key: journey, customer, instance number.
+    struct InstanceKey: Hashable {
+        var journey: Int
+        var customerID: String
+        var instance: Int32
+        init(_ journey: Int, _ customerID: String, _ instance: Int32) {
+            self.journey = journey
+            self.customerID = customerID
+            self.instance = instance
+        }
+    }
+
     /// Writes moments: new ones straight into the table, recoveries through an upsert.
     func writeMoments(_ moments: [CriticalMomentRecord], newCount: Int) throws {
         guard !moments.isEmpty else { return }
-        let upserted = try insertingNew(moments, newCount: newCount, into: "cjm.critical_moments", copy: copyMoments)
+        let upserted = try insertingNew(moments, newCount: newCount, into: "cjm.moment_rows", copy: copyMoments)
         guard !upserted.isEmpty else { return }
         try copyMoments(upserted, into: "pg_temp.stage_moments")
         // A moment is immutable once detected but for its recovery time.
         _ = try connection.execute(
             """
-            INSERT INTO cjm.critical_moments SELECT * FROM pg_temp.stage_moments
+            INSERT INTO cjm.moment_rows SELECT * FROM pg_temp.stage_moments
             ON CONFLICT (journey, customer_id, instance, moment) DO UPDATE SET recovered_at = EXCLUDED.recovered_at
             """)
     }
 
-    /// COPYs moment rows into `table` (`cjm.critical_moments` or its staging twin), in binary.
+    /// COPYs moment rows into `table` (`cjm.moment_rows` or its staging twin), in binary.
     func copyMoments(_ moments: ArraySlice<CriticalMomentRecord>, into table: String) throws {
         try connection.copyInBinary("COPY \(table) FROM STDIN (FORMAT binary)") { writer in
             for index in KeyOrder.moments(moments, catalog: catalog) {

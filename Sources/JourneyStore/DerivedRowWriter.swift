@@ -27,10 +27,16 @@ final class DerivedRowWriter {
     }
 
     /// Writes `changes`; returns the alert transitions among them (in the tables and, when
-    /// announced, notified on ``JourneySink/alertChannel``).
-    func write(_ changes: EngineChanges) throws -> [AlertTransition] {
-        try writeInstances(changes.instances, newCount: changes.newInstanceCount)
-        try writeMoments(changes.moments, newCount: changes.newMomentCount)
+    /// announced, notified on ``JourneySink/alertChannel``). With `chunkSize`, every closed
+    /// instance — in the tables or among `changes` — is sealed with its moments, that many
+    /// per row (see ``writeSealing(_:chunkSize:)``).
+    func write(_ changes: EngineChanges, sealingChunksOf chunkSize: Int? = nil) throws -> [AlertTransition] {
+        if let chunkSize {
+            try writeSealing(changes, chunkSize: chunkSize)
+        } else {
+            try writeInstances(changes.instances, newCount: changes.newInstanceCount)
+            try writeMoments(changes.moments, newCount: changes.newMomentCount)
+        }
         try writeTouchpoints(changes.touchpoints)
         try writeDecisions(changes.decisions)
         try writeFunnel(changes.funnel, timeToNext: changes.timeToNext)

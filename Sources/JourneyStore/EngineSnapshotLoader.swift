@@ -69,9 +69,9 @@ enum EngineSnapshotLoader {
             """
             SELECT m.journey, m.customer_id, m.instance, m.moment, m.stage_index, m.last_event, m.last_touchpoint,
                    m.last_seen, (extract(epoch FROM m.time_in_stage) * 1000000)::int8, m.detected_at
-            FROM cjm.journey_instances i
+            FROM cjm.instance_rows i
             CROSS JOIN LATERAL (
-                SELECT * FROM cjm.critical_moments m
+                SELECT * FROM cjm.moment_rows m
                 WHERE m.journey = i.journey AND m.customer_id = i.customer_id AND m.instance = i.instance
                   AND m.reason = 'inactive' AND m.recovered_at IS NULL
                 OFFSET 0) m
@@ -122,7 +122,7 @@ enum EngineSnapshotLoader {
                                          FROM unnest(reached_at) WITH ORDINALITY u(r, n) ORDER BY n), ',', ''),
                    array_to_string(stage_events, ','), array_to_string(stage_sentiment_count, ','),
                    array_to_string(stage_sentiment_sum, ','), array_to_string(stage_revenue, ',')
-            FROM cjm.journey_instances
+            FROM cjm.instance_rows
             WHERE exited_at IS NULL AND journey = ANY($1::text[])
             ORDER BY journey, customer_id, instance
             """, [.text(SQLText.textArray(names))])
@@ -170,7 +170,7 @@ enum EngineSnapshotLoader {
             """
             SELECT i.journey, i.customer_id, i.instance, p->>'event', p->>'touchpoint',
                    (p->>'ts')::timestamptz, (p->>'stage_index')::int, (p->>'sentiment')::float8
-            FROM cjm.journey_instances i, jsonb_array_elements(i.pain_points) WITH ORDINALITY e(p, n)
+            FROM cjm.instance_rows i, jsonb_array_elements(i.pain_points) WITH ORDINALITY e(p, n)
             WHERE i.exited_at IS NULL AND i.journey = ANY($1::text[])
             ORDER BY i.journey, i.customer_id, i.instance, n
             """, [.text(SQLText.textArray(names))])

@@ -38,12 +38,17 @@ public enum JourneyRebuilder {
         return try result.timestampMicroseconds(row: 0, column: 0).map { EventTime(microseconds: $0) }
     }
 
-    static let chunk = 20_000
+    public static let defaultChunk = 20_000
 
-    /// - Parameter fromRetained: rebuild even when retention dropped events: from the
-    ///   retained ones alone. Without it, such a database throws ``HistoryDropped``.
+    /// - Parameters:
+    ///   - fromRetained: rebuild even when retention dropped events: from the retained ones
+    ///     alone. Without it, such a database throws ``HistoryDropped``.
+    ///   - chunk: events read and applied at a time (each chunk ends with a derived write).
+    ///   - sealAfterClosedInstances: see ``JourneySink/WritePolicy/sealAfterClosedInstances``.
     public static func rebuild(
-        configuration: CJMConfiguration, connection: PostgresConnection, logger: Logger, fromRetained: Bool = false
+        configuration: CJMConfiguration, connection: PostgresConnection, logger: Logger, fromRetained: Bool = false,
+        chunk: Int = defaultChunk,
+        sealAfterClosedInstances: Int = JourneySink.WritePolicy().sealAfterClosedInstances
     ) throws -> Summary {
         if !fromRetained, let droppedBefore = try eventsDroppedBefore(on: connection) {
             throw HistoryDropped(droppedBefore: droppedBefore)
@@ -64,7 +69,7 @@ public enum JourneyRebuilder {
             summary.watermark = oldWatermark.map { EventTime(microseconds: $0) }
             try connection.executeScript(
                 """
-                TRUNCATE cjm.journey_instances, cjm.critical_moments, cjm.touchpoint_stats,
+                TRUNCATE cjm.instance_rows, cjm.moment_rows, cjm.sealed_instances, cjm.sealed_moments, cjm.touchpoint_stats,
                          cjm.alerts, cjm.stage_decisions, cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal;
                 UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL,
                        alerts_evaluated_through = NULL, updated_at = now() WHERE id = 1;
@@ -76,6 +81,7 @@ public enum JourneyRebuilder {
             // History was announced when it happened: recomputing it announces nothing.
             var policy = JourneySink.WritePolicy()
             policy.announcesAlerts = false
+            policy.sealAfterClosedInstances = sealAfterClosedInstances
             let sink = try JourneySink(
                 configuration: configuration, connection: connection, logger: logger, policy: policy)
             while true {

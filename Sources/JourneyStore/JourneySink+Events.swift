@@ -159,8 +159,9 @@ extension JourneySink {
         return fresh
     }
 
-    /// The events among `events` that `cjm.events` holds already. The time range confines
-    /// the probe to the partitions of the batch's days.
+    /// The events among `events` that `cjm.events` holds already, by the days' unique index
+    /// (time and key hash, as the COPY meets them: an event it refuses is one this finds).
+    /// The time range confines the probe to the partitions of the batch's days.
     func storedEventKeys(among events: [AcceptedEvent]) throws -> Set<StoredEventKey> {
         guard let first = events.first?.event.time else { return [] }
         var earliest = first
@@ -171,9 +172,11 @@ extension JourneySink {
         }
         let result = try connection.execute(
             """
-            SELECT cjm.event_id(e.event_key), e.ts FROM cjm.event_rows e
-            WHERE e.ts BETWEEN $3 AND $4
-              AND (e.event_key, e.ts) IN (SELECT cjm.event_key(u.id), u.ts FROM unnest($1::text[], $2::timestamptz[]) u(id, ts))
+            SELECT p.id, p.ts
+            FROM (SELECT u.id, u.ts, cjm.event_key_hash(cjm.event_key(u.id)) AS hash
+                  FROM unnest($1::text[], $2::timestamptz[]) u(id, ts)) p
+            WHERE EXISTS (SELECT 1 FROM cjm.event_rows e
+                          WHERE e.ts BETWEEN $3 AND $4 AND e.ts = p.ts AND cjm.event_key_hash(e.event_key) = p.hash)
             """,
             [
                 .text(SQLText.textArray(events.map(\.event.eventID))),

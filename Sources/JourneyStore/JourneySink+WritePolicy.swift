@@ -59,6 +59,16 @@ extension JourneySink {
         /// `rebuild` turns it off: it recomputes history, which was announced before.
         public var announcesAlerts = true
 
+        /// Once this many closed instances are in the row tables, a derived write seals them
+        /// into `cjm.sealed_instances` and their critical moments into `cjm.sealed_moments`,
+        /// ``sealedChunkSize`` per row (docs/storage.md). A chunk of a thousand instances
+        /// takes about a seventh of their rows' disk; small chunks compress less, so small
+        /// writes wait for enough.
+        public var sealAfterClosedInstances = 1024
+
+        /// Instances (and moments) per sealed row.
+        public var sealedChunkSize = 1024
+
         /// Derived rows with every batch.
         public init() {}
 

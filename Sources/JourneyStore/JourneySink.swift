@@ -33,6 +33,11 @@ public final class JourneySink {
     var partitions = DayPartitions()
     /// The numbers of the source names written so far.
     var sources = SourceIDs()
+    /// Closed instances in `cjm.instance_rows`, waiting to be sealed (see
+    /// ``WritePolicy/sealAfterClosedInstances``).
+    private var closedInstanceRows = 0
+    /// Whether this sink has sealed instances (see ``reclaimSealedRows()``).
+    private var sealedSinceStart = false
     /// Drops what retention no longer keeps.
     private var retention: RetentionKeeper
     /// Warns when the tables outgrow retention.
@@ -81,6 +86,9 @@ public final class JourneySink {
             connection: connection, catalog: catalog, announcesAlerts: policy.announcesAlerts, logger: logger)
         try Self.prepareStaging(connection)
         self.stageCodes = try StageCodes(registering: catalog, on: connection)
+        self.closedInstanceRows = Int(
+            try connection.execute("SELECT count(*) FROM cjm.instance_rows WHERE exited_at IS NOT NULL")
+                .int64(row: 0, column: 0) ?? 0)
         // Read before the state: should another process commit while it loads, the next
         // batch finds a newer count and restores again.
         self.fence = WriterFence(seen: try Self.committedBatches(connection))
@@ -215,6 +223,15 @@ public final class JourneySink {
             try journal(firstSequence: firstSequence, batchToken: batch.token)
         }
         return outcome
+    }
+
+    /// Returns the space of the rows sealed during a bulk load (`cjm.instance_rows` and
+    /// `cjm.moment_rows` hold mostly dead versions then) at once rather than when autovacuum
+    /// gets to them: VACUUM gives the emptied pages at the end of the files back to the
+    /// system. Outside any transaction; a replay calls it when it ends.
+    public func reclaimSealedRows() throws {
+        guard sealedSinceStart else { return }
+        try connection.executeScript("VACUUM cjm.instance_rows, cjm.moment_rows")
     }
 
     /// When a live commit next has work even if no event arrives (by the clock of the live
@@ -405,7 +422,15 @@ public final class JourneySink {
             alertTransitions = []
         }
         schedule.tookChanges()
-        alertTransitions += try derivedRows.write(engine.takeChanges())
+        let changes = engine.takeChanges()
+        closedInstanceRows += changes.instances.lazy.filter { $0.exitedAt != nil }.count
+        let sealing = closedInstanceRows >= policy.sealAfterClosedInstances
+        alertTransitions += try derivedRows.write(changes, sealingChunksOf: sealing ? policy.sealedChunkSize : nil)
+        if sealing {
+            // Should the transaction fail, the count is too low: the next seal comes late.
+            closedInstanceRows = 0
+            sealedSinceStart = true
+        }
     }
 
     private func saveEngineState(batchToken: Int64? = nil) throws {
@@ -439,8 +464,10 @@ public final class JourneySink {
     private static func prepareStaging(_ connection: PostgresConnection) throws {
         try connection.executeScript(
             """
-            CREATE TEMP TABLE IF NOT EXISTS stage_instances (LIKE cjm.journey_instances INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
-            CREATE TEMP TABLE IF NOT EXISTS stage_moments (LIKE cjm.critical_moments INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+            CREATE TEMP TABLE IF NOT EXISTS stage_instances (LIKE cjm.instance_rows INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+            CREATE TEMP TABLE IF NOT EXISTS stage_moments (LIKE cjm.moment_rows INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+            CREATE TEMP TABLE IF NOT EXISTS closing_instances (LIKE cjm.instance_rows) ON COMMIT DELETE ROWS;
+            CREATE TEMP TABLE IF NOT EXISTS closing_moments (LIKE cjm.moment_rows) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE IF NOT EXISTS stage_touchpoints (LIKE cjm.touchpoint_stats) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE IF NOT EXISTS stage_decisions (LIKE cjm.stage_decisions) ON COMMIT DELETE ROWS;
             """)

@@ -25,7 +25,8 @@ struct ReaderRoleTests {
                 "cjm.funnel", "cjm.funnel_daily", "cjm.touchpoints", "cjm.exit_points", "cjm.dropoff_hourly",
                 "cjm.events", "cjm.journey_instances", "cjm.critical_moments", "cjm.alerts",
                 "cjm.stage_decisions", "cjm.storage", "cjm.funnel_stats", "cjm.time_to_next",
-                "cjm.time_to_next_percentiles", "cjm.event_rows", "cjm.sources", "cjm.stage_ids",
+                "cjm.time_to_next_percentiles", "cjm.event_rows", "cjm.sources", "cjm.stage_ids", "cjm.instance_rows",
+                "cjm.moment_rows", "cjm.sealed_instances", "cjm.sealed_moments",
             ] {
                 #expect(throws: Never.self, "\(readable)") { _ = try c.execute("SELECT * FROM \(readable) LIMIT 1") }
             }
@@ -49,7 +50,8 @@ struct ReaderRoleTests {
                     "INSERT INTO cjm.event_rows (event_key, customer_id, ts, event, touchpoint, source_id, received_at, seq) VALUES ('\\x78ff', 'x', now(), 'x', 'x', 1, now(), 0)"
                 ))
             #expect(refused("UPDATE cjm.funnel_stats SET reached = 0"))
-            #expect(refused("DELETE FROM cjm.journey_instances"))
+            #expect(refused("DELETE FROM cjm.instance_rows"))
+            #expect(refused("DELETE FROM cjm.sealed_instances"))
             #expect(refused("TRUNCATE cjm.alerts"))
             #expect(refused("UPDATE cjm.engine_state SET watermark = NULL"))
             #expect(refused("CREATE TABLE cjm.intruder (x int)"))

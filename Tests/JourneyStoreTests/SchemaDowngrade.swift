@@ -3,59 +3,109 @@ import CJMSchema
 /// Turns a database of the current schema back into an older version, data kept, so that a
 /// test can check what a migration makes of a database written by an older cjmd.
 enum SchemaDowngrade {
-    /// Version 14 → 13: `cjm.events` as the partitioned table of version 13 (source names and
-    /// stage maps written out on every row again, primary key (event_id, ts)), without
-    /// `cjm.event_rows`, `cjm.sources`, `cjm.stage_ids` and the functions of migration 14.
-    static let toVersion13 = """
-        CREATE OR REPLACE FUNCTION cjm.ensure_day_partition(parent text, day date) RETURNS boolean
-        LANGUAGE plpgsql AS $$
-        DECLARE
-            partition_name text := cjm.day_partition_name(parent, day);
-            lower_bound    text := to_char(day, 'YYYY-MM-DD') || ' 00:00:00+00';
-            upper_bound    text := to_char(day + 1, 'YYYY-MM-DD') || ' 00:00:00+00';
-        BEGIN
-            IF parent NOT IN ('events', 'rejected_events') THEN
-                RAISE EXCEPTION 'cjm.% is not partitioned by day', parent;
-            END IF;
-            IF to_regclass(format('cjm.%I', partition_name)) IS NOT NULL THEN
-                RETURN false;
-            END IF;
-            EXECUTE format('CREATE TABLE cjm.%I (LIKE cjm.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', partition_name, parent);
-            EXECUTE format('ALTER TABLE cjm.%I ATTACH PARTITION cjm.%I FOR VALUES FROM (%L) TO (%L)',
-                           parent, partition_name, lower_bound, upper_bound);
-            RETURN true;
-        END
-        $$;
-        ALTER VIEW cjm.events RENAME TO events_view;
-        CREATE TABLE cjm.events (
-            event_id    text             NOT NULL,
-            customer_id text             NOT NULL,
-            ts          timestamptz      NOT NULL,
-            event       text             NOT NULL,
-            touchpoint  text             NOT NULL,
-            sentiment   double precision,
-            revenue     numeric(19, 6),
-            properties  jsonb,
-            source      text             NOT NULL,
-            received_at timestamptz      NOT NULL,
-            seq         bigint           NOT NULL,
-            journey     text,
-            stages      jsonb,
-            PRIMARY KEY (event_id, ts)
-        ) PARTITION BY RANGE (ts);
-        CREATE INDEX events_ts_brin ON cjm.events USING brin (ts);
-        CREATE INDEX events_seq_brin ON cjm.events USING brin (seq);
-        SELECT cjm.ensure_day_partition('events', day) FROM cjm.day_partitions('event_rows');
-        INSERT INTO cjm.events SELECT * FROM cjm.events_view;
-        DROP VIEW cjm.events_view;
-        DROP TABLE cjm.event_rows;
-        DROP FUNCTION cjm.stage_map(bytea);
-        DROP FUNCTION cjm.event_id(bytea);
-        DROP FUNCTION cjm.event_key(text);
-        DROP TABLE cjm.stage_ids, cjm.sources;
-        DELETE FROM cjm.schema_migrations WHERE version >= 14;
+    /// Version 15 → 14: every instance and moment back in `cjm.journey_instances` and
+    /// `cjm.critical_moments` as tables (the sealed chunks unpacked), and the views that read
+    /// them as version 2 made them.
+    static let toVersion14 = """
+        CREATE TEMP TABLE all_instances AS SELECT * FROM cjm.journey_instances;
+        CREATE TEMP TABLE all_moments AS SELECT * FROM cjm.critical_moments;
+        DROP VIEW cjm.funnel_daily, cjm.exit_points;
+        DROP VIEW cjm.journey_instances, cjm.critical_moments;
+        DROP FUNCTION cjm.seal_closed_instances(integer);
+        DROP TABLE cjm.sealed_instances, cjm.sealed_moments;
+        DROP TYPE cjm.sealed_instance, cjm.sealed_moment;
+        TRUNCATE cjm.instance_rows, cjm.moment_rows;
+        INSERT INTO cjm.instance_rows SELECT * FROM all_instances;
+        INSERT INTO cjm.moment_rows SELECT * FROM all_moments;
+        DROP TABLE all_instances, all_moments;
+        DROP INDEX cjm.instance_rows_closed;
+        ALTER TABLE cjm.instance_rows RENAME TO journey_instances;
+        ALTER INDEX cjm.instance_rows_pkey RENAME TO journey_instances_pkey;
+        ALTER INDEX cjm.instance_rows_open RENAME TO journey_instances_open;
+        ALTER INDEX cjm.instance_rows_entered RENAME TO journey_instances_entered;
+        ALTER TABLE cjm.moment_rows RENAME TO critical_moments;
+        ALTER INDEX cjm.moment_rows_pkey RENAME TO critical_moments_pkey;
+        ALTER INDEX cjm.moment_rows_detected RENAME TO critical_moments_detected;
+        CREATE VIEW cjm.funnel_daily AS
+            SELECT d.journey, d.day, f.stage_index, f.stage, f.reached, f.customers, f.converted_to_next,
+                   f.step_conversion, f.overall_conversion, f.drop_off_rate,
+                   coalesce(e.watermark >= ((d.day + 1)::timestamp AT TIME ZONE 'UTC') + s.conversion_window, false)
+                       AS final
+            FROM (SELECT DISTINCT i.journey, (i.entered_at AT TIME ZONE 'UTC')::date AS day
+                  FROM cjm.journey_instances i) d
+            JOIN cjm.journey_stages s ON s.journey = d.journey AND s.stage_index = 0
+            CROSS JOIN LATERAL cjm.funnel_between(d.journey, d.day::timestamp AT TIME ZONE 'UTC',
+                                                  (d.day + 1)::timestamp AT TIME ZONE 'UTC') f
+            CROSS JOIN cjm.engine_state e
+            ORDER BY s.journey_order, d.day, f.stage_index;
+        CREATE VIEW cjm.exit_points AS
+            SELECT m.journey, m.stage_index, m.stage, m.last_event, m.last_touchpoint,
+                   count(*) AS abandonments, count(m.recovered_at) AS recovered,
+                   count(*)::double precision / sum(count(*)) OVER (PARTITION BY m.journey, m.stage_index) AS share,
+                   rank() OVER (PARTITION BY m.journey, m.stage_index ORDER BY count(*) DESC) AS rank
+            FROM cjm.critical_moments m
+            WHERE m.reason = 'inactive'
+            GROUP BY m.journey, m.stage_index, m.stage, m.last_event, m.last_touchpoint
+            ORDER BY m.journey, m.stage_index, abandonments DESC, m.last_event, m.last_touchpoint;
+        DELETE FROM cjm.schema_migrations WHERE version >= 15;
 
         """
+
+    /// Version 14 → 13 (after ``toVersion14``): `cjm.events` as the partitioned table of version 13 (source names and
+    /// stage maps written out on every row again, primary key (event_id, ts)), without
+    /// `cjm.event_rows`, `cjm.sources`, `cjm.stage_ids` and the functions of migration 14.
+    static let toVersion13 =
+        toVersion14 + """
+            CREATE OR REPLACE FUNCTION cjm.ensure_day_partition(parent text, day date) RETURNS boolean
+            LANGUAGE plpgsql AS $$
+            DECLARE
+                partition_name text := cjm.day_partition_name(parent, day);
+                lower_bound    text := to_char(day, 'YYYY-MM-DD') || ' 00:00:00+00';
+                upper_bound    text := to_char(day + 1, 'YYYY-MM-DD') || ' 00:00:00+00';
+            BEGIN
+                IF parent NOT IN ('events', 'rejected_events') THEN
+                    RAISE EXCEPTION 'cjm.% is not partitioned by day', parent;
+                END IF;
+                IF to_regclass(format('cjm.%I', partition_name)) IS NOT NULL THEN
+                    RETURN false;
+                END IF;
+                EXECUTE format('CREATE TABLE cjm.%I (LIKE cjm.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', partition_name, parent);
+                EXECUTE format('ALTER TABLE cjm.%I ATTACH PARTITION cjm.%I FOR VALUES FROM (%L) TO (%L)',
+                               parent, partition_name, lower_bound, upper_bound);
+                RETURN true;
+            END
+            $$;
+            ALTER VIEW cjm.events RENAME TO events_view;
+            CREATE TABLE cjm.events (
+                event_id    text             NOT NULL,
+                customer_id text             NOT NULL,
+                ts          timestamptz      NOT NULL,
+                event       text             NOT NULL,
+                touchpoint  text             NOT NULL,
+                sentiment   double precision,
+                revenue     numeric(19, 6),
+                properties  jsonb,
+                source      text             NOT NULL,
+                received_at timestamptz      NOT NULL,
+                seq         bigint           NOT NULL,
+                journey     text,
+                stages      jsonb,
+                PRIMARY KEY (event_id, ts)
+            ) PARTITION BY RANGE (ts);
+            CREATE INDEX events_ts_brin ON cjm.events USING brin (ts);
+            CREATE INDEX events_seq_brin ON cjm.events USING brin (seq);
+            SELECT cjm.ensure_day_partition('events', day) FROM cjm.day_partitions('event_rows');
+            INSERT INTO cjm.events SELECT * FROM cjm.events_view;
+            DROP VIEW cjm.events_view;
+            DROP TABLE cjm.event_rows;
+            DROP FUNCTION cjm.stage_map(bytea);
+            DROP FUNCTION cjm.event_id(bytea);
+            DROP FUNCTION cjm.event_key(text);
+            DROP FUNCTION cjm.event_key_hash(bytea);
+            DROP TABLE cjm.stage_ids, cjm.sources;
+            DELETE FROM cjm.schema_migrations WHERE version >= 14;
+
+            """
 
     /// Version 13 → 12: `cjm.events` and `cjm.rejected_events` as the plain tables of
     /// versions 1–12 (the rows moved over), without the partition functions and

@@ -38,6 +38,11 @@ final class StoreHarness {
             overlapsEngineWithCopy: overlapsEngineWithCopy)
     }
 
+    /// Closed instances before a seal, and instances per sealed row, in the harness's
+    /// replays: few, so that most tests compare sealed instances through the views.
+    var sealAfterClosedInstances = 64
+    var sealedChunkSize = 32
+
     @discardableResult
     func replay(
         bytes: [UInt8], asOf: EventTime? = nil,
@@ -52,6 +57,8 @@ final class StoreHarness {
         var runner = ReplayRunner(settings: configuration.ingest, clock: { fixed }, logger: logger)
         runner.derivedWriteInterval = derivedWriteInterval
         runner.overlapsEngineWithCopy = overlapsEngineWithCopy
+        runner.sealAfterClosedInstances = sealAfterClosedInstances
+        runner.sealedChunkSize = sealedChunkSize
         return try runner.replay([path], configuration: configuration, connection: connection, asOf: asOf)
     }
 
@@ -67,7 +74,9 @@ final class StoreHarness {
         }
         defer { for path in paths { try? FileManager.default.removeItem(atPath: path) } }
         let fixed = now
-        let runner = ReplayRunner(settings: configuration.ingest, clock: { fixed }, logger: logger)
+        var runner = ReplayRunner(settings: configuration.ingest, clock: { fixed }, logger: logger)
+        runner.sealAfterClosedInstances = sealAfterClosedInstances
+        runner.sealedChunkSize = sealedChunkSize
         let summary = try runner.replay(paths, configuration: configuration, connection: connection, asOf: nil)
         var files: [(size: Int64, committed: Int64?)] = []
         for (path, text) in zip(paths, texts) {
@@ -114,7 +123,8 @@ final class StoreHarness {
     func reset() throws {
         try connection.executeScript(
             """
-            TRUNCATE cjm.event_rows, cjm.rejected_events, cjm.journey_instances, cjm.critical_moments, cjm.touchpoint_stats,
+            TRUNCATE cjm.event_rows, cjm.rejected_events, cjm.instance_rows, cjm.moment_rows, cjm.sealed_instances, cjm.sealed_moments,
+                     cjm.touchpoint_stats,
                      cjm.alerts, cjm.source_checkpoints, cjm.stage_decisions,
                      cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal;
             TRUNCATE cjm.sources, cjm.stage_ids RESTART IDENTITY;

@@ -40,7 +40,7 @@ struct TouchpointMigrationTests {
                 "INSERT INTO cjm.touchpoint_customers VALUES ($1, $2::int, $3, $4)",
                 [.text(pair[0]), .text(pair[2]), .text(pair[3]), .text(pair[1])])
         }
-        try harness.connection.executeScript(downgrade)
+        try harness.connection.executeScript(SchemaDowngrade.toVersion14 + downgrade)
     }
 
     static let downgrade = """

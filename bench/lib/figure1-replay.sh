@@ -20,8 +20,9 @@ figure_replay() {
     record "storage cjm_bytes=$cjm_bytes events=$stored_events ndjson_bytes=$(stat -c %s "$file")"
 
     # The baseline loads what cjmd stored — same rows, same columns — as TSV into a table
-    # of cjm.event_rows' shape (its primary key and BRIN index, partitioned by day with the
-    # same days' partitions made beforehand), in one transaction, like any bulk load.
+    # of cjm.event_rows' shape (its BRIN index, partitioned by day with the same days'
+    # partitions made beforehand, each with the unique index cjmd gives it), in one
+    # transaction, like any bulk load.
     psqlx "$db" -c "\\copy (SELECT * FROM cjm.event_rows) TO '$tsv'" || die "cannot export cjm.event_rows to $tsv"
     psqlx "$db" -c "DROP SCHEMA IF EXISTS bench_copy CASCADE" -c "CREATE SCHEMA bench_copy" \
         -c "CREATE TABLE bench_copy.events (LIKE cjm.event_rows INCLUDING ALL) PARTITION BY RANGE (ts)" \
@@ -29,6 +30,7 @@ figure_replay() {
                 FOR p IN SELECT * FROM cjm.day_partitions('event_rows') LOOP
                     EXECUTE format('CREATE TABLE bench_copy.%I PARTITION OF bench_copy.events FOR VALUES FROM (%L) TO (%L)',
                                    p.relation, p.day::timestamp AT TIME ZONE 'UTC', (p.day + 1)::timestamp AT TIME ZONE 'UTC');
+                    EXECUTE format('CREATE UNIQUE INDEX ON bench_copy.%I (ts, cjm.event_key_hash(event_key))', p.relation);
                 END LOOP; END \$\$" \
         -c "CREATE TABLE bench_copy.raw (doc jsonb)" -c "CHECKPOINT" >/dev/null 2>&1 ||
         die "cannot create the baseline tables in $db"

@@ -9,10 +9,13 @@
 --     leaves stored events meaning what they meant), instead of a jsonb object of names;
 --   * the id is `event_key` (bytea): the 16 bytes of a canonical UUID, 17 for a derived id,
 --     the text's bytes and an end mark for any other id (cjm.event_key, cjm.event_id);
---   * the primary key is (ts, event_key) instead of (event_id, ts): the same uniqueness, but
---     events arrive roughly in time order, so the index grows at its right edge with full
---     pages instead of splitting pages all over, and it serves time ranges (the BRIN on
---     `ts` is dropped).
+--   * instead of the primary key (event_id, ts), each day's partition has a unique index on
+--     (ts, cjm.event_key_hash(event_key)): the key's 16 bytes as a `uuid` (a 16-byte key
+--     is one already; any other is hashed with MD5), so that every index entry takes 32
+--     bytes. Events arrive roughly in time order, so the index grows at its right edge with
+--     full pages instead of splitting pages all over, and it serves time ranges (the BRIN
+--     on `ts` is dropped). Two different ids meet in it only with the same `ts` to the
+--     microsecond and the same 128-bit hash (docs/storage.md).
 -- The existing rows are moved in this migration's transaction, day by day.
 
 CREATE TABLE cjm.sources (
@@ -62,6 +65,12 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     END
 $$;
 
+-- The 16 bytes the unique index of a day's events holds for a key.
+CREATE FUNCTION cjm.event_key_hash(event_key bytea) RETURNS uuid
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE WHEN length(event_key) = 16 THEN encode(event_key, 'hex')::uuid ELSE md5(event_key)::uuid END
+$$;
+
 CREATE TABLE cjm.event_rows (
     ts          timestamptz      NOT NULL,
     received_at timestamptz      NOT NULL,
@@ -75,8 +84,7 @@ CREATE TABLE cjm.event_rows (
     event       text             NOT NULL,
     touchpoint  text             NOT NULL,
     journey     text,
-    properties  jsonb,
-    PRIMARY KEY (ts, event_key)
+    properties  jsonb
 ) PARTITION BY RANGE (ts);
 CREATE INDEX event_rows_seq_brin ON cjm.event_rows USING brin (seq);
 COMMENT ON TABLE cjm.event_rows IS 'The rows of cjm.events, one partition per day of ts (docs/storage.md); read cjm.events.';
@@ -95,6 +103,12 @@ BEGIN
         RETURN false;
     END IF;
     EXECUTE format('CREATE TABLE cjm.%I (LIKE cjm.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', partition_name, parent);
+    -- A unique index of a partitioned table cannot hold an expression: each day has its own
+    -- (a day's events are all in its partition, so it is unique over all days).
+    IF parent = 'event_rows' THEN
+        EXECUTE format('CREATE UNIQUE INDEX %I ON cjm.%I (ts, cjm.event_key_hash(event_key))',
+                       partition_name || '_key', partition_name);
+    END IF;
     EXECUTE format('ALTER TABLE cjm.%I ATTACH PARTITION cjm.%I FOR VALUES FROM (%L) TO (%L)',
                    parent, partition_name, lower_bound, upper_bound);
     RETURN true;
