@@ -48,9 +48,9 @@ public struct ReplayRunner {
     /// Whether the engine applies each batch while the database stores its events (see
     /// ``JourneySink/WritePolicy/overlapsEngineWithCopy``).
     public var overlapsEngineWithCopy = true
-    /// Closed instances before a seal, and instances per sealed row (see
-    /// ``JourneySink/WritePolicy/sealAfterClosedInstances``).
+    /// Closed instances before a seal (see ``JourneySink/WritePolicy/sealAfterClosedInstances``).
     public var sealAfterClosedInstances = JourneySink.WritePolicy().sealAfterClosedInstances
+    /// Instances per sealed row (see ``JourneySink/WritePolicy/sealedChunkSize``).
     public var sealedChunkSize = JourneySink.WritePolicy().sealedChunkSize
     private let clock: @Sendable () -> EventTime
     private let logger: Logger

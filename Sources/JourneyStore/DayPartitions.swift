@@ -1,8 +1,8 @@
 import JourneyCore
 import PostgresClient
 
-/// The day partitions of `cjm.event_rows` (by `ts`; the rows of the view `cjm.events`) and `cjm.rejected_events` (by `received_at`)
-/// that a writer has made sure exist: each new day costs one call of
+/// The day partitions of `cjm.event_rows` (by `ts`; the rows of the view `cjm.events`) and
+/// `cjm.rejected_events` (by `received_at`) that a writer has made sure exist: each new day costs one call of
 /// `cjm.ensure_day_partition` inside the batch's transaction, every other row a set lookup.
 ///
 /// Days created in a transaction that then failed are gone with it, so the owner calls

@@ -86,9 +86,12 @@ public final class JourneySink {
             connection: connection, catalog: catalog, announcesAlerts: policy.announcesAlerts, logger: logger)
         try Self.prepareStaging(connection)
         self.stageCodes = try StageCodes(registering: catalog, on: connection)
-        self.closedInstanceRows = Int(
-            try connection.execute("SELECT count(*) FROM cjm.instance_rows WHERE exited_at IS NOT NULL")
-                .int64(row: 0, column: 0) ?? 0)
+        // Only a sink that seals needs the count (a daemon's may hold millions of closed rows).
+        if policy.sealAfterClosedInstances < .max {
+            self.closedInstanceRows = Int(
+                try connection.execute("SELECT count(*) FROM cjm.instance_rows WHERE exited_at IS NOT NULL")
+                    .int64(row: 0, column: 0) ?? 0)
+        }
         // Read before the state: should another process commit while it loads, the next
         // batch finds a newer count and restores again.
         self.fence = WriterFence(seen: try Self.committedBatches(connection))
@@ -542,7 +545,7 @@ extension JourneySink {
                 "bytes_after_previous_drop": "\(grown.previousBytes)", "bytes_now": "\(grown.bytes)",
                 "growth_bytes_per_day": "\(grown.bytesPerDay)",
                 "hint":
-                    "traffic is rising, or the tables kept for good (journey_instances, critical_moments) outgrow what retention frees; see cjm.storage and docs/storage.md",
+                    "traffic is rising, or the tables kept for good (instance_rows, moment_rows, the sealed chunks) outgrow what retention frees; see cjm.storage and docs/storage.md",
             ])
     }
 

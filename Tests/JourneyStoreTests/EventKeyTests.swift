@@ -21,7 +21,8 @@ struct EventKeyTests {
             "d-0123456789abcdef0123456789abcdef",  // derived: 17 bytes
             "d-0123456789abcdef0123456789abcde",  // one digit short: text
             "D-0123456789abcdef0123456789abcdef",  // text
-            "x", "e42-445425", "fifteen-bytes-x", "sixteen-bytes-xx", "a\u{00e9}\u{1F600}",
+            "x", "e42-445425", "fifteen-bytes-x", "sixteen-bytes-xx",
+            "\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}x", "a\u{00e9}\u{1F600}",
             String(repeating: "z", count: 128), "ÿÿ", "trailing space ",
         ]
         for _ in 0..<200 { ids.append(UUID().uuidString.lowercased()) }

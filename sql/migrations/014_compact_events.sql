@@ -50,7 +50,7 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
         WHEN event_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
             THEN decode(replace(event_id, '-', ''), 'hex')
         WHEN event_id ~ '^d-[0-9a-f]{32}$' THEN decode(substr(event_id, 3), 'hex') || '\xfe'::bytea
-        WHEN octet_length(event_id) = 15 THEN convert_to(event_id, 'UTF8') || '\xffff'::bytea
+        WHEN octet_length(convert_to(event_id, 'UTF8')) = 15 THEN convert_to(event_id, 'UTF8') || '\xffff'::bytea
         ELSE convert_to(event_id, 'UTF8') || '\xff'::bytea
     END
 $$;

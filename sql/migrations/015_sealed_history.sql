@@ -182,7 +182,7 @@ CREATE OR REPLACE VIEW cjm.exit_points AS
     ORDER BY m.journey, m.stage_index, abandonments DESC, m.last_event, m.last_touchpoint;
 
 -- What a database of an earlier version holds closed is sealed now (nothing staged).
-SELECT cjm.seal_closed_instances(256);
+SELECT cjm.seal_closed_instances(1024);
 
 DO $$
 BEGIN
