@@ -35,5 +35,6 @@ public enum SchemaMigrations {
         Migration(13, "day_partitions", PackageResources._13_day_partitions_sql),
         Migration(14, "compact_events", PackageResources._14_compact_events_sql),
         Migration(15, "sealed_history", PackageResources._15_sealed_history_sql),
+        Migration(16, "seal_queue", PackageResources._16_seal_queue_sql),
     ]
 }

@@ -99,7 +99,8 @@ extension DerivedRowWriter {
     /// Writes the instances and moments of `changes` and seals every closed instance: those
     /// closing now are staged (`pg_temp.closing_*`, no WAL, emptied at commit) instead of
     /// written as rows only to be moved at once; `cjm.seal_closed_instances` moves them and
-    /// the closed rows of the tables, with their moments, into `cjm.sealed_instances`.
+    /// the closed rows listed in `cjm.seal_queue`, with their moments, into
+    /// `cjm.sealed_instances`.
     func writeSealing(_ changes: EngineChanges, chunkSize: Int) throws {
         var open: [InstanceRecord] = []
         var openNew = 0
@@ -133,6 +134,21 @@ extension DerivedRowWriter {
         if !closingMoments.isEmpty { try copyMoments(closingMoments[...], into: "pg_temp.closing_moments") }
         _ = try connection.execute(
             "SELECT cjm.seal_closed_instances($1::integer)", [.int(Int64(max(1, chunkSize)))])
+    }
+
+    /// Lists the closed instances among `instances`, just written as rows, in
+    /// `cjm.seal_queue`: the next seal moves exactly those, each found by its key, however
+    /// many instances are open.
+    func queueForSealing(_ instances: [InstanceRecord]) throws {
+        guard instances.contains(where: { $0.exitedAt != nil }) else { return }
+        try connection.copyIn("COPY cjm.seal_queue FROM STDIN") { writer in
+            for record in instances where record.exitedAt != nil {
+                writer.appendText(catalog.journeys[record.journey].name)
+                writer.appendText(record.customerID)
+                writer.appendInteger(Int(record.instance))
+                try writer.endRow()
+            }
+        }
     }
 
     /// An instance's key: journey, customer, instance number.

@@ -36,6 +36,7 @@ final class DerivedRowWriter {
         } else {
             try writeInstances(changes.instances, newCount: changes.newInstanceCount)
             try writeMoments(changes.moments, newCount: changes.newMomentCount)
+            try queueForSealing(changes.instances)
         }
         try writeTouchpoints(changes.touchpoints)
         try writeDecisions(changes.decisions)

@@ -69,7 +69,8 @@ public enum JourneyRebuilder {
             summary.watermark = oldWatermark.map { EventTime(microseconds: $0) }
             try connection.executeScript(
                 """
-                TRUNCATE cjm.instance_rows, cjm.moment_rows, cjm.sealed_instances, cjm.sealed_moments, cjm.touchpoint_stats,
+                TRUNCATE cjm.instance_rows, cjm.moment_rows, cjm.seal_queue, cjm.sealed_instances, cjm.sealed_moments,
+                         cjm.touchpoint_stats,
                          cjm.alerts, cjm.stage_decisions, cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal;
                 UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL,
                        alerts_evaluated_through = NULL, updated_at = now() WHERE id = 1;

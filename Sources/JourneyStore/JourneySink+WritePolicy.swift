@@ -72,16 +72,11 @@ extension JourneySink {
         /// Derived rows with every batch.
         public init() {}
 
-        /// The daemon's: derived rows at most every `spacing` by the live `clock`. It does not
-        /// seal yet: out of tables holding every open instance, with the dead versions of the
-        /// rows sealed before, a seal of a thousand instances took about a second of the
-        /// database's time (measured, bench figure 2), which the daemon's visibility cannot
-        /// afford. A replay or rebuild on the database seals what is closed.
+        /// The daemon's: derived rows at most every `spacing` by the live `clock`.
         public static func live(clock: @escaping @Sendable () -> EventTime, spacing: TimeSpan) -> WritePolicy {
             var policy = WritePolicy()
             policy.liveDerivedWriteSpacing = spacing
             policy.liveClock = clock
-            policy.sealAfterClosedInstances = .max
             return policy
         }
     }

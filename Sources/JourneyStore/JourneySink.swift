@@ -33,7 +33,7 @@ public final class JourneySink {
     var partitions = DayPartitions()
     /// The numbers of the source names written so far.
     var sources = SourceIDs()
-    /// Closed instances in `cjm.instance_rows`, waiting to be sealed (see
+    /// Closed instances in `cjm.instance_rows` (listed in `cjm.seal_queue`), waiting to be sealed (see
     /// ``WritePolicy/sealAfterClosedInstances``).
     private var closedInstanceRows = 0
     /// Whether this sink has sealed instances (see ``reclaimSealedRows()``).
@@ -86,12 +86,8 @@ public final class JourneySink {
             connection: connection, catalog: catalog, announcesAlerts: policy.announcesAlerts, logger: logger)
         try Self.prepareStaging(connection)
         self.stageCodes = try StageCodes(registering: catalog, on: connection)
-        // Only a sink that seals needs the count (a daemon's may hold millions of closed rows).
-        if policy.sealAfterClosedInstances < .max {
-            self.closedInstanceRows = Int(
-                try connection.execute("SELECT count(*) FROM cjm.instance_rows WHERE exited_at IS NOT NULL")
-                    .int64(row: 0, column: 0) ?? 0)
-        }
+        self.closedInstanceRows = Int(
+            try connection.execute("SELECT count(*) FROM cjm.seal_queue").int64(row: 0, column: 0) ?? 0)
         // Read before the state: should another process commit while it loads, the next
         // batch finds a newer count and restores again.
         self.fence = WriterFence(seen: try Self.committedBatches(connection))
@@ -234,7 +230,7 @@ public final class JourneySink {
     /// system. Outside any transaction; a replay calls it when it ends.
     public func reclaimSealedRows() throws {
         guard sealedSinceStart else { return }
-        try connection.executeScript("VACUUM cjm.instance_rows, cjm.moment_rows")
+        try connection.executeScript("VACUUM cjm.instance_rows, cjm.moment_rows, cjm.seal_queue")
     }
 
     /// When a live commit next has work even if no event arrives (by the clock of the live

@@ -3,10 +3,28 @@ import CJMSchema
 /// Turns a database of the current schema back into an older version, data kept, so that a
 /// test can check what a migration makes of a database written by an older cjmd.
 enum SchemaDowngrade {
-    /// Version 15 → 14: every instance and moment back in `cjm.journey_instances` and
-    /// `cjm.critical_moments` as tables (the sealed chunks unpacked), and the views that read
-    /// them as version 2 made them.
-    static let toVersion14 = """
+    /// Version 16 → 15: no `cjm.seal_queue`; the closed rows it listed stay in
+    /// `cjm.instance_rows`, found again by version 15's partial index and seal function.
+    static var toVersion15: String {
+        let version15 = SchemaMigrations.all.first { $0.version == 15 }!.sql
+        let start = version15.range(of: "CREATE FUNCTION cjm.seal_closed_instances")!.lowerBound
+        let end = version15.range(of: "$$;\n", range: start..<version15.endIndex)!.upperBound
+        return """
+            DROP TABLE cjm.seal_queue;
+            CREATE INDEX instance_rows_closed ON cjm.instance_rows (journey) WHERE exited_at IS NOT NULL;
+            DROP FUNCTION cjm.seal_closed_instances(integer);
+            \(version15[start..<end])
+            DELETE FROM cjm.schema_migrations WHERE version >= 16;
+
+            """
+    }
+
+    /// Version 16 → 14 (through ``toVersion15``): every instance and moment back in
+    /// `cjm.journey_instances` and `cjm.critical_moments` as tables (the sealed chunks
+    /// unpacked), and the views that read them as version 2 made them.
+    static var toVersion14: String { toVersion15 + version15To14 }
+
+    private static let version15To14 = """
         CREATE TEMP TABLE all_instances AS SELECT * FROM cjm.journey_instances;
         CREATE TEMP TABLE all_moments AS SELECT * FROM cjm.critical_moments;
         DROP VIEW cjm.funnel_daily, cjm.exit_points;

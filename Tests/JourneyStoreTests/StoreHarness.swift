@@ -123,7 +123,8 @@ final class StoreHarness {
     func reset() throws {
         try connection.executeScript(
             """
-            TRUNCATE cjm.event_rows, cjm.rejected_events, cjm.instance_rows, cjm.moment_rows, cjm.sealed_instances, cjm.sealed_moments,
+            TRUNCATE cjm.event_rows, cjm.rejected_events, cjm.instance_rows, cjm.moment_rows, cjm.seal_queue,
+                     cjm.sealed_instances, cjm.sealed_moments,
                      cjm.touchpoint_stats,
                      cjm.alerts, cjm.source_checkpoints, cjm.stage_decisions,
                      cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal;
