@@ -4,12 +4,18 @@ import CJMSchema
 /// test can check what a migration makes of a database written by an older cjmd.
 enum SchemaDowngrade {
     /// Version 16 → 15: no `cjm.seal_queue`; the closed rows it listed stay in
-    /// `cjm.instance_rows`, found again by version 15's partial index and seal function.
+    /// `cjm.instance_rows`, found again by version 15's partial index and seal function;
+    /// `cjm.funnel_between` reads `cjm.journey_instances` again.
     static var toVersion15: String {
         let version15 = SchemaMigrations.all.first { $0.version == 15 }!.sql
         let start = version15.range(of: "CREATE FUNCTION cjm.seal_closed_instances")!.lowerBound
         let end = version15.range(of: "$$;\n", range: start..<version15.endIndex)!.upperBound
+        let version2 = SchemaMigrations.all.first { $0.version == 2 }!.sql
+        let funnelStart = version2.range(of: "CREATE FUNCTION cjm.funnel_between")!.lowerBound
+        let funnelEnd = version2.range(of: "$$;\n", range: funnelStart..<version2.endIndex)!.upperBound
         return """
+            CREATE OR REPLACE\(version2[funnelStart..<funnelEnd].dropFirst("CREATE".count))
+            DROP FUNCTION cjm.instances_entered(text, timestamptz, timestamptz);
             DROP TABLE cjm.seal_queue;
             CREATE INDEX instance_rows_closed ON cjm.instance_rows (journey) WHERE exited_at IS NOT NULL;
             DROP FUNCTION cjm.seal_closed_instances(integer);

@@ -46,6 +46,44 @@ struct SealedHistoryTests {
         }
     }
 
+    /// `cjm.instances_entered` reads only the chunks that overlap its range, and returns
+    /// what `cjm.journey_instances` holds in that range: ranges inside, across and outside
+    /// the data, empty ones and unbounded ones.
+    @Test func aRangeOfEntryTimesReadsWhatTheViewHolds() throws {
+        try StoreTestDatabase.withDatabase { conninfo in
+            let harness = try StoreHarness(
+                conninfo: conninfo, configuration: RetentionTests.configuration(retained: false))
+            harness.sealAfterClosedInstances = 8
+            harness.sealedChunkSize = 4
+            for chunk in RetentionTests.chunks() { try harness.replay(bytes: chunk) }
+            #expect(try harness.rows("SELECT count(*) > 10 FROM cjm.sealed_instances") == [["t"]])
+            let bounds = try harness.rows(
+                """
+                SELECT min(entered_at)::text, max(entered_at)::text,
+                       (min(entered_at) + (max(entered_at) - min(entered_at)) / 3)::text
+                FROM cjm.journey_instances
+                """)[0].map { $0! }
+            let ranges = [
+                ("-infinity", "infinity"), (bounds[0], bounds[1]), (bounds[2], bounds[1]), (bounds[0], bounds[2]),
+                (bounds[2], bounds[2]), (bounds[1], "infinity"), ("-infinity", bounds[0]), ("2001-01-01", "2001-01-02"),
+            ]
+            var nonEmpty = 0
+            for (from, to) in ranges {
+                let order = "ORDER BY customer_id, instance"
+                let viaFunction = try harness.rows(
+                    "SELECT * FROM cjm.instances_entered('purchase', '\(from)', '\(to)') \(order)")
+                let viaView = try harness.rows(
+                    """
+                    SELECT * FROM cjm.journey_instances
+                    WHERE journey = 'purchase' AND entered_at >= '\(from)' AND entered_at < '\(to)' \(order)
+                    """)
+                #expect(viaFunction == viaView, "range [\(from), \(to))")
+                if !viaView.isEmpty { nonEmpty += 1 }
+            }
+            #expect(nonEmpty >= 4)
+        }
+    }
+
     /// A rebuild seals as it goes, several times in its one transaction, and ends with the
     /// tables it started from: each instance and moment once.
     @Test func aRebuildOfSealedHistoryRecomputesTheSameTables() throws {

@@ -1,4 +1,5 @@
--- cjmd schema, version 16: the closed instances waiting for a seal are listed by key.
+-- cjmd schema, version 16: the closed instances waiting for a seal are listed by key, and
+-- a range of entry times reads only the sealed chunks that overlap it.
 --
 -- A seal moves the closed instances of cjm.instance_rows into chunks. Found by a scan of
 -- that table, which holds every open instance (hundreds of thousands for a busy journey),
@@ -93,10 +94,95 @@ LANGUAGE sql SET enable_seqscan = off SET jit = off AS $$
     SELECT coalesce(sum(instances), 0)::bigint FROM sealed
 $$;
 
+
+-- The instances of a journey that entered in [p_from, p_to): the rows, and the sealed
+-- chunks whose range of entry times overlaps it (cjm.journey_instances unpacks every chunk,
+-- whatever the query asks). cjm.funnel_between reads its instances here, so a day's funnel
+-- or the last minute's costs what that range holds, not the whole history.
+CREATE FUNCTION cjm.instances_entered(p_journey text, p_from timestamptz, p_to timestamptz)
+RETURNS SETOF cjm.journey_instances
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT i.journey, i.customer_id, i.instance, i.entered_at, i.stage_index, i.stage, i.reached_at, i.status,
+           i.last_seen, i.exited_at, i.last_event, i.last_touchpoint, i.stage_events, i.stage_sentiment_count,
+           i.stage_sentiment_sum, i.stage_revenue, i.pain_points, i.moments, i.first_touches
+    FROM cjm.instance_rows i
+    WHERE i.journey = p_journey AND i.entered_at >= p_from AND i.entered_at < p_to
+    UNION ALL
+    SELECT s.journey, r.customer_id, r.instance, r.entered_at, r.stage_index, r.stage, r.reached_at, r.status,
+           r.last_seen, r.exited_at, r.last_event, r.last_touchpoint, r.stage_events, r.stage_sentiment_count,
+           r.stage_sentiment_sum, r.stage_revenue, r.pain_points, r.moments, r.first_touches
+    FROM cjm.sealed_instances s CROSS JOIN LATERAL unnest(s.instance_rows) AS r
+    WHERE s.journey = p_journey AND s.entered_from < p_to AND s.entered_to >= p_from
+      AND r.entered_at >= p_from AND r.entered_at < p_to
+$$;
+COMMENT ON FUNCTION cjm.instances_entered(text, timestamptz, timestamptz) IS
+    'The rows of cjm.journey_instances of one journey entered in [from, to), reading only the sealed chunks of that range.';
+
+CREATE OR REPLACE FUNCTION cjm.funnel_between(p_journey text, p_from timestamptz, p_to timestamptz)
+RETURNS TABLE (
+    journey             text,
+    stage_index         integer,
+    stage               text,
+    reached             bigint,
+    customers           bigint,
+    converted_to_next   bigint,
+    step_conversion     double precision,
+    overall_conversion  double precision,
+    drop_off            bigint,
+    drop_off_rate       double precision,
+    active              bigint,
+    abandoned           bigint,
+    expired             bigint,
+    median_time_to_next double precision,
+    p90_time_to_next    double precision,
+    events              bigint,
+    avg_sentiment       double precision,
+    revenue             numeric
+)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    WITH per_stage AS (
+        SELECT s.journey, s.stage_index, s.stage, s.stage_count,
+               count(i.instance) FILTER (WHERE i.stage_index >= s.stage_index)             AS reached,
+               count(DISTINCT i.customer_id) FILTER (WHERE i.stage_index >= s.stage_index) AS customers,
+               count(i.instance) FILTER (WHERE i.stage_index = s.stage_index AND i.status = 'active')    AS active,
+               count(i.instance) FILTER (WHERE i.stage_index = s.stage_index AND i.status = 'abandoned') AS abandoned,
+               count(i.instance) FILTER (WHERE i.stage_index = s.stage_index AND i.status = 'expired')   AS expired,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM
+                   i.reached_at[s.stage_index + 2] - i.reached_at[s.stage_index + 1])::double precision)
+                   FILTER (WHERE i.stage_index > s.stage_index)                                AS median_time_to_next,
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM
+                   i.reached_at[s.stage_index + 2] - i.reached_at[s.stage_index + 1])::double precision)
+                   FILTER (WHERE i.stage_index > s.stage_index)                                AS p90_time_to_next,
+               coalesce(sum(i.stage_events[s.stage_index + 1]), 0)::bigint                    AS events,
+               sum(i.stage_sentiment_sum[s.stage_index + 1])
+                   / nullif(sum(i.stage_sentiment_count[s.stage_index + 1]), 0)               AS avg_sentiment,
+               coalesce(sum(i.stage_revenue[s.stage_index + 1]), 0)                           AS revenue
+        FROM cjm.journey_stages s
+        LEFT JOIN cjm.instances_entered(p_journey, p_from, p_to) i ON i.journey = s.journey
+        WHERE s.journey = p_journey
+        GROUP BY s.journey, s.stage_index, s.stage, s.stage_count
+    )
+    SELECT p.journey, p.stage_index, p.stage, p.reached, p.customers,
+           CASE WHEN p.stage_index < p.stage_count - 1 THEN lead(p.reached) OVER w END,
+           CASE WHEN p.stage_index < p.stage_count - 1
+                THEN (lead(p.reached) OVER w)::double precision / nullif(p.reached, 0) END,
+           p.reached::double precision / nullif(first_value(p.reached) OVER w, 0),
+           CASE WHEN p.stage_index < p.stage_count - 1 THEN p.reached - lead(p.reached) OVER w END,
+           CASE WHEN p.stage_index < p.stage_count - 1
+                THEN 1 - (lead(p.reached) OVER w)::double precision / nullif(p.reached, 0) END,
+           p.active, p.abandoned, p.expired,
+           p.median_time_to_next, p.p90_time_to_next,
+           p.events, p.avg_sentiment, p.revenue
+    FROM per_stage p
+    WINDOW w AS (PARTITION BY p.journey ORDER BY p.stage_index)
+    ORDER BY p.stage_index
+$$;
+
 DO $$
 BEGIN
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'cjm_reader') THEN
         GRANT SELECT ON cjm.seal_queue TO cjm_reader;
+        GRANT EXECUTE ON FUNCTION cjm.instances_entered(text, timestamptz, timestamptz) TO cjm_reader;
     END IF;
 END
 $$;
