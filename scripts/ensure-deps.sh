@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing cjmd needs on Debian 12 (PostgreSQL server, libpq
-# headers, pkg-config; with --tests also prometheus-alertmanager and netcat-openbsd), and
+# headers, pkg-config, zlib; with --tests also prometheus-alertmanager, netcat-openbsd and
+# curl), and
 # only what is missing:
 # a no-op on a prepared machine.
 set -euo pipefail
@@ -20,6 +21,14 @@ if $for_tests && ! command -v prometheus-alertmanager >/dev/null 2>&1; then
 fi
 if $for_tests && ! dpkg-query -W -f='${Status}' netcat-openbsd 2>/dev/null | grep -q 'ok installed'; then
     missing+=(netcat-openbsd)
+fi
+# curl: the HTTP source's tests post SDK requests with it.
+if $for_tests && ! command -v curl >/dev/null 2>&1; then
+    missing+=(curl)
+fi
+# zlib: compress-nio links it for gzip request bodies.
+if ! dpkg-query -W -f='${Status}' zlib1g-dev 2>/dev/null | grep -q 'ok installed'; then
+    missing+=(zlib1g-dev)
 fi
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libpq; then

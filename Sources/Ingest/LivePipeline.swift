@@ -71,6 +71,11 @@ public final class LivePipeline: Service, Sendable {
     /// Items accepted and not yet committed.
     public var queuedItems: Int { queue.depth }
 
+    /// False from a commit that lost the database until one succeeds again: sources that
+    /// answer at once (HTTP) tell clients to come back rather than queue what cannot commit.
+    public var isDatabaseAvailable: Bool { databaseUp.withLockedValue { $0 } }
+    private let databaseUp = NIOLockedValueBox(true)
+
     /// How long a shutdown keeps retrying commits the database refuses or cannot take (an
     /// outage) before giving up on what is left. Under systemd, keep it below the unit's
     /// `TimeoutStopSec`, so that cjmd exits with a message instead of being killed.
@@ -224,6 +229,7 @@ public final class LivePipeline: Service, Sendable {
                         failure, shuttingDown: shuttingDown, now: Self.monotonicSeconds())
                     if case .connection = failure {
                         session = nil
+                        databaseUp.withLockedValue { $0 = false }
                         observer.onDatabase(false)
                         if outageBegan {
                             logger.error(
@@ -297,6 +303,7 @@ public final class LivePipeline: Service, Sendable {
         if let outage {
             logger.notice("database is back; resuming", metadata: ["outage_seconds": "\(Int(outage))"])
         }
+        databaseUp.withLockedValue { $0 = true }
         observer.onDatabase(true)
     }
 

@@ -50,7 +50,7 @@ public final class SocketSources: SourceService, Sendable {
     public static func runs(_ kind: SourceSettings.Kind) -> Bool {
         switch kind {
         case .unix, .tcp: true
-        case .tail: false
+        case .tail, .http: false
         }
     }
 
@@ -206,7 +206,7 @@ public final class SocketSources: SourceService, Sendable {
             return channel
         case .tcp(let host, let port):
             return try await bootstrap.bind(host: host, port: port).get()
-        case .tail:
+        case .tail, .http:
             preconditionFailure("SocketSources.runs(_:) admits no tail source")
         }
     }

@@ -9,7 +9,7 @@ extension ConfigReader {
         var settings = IngestSettings()
         let keys = [
             "max_line_bytes", "allowed_lateness", "max_future_skew", "batch_max_events", "batch_max_delay",
-            "max_connections", "idle_timeout",
+            "max_connections", "idle_timeout", "clock_skew_tolerance",
         ]
         guard let section = section(field, named: "ingest", knownKeys: keys) else { return settings }
         settings.maxLineBytes = integer(
@@ -32,6 +32,8 @@ extension ConfigReader {
         ).or(settings.maxConnections)
         settings.idleTimeout = duration(section["idle_timeout"], positive: false)
             .or(settings.idleTimeout)
+        settings.clockSkewTolerance = duration(section["clock_skew_tolerance"], positive: false)
+            .or(settings.clockSkewTolerance)
         return settings
     }
 }

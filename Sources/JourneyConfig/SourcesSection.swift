@@ -8,9 +8,13 @@ extension ConfigReader {
         ("unix", ["type", "name", "path", "mode"]),
         ("tcp", ["type", "name", "listen"]),
         ("tail", ["type", "name", "path", "start_at"]),
+        ("http", ["type", "name", "listen", "write_keys", "max_body_bytes"]),
     ]
     static let sourceTypes = sourceKeysByType.map(\.type)
-    static let allSourceKeys = ["type", "name", "path", "mode", "listen", "start_at"]
+    static let allSourceKeys = ["type", "name", "path", "mode", "listen", "start_at", "write_keys", "max_body_bytes"]
+    /// Bounds of `max_body_bytes`: below 1 KiB no SDK's batch fits; above 1 GiB a few
+    /// concurrent requests could exhaust memory.
+    static let bodyBytesRange = 1024...(1 << 30)
 
     /// Longest Unix socket path: `sun_path` holds 108 bytes including the terminating NUL.
     static let maximumSocketPathBytes = 107
@@ -52,7 +56,7 @@ extension ConfigReader {
         let typeKeys = Self.sourceKeysByType.first { $0.type == declaredType }?.keys
         guard
             let source = mapping(
-                item, expecting: "a source as key: value lines starting with type: unix, tcp or tail",
+                item, expecting: "a source as key: value lines starting with type: unix, tcp, tail or http",
                 knownKeys: typeKeys ?? Self.allSourceKeys,
                 misplacedAdvice: { key in
                     guard let typeKeys, let declaredType, Self.allSourceKeys.contains(key) else { return nil }
@@ -71,9 +75,9 @@ extension ConfigReader {
                     + "(systemd's limit for FileDescriptorName=); shorten it", at: nameField)
         }
         let kind: SourceSettings.Kind?
-        switch text(source["type"], expecting: "a source type: unix, tcp or tail") {
+        switch text(source["type"], expecting: "a source type: unix, tcp, tail or http") {
         case .absent:
-            reportMissing("type", in: source, advice: "write type: unix, type: tcp or type: tail")
+            reportMissing("type", in: source, advice: "write type: unix, type: tcp, type: tail or type: http")
             kind = nil
         case .invalid:
             kind = nil
@@ -82,8 +86,9 @@ extension ConfigReader {
             case "unix": kind = readUnixSource(source)
             case "tcp": kind = readTCPSource(source)
             case "tail": kind = readTailSource(source)
+            case "http": kind = readHTTPSource(source)
             default:
-                var message = "unknown source type \(Self.quoted(type)); expected unix, tcp or tail"
+                var message = "unknown source type \(Self.quoted(type)); expected unix, tcp, tail or http"
                 if let suggestion = Suggestion.closest(to: type, among: Self.sourceTypes) {
                     message += " (did you mean \(Self.quoted(suggestion))?)"
                 }
@@ -137,6 +142,55 @@ extension ConfigReader {
                 return nil
             }
         }
+    }
+
+    private func readHTTPSource(_ source: MappingView) -> SourceSettings.Kind? {
+        var address: (host: String, port: Int)?
+        switch text(source["listen"], expecting: "host:port such as 127.0.0.1:8088") {
+        case .absent:
+            reportMissing("listen", in: source, advice: "write listen: 127.0.0.1:8088 (host:port)")
+        case .invalid:
+            break
+        case .valid(let text):
+            switch ValueFormats.listenAddress(text) {
+            case .success(let parsed): address = parsed
+            case .failure(let error): if let field = source["listen"] { report(error.message, at: field) }
+            }
+        }
+        var keys: Set<String>?
+        if let field = source["write_keys"] {
+            if let items = list(field, of: "write keys", shape: "write_keys: [\"wk_live_1\"]") {
+                var read: Set<String> = []
+                for item in items {
+                    if let key = text(item, expecting: "a write key (text)").value { read.insert(key) }
+                }
+                if items.isEmpty {
+                    report(
+                        "lists no key, so no SDK could send anything; write at least one, e.g. write_keys: [\"wk_live_1\"]",
+                        at: field)
+                } else {
+                    keys = read
+                }
+            }
+        } else {
+            reportMissing(
+                "write_keys", in: source,
+                advice: "write write_keys: [\"wk_live_1\"] (the SDKs' write keys or PostHog API keys to accept)")
+        }
+        var maxBodyBytes = HTTPSourceSettings.defaultMaxBodyBytes
+        if let field = source["max_body_bytes"],
+            let sizeText = text(field, expecting: "a size such as 8MiB").value
+        {
+            switch ValueFormats.byteSize(sizeText) {
+            case .success(let bytes) where Self.bodyBytesRange.contains(bytes): maxBodyBytes = bytes
+            case .success:
+                report("\(Self.quoted(sizeText)) is out of range; choose from 1KiB to 1GiB", at: field)
+            case .failure(let error): report(error.message, at: field)
+            }
+        }
+        guard let address, let keys, !keys.isEmpty else { return nil }
+        return .http(
+            HTTPSourceSettings(host: address.host, port: address.port, writeKeys: keys, maxBodyBytes: maxBodyBytes))
     }
 
     private func readTailSource(_ source: MappingView) -> SourceSettings.Kind? {

@@ -76,6 +76,31 @@ enum ValueFormats {
     }
 
     /// A Unix file mode written in octal, `"0660"` or `"660"`, for the permissions bits only.
+    /// A size in bytes: a whole number, optionally followed by a unit — `B`, `KiB`, `MiB`,
+    /// `GiB` (powers of 1024) or `KB`, `MB`, `GB` (powers of 1000), with or without a space.
+    static func byteSize(_ text: String) -> Result<Int, ValueFormatError> {
+        let example = "a size such as 8MiB, 512KiB or 1000000"
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
+        let unit = trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces)
+        let multipliers: [String: Int] = [
+            "": 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "KB": 1000, "MB": 1_000_000,
+            "GB": 1_000_000_000,
+        ]
+        guard !digits.isEmpty, digits.count <= 12, let number = Int(digits) else {
+            return .failure(.init("expected \(example), got \(ConfigReader.quoted(text))"))
+        }
+        guard let multiplier = multipliers[unit] else {
+            return .failure(
+                .init(
+                    "unknown unit \(ConfigReader.quoted(unit)) in \(ConfigReader.quoted(text)); "
+                        + "use B, KiB, MiB, GiB, KB, MB or GB"))
+        }
+        let (bytes, overflow) = number.multipliedReportingOverflow(by: multiplier)
+        guard !overflow else { return .failure(.init("\(ConfigReader.quoted(text)) is too large")) }
+        return .success(bytes)
+    }
+
     static func fileMode(_ text: String) -> Result<UInt32, ValueFormatError> {
         let digits = text.hasPrefix("0") && text.count == 4 ? text.dropFirst() : Substring(text)
         guard digits.count == 3, digits.allSatisfy({ ("0"..."7").contains($0) }),

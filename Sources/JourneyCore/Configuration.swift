@@ -13,6 +13,10 @@ public struct IngestSettings: Sendable, Equatable {
     /// because the commit queue is full). Frees the slots of idle, trickling (slowloris)
     /// and non-reading clients. Zero: never.
     public var idleTimeout: TimeSpan = .minutes(10)
+    /// An SDK batch whose `sentAt` differs from the time of receipt by more than this has
+    /// its times corrected for the client's clock error (docs/http.md); never below it,
+    /// which would reorder events.
+    public var clockSkewTolerance: TimeSpan = .minutes(5)
     public init() {}
 }
 

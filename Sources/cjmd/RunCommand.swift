@@ -8,6 +8,7 @@ import JourneyConfig
 import JourneyCore
 import JourneyStore
 import Logging
+import NIOConcurrencyHelpers
 import NIOPosix
 import PostgresClient
 import Prometheus
@@ -131,14 +132,23 @@ struct RunCommand: AsyncParsableCommand {
         let pipeline = LivePipeline(
             configuration: configuration, connect: { try PostgresConnection(conninfo: $0.database.url) },
             clock: CommandSupport.now, logger: logger, observer: observer, drainTimeout: drainTimeout)
+        // Ready once the socket and the HTTP listeners are all bound.
+        let listenersBound = NIOLockedValueBox(0)
+        let listening: @Sendable () -> Void = {
+            guard
+                listenersBound.withLockedValue({ count in
+                    count += 1
+                    return count == 2
+                })
+            else { return }
+            health.setListening(true)
+            logger.info("ready", metadata: ["configuration": "\(configuration.logSummary)"])
+            notifier.ready(status: "running")
+        }
         let sources = SocketSources(
             sources: configuration.sources, inherited: activated, pipeline: pipeline,
             group: MultiThreadedEventLoopGroup.singleton, clock: CommandSupport.now, logger: logger,
-            onListening: { _ in
-                health.setListening(true)
-                logger.info("ready", metadata: ["configuration": "\(configuration.logSummary)"])
-                notifier.ready(status: "running")
-            },
+            onListening: { _ in listening() },
             onConnections: { [metrics] source, open in metrics?.setConnections(source: source, count: open) })
         let tails = TailSources(
             sources: configuration.sources, pipeline: pipeline,
@@ -148,8 +158,11 @@ struct RunCommand: AsyncParsableCommand {
                 return try SourceCheckpoint.load(source: source, from: connection)
             },
             clock: CommandSupport.now, logger: logger)
+        let sdkSources = HTTPSources(
+            sources: configuration.sources, pipeline: pipeline, group: MultiThreadedEventLoopGroup.singleton,
+            clock: CommandSupport.now, logger: logger, onListening: listening)
         // Every kind of source, in the order a reload applies them.
-        let sourceServices: [any SourceService] = [sources, tails]
+        let sourceServices: [any SourceService] = [sources, tails, sdkSources]
         // Shutdown runs in reverse order: STOPPING=1 first, then sources stop and hand over,
         // then the pipeline drains; metrics stay up until the end.
         services.insert(.init(service: pipeline), at: 0)

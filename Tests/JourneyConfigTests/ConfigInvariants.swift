@@ -214,6 +214,14 @@ enum ConfigInvariants {
                 if host.isEmpty || !(1...65535).contains(port) { found.append("tcp listen \(host):\(port)") }
             case .tail(let path, _):
                 if path.isEmpty { found.append("tail source with an empty path") }
+            case .http(let http):
+                if http.host.isEmpty || !(1...65535).contains(http.port) {
+                    found.append("http listen \(http.host):\(http.port)")
+                }
+                if http.writeKeys.isEmpty { found.append("http source without write keys") }
+                if !(1024...(1 << 30)).contains(http.maxBodyBytes) {
+                    found.append("http max_body_bytes \(http.maxBodyBytes)")
+                }
             }
         }
     }

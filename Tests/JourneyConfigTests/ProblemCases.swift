@@ -96,7 +96,7 @@ let problemCases: [ProblemCase] = [
         keyPath: "service.metrics_address", marker: "metrics_address", "unknown key", "metrics_listen"),
     .source(
         "key of another source type", ["type: unix", "path: /run/cjmd/e.sock", "listen: 127.0.0.1:1"],
-        keyPath: "sources[0].listen", marker: "listen:", "applies to tcp sources only", "path, mode"),
+        keyPath: "sources[0].listen", marker: "listen:", "applies to tcp and http sources only", "path, mode"),
     ProblemCase(
         label: "unknown journey key",
         yaml: """
@@ -375,6 +375,19 @@ let problemCases: [ProblemCase] = [
 
     // Sources.
     .source(
+        "http without write keys", ["type: http", "listen: 8088"], keyPath: "sources[0].write_keys",
+        marker: "type: http", "missing", "write_keys"),
+    .source(
+        "http with an empty key list", ["type: http", "listen: 8088", "write_keys: []"],
+        keyPath: "sources[0].write_keys", marker: "write_keys", "lists no key"),
+    .source(
+        "http body limit with an unknown unit",
+        ["type: http", "listen: 8088", "write_keys: [k]", "max_body_bytes: 8MiBs"],
+        keyPath: "sources[0].max_body_bytes", marker: "max_body_bytes", "unknown unit", "MiB"),
+    .source(
+        "http body limit too small", ["type: http", "listen: 8088", "write_keys: [k]", "max_body_bytes: 10"],
+        keyPath: "sources[0].max_body_bytes", marker: "max_body_bytes", "out of range", "1KiB"),
+    .source(
         "listen without a port", ["type: tcp", "listen: localhost"], keyPath: "sources[0].listen",
         marker: "localhost", "expected host:port"),
     .source(
@@ -412,7 +425,7 @@ let problemCases: [ProblemCase] = [
         marker: "tpc", "unknown source type \"tpc\"", "did you mean \"tcp\"?"),
     .source(
         "source without a type", ["path: /var/log/x"], keyPath: "sources[0].type", marker: "path:",
-        "missing", "type: unix, type: tcp or type: tail"),
+        "missing", "type: unix, type: tcp, type: tail or type: http"),
     .source(
         "empty source name", ["type: tcp", "name: \"\"", "listen: 127.0.0.1:1"], keyPath: "sources[0].name",
         marker: "name: \"\"", "must not be empty"),

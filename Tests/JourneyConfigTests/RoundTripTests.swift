@@ -67,13 +67,23 @@ enum RandomConfiguration {
         var sources: [SourceSettings] = []
         for index in 0..<Int.random(in: 0...4, using: &random) {
             let kind: SourceSettings.Kind
-            switch Int.random(in: 0..<3, using: &random) {
+            switch Int.random(in: 0..<4, using: &random) {
             case 0: kind = .unix(path: "/run/cjmd/s\(index).sock", mode: UInt32.random(in: 0...0o777, using: &random))
             case 1:
                 let host =
                     ["127.0.0.1", "::1", "0.0.0.0", "localhost", "fe80::1%eth0"].randomElement(using: &random) ?? "::1"
                 kind = .tcp(host: host, port: 1000 + index * 1000 + Int.random(in: 0..<1000, using: &random))
-            default: kind = .tail(path: "/var/log/app\(index)/*.ndjson", startAtBeginning: Bool.random(using: &random))
+            case 2: kind = .tail(path: "/var/log/app\(index)/*.ndjson", startAtBeginning: Bool.random(using: &random))
+            default:
+                let keys = Set(
+                    (0..<Int.random(in: 1...3, using: &random)).map { _ in text(maxLength: 12, using: &random) }
+                        .filter { !$0.isEmpty })
+                kind = .http(
+                    HTTPSourceSettings(
+                        host: "127.0.0.1", port: 20_000 + index, writeKeys: keys.isEmpty ? ["k"] : keys,
+                        maxBodyBytes: Bool.random(using: &random)
+                            ? HTTPSourceSettings.defaultMaxBodyBytes : Int.random(in: 1024...(1 << 30), using: &random))
+                )
             }
             let name = Bool.random(using: &random) ? "n\(index) " + text(maxLength: 12, using: &random) : nil
             sources.append(SourceSettings(kind: kind, name: name))
@@ -175,6 +185,13 @@ enum YAMLWriter {
                     out += "  - type: tail\n    path: \(string(path, using: &random))\n"
                     if startAtBeginning || Bool.random(using: &random) {
                         out += "    start_at: \(startAtBeginning ? "beginning" : "end")\n"
+                    }
+                case .http(let http):
+                    out += "  - type: http\n    listen: \(string("\(http.host):\(http.port)", using: &random))\n"
+                    out += "    write_keys:\n"
+                    for key in http.writeKeys.sorted() { out += "      - \(string(key, using: &random))\n" }
+                    if http.maxBodyBytes != HTTPSourceSettings.defaultMaxBodyBytes || Bool.random(using: &random) {
+                        out += "    max_body_bytes: \(http.maxBodyBytes)\n"
                     }
                 }
                 if source.name != SourceSettings(kind: source.kind).name {

@@ -139,6 +139,29 @@ struct ValidConfigurationTests {
         #expect(config.service.metricsListen == "[::1]:9464")
     }
 
+    @Test func httpSourcesReadTheirKeysAndBodyLimit() throws {
+        let yaml =
+            minimalJourneys + """
+
+                sources:
+                  - {type: http, name: sdk, listen: "8088", write_keys: [wk_live_1, phc_2]}
+                  - {type: http, listen: 0.0.0.0:8089, write_keys: ["k"], max_body_bytes: 512KiB}
+                  - {type: http, listen: 8090, write_keys: ["k"], max_body_bytes: 2000000}
+                ingest:
+                  clock_skew_tolerance: 10m
+                """
+        let config = try ConfigurationLoader.parse(yaml: yaml, fileName: "h.yaml")
+        #expect(
+            config.sources.map(\.kind) == [
+                .http(HTTPSourceSettings(host: "127.0.0.1", port: 8088, writeKeys: ["wk_live_1", "phc_2"])),
+                .http(HTTPSourceSettings(host: "0.0.0.0", port: 8089, writeKeys: ["k"], maxBodyBytes: 512 * 1024)),
+                .http(HTTPSourceSettings(host: "127.0.0.1", port: 8090, writeKeys: ["k"], maxBodyBytes: 2_000_000)),
+            ])
+        #expect(config.sources.map(\.name) == ["sdk", "http:0.0.0.0:8089", "http:127.0.0.1:8090"])
+        #expect(HTTPSourceSettings.defaultMaxBodyBytes == 8 << 20)
+        #expect(config.ingest.clockSkewTolerance == .minutes(10))
+    }
+
     /// Listening beyond this machine is always written out: a port alone means loopback.
     @Test func listenWithoutHostIsLoopback() throws {
         let yaml =
