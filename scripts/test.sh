@@ -9,6 +9,16 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/ensure-deps.sh --tests
+# The real analytics SDKs the HTTP source is tested with (PyPI, pinned). Without PyPI the
+# SDK suite is skipped with a warning; CJM_REQUIRE_SDKS=1 makes that an error.
+if sdk_python=$(bash scripts/sdk-clients.sh); then
+    export CJM_SDK_PYTHON=$sdk_python
+elif [[ ${CJM_REQUIRE_SDKS:-0} == 1 ]]; then
+    echo "test.sh: could not install the analytics SDKs (scripts/sdk-clients.sh)" >&2
+    exit 1
+else
+    echo "test.sh: WARNING: could not install the analytics SDKs; their tests are skipped" >&2
+fi
 
 # Formatting is part of the suite: the formatter ships with the toolchain. Fix findings with
 #   swift format format -i -r Sources Tests

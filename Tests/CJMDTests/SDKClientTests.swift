@@ -1,0 +1,120 @@
+import Foundation
+import PostgresClient
+import Testing
+
+/// The real SDKs from PyPI (segment-analytics-python, rudder-sdk-python with gzip on,
+/// posthog in capture mode v0), installed by `scripts/sdk-clients.sh`, send identify, page
+/// and track calls for many customers to `cjmd run`: the database then holds exactly one row
+/// per call with the customer, name, time and touchpoint the SDK sent, and the funnel
+/// counts them.
+@Suite(
+    .enabled(
+        if: ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"] != nil
+            && ProcessInfo.processInfo.environment["CJM_SDK_PYTHON"] != nil,
+        "needs CJM_SDK_PYTHON (scripts/sdk-clients.sh) and the test database"))
+struct SDKClientTests {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("sdk/send_events.py").path
+
+    /// One call as the SDK script reports it.
+    struct SentCall: Equatable {
+        var id: String
+        var customer: String
+        var event: String
+        var touchpoint: String
+        var microseconds: Int64
+    }
+
+    /// Runs the script for `sdk`; returns the calls it sent.
+    static func send(sdk: String, base: String, key: String, customers: Int) throws -> [SentCall] {
+        let python = try #require(ProcessInfo.processInfo.environment["CJM_SDK_PYTHON"])
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [script, sdk, base, key, String(customers), sdk]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let errorReader = Thread { _ = errors.fileHandleForReading.readDataToEndOfFile() }
+        errorReader.start()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(sdk) reported errors")
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 5, let time = Self.microseconds(fields[4]) else { return nil }
+            return SentCall(
+                id: fields[0], customer: fields[1], event: fields[2], touchpoint: fields[3], microseconds: time)
+        }
+    }
+
+    /// An ISO 8601 time as Python's isoformat writes it, to the microsecond.
+    static func microseconds(_ text: String) -> Int64? {
+        var text = text
+        var fraction: Int64 = 0
+        if let dot = text.firstIndex(of: "."), let zone = text[dot...].firstIndex(where: { $0 == "+" || $0 == "Z" }) {
+            let digits = String(text[text.index(after: dot)..<zone]).padding(toLength: 6, withPad: "0", startingAt: 0)
+            fraction = Int64(digits.prefix(6)) ?? 0
+            text.removeSubrange(dot..<zone)
+        }
+        let formatter = ISO8601DateFormatter()
+        guard let date = formatter.date(from: text) else { return nil }
+        return Int64(date.timeIntervalSince1970) * 1_000_000 + fraction
+    }
+
+    @Test func everySDKsCallsAreStoredOnceAsSentAndCounted() throws {
+        let (daemon, base) = try HTTPSourceTests.daemon(maxBodyBytes: "8MiB")
+        defer { _ = daemon.terminate() }
+        let customers = 200
+        var sent: [SentCall] = []
+        for sdk in ["segment", "rudder", "posthog"] {
+            let calls = try Self.send(
+                sdk: sdk, base: base, key: sdk == "posthog" ? "phc_test" : HTTPSourceTests.key, customers: customers)
+            #expect(calls.count == (sdk == "posthog" ? 2 : 3) * customers, "\(sdk) sent \(calls.count) calls")
+            sent += calls
+        }
+        let rows = try daemon.query(
+            """
+            SELECT event_id, customer_id, event, touchpoint, (extract(epoch FROM ts) * 1000000)::int8
+            FROM cjm.events WHERE source = 'sdk'
+            """)
+        var stored: [String: SentCall] = [:]
+        for row in 0..<rows.rowCount {
+            let call = SentCall(
+                id: rows.string(row: row, column: 0) ?? "", customer: rows.string(row: row, column: 1) ?? "",
+                event: rows.string(row: row, column: 2) ?? "", touchpoint: rows.string(row: row, column: 3) ?? "",
+                microseconds: try rows.int64(row: row, column: 4) ?? 0)
+            #expect(stored[call.id] == nil, "\(call.id) stored twice")
+            stored[call.id] = call
+        }
+        #expect(stored.count == sent.count)
+        var mismatches: [String] = []
+        for call in sent {
+            guard var row = stored[call.id] else {
+                mismatches.append("\(call.id) missing")
+                continue
+            }
+            // segment-analytics-python sends its times to the millisecond.
+            if abs(row.microseconds - call.microseconds) < 1000 { row.microseconds = call.microseconds }
+            if row != call { mismatches.append("sent \(call), stored \(row)") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
+        #expect(try HTTPSourceTests.count(daemon, "SELECT count(*) FROM cjm.rejected_events") == 0)
+        #expect(
+            try HTTPSourceTests.count(daemon, "SELECT count(*) FROM cjm.events WHERE properties ? 'sku'")
+                == 3 * customers)
+
+        // Every customer entered the journey and reached the cart, once the watermark passes.
+        let deadline = Date().addingTimeInterval(30)
+        var reached: [Int] = []
+        while Date() < deadline {
+            let funnel = try daemon.query("SELECT reached FROM cjm.funnel WHERE journey = 'shop' ORDER BY stage_index")
+            reached = (0..<funnel.rowCount).map { Int(funnel.string(row: $0, column: 0) ?? "") ?? -1 }
+            if reached.count == 3, reached[1] == 3 * customers { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        #expect(reached == [3 * customers, 3 * customers, 0])
+        #expect(daemon.terminate() == 0)
+    }
+}
