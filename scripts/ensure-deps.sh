@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing cjmd needs on Debian 12 (PostgreSQL server, libpq
-# headers, pkg-config, zlib; with --tests also prometheus-alertmanager, netcat-openbsd and
-# curl), and
+# headers, pkg-config, zlib; with --tests also prometheus-alertmanager, netcat-openbsd,
+# curl, nginx and openssl), and
 # only what is missing:
 # a no-op on a prepared machine.
 set -euo pipefail
@@ -22,9 +22,16 @@ fi
 if $for_tests && ! dpkg-query -W -f='${Status}' netcat-openbsd 2>/dev/null | grep -q 'ok installed'; then
     missing+=(netcat-openbsd)
 fi
-# curl: the HTTP source's tests post SDK requests with it.
+# curl: the HTTP source's tests post SDK requests with it; nginx and openssl put TLS in
+# front of it (docs/http.md).
 if $for_tests && ! command -v curl >/dev/null 2>&1; then
     missing+=(curl)
+fi
+if $for_tests && ! command -v nginx >/dev/null 2>&1 && [[ ! -x /usr/sbin/nginx ]]; then
+    missing+=(nginx-light)
+fi
+if $for_tests && ! command -v openssl >/dev/null 2>&1; then
+    missing+=(openssl)
 fi
 # zlib: compress-nio links it for gzip request bodies.
 if ! dpkg-query -W -f='${Status}' zlib1g-dev 2>/dev/null | grep -q 'ok installed'; then

@@ -11,7 +11,8 @@ struct HTTPPost {
     /// POSTs `body` to `url` with `headers` (`Name: value`); `gzip` compresses the body first
     /// (with gzip(1)) and says so in `Content-Encoding`.
     static func send(
-        _ url: String, body: Data, headers: [String] = [], gzip: Bool = false, user: String? = nil
+        _ url: String, body: Data, headers: [String] = [], gzip: Bool = false, user: String? = nil,
+        extraArguments: [String] = []
     ) throws -> Answer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cjmd-http-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -28,6 +29,7 @@ struct HTTPPost {
         if gzip { arguments += ["-H", "Content-Encoding: gzip"] }
         for header in headers { arguments += ["-H", header] }
         if let user { arguments += ["-u", "\(user):"] }
+        arguments += extraArguments
         arguments.append(url)
         let output = try run("/usr/bin/curl", arguments)
         return Answer(

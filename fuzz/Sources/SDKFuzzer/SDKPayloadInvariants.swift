@@ -1,0 +1,1 @@
+../../../Tests/EventDecodingTests/SDKPayloadInvariants.swift
