@@ -121,12 +121,12 @@ extension JSONScanner {
             // A later `context` replaces an earlier one entirely, so forget its channel first.
             slots[.contextChannel] = nil
             if current == UInt8(ascii: "{") {
-                _ = try scanObject(depth: 2, memberValues: .handOver) {
+                slots[.context] = try scanObject(depth: 2, memberValues: .handOver) {
                     (scanner: inout JSONScanner, key: JSONToken) throws(JSONSyntaxError) in
                     try scanner.scanNestedMember(named: key, matching: KeyMatcher.inContext, into: &slots)
                 }
             } else {
-                _ = try scanValue(depth: 2)
+                slots[.context] = try scanValue(depth: 2)
             }
         case .field(.properties):
             slots[.propertiesSentiment] = nil

@@ -21,11 +21,13 @@ struct EventFieldResolver {
         let revenue = try revenue()
         let properties = try properties()
         try checkRange(time, now: now)
+        let context = storableObject(.context)
+        let traits = storableObject(.traits)
         return TouchpointEvent(
             eventID: clientID
                 ?? DerivedEventID.make(customerID: customerID, event: name, time: time.value, touchpoint: touchpoint),
             customerID: customerID, name: name, time: time.value, touchpoint: touchpoint, journey: journey,
-            sentiment: sentiment, revenue: revenue, propertiesJSON: properties
+            sentiment: sentiment, revenue: revenue, propertiesJSON: properties, contextJSON: context, traitsJSON: traits
         )
     }
 
@@ -207,6 +209,16 @@ struct EventFieldResolver {
                     + "\(PostgresNumericLimits.maxDigitsBeforePoint) digits before the decimal point or more than "
                     + "\(PostgresNumericLimits.maxDigitsAfterPoint) after it)")
         }
+        return String(decoding: scanner.rawBytes(token), as: UTF8.self)
+    }
+
+    /// `context` or `traits` as sent, when it is an object that jsonb can hold; else nil.
+    /// Never a reason to refuse the event: cjmd reads nothing from them but the channel,
+    /// so one it cannot store is left out rather than losing the event.
+    private func storableObject(_ field: EventField) -> String? {
+        guard let (_, token) = slots.firstPresent(field), token.kind == .object, !token.containsNUL,
+            !token.containsUnstorableNumber
+        else { return nil }
         return String(decoding: scanner.rawBytes(token), as: UTF8.self)
     }
 }

@@ -18,6 +18,7 @@ enum WireField: Int, CaseIterable {
     case sentiment, propertiesSentiment
     case revenue, propertiesRevenue, propertiesAmount
     case properties
+    case context, traits
 
     /// The name as written in the line (nested fields as `parent.child`), used in details.
     var wireName: String {
@@ -43,13 +44,15 @@ enum WireField: Int, CaseIterable {
         case .propertiesRevenue: "properties.revenue"
         case .propertiesAmount: "properties.amount"
         case .properties: "properties"
+        case .context: "context"
+        case .traits: "traits"
         }
     }
 }
 
 /// A field of an event, with the wire names it may come from.
 enum EventField {
-    case customerID, event, ts, eventID, touchpoint, journey, sentiment, revenue, properties
+    case customerID, event, ts, eventID, touchpoint, journey, sentiment, revenue, properties, context, traits
 
     /// Wire names in precedence order: the first present, non-null one wins.
     var aliases: [WireField] {
@@ -63,6 +66,8 @@ enum EventField {
         case .sentiment: [.sentiment, .propertiesSentiment]
         case .revenue: [.revenue, .propertiesRevenue, .propertiesAmount]
         case .properties: [.properties]
+        case .context: [.context]
+        case .traits: [.traits]
         }
     }
 }
@@ -70,7 +75,7 @@ enum EventField {
 /// A top-level member name the decoder cares about.
 enum TopLevelKey {
     case field(WireField)
-    /// `context`: only its `channel` member matters.
+    /// `context`: kept whole, and its `channel` member is a touchpoint alias.
     case context
 }
 
@@ -99,6 +104,8 @@ struct FieldSlots {
     private var propertiesRevenue: JSONToken?
     private var propertiesAmount: JSONToken?
     private var properties: JSONToken?
+    private var context: JSONToken?
+    private var traits: JSONToken?
 
     subscript(field: WireField) -> JSONToken? {
         get {
@@ -124,6 +131,8 @@ struct FieldSlots {
             case .propertiesRevenue: propertiesRevenue
             case .propertiesAmount: propertiesAmount
             case .properties: properties
+            case .context: context
+            case .traits: traits
             }
         }
         set {
@@ -149,6 +158,8 @@ struct FieldSlots {
             case .propertiesRevenue: propertiesRevenue = newValue
             case .propertiesAmount: propertiesAmount = newValue
             case .properties: properties = newValue
+            case .context: context = newValue
+            case .traits: traits = newValue
             }
         }
     }
@@ -175,6 +186,8 @@ struct FieldSlots {
             Self.present(.revenue, revenue) ?? Self.present(.propertiesRevenue, propertiesRevenue)
                 ?? Self.present(.propertiesAmount, propertiesAmount)
         case .properties: Self.present(.properties, properties)
+        case .context: Self.present(.context, context)
+        case .traits: Self.present(.traits, traits)
         }
     }
 
@@ -197,7 +210,10 @@ enum KeyMatcher {
         switch key.count {
         case 2: return equals(key, "ts") ? .field(.ts) : nil
         case 5: return equals(key, "event") ? .field(.event) : nil
-        case 6: return equals(key, "userId") ? .field(.userIdCamel) : nil
+        case 6:
+            if equals(key, "userId") { return .field(.userIdCamel) }
+            if equals(key, "traits") { return .field(.traits) }
+            return nil
         case 7:
             if equals(key, "user_id") { return .field(.userID) }
             if equals(key, "channel") { return .field(.channel) }

@@ -21,10 +21,15 @@ public struct TouchpointEvent: Sendable, Hashable {
     public var revenue: DecimalText?
     /// The `properties` object as JSON text, if present.
     public var propertiesJSON: String?
+    /// The `context` object as sent (SDK messages carry one), when jsonb can hold it.
+    public var contextJSON: String?
+    /// The top-level `traits` object as sent (Segment's identify calls), when jsonb can hold it.
+    public var traitsJSON: String?
 
     public init(
         eventID: String, customerID: String, name: String, time: EventTime, touchpoint: String = "unknown",
-        journey: String? = nil, sentiment: Double? = nil, revenue: DecimalText? = nil, propertiesJSON: String? = nil
+        journey: String? = nil, sentiment: Double? = nil, revenue: DecimalText? = nil, propertiesJSON: String? = nil,
+        contextJSON: String? = nil, traitsJSON: String? = nil
     ) {
         self.eventID = eventID
         self.customerID = customerID
@@ -35,6 +40,8 @@ public struct TouchpointEvent: Sendable, Hashable {
         self.sentiment = sentiment
         self.revenue = revenue
         self.propertiesJSON = propertiesJSON
+        self.contextJSON = contextJSON
+        self.traitsJSON = traitsJSON
     }
 }
 

@@ -31,6 +31,7 @@ extension JourneySink {
             do {
                 let fresh = try copyEvents(unique, skipping: [], slice: slice, between: between)
                 try connection.executeScript("RELEASE SAVEPOINT cjmd_store_events")
+                try mergeCustomerTraits(fresh)
                 outcome.stored = fresh.count
                 return fresh
             } catch let error as PostgresError where error.sqlState == "23505" {
@@ -48,8 +49,32 @@ extension JourneySink {
         // failing a COPY (and logging a server error) per batch.
         lastBatchHadStoredIDs = !stored.isEmpty
         let fresh = try copyEvents(unique, skipping: stored, slice: slice, between: between)
+        try mergeCustomerTraits(fresh)
         outcome.stored = fresh.count
         return fresh
+    }
+
+    /// Merges the traits of the `identify` events just stored into `cjm.customer_traits`
+    /// (docs/http.md); nothing to do, and no statement, for a batch without one.
+    func mergeCustomerTraits(_ fresh: [StoredEvent]) throws {
+        var first = Int64.max
+        var last = Int64.min
+        var from = Int64.max
+        var to = Int64.min
+        for stored in fresh
+        where stored.event.name == "identify" && (stored.event.traitsJSON != nil || stored.event.contextJSON != nil) {
+            first = min(first, stored.sequence)
+            last = max(last, stored.sequence)
+            from = min(from, stored.event.time.microseconds)
+            to = max(to, stored.event.time.microseconds)
+        }
+        guard first <= last else { return }
+        _ = try connection.execute(
+            "SELECT cjm.merge_customer_traits($1, $2, $3, $4)",
+            [
+                .int(first), .int(last), .timestamp(microsecondsSinceEpoch: from),
+                .timestamp(microsecondsSinceEpoch: to),
+            ])
     }
 
     /// The batch's events without repeats (counted as duplicates), in order.
@@ -96,6 +121,7 @@ extension JourneySink {
             lastBatchHadStoredIDs = true
             throw EngineRanAhead()
         }
+        try mergeCustomerTraits(fresh)
         if let target { engine.advanceWatermark(to: target) }
         outcome.stored = fresh.count
         return fresh
@@ -126,7 +152,8 @@ extension JourneySink {
         try connection.copyInBinary(
             """
             COPY cjm.event_rows (ts, received_at, seq, sentiment, source_id, revenue, stage_ids, event_key,
-                                 customer_id, event, touchpoint, journey, properties) FROM STDIN (FORMAT binary)
+                                 customer_id, event, touchpoint, journey, properties, context, traits)
+            FROM STDIN (FORMAT binary)
             """
         ) { writer in
             for (index, accepted) in events.enumerated()
@@ -153,6 +180,8 @@ extension JourneySink {
                 writer.appendText(e.touchpoint)
                 writer.appendText(e.journey)
                 writer.appendJSONB(e.propertiesJSON)
+                writer.appendJSONB(e.contextJSON)
+                writer.appendJSONB(e.traitsJSON)
                 try writer.endRow()
             }
         }

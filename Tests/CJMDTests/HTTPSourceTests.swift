@@ -111,6 +111,19 @@ struct HTTPSourceTests {
                 daemon, "SELECT count(*) FROM cjm.events WHERE event = 'page:Pricing' AND touchpoint = 'web'") == 40)
         #expect(try Self.count(daemon, "SELECT count(*) FROM cjm.events WHERE event = 'identify'") == 40)
 
+        // context and traits are kept, queryable; identify traits are merged per customer.
+        #expect(
+            try Self.count(daemon, "SELECT count(*) FROM cjm.events WHERE context->>'channel' = 'web'") == 40)
+        #expect(try Self.count(daemon, "SELECT count(*) FROM cjm.events WHERE traits->>'persona' IS NOT NULL") == 40)
+        #expect(
+            try daemon.query("SELECT value->>0 FROM cjm.customer_traits WHERE customer_id = 'u7' AND trait = 'persona'")
+                .rowCount == 1)
+        #expect(
+            try daemon.query(
+                "SELECT value #>> '{}' FROM cjm.customer_traits WHERE customer_id = 'u7' AND trait = 'persona'"
+            )
+            .string(row: 0, column: 0) == "p1")
+
         // The funnel counts them once the watermark passes (lateness 5 s by default).
         let deadline = Date().addingTimeInterval(30)
         var reached = -1
@@ -200,5 +213,30 @@ struct HTTPSourceTests {
                 daemon, "SELECT count(*) FROM cjm.rejected_events WHERE source = 'sdk' AND reason = 'missing_field'")
                 == 1)
         #expect(daemon.terminate() == 0)
+    }
+
+    /// Traits merge by event time, per trait: an older identify that arrives later changes
+    /// nothing it set before, and a trait only it carries is still taken; RudderStack's
+    /// `context.traits` count as traits.
+    @Test func identifyTraitsMergeNewestByEventTime() throws {
+        let (daemon, base) = try Self.daemon()
+        defer { _ = daemon.terminate() }
+        func identify(_ id: String, _ at: Double, _ traits: String, rudder: Bool = false) throws -> Int {
+            let message =
+                rudder
+                ? #"{"type": "identify", "userId": "x", "messageId": "\#(id)", "timestamp": "\#(Self.time(at))", "context": {"traits": \#(traits)}, "channel": "server"}"#
+                : #"{"type": "identify", "userId": "x", "messageId": "\#(id)", "timestamp": "\#(Self.time(at))", "traits": \#(traits)}"#
+            return try HTTPPost.send(base + "/v1/batch", body: Data(#"{"batch": [\#(message)]}"#.utf8), user: Self.key)
+                .status
+        }
+        #expect(try identify("n1", -10, #"{"plan": "pro", "persona": "new"}"#) == 200)
+        #expect(try identify("n0", -20, #"{"plan": "free", "persona": "old", "region": "eu"}"#) == 200)
+        #expect(try identify("n2", -5, #"{"persona": "rudder"}"#, rudder: true) == 200)
+        let rows = try daemon.query(
+            "SELECT trait, value #>> '{}' FROM cjm.customer_traits WHERE customer_id = 'x' ORDER BY trait")
+        let traits = (0..<rows.rowCount).map {
+            "\(rows.string(row: $0, column: 0) ?? "")=\(rows.string(row: $0, column: 1) ?? "")"
+        }
+        #expect(traits == ["persona=rudder", "plan=pro", "region=eu"])
     }
 }

@@ -257,6 +257,12 @@ enum DecodeInvariants {
         if let sentiment = event.sentiment, !(sentiment >= -1 && sentiment <= 1) {
             found.append("sentiment \(sentiment) accepted outside [-1, 1]")
         }
+        for (name, object) in [("context", event.contextJSON), ("traits", event.traitsJSON)] {
+            guard let object else { continue }
+            if !object.hasPrefix("{") || !object.hasSuffix("}") || object.contains("\\u0000") {
+                found.append("\(name) kept though jsonb cannot hold it as an object: \(object)")
+            }
+        }
         if let properties = event.propertiesJSON {
             if !properties.hasPrefix("{") || !properties.hasSuffix("}") {
                 found.append("properties kept as a non-object: \(properties)")
@@ -576,6 +582,8 @@ extension DecodeInvariants {
             if let sentiment = event.sentiment { members.append("\"sentiment\":\(sentiment)") }
             if let revenue = event.revenue { members.append("\"revenue\":\(revenue)") }
             if let properties = event.propertiesJSON { members.append("\"properties\":\(properties)") }
+            if let context = event.contextJSON { members.append("\"context\":\(context)") }
+            if let traits = event.traitsJSON { members.append("\"traits\":\(traits)") }
             return "{" + members.joined(separator: ",") + "}"
         }
 

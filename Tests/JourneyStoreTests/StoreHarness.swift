@@ -124,7 +124,7 @@ final class StoreHarness {
         try connection.executeScript(
             """
             TRUNCATE cjm.event_rows, cjm.rejected_events, cjm.instance_rows, cjm.moment_rows, cjm.seal_queue,
-                     cjm.sealed_instances, cjm.sealed_moments,
+                     cjm.sealed_instances, cjm.sealed_moments, cjm.customer_traits,
                      cjm.touchpoint_stats,
                      cjm.alerts, cjm.source_checkpoints, cjm.stage_decisions,
                      cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal;
