@@ -239,4 +239,57 @@ struct HTTPSourceTests {
         }
         #expect(traits == ["persona=rudder", "plan=pro", "region=eu"])
     }
+
+    /// SIGHUP changes an http source like the others: a new port and key take effect, the
+    /// old port is closed, and a removed source stops listening.
+    @Test func reloadMovesAndRemovesHTTPSources() throws {
+        let (daemon, base) = try Self.daemon()
+        defer { _ = daemon.terminate() }
+        let oldPort = String(base.split(separator: ":").last!)
+        let newPort = freeTCPPort()
+        let original = try String(contentsOfFile: daemon.configPath, encoding: .utf8)
+        let moved = original.replacingOccurrences(of: "127.0.0.1:\(oldPort)", with: "127.0.0.1:\(newPort)")
+            .replacingOccurrences(of: "write_keys: [\(Self.key), phc_test]", with: "write_keys: [rotated]")
+        #expect(moved != original)
+        try moved.write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
+        kill(daemon.process!.processIdentifier, SIGHUP)
+        let body = Data(
+            #"{"batch": [{"type": "track", "event": "add_to_cart", "userId": "r", "timestamp": "\#(Self.time(-1))"}]}"#
+                .utf8)
+        var answer = HTTPPost.Answer(status: 0, body: "", headers: "")
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            answer = try HTTPPost.send("http://127.0.0.1:\(newPort)/v1/batch", body: body, user: "rotated")
+            if answer.status == 200 { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(answer.status == 200)
+        #expect(try HTTPPost.send(base + "/v1/batch", body: body, user: Self.key).status == 0, "the old port is closed")
+        #expect(try HTTPPost.send("http://127.0.0.1:\(newPort)/v1/batch", body: body, user: Self.key).status == 401)
+
+        // Without the source, nothing listens there any more.
+        var removed = ""
+        var skipping = false
+        for line in moved.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("  - type: http") {
+                skipping = true
+                continue
+            }
+            if skipping, line.hasPrefix("    ") { continue }
+            skipping = false
+            removed += line + "\n"
+        }
+        #expect(!removed.contains("type: http"))
+        try removed.write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
+        kill(daemon.process!.processIdentifier, SIGHUP)
+        let closing = Date().addingTimeInterval(20)
+        while Date() < closing,
+            try HTTPPost.send("http://127.0.0.1:\(newPort)/v1/batch", body: body, user: "rotated").status != 0
+        {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(try HTTPPost.send("http://127.0.0.1:\(newPort)/v1/batch", body: body, user: "rotated").status == 0)
+        #expect(try Self.count(daemon, "SELECT count(*) FROM cjm.events") == 1)
+        #expect(daemon.terminate() == 0)
+    }
 }
