@@ -20,6 +20,8 @@ final class CommitQueue: Sendable {
         var nextTicket: Int64 = 1
         var committedTicket: Int64 = 0
         var takenTicket: Int64 = 0
+        /// The last ticket a client waits on synchronously (``submit(_:clientWaits:)``).
+        var waitedOnTicket: Int64 = 0
         var oldestSubmittedAt: UInt64? = nil
         /// `releasedByAbandon`: a shutdown's wait, also released by ``abandon()`` (an
         /// acknowledgement never is: it would claim a commit that did not happen).
@@ -41,12 +43,18 @@ final class CommitQueue: Sendable {
 
     /// Adds items; returns the ticket of the last one (0 when `items` is empty: nothing to wait
     /// for) and whether the producer should pause reading.
-    func submit(_ items: [PipelineItem]) -> (lastTicket: Int64, shouldPause: Bool) {
+    ///
+    /// `clientWaits`: a client does nothing until these items are committed (an HTTP request
+    /// waits for its answer), so the commit loop takes them at once instead of letting them
+    /// wait `batch_max_delay` for company. Requests arriving while a commit runs are taken
+    /// together by the next one: the batches grow with the load (group commit).
+    func submit(_ items: [PipelineItem], clientWaits: Bool = false) -> (lastTicket: Int64, shouldPause: Bool) {
         guard !items.isEmpty else { return (state.withLockedValue { $0.nextTicket - 1 }, false) }
         let result: (Int64, Bool) = state.withLockedValue { s in
             if s.count == 0 { s.oldestSubmittedAt = DispatchTime.now().uptimeNanoseconds }
             s.items.append(contentsOf: items)
             s.nextTicket += Int64(items.count)
+            if clientWaits { s.waitedOnTicket = s.nextTicket - 1 }
             return (s.nextTicket - 1, s.count >= capacity)
         }
         wakeUp.signal()
@@ -118,14 +126,15 @@ final class CommitQueue: Sendable {
     /// Whether producers are asked to pause (socket sources stop reading).
     var isFull: Bool { state.withLockedValue { $0.count >= capacity } }
 
-    /// Waits until there is work: `maxItems` items, or items older than `maxDelay`, or the
-    /// queue was closed, or `idle` passed. Returns up to `maxItems` items (possibly none).
+    /// Waits until there is work: `maxItems` items, or items older than `maxDelay`, or items
+    /// a client waits on, or the queue was closed, or `idle` passed. Returns up to `maxItems` items (possibly none).
     func take(maxItems: Int, maxDelay: TimeInterval, idle: TimeInterval) -> Taken {
         let start = DispatchTime.now().uptimeNanoseconds
         while true {
             let now = DispatchTime.now().uptimeNanoseconds
             let decision: (ready: Bool, wait: TimeInterval) = state.withLockedValue { s in
                 if s.count >= maxItems || s.closed { return (true, 0) }
+                if s.count > 0, s.waitedOnTicket > s.takenTicket { return (true, 0) }
                 if let oldest = s.oldestSubmittedAt, s.count > 0 {
                     let age = Double(now - oldest) / 1e9
                     return age >= maxDelay ? (true, 0) : (false, maxDelay - age)

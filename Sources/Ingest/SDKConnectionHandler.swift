@@ -116,7 +116,7 @@ final class SDKConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
                         retryAfterSeconds: 1))
                 return
             }
-            let ticket = queue.submit(items).lastTicket
+            let ticket = queue.submit(items, clientWaits: true).lastTicket
             let number = requestNumber
             let loop = context.eventLoop
             let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)

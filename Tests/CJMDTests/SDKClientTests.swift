@@ -117,4 +117,96 @@ struct SDKClientTests {
         #expect(reached == [3 * customers, 3 * customers, 0])
         #expect(daemon.terminate() == 0)
     }
+
+    /// `kill -9` of `cjmd run` 20 times while segment-analytics-python and rudder-sdk-python
+    /// send (retrying, as they do, after refused connections): every call whose batch got a
+    /// 200 is stored, none twice, and nothing the SDKs did not send.
+    @Test func killedTwentyTimesWhileTheSDKsSendEveryCallIsStoredOnce() throws {
+        let (daemon, base) = try HTTPSourceTests.daemon(maxBodyBytes: "8MiB")
+        defer { _ = daemon.terminate() }
+        let python = try #require(ProcessInfo.processInfo.environment["CJM_SDK_PYTHON"])
+        var senders: [(process: Process, output: Pipe)] = []
+        for sdk in ["segment", "rudder"] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: python)
+            process.arguments = [Self.script, sdk, base, HTTPSourceTests.key, "4000", "k-\(sdk)", "tolerant"]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            senders.append((process, output))
+        }
+        // Read the outputs while the senders run (a full pipe would block them).
+        let outputs = LockedTexts(count: senders.count)
+        for (index, sender) in senders.enumerated() {
+            Thread.detachNewThread {
+                outputs.set(
+                    index, String(decoding: sender.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            }
+        }
+        var killsWhileSending = 0
+        for _ in 0..<20 {
+            Thread.sleep(forTimeInterval: Double.random(in: 0.2...0.6))
+            if senders.contains(where: { $0.process.isRunning }) { killsWhileSending += 1 }
+            daemon.kill9()
+            try daemon.start(waitForListening: true)
+        }
+        let deadline = Date().addingTimeInterval(300)
+        while senders.contains(where: { $0.process.isRunning }), Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        #expect(senders.allSatisfy { !$0.process.isRunning }, "the SDKs did not finish")
+        #expect(killsWhileSending >= 5, "only \(killsWhileSending) kills came while the SDKs were sending")
+        let read = Date().addingTimeInterval(10)
+        while (0..<senders.count).contains(where: { outputs.value($0).isEmpty }), Date() < read {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+
+        var sent = Set<String>()
+        var acked = Set<String>()
+        for index in senders.indices {
+            for line in outputs.value(index).split(separator: "\n") {
+                let fields = line.split(separator: "\t")
+                if fields.first == "ACKED", fields.count == 2 {
+                    acked.insert(String(fields[1]))
+                } else if fields.count == 5 {
+                    sent.insert(String(fields[0]))
+                }
+            }
+        }
+        #expect(sent.count == 2 * 3 * 4000)
+        let rows = try daemon.query("SELECT event_id, count(*) FROM cjm.events GROUP BY 1")
+        var stored = Set<String>()
+        var twice = 0
+        for row in 0..<rows.rowCount {
+            stored.insert(rows.string(row: row, column: 0) ?? "")
+            if (try rows.int64(row: row, column: 1) ?? 0) > 1 { twice += 1 }
+        }
+        #expect(twice == 0)
+        #expect(stored.isSubset(of: sent))
+        #expect(acked.isSubset(of: sent))
+        let missing = acked.subtracting(stored)
+        #expect(missing.isEmpty, "\(missing.count) calls answered 200 are missing, e.g. \(missing.prefix(3))")
+        // The SDKs drop calls when their own queue is full (segment-analytics-python: "queue is
+        // full") or when they shut down mid-retry; most still get through.
+        #expect(acked.count > sent.count / 2, "only \(acked.count) of \(sent.count) calls got a 200")
+        #expect(daemon.terminate() == 0)
+    }
+}
+
+/// Texts written by several threads, read once they are done.
+final class LockedTexts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var texts: [String]
+    init(count: Int) { texts = Array(repeating: "", count: count) }
+    func set(_ index: Int, _ text: String) {
+        lock.lock()
+        texts[index] = text
+        lock.unlock()
+    }
+    func value(_ index: Int) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        return texts[index]
+    }
 }
