@@ -40,11 +40,6 @@ public final class HTTPSources: SourceService, Sendable {
         if case .http = kind { true } else { false }
     }
 
-    /// The port a source listens on (the real one when 0 was configured), for tests.
-    public func boundPort(of source: String) -> Int? {
-        listeners.withLockedValue { $0[source]?.channel.localAddress?.port }
-    }
-
     public func run() async throws {
         do {
             for source in initialSources {
@@ -123,7 +118,9 @@ public final class HTTPSources: SourceService, Sendable {
                     try handlers.addHandler(
                         SDKConnectionHandler(
                             reader: reader, queue: pipeline.queue,
-                            databaseAvailable: { pipeline.isDatabaseAvailable }, clock: clock))
+                            databaseAvailable: { pipeline.isDatabaseAvailable }, clock: clock,
+                            requestDeadline: ingest.idleTimeout > .zero
+                                ? .microseconds(ingest.idleTimeout.microseconds) : nil))
                 }
             }
         do {

@@ -11,6 +11,10 @@ import NIOHTTP1
 /// answers pipelined requests in order and holds the next request until this one is
 /// answered, so a client waiting for its commit sends nothing more meanwhile.
 ///
+/// A request not complete within `ingest.idle_timeout` of its head closes the connection,
+/// as a socket client that completes no line does; so does a connection that sends nothing
+/// for that long between requests.
+///
 /// While the database is away or the commit queue is full the answer is `503` with
 /// `Retry-After`, and nothing of the request is kept. A request whose commit takes longer
 /// than ``commitWait`` is answered `503` too: its events stay queued and are committed, and
@@ -35,11 +39,16 @@ final class SDKConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
     /// Increases with every answered request, so a late commit callback of an answered
     /// (timed-out) request writes nothing.
     private var requestNumber = 0
+    /// How long a request may take from its head to its end (`ingest.idle_timeout`; nil:
+    /// unbounded), so that a client trickling its body cannot hold a connection for good.
+    private let requestDeadline: TimeAmount?
+    private var requestTimer: Scheduled<Void>?
 
     init(
         reader: SDKRequestReader, queue: CommitQueue, databaseAvailable: @escaping @Sendable () -> Bool,
-        clock: @escaping @Sendable () -> EventTime
+        clock: @escaping @Sendable () -> EventTime, requestDeadline: TimeAmount? = nil
     ) {
+        self.requestDeadline = requestDeadline
         self.reader = reader
         self.queue = queue
         self.databaseAvailable = databaseAvailable
@@ -52,6 +61,11 @@ final class SDKConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
             head = requestHead
             body = nil
             discarding = false
+            requestTimer?.cancel()
+            if let requestDeadline {
+                let channel = context.channel
+                requestTimer = context.eventLoop.scheduleTask(in: requestDeadline) { channel.close(promise: nil) }
+            }
             switch SDKRequestReader.route(of: requestHead) {
             case .failure(let error):
                 answer(context, error.response.closingConnection)
@@ -84,6 +98,8 @@ final class SDKConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
                 body = nil
             }
         case .end:
+            requestTimer?.cancel()
+            requestTimer = nil
             guard !discarding, let head, let route else { return }
             let received = body ?? context.channel.allocator.buffer(capacity: 0)
             body = nil
@@ -171,6 +187,11 @@ final class SDKConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
         } else {
             context.fireUserInboundEventTriggered(event)
         }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        requestTimer?.cancel()
+        requestTimer = nil
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -12,7 +12,7 @@ struct HTTPPost {
     /// (with gzip(1)) and says so in `Content-Encoding`.
     static func send(
         _ url: String, body: Data, headers: [String] = [], gzip: Bool = false, user: String? = nil,
-        extraArguments: [String] = []
+        extraArguments: [String] = [], expectContinue: Bool = false
     ) throws -> Answer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cjmd-http-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -23,7 +23,8 @@ struct HTTPPost {
         let headersFile = directory.appendingPathComponent("headers")
         var arguments = [
             "-s", "-S", "-o", answerFile.path, "-D", headersFile.path, "-w", "%{http_code}", "-X", "POST",
-            "--data-binary", "@\(bodyFile.path)", "-H", "Content-Type: application/json", "-H", "Expect:",
+            "--data-binary", "@\(bodyFile.path)", "-H", "Content-Type: application/json", "-H",
+            expectContinue ? "Expect: 100-continue" : "Expect:",
             "--max-time", "30",
         ]
         if gzip { arguments += ["-H", "Content-Encoding: gzip"] }
