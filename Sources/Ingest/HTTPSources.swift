@@ -22,13 +22,23 @@ public final class HTTPSources: SourceService, Sendable {
     private let logger: Logger
     private let connections = NIOLockedChannelSet()
     private let onListening: @Sendable () -> Void
+    private let onConnections: @Sendable (_ source: String, _ open: Int) -> Void
+    private let onResponse: @Sendable (_ source: String, _ status: Int) -> Void
+    private let openBySource = NIOLockedValueBox([String: Int]())
 
-    /// - Parameter onListening: called once every listener is bound (also when there are none).
+    /// - Parameters:
+    ///   - onListening: called once every listener is bound (also when there are none).
+    ///   - onConnections: told a source's number of open client connections when it changes.
+    ///   - onResponse: told the status of every answered request, on its event loop.
     public init(
         sources: [SourceSettings], pipeline: LivePipeline, group: any EventLoopGroup,
-        clock: @escaping @Sendable () -> EventTime, logger: Logger, onListening: @escaping @Sendable () -> Void = {}
+        clock: @escaping @Sendable () -> EventTime, logger: Logger, onListening: @escaping @Sendable () -> Void = {},
+        onConnections: @escaping @Sendable (_ source: String, _ open: Int) -> Void = { _, _ in },
+        onResponse: @escaping @Sendable (_ source: String, _ status: Int) -> Void = { _, _ in }
     ) {
         self.onListening = onListening
+        self.onConnections = onConnections
+        self.onResponse = onResponse
         self.initialSources = Self.ownSources(sources)
         self.pipeline = pipeline
         self.group = group
@@ -98,6 +108,9 @@ public final class HTTPSources: SourceService, Sendable {
         let clock = self.clock
         let connections = self.connections
         let name = source.name
+        let openBySource = self.openBySource
+        let onConnections = self.onConnections
+        let onResponse = self.onResponse
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -106,6 +119,20 @@ public final class HTTPSources: SourceService, Sendable {
                 let ingest = pipeline.configuration.ingest
                 guard connections.insert(channel, limit: ingest.maxConnections) else {
                     return channel.close()
+                }
+                onConnections(
+                    name,
+                    openBySource.withLockedValue {
+                        $0[name, default: 0] += 1
+                        return $0[name]!
+                    })
+                channel.closeFuture.whenComplete { _ in
+                    onConnections(
+                        name,
+                        openBySource.withLockedValue {
+                            $0[name, default: 1] -= 1
+                            return $0[name]!
+                        })
                 }
                 let reader = SDKRequestReader(source: name, settings: settings, ingest: ingest)
                 return channel.eventLoop.makeCompletedFuture {
@@ -120,7 +147,8 @@ public final class HTTPSources: SourceService, Sendable {
                             reader: reader, queue: pipeline.queue,
                             databaseAvailable: { pipeline.isDatabaseAvailable }, clock: clock,
                             requestDeadline: ingest.idleTimeout > .zero
-                                ? .microseconds(ingest.idleTimeout.microseconds) : nil))
+                                ? .microseconds(ingest.idleTimeout.microseconds) : nil,
+                            onResponse: { onResponse(name, $0) }))
                 }
             }
         do {

@@ -43,11 +43,15 @@ final class SDKConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
     /// unbounded), so that a client trickling its body cannot hold a connection for good.
     private let requestDeadline: TimeAmount?
     private var requestTimer: Scheduled<Void>?
+    /// Told the status of every answer (metrics).
+    private let onResponse: @Sendable (Int) -> Void
 
     init(
         reader: SDKRequestReader, queue: CommitQueue, databaseAvailable: @escaping @Sendable () -> Bool,
-        clock: @escaping @Sendable () -> EventTime, requestDeadline: TimeAmount? = nil
+        clock: @escaping @Sendable () -> EventTime, requestDeadline: TimeAmount? = nil,
+        onResponse: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
+        self.onResponse = onResponse
         self.requestDeadline = requestDeadline
         self.reader = reader
         self.queue = queue
@@ -162,6 +166,7 @@ final class SDKConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
     /// says so or the client asked for it.
     private func answer(_ context: ChannelHandlerContext, _ response: SDKResponse) {
         requestNumber += 1
+        onResponse(Int(response.status.code))
         let version = head?.version ?? .http1_1
         let keepAlive = (head?.isKeepAlive ?? false) && !response.closesConnection
         var headers = HTTPHeaders()

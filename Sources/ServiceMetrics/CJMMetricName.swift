@@ -30,8 +30,11 @@ public enum CJMMetricName: String, CaseIterable, Sendable {
     /// Gauge: bytes schema `cjm` takes on disk, indexes and TOAST included (`cjm.storage`),
     /// measured about once a minute while the daemon commits.
     case databaseBytes = "cjmd_database_bytes"
-    /// Gauge `{source}`: open client connections of a socket source.
+    /// Gauge `{source}`: open client connections of a socket or http source.
     case connections = "cjmd_connections"
+    /// Counter `{source, status}`: requests an http source answered, by HTTP status code
+    /// (``SourceMetrics/httpStatuses``; anything else as `other`).
+    case httpResponses = "cjmd_http_responses_total"
     /// Gauge: the engine watermark as Unix seconds; 0 before the first watermark.
     case watermarkSeconds = "cjmd_watermark_seconds"
     /// Gauge: 1 while input is paused because the commit buffer is full, 0 otherwise.
@@ -51,4 +54,6 @@ public enum CJMMetricLabel {
     public static let reason = "reason"
     /// The outcome of a configuration reload (see ``ReloadResult``).
     public static let result = "result"
+    /// The HTTP status code an http source answered with.
+    public static let status = "status"
 }

@@ -38,11 +38,16 @@ public final class CJMMetrics: Sendable {
     ///   - factory: Where the handles come from. For Prometheus, use a factory from
     ///     ``makePrometheusFactory(registry:)`` so the histograms get cjmd's buckets.
     ///   - sources: The configured source names; their series start at zero.
-    public init(factory: any MetricsFactory, sources: some Sequence<String> = [String]()) {
+    ///   - httpSources: The names among `sources` of http sources; their response counters
+    ///     start at zero too.
+    public init(
+        factory: any MetricsFactory, sources: some Sequence<String> = [String](),
+        httpSources: Set<String> = []
+    ) {
         self.factory = factory
         var bySource: [String: SourceMetrics] = [:]
         for name in sources where bySource[name] == nil && bySource.count < Self.maximumSourceCount {
-            bySource[name] = SourceMetrics(source: name, factory: factory)
+            bySource[name] = SourceMetrics(source: name, factory: factory, answersHTTP: httpSources.contains(name))
         }
         self.sources = NIOLockedValueBox(bySource)
 
@@ -107,7 +112,12 @@ public final class CJMMetrics: Sendable {
         self.source(source).recordLate(count: count)
     }
 
-    /// Sets the number of open client connections of socket source `source`.
+    /// Counts one request http source `source` answered with `status`.
+    public func recordHTTPResponse(source: String, status: Int) {
+        self.source(source).recordHTTPResponse(status: status)
+    }
+
+    /// Sets the number of open client connections of socket or http source `source`.
     public func setConnections(source: String, count: Int) {
         self.source(source).setConnections(count)
     }

@@ -18,10 +18,14 @@ extension CJMMetrics {
     /// - Parameter sources: The configured source names; their series start at zero.
     /// - Returns: The metrics, and the registry that ``MetricsHTTPServer`` serves.
     public static func prometheus(
-        sources: some Sequence<String> = [String]()
+        sources: some Sequence<String> = [String](), httpSources: Set<String> = []
     ) -> (metrics: CJMMetrics, registry: PrometheusCollectorRegistry) {
         let registry = PrometheusCollectorRegistry()
-        return (CJMMetrics(factory: makePrometheusFactory(registry: registry), sources: sources), registry)
+        return (
+            CJMMetrics(
+                factory: makePrometheusFactory(registry: registry), sources: sources, httpSources: httpSources),
+            registry
+        )
     }
 
     /// Makes `registry` the process-wide swift-metrics backend, so metrics of libraries that

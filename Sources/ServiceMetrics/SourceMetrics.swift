@@ -13,8 +13,15 @@ public final class SourceMetrics: Sendable {
     private let late: Counter
     private let rejected: [RejectionReason: Counter]
     private let connections: Meter
+    private let factory: any MetricsFactory
+    /// The response counters of an http source, by status; empty for other sources.
+    private let responses: [Int: Counter]
 
-    init(source: String, factory: any MetricsFactory) {
+    /// The statuses an http source answers with (docs/http.md); others count as `other`.
+    public static let httpStatuses = [200, 400, 401, 404, 405, 413, 415, 503]
+
+    init(source: String, factory: any MetricsFactory, answersHTTP: Bool = false) {
+        self.factory = factory
         self.source = source
         let sourceLabel = [(CJMMetricLabel.source, source)]
         accepted = Counter(label: CJMMetricName.eventsAccepted.rawValue, dimensions: sourceLabel, factory: factory)
@@ -30,6 +37,28 @@ public final class SourceMetrics: Sendable {
         }
         self.rejected = rejected
         connections = Meter(label: CJMMetricName.connections.rawValue, dimensions: sourceLabel, factory: factory)
+        var responses: [Int: Counter] = [:]
+        for status in answersHTTP ? Self.httpStatuses : [] {
+            responses[status] = Self.responseCounter(source: source, status: String(status), factory: factory)
+        }
+        self.responses = responses
+    }
+
+    private static func responseCounter(source: String, status: String, factory: any MetricsFactory) -> Counter {
+        Counter(
+            label: CJMMetricName.httpResponses.rawValue,
+            dimensions: [(CJMMetricLabel.source, source), (CJMMetricLabel.status, status)], factory: factory)
+    }
+
+    /// Counts one request this (http) source answered with `status`.
+    public func recordHTTPResponse(status: Int) {
+        if let counter = responses[status] {
+            counter.increment()
+        } else {
+            // A source that became http by a reload: the factory hands out the same series.
+            let label = Self.httpStatuses.contains(status) ? String(status) : "other"
+            Self.responseCounter(source: source, status: label, factory: factory).increment()
+        }
     }
 
     /// Counts events accepted into the pipeline. Counts below 1 are ignored, since a

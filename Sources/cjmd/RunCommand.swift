@@ -90,7 +90,8 @@ struct RunCommand: AsyncParsableCommand {
             let registry = PrometheusCollectorRegistry()
             let cjmMetrics = CJMMetrics(
                 factory: CJMMetrics.bootstrapPrometheus(registry: registry),
-                sources: configuration.sources.map(\.name))
+                sources: configuration.sources.map(\.name),
+                httpSources: Set(configuration.sources.filter { HTTPSources.runs($0.kind) }.map(\.name)))
             metrics = cjmMetrics
             observer = MetricsObserver.make(cjmMetrics, health: health)
             do {
@@ -160,7 +161,9 @@ struct RunCommand: AsyncParsableCommand {
             clock: CommandSupport.now, logger: logger)
         let sdkSources = HTTPSources(
             sources: configuration.sources, pipeline: pipeline, group: MultiThreadedEventLoopGroup.singleton,
-            clock: CommandSupport.now, logger: logger, onListening: listening)
+            clock: CommandSupport.now, logger: logger, onListening: listening,
+            onConnections: { [metrics] source, open in metrics?.setConnections(source: source, count: open) },
+            onResponse: { [metrics] source, status in metrics?.recordHTTPResponse(source: source, status: status) })
         // Every kind of source, in the order a reload applies them.
         let sourceServices: [any SourceService] = [sources, tails, sdkSources]
         // Shutdown runs in reverse order: STOPPING=1 first, then sources stop and hand over,

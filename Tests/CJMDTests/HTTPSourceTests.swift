@@ -20,7 +20,9 @@ struct HTTPSourceTests {
     static let key = "wk_test_1"
 
     /// A daemon with an http source on a free port; `maxBodyBytes` as written in YAML.
-    static func daemon(maxBodyBytes: String = "64KiB", ingestYAML: String = "") throws -> (DaemonHarness, String) {
+    static func daemon(
+        maxBodyBytes: String = "64KiB", ingestYAML: String = "", metricsPort: Int? = nil
+    ) throws -> (DaemonHarness, String) {
         let port = freeTCPPort()
         let daemon = try DaemonHarness(
             journeyYAML: journey, ingestYAML: ingestYAML,
@@ -30,7 +32,7 @@ struct HTTPSourceTests {
                     listen: "127.0.0.1:\(port)"
                     write_keys: [\(key), phc_test]
                     max_body_bytes: \(maxBodyBytes)
-                """)
+                """, metricsPort: metricsPort)
         try daemon.start()
         let base = "http://127.0.0.1:\(port)"
         let deadline = Date().addingTimeInterval(20)

@@ -27,26 +27,10 @@ struct SDKClientTests {
 
     /// Runs the script for `sdk`; returns the calls it sent.
     static func send(sdk: String, base: String, key: String, customers: Int) throws -> [SentCall] {
-        let python = try #require(ProcessInfo.processInfo.environment["CJM_SDK_PYTHON"])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script, sdk, base, key, String(customers), sdk]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let errorReader = Thread { _ = errors.fileHandleForReading.readDataToEndOfFile() }
-        errorReader.start()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(sdk) reported errors")
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == 5, let time = Self.microseconds(fields[4]) else { return nil }
-            return SentCall(
-                id: fields[0], customer: fields[1], event: fields[2], touchpoint: fields[3], microseconds: time)
-        }
+        let sender = try SDKSender(sdk: sdk, base: base, key: key, customers: customers, tag: sdk)
+        let output = sender.wait()
+        #expect(output.status == 0, "\(sdk) reported errors")
+        return output.calls
     }
 
     /// An ISO 8601 time as Python's isoformat writes it, to the microsecond.
@@ -191,6 +175,67 @@ struct SDKClientTests {
         // full") or when they shut down mid-retry; most still get through.
         #expect(acked.count > sent.count / 2, "only \(acked.count) of \(sent.count) calls got a 200")
         #expect(daemon.terminate() == 0)
+    }
+}
+
+/// One run of `sdk/send_events.py` in the background: its output is read while it runs (a
+/// full pipe would block it) and parsed once it exits.
+final class SDKSender {
+    let process = Process()
+    private let output = LockedTexts(count: 1)
+    private let done = DispatchSemaphore(value: 0)
+
+    /// What the script printed (see its usage text).
+    struct Output {
+        var status: Int32 = -1
+        var calls: [SDKClientTests.SentCall] = []
+        var failed: [String] = []
+        var acked: [String] = []
+        /// The first call's id of every request the SDK made, in order.
+        var attempts: [String] = []
+    }
+
+    init(sdk: String, base: String, key: String, customers: Int, tag: String, mode: String? = nil) throws {
+        let python = try #require(ProcessInfo.processInfo.environment["CJM_SDK_PYTHON"])
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [SDKClientTests.script, sdk, base, key, String(customers), tag] + (mode.map { [$0] } ?? [])
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        Thread.detachNewThread { [output, done] in
+            output.set(0, String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            done.signal()
+        }
+    }
+
+    /// Waits for the script to exit (at most `timeout` seconds, then kills it) and parses
+    /// what it printed.
+    func wait(timeout: TimeInterval = 300) -> Output {
+        if done.wait(timeout: .now() + timeout) == .timedOut {
+            Issue.record("the SDK script did not finish in \(Int(timeout)) s")
+            process.terminate()
+            done.wait()
+        }
+        process.waitUntilExit()
+        var parsed = Output(status: process.terminationStatus)
+        for line in output.value(0).split(separator: "\n") {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            switch (fields.first, fields.count) {
+            case ("FAILED", 2): parsed.failed.append(fields[1])
+            case ("ACKED", 2): parsed.acked.append(fields[1])
+            case ("ATTEMPT", 2): parsed.attempts.append(fields[1])
+            case (_, 5):
+                if let time = SDKClientTests.microseconds(fields[4]) {
+                    parsed.calls.append(
+                        .init(
+                            id: fields[0], customer: fields[1], event: fields[2], touchpoint: fields[3],
+                            microseconds: time))
+                }
+            default: break
+            }
+        }
+        return parsed
     }
 }
 

@@ -95,8 +95,10 @@ import Testing
     }
 
     @Test func everyNamedMetricIsExportedWithItsTypeBeforeAnythingHappens() {
-        let (_, registry) = CJMMetrics.prometheus(sources: ["web"])
+        let (_, registry) = CJMMetrics.prometheus(sources: ["web", "sdk"], httpSources: ["sdk"])
         let page = registry.emitToString()
+        #expect(page.contains(#"cjmd_http_responses_total{source="sdk",status="413"} 0"#))
+        #expect(!page.contains(#"cjmd_http_responses_total{source="web""#))
         let histograms: Set<CJMMetricName> = [.batchCommitSeconds, .batchEvents]
         for name in CJMMetricName.allCases {
             let type = histograms.contains(name) ? "histogram" : name.rawValue.hasSuffix("_total") ? "counter" : "gauge"
