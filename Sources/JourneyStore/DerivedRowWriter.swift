@@ -31,17 +31,36 @@ final class DerivedRowWriter {
     /// instance — in the tables or among `changes` — is sealed with its moments, that many
     /// per row (see ``writeSealing(_:chunkSize:)``).
     func write(_ changes: EngineChanges, sealingChunksOf chunkSize: Int? = nil) throws -> [AlertTransition] {
+        var marks: [(String, ContinuousClock.Instant)] = [("start", .now)]
         if let chunkSize {
             try writeSealing(changes, chunkSize: chunkSize)
+            marks.append(("sealing", .now))
         } else {
             try writeInstances(changes.instances, newCount: changes.newInstanceCount)
+            marks.append(("instances", .now))
             try writeMoments(changes.moments, newCount: changes.newMomentCount)
+            marks.append(("moments", .now))
             try queueForSealing(changes.instances)
+            marks.append(("queue", .now))
         }
         try writeTouchpoints(changes.touchpoints)
+        marks.append(("touchpoints", .now))
         try writeDecisions(changes.decisions)
+        marks.append(("decisions", .now))
         try writeFunnel(changes.funnel, timeToNext: changes.timeToNext)
+        marks.append(("funnel", .now))
         try writeAlerts(changes.alerts, transitions: changes.alertTransitions)
+        marks.append(("alerts", .now))
+        if logger.logLevel <= .debug {
+            var metadata: Logger.Metadata = [
+                "instance_rows": "\(changes.instances.count)", "new_instance_rows": "\(changes.newInstanceCount)",
+                "moment_rows": "\(changes.moments.count)",
+            ]
+            for (previous, mark) in zip(marks, marks.dropFirst()) {
+                metadata[mark.0] = "\((mark.1 - previous.1) / .milliseconds(1))"
+            }
+            logger.debug("derived rows written; milliseconds per part", metadata: metadata)
+        }
         return changes.alertTransitions
     }
 }

@@ -213,9 +213,15 @@ public final class JourneySink {
                     ])
             }
             let journalHadRows = schedule.journalHasRows
+            let started = ContinuousClock.now
             try writeDerived(outcome: &outcome)
             try saveEngineState(batchToken: batch.token)
             if journalHadRows { _ = try connection.execute("DELETE FROM cjm.batch_journal") }
+            if policy.derivedWriteInterval > 0 || policy.liveDerivedWriteSpacing != nil {
+                logger.debug(
+                    "derived rows written with the batch",
+                    metadata: ["milliseconds": "\((ContinuousClock.now - started) / .milliseconds(1))"])
+            }
             // Should the transaction fail, the restore sets the schedule from the journal again.
             schedule.wroteDerivedRows(rule: rule)
         } else {

@@ -36,6 +36,24 @@ psqlx() {
 # One value from a query: sql_value DB 'SELECT …'
 sql_value() { psqlx "$1" -At -c "$2"; }
 
+# quiet_cluster: before a figure's measured run, does what earlier figures left the cluster
+# to do (vacuum of their tables, which autovacuum would start during the run; a checkpoint
+# of their writes) and waits for running autovacuum workers (up to 3 minutes), so that one
+# figure's aftermath is not counted as the next one's CPU.
+quiet_cluster() {
+    local i busy db
+    for db in $(sql_value postgres "SELECT datname FROM pg_database WHERE datname LIKE 'bench%'"); do
+        psqlx "$db" -c "VACUUM" >/dev/null 2>&1 || true
+    done
+    psqlx postgres -c "CHECKPOINT" >/dev/null || true
+    for ((i = 0; i < 180; i++)); do
+        busy=$(sql_value postgres "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'") || return 0
+        [[ $busy == 0 ]] && return 0
+        sleep 1
+    done
+    log "autovacuum still busy after 3 minutes; measuring anyway"
+}
+
 # Drops and creates database $1 (empty).
 fresh_database() {
     [[ $1 =~ ^[a-z_][a-z0-9_]*$ ]] || die "bad database name $1"

@@ -21,6 +21,7 @@ figure_live() {
     local lateness
     lateness=$(config_lateness "$config")
     if [[ $transport == tcp ]]; then endpoint=(--tcp "$tcp"); else endpoint=(--socket "$socket"); fi
+    quiet_cluster
     start_daemon "$config" "$bench_dir/logs/run-live.log" "$metrics" "$socket"
     # CPU time over both runs, per acknowledged event: what each process spends on one event,
     # and so what the cores can sustain at best. The load generator's is its runs' own (a

@@ -10,7 +10,7 @@ figure_http() {
     tcp=127.0.0.1:$(free_port)
     port=$(free_port)
     metrics=127.0.0.1:$(free_port)
-    log "figure 6: SDK batches over HTTP (wrk, $connections connections, 100 events a request)"
+    log "figure 6: SDK batches over HTTP (wrk, $http_connections connections, 100 events a request)"
     fresh_database "$db"
     write_config "$db" "$config" "$socket" "$tcp" "$metrics"
     # The http source beside the socket ones (write key "bench", as the Lua script sends it).
@@ -19,12 +19,16 @@ figure_http() {
         mv "$config.tmp" "$config"
     "$cjmd" check-config --config "$config" >/dev/null 2>&1 || die "the http configuration $config is invalid"
     migrate "$config"
+    if [[ -n ${BENCH_PRESQL:-} ]]; then
+        psqlx "$db" -c "$BENCH_PRESQL" >/dev/null || die "BENCH_PRESQL failed on $db"
+    fi
+    quiet_cluster
     start_daemon "$config" "$bench_dir/logs/run-http.log" "$metrics" "$socket"
     local cjmd_ticks_start postgres_ticks_start before output
     cjmd_ticks_start=$(cpu_ticks "$daemon_pid")
     postgres_ticks_start=$(cluster_cpu_ticks)
     before=$(children_cpu_ticks)
-    output=$(wrk -t 2 -c "$connections" -d "${live_seconds}s" --timeout 30s -s "$bench/lib/http-batch.lua" \
+    output=$(wrk -t 2 -c "$http_connections" -d "${live_seconds}s" --timeout 30s -s "$bench/lib/http-batch.lua" \
         "http://127.0.0.1:$port/v1/batch") || die "wrk failed: $output"
     local wrk_ticks=$(($(children_cpu_ticks) - before))
     local cjmd_ticks=$(($(cpu_ticks "$daemon_pid") - cjmd_ticks_start))
@@ -56,7 +60,7 @@ figure_http() {
     else
         ratio="" met="n/a (run figure 2 too)" baseline="socket ingest: not measured (BENCH_ONLY without 2)"
     fi
-    row "6. SDK ingest over HTTP, events/s (/v1/batch, 100 a request, $connections connections; $failed not 200)" \
+    row "6. SDK ingest over HTTP, events/s (/v1/batch, 100 a request, $http_connections connections; $failed not 200)" \
         "$(grouped "$rate")" "$baseline" "$(ratio_text "$ratio")" "≥ 0.7× socket ingest" "$met"
     local cjmd_us postgres_us wrk_us
     cjmd_us=$(calc "$cjmd_ticks * 1000000 / $tick / $events")
