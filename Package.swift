@@ -150,7 +150,10 @@ let package = Package(
             ]
         ),
         // Drives the real `cjmd` binary: exit codes, messages, output formats.
-        .testTarget(name: "CJMDTests", dependencies: ["cjmd", "JourneyStore", "PostgresClient"]),
+        .testTarget(
+            name: "CJMDTests", dependencies: ["cjmd", "JourneyStore", "PostgresClient"],
+            // Run by the SDK tests with the SDKs' own Python, not built.
+            exclude: ["sdk"]),
         .testTarget(name: "JourneyCoreTests", dependencies: ["JourneyCore", "JourneyReference"]),
         .testTarget(name: "AlertSimulationTests", dependencies: ["AlertSimulation", "JourneyCore"]),
         .testTarget(name: "EventDecodingTests", dependencies: ["EventDecoding", "JourneyCore"]),

@@ -99,8 +99,8 @@ extension ConfigReader {
     private func readStage(_ item: Field, isLast: Bool) -> (StageDefinition, Field)? {
         guard
             let stage = mapping(
-                item, expecting: "a stage as key: value lines (name, events, touchpoints, abandon_after)",
-                knownKeys: ["name", "events", "touchpoints", "abandon_after"]
+                item, expecting: "a stage as key: value lines (name, events, touchpoints, abandon_after, target)",
+                knownKeys: ["name", "events", "touchpoints", "abandon_after", "target"]
             )
         else { return nil }
         let name = text(stage["name"], expecting: "a stage name such as awareness")
@@ -125,12 +125,45 @@ extension ConfigReader {
                 "the last stage converts the instance, so it is never abandoned there; "
                     + "remove abandon_after from this stage", at: field)
         }
+        let target = readTarget(stage["target"], isLast: isLast)
         guard let nameText = name.value, let nameField = stage["name"] else { return nil }
         return (
             StageDefinition(
                 name: nameText, events: events, touchpoints: touchpoints,
-                abandonAfter: abandonAfter.value), nameField
+                abandonAfter: abandonAfter.value, target: target), nameField
         )
+    }
+
+    /// A stage's `target:` (the to-be map): `step_conversion` (0 to 1) and
+    /// `median_time_to_next` (a duration), at least one of them; not on the last stage.
+    private func readTarget(_ field: Field?, isLast: Bool) -> StageTarget? {
+        guard let field, !field.isNull else { return nil }
+        guard
+            let section = section(
+                field, named: "target", knownKeys: ["step_conversion", "median_time_to_next"])
+        else { return nil }
+        if isLast {
+            report(
+                "the last stage has no next stage to convert to, so it takes no target; "
+                    + "set targets on the stages before it", at: field)
+            return nil
+        }
+        var target = StageTarget()
+        if let conversionField = section["step_conversion"], !conversionField.isNull {
+            let value = decimal(
+                conversionField, example: "0.45", isAcceptable: { (0...1).contains($0) },
+                rangeAdvice: "step_conversion is a share of the stage's instances, from 0 to 1, e.g. 0.45")
+            if value.value != nil, case .scalar(let scalar) = conversionField.node {
+                target.stepConversion = scalar.string.filter { $0 != "_" }
+            }
+        }
+        target.medianTimeToNext = duration(section["median_time_to_next"], positive: true, nullMeansAbsent: true).value
+        if case .mapping(let pairs) = field.node, pairs.count == 0 {
+            report(
+                "a target needs step_conversion (0 to 1), median_time_to_next (a duration such as 2d) or both, "
+                    + "e.g. target: { step_conversion: 0.45, median_time_to_next: 2d }", at: field)
+        }
+        return target.stepConversion == nil && target.medianTimeToNext == nil ? nil : target
     }
 
     private func readCritical(_ field: Field?) -> CriticalRules {

@@ -74,12 +74,35 @@ public struct StageDefinition: Sendable, Equatable {
     public var touchpoints: [String]?
     /// Silence after which an instance waiting at this stage is flagged abandoned; nil: never.
     public var abandonAfter: TimeSpan?
+    /// The journey as it should be at this stage (the to-be map); nil: no target.
+    public var target: StageTarget?
 
-    public init(name: String, events: [EventPattern], touchpoints: [String]? = nil, abandonAfter: TimeSpan? = nil) {
+    public init(
+        name: String, events: [EventPattern], touchpoints: [String]? = nil, abandonAfter: TimeSpan? = nil,
+        target: StageTarget? = nil
+    ) {
         self.name = name
         self.events = events
         self.touchpoints = touchpoints
         self.abandonAfter = abandonAfter
+        self.target = target
+    }
+}
+
+/// What a stage should achieve (`target:` in the configuration): the share of its instances
+/// that should reach the next stage, and how soon. The funnel compares against it in
+/// `cjm.journey_map` (docs/sql.md). Not a stage of the last kind: the last stage has no next.
+public struct StageTarget: Sendable, Equatable {
+    /// The wanted step conversion, 0 to 1, as the configuration writes it (`0.45`): kept as
+    /// decimal text so that the database computes with exactly that number (as a binary
+    /// double, 0.55 × 200 would come to 110.00000000000001, and its ceiling to 111).
+    public var stepConversion: String?
+    /// The wanted median time from reaching this stage to reaching the next.
+    public var medianTimeToNext: TimeSpan?
+
+    public init(stepConversion: String? = nil, medianTimeToNext: TimeSpan? = nil) {
+        self.stepConversion = stepConversion
+        self.medianTimeToNext = medianTimeToNext
     }
 }
 

@@ -12,7 +12,8 @@ enum JourneyStages {
             try connection.copyIn(
                 """
                 COPY cjm.journey_stages (journey, stage_index, stage, stage_count, conversion_window,
-                                         abandon_after, journey_order) FROM STDIN
+                                         abandon_after, journey_order, target_step_conversion,
+                                         target_median_time_to_next) FROM STDIN
                 """
             ) { writer in
                 for (order, journey) in journeys.enumerated() {
@@ -24,6 +25,8 @@ enum JourneyStages {
                         writer.appendText(SQLText.interval(journey.conversionWindow))
                         writer.appendText(stage.abandonAfter.map(SQLText.interval))
                         writer.appendInteger(order)
+                        writer.appendText(stage.target?.stepConversion)
+                        writer.appendText(stage.target?.medianTimeToNext.map(SQLText.interval))
                         try writer.endRow()
                     }
                 }

@@ -248,6 +248,33 @@ let problemCases: [ProblemCase] = [
     .inSecondStage(
         "empty touchpoints list", "touchpoints: []", key: "touchpoints",
         "remove the key to accept every touchpoint"),
+    .inSecondStage(
+        "target conversion above 1", "target: { step_conversion: 1.5 }", key: "target.step_conversion",
+        "1.5 is out of range", "from 0 to 1"),
+    .inSecondStage(
+        "target conversion as text", "target: { step_conversion: \"0.4\" }", key: "target.step_conversion",
+        "write the number without quotes"),
+    .inSecondStage(
+        "target time that is no duration", "target: { median_time_to_next: soon }",
+        key: "target.median_time_to_next", "soon"),
+    .inSecondStage(
+        "empty target", "target: {}", key: "target", "step_conversion", "median_time_to_next"),
+    .inSecondStage(
+        "unknown target key", "target: { step_convertion: 0.4 }", key: "target.step_convertion",
+        "did you mean \"step_conversion\"?"),
+    ProblemCase(
+        label: "target on the last stage",
+        yaml: """
+            journeys:
+              - name: purchase
+                stages:
+                  - name: a
+                    events: [x]
+                  - name: b
+                    events: [y]
+                    target: { step_conversion: 0.5 }
+            """, keyPath: "journeys[0].stages[1].target", marker: "target",
+        messageContains: ["the last stage has no next stage"]),
     ProblemCase(
         label: "abandon_after on the last stage",
         yaml: """

@@ -34,6 +34,10 @@ struct ValidConfigurationTests {
         #expect(journey.stages[0].events.map(\.text) == ["ad_impression", "email_open", "landing_*"])
         #expect(journey.stages.map(\.abandonAfter) == [.days(7), .days(3), nil, nil])
         #expect(journey.stages.map(\.touchpoints) == [nil, nil, ["web", "mobile", "store"], nil])
+        #expect(
+            journey.stages.map(\.target) == [
+                nil, StageTarget(stepConversion: "0.45", medianTimeToNext: .days(2)), nil, nil,
+            ])
         #expect(journey.critical.events.map(\.text) == ["payment_failed", "support_ticket", "refund_requested"])
         #expect(journey.critical.sentimentBelow == -0.5)
         #expect(config.logSummary.contains("1 journey (purchase: 4 stages)"))

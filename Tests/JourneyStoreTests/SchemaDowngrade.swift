@@ -3,20 +3,30 @@ import CJMSchema
 /// Turns a database of the current schema back into an older version, data kept, so that a
 /// test can check what a migration makes of a database written by an older cjmd.
 enum SchemaDowngrade {
-    /// Version 17 → 16: no `context` and `traits` on events, no `cjm.customer_traits`.
-    static let toVersion16 = """
-        DROP FUNCTION cjm.merge_customer_traits(bigint, bigint, timestamptz, timestamptz);
-        DROP TABLE cjm.customer_traits;
-        DROP VIEW cjm.events;
-        CREATE VIEW cjm.events AS
-            SELECT cjm.event_id(e.event_key) AS event_id, e.customer_id, e.ts, e.event, e.touchpoint, e.sentiment,
-                   e.revenue, e.properties, (SELECT s.name FROM cjm.sources s WHERE s.id = e.source_id) AS source,
-                   e.received_at, e.seq, e.journey, cjm.stage_map(e.stage_ids) AS stages
-            FROM cjm.event_rows e;
-        ALTER TABLE cjm.event_rows DROP COLUMN context, DROP COLUMN traits;
-        DELETE FROM cjm.schema_migrations WHERE version >= 17;
+    /// Version 18 → 17: no stage targets, no `cjm.journey_map`.
+    static let toVersion17 = """
+        DROP VIEW cjm.journey_map;
+        ALTER TABLE cjm.journey_stages DROP COLUMN target_step_conversion, DROP COLUMN target_median_time_to_next;
+        DELETE FROM cjm.schema_migrations WHERE version >= 18;
 
         """
+
+    /// Version 17 → 16 (after ``toVersion17``): no `context` and `traits` on events, no
+    /// `cjm.customer_traits`.
+    static let toVersion16 =
+        toVersion17 + """
+            DROP FUNCTION cjm.merge_customer_traits(bigint, bigint, timestamptz, timestamptz);
+            DROP TABLE cjm.customer_traits;
+            DROP VIEW cjm.events;
+            CREATE VIEW cjm.events AS
+                SELECT cjm.event_id(e.event_key) AS event_id, e.customer_id, e.ts, e.event, e.touchpoint, e.sentiment,
+                       e.revenue, e.properties, (SELECT s.name FROM cjm.sources s WHERE s.id = e.source_id) AS source,
+                       e.received_at, e.seq, e.journey, cjm.stage_map(e.stage_ids) AS stages
+                FROM cjm.event_rows e;
+            ALTER TABLE cjm.event_rows DROP COLUMN context, DROP COLUMN traits;
+            DELETE FROM cjm.schema_migrations WHERE version >= 17;
+
+            """
 
     /// Version 16 → 15 (after ``toVersion16``): no `cjm.seal_queue`; the closed rows it listed stay in
     /// `cjm.instance_rows`, found again by version 15's partial index and seal function;
