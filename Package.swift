@@ -53,12 +53,14 @@ let package = Package(
             exclude: ["README.md"],
             resources: [.embedInCode("migrations")]
         ),
+        // The journey map as a picture: a self-contained HTML document from the views' numbers. Pure.
+        .target(name: "JourneyMap"),
         // PostgreSQL sink: migrations, batch writer, state loading, checkpoints.
         .target(
             name: "JourneyStore",
             dependencies: [
                 "PostgresClient", "JourneyCore", "DaemonSettings", "EventDecoding", "IngestEnvelope", "CJMSchema",
-                .product(name: "Logging", package: "swift-log"),
+                "JourneyMap", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Following log files: discovery by glob, identity (device, inode, fingerprint),
@@ -126,7 +128,7 @@ let package = Package(
             name: "cjmd",
             dependencies: [
                 "JourneyCore", "DaemonSettings", "EventDecoding", "IngestEnvelope", "JourneyConfig", "JourneyStore",
-                "Ingest", "JourneySimulator",
+                "Ingest", "JourneySimulator", "JourneyMap",
                 "PostgresClient", "SystemdSupport", "ServiceMetrics", "Alerting",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -151,10 +153,14 @@ let package = Package(
         ),
         // Drives the real `cjmd` binary: exit codes, messages, output formats.
         .testTarget(
-            name: "CJMDTests", dependencies: ["cjmd", "JourneyStore", "PostgresClient"],
+            name: "CJMDTests", dependencies: ["cjmd", "JourneyStore", "PostgresClient", "JourneyMap"],
             // Run by the SDK tests with the SDKs' own Python, not built.
             exclude: ["sdk"]),
         .testTarget(name: "JourneyCoreTests", dependencies: ["JourneyCore", "JourneyReference"]),
+        .testTarget(
+            name: "JourneyMapTests", dependencies: ["JourneyMap"],
+            // Run by the screenshot test with the system's Python, not built.
+            exclude: ["png_regions.py"]),
         .testTarget(name: "AlertSimulationTests", dependencies: ["AlertSimulation", "JourneyCore"]),
         .testTarget(name: "EventDecodingTests", dependencies: ["EventDecoding", "JourneyCore"]),
         .testTarget(
@@ -183,7 +189,7 @@ let package = Package(
             dependencies: [
                 "JourneyStore", "JourneyCore", "DaemonSettings", "PostgresClient", "JourneySimulator", "Ingest",
                 "EventDecoding", "IngestEnvelope", "CJMSchema",
-                "JourneyReference", "JourneyConfig",
+                "JourneyReference", "JourneyConfig", "JourneyMap",
             ]
         ),
     ],

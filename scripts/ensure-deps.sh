@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing cjmd needs on Debian 12 (PostgreSQL server, libpq
 # headers, pkg-config, zlib; with --tests also prometheus-alertmanager, netcat-openbsd,
-# curl, nginx and openssl), and
+# curl, nginx, openssl and chromium), and
 # only what is missing:
 # a no-op on a prepared machine.
 set -euo pipefail
@@ -32,6 +32,10 @@ if $for_tests && ! command -v nginx >/dev/null 2>&1 && [[ ! -x /usr/sbin/nginx ]
 fi
 if $for_tests && ! command -v openssl >/dev/null 2>&1; then
     missing+=(openssl)
+fi
+# chromium: the journey map's screenshot test draws the page headless (docs/map.md).
+if $for_tests && ! command -v chromium >/dev/null 2>&1; then
+    missing+=(chromium)
 fi
 # zlib: compress-nio links it for gzip request bodies.
 if ! dpkg-query -W -f='${Status}' zlib1g-dev 2>/dev/null | grep -q 'ok installed'; then

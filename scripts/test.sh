@@ -45,6 +45,8 @@ export CJM_TEST_CLUSTER_DIR=$cluster_dir
 CJM_TEST_DATABASE_URL=$(bash scripts/pg-cluster.sh conninfo "$cluster_dir")
 export CJM_TEST_DATABASE_URL
 export CJM_REQUIRE_DATABASE=1
+# ensure-deps installed chromium: the screenshot test must not skip.
+export CJM_REQUIRE_CHROMIUM=1
 
 status=0
 # Release mode: the differential tests run thousands of random scenarios, which a debug

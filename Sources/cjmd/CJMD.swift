@@ -8,7 +8,7 @@ struct CJMD: AsyncParsableCommand {
         abstract: "Live customer-journey analytics: touchpoint events in, journey funnels in PostgreSQL out.",
         subcommands: [
             RunCommand.self, MigrateCommand.self, CheckConfigCommand.self, ReplayCommand.self, RebuildCommand.self,
-            ReportCommand.self, SimulateCommand.self,
+            ReportCommand.self, MapCommand.self, SimulateCommand.self,
         ]
     )
 }

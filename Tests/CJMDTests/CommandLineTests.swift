@@ -1,4 +1,5 @@
 import Foundation
+import JourneyMap
 import JourneyStore
 import PostgresClient
 import Testing
@@ -176,5 +177,25 @@ import Testing
         let table = try CommandRunner.run(["report", "--config", config])
         #expect(table.stdout.contains("journey shop"))
         #expect(try CommandRunner.run(["report", "--config", config, "--journey", "nope"]).status == 65)
+
+        // The map: to a file, or to standard output; for a period; refused without a journey.
+        let mapFile = CommandRunner.temporaryFile("", suffix: ".html")
+        defer { try? FileManager.default.removeItem(atPath: mapFile) }
+        let map = try CommandRunner.run(["map", "--config", config, "-o", mapFile])
+        #expect(map.status == 0, "\(map.stderr)")
+        let html = try String(contentsOfFile: mapFile, encoding: .utf8)
+        #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("Journey map: shop"))
+        #expect(html.contains(">visit</text>") && html.contains(MapFormat.count(funnel[0].reached)))
+        let period = try CommandRunner.run([
+            "map", "--config", config, "--journey", "shop", "--from", "2020-01-01T00:00:00Z", "--to",
+            "2030-01-01T00:00:00Z",
+        ])
+        #expect(period.status == 0, "\(period.stderr)")
+        #expect(period.stdout.contains("instances that entered from 2020-01-01T00:00:00"))
+        #expect(period.stdout.contains(" to 2030-01-01T00:00:00"))
+        #expect(try CommandRunner.run(["map", "--config", config, "--journey", "nope"]).status == 65)
+        #expect(try CommandRunner.run(["map", "--config", config, "--from", "2020-01-01T00:00:00Z"]).status == 64)
+        let persona = try CommandRunner.run(["map", "--config", config, "--persona", "students"])
+        #expect(persona.status == 64 && persona.stderr.contains("personas"))
     }
 }
