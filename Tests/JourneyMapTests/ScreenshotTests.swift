@@ -68,14 +68,14 @@ struct ScreenshotTests {
         let stages = try #require(measured["0,60,1280,130"])
         let reach = try #require(measured["0,130,1280,200"])
         let lower = try #require(measured["0,560,1280,800"])
-        let page_ = try #require(measured["0,0,1280,800"])
+        let wholePage = try #require(measured["0,0,1280,800"])
         #expect(header.ink > 0.02, "the title and period line are drawn")
         #expect((stages.colours["blue"] ?? 0) > 10_000, "four stage chevrons in blue")
         #expect(
             (reach.colours["blue"] ?? 0) > 1_000 && (reach.colours["green"] ?? 0) > 1_000, "reach and conversion bars")
         #expect(lower.ink > 0.02, "lanes further down are drawn")
-        #expect(page_.ink < 0.6, "not a blank or solid page")
-        #expect(page_.ink > 0.05)
-        #expect((page_.colours["pink"] ?? 0) > 100, "the emotion curve")
+        #expect(wholePage.ink < 0.6, "not a blank or solid page")
+        #expect(wholePage.ink > 0.05)
+        #expect((wholePage.colours["pink"] ?? 0) > 100, "the emotion curve")
     }
 }
