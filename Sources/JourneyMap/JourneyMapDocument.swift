@@ -1,7 +1,7 @@
 /// Everything one journey map shows (docs/map.md), read from the database's views and
 /// drawn by ``JourneyMapRenderer``: the stages left to right and, per stage, the numbers of
 /// each lane. Plain values, so that a map can be drawn and tested without a database.
-public struct JourneyMapDocument: Sendable, Equatable {
+public struct JourneyMapDocument: Sendable, Equatable, Codable {
     /// The journey's name.
     public var journey: String
     /// Whose instances: nil for every customer.
@@ -19,7 +19,7 @@ public struct JourneyMapDocument: Sendable, Equatable {
     public var opportunities: [Opportunity]
 
     /// Which instances the numbers count.
-    public enum Period: Sendable, Equatable {
+    public enum Period: Sendable, Equatable, Codable {
         /// Every instance (`cjm.funnel`).
         case allTime
         /// Instances that entered in [from, to) (`cjm.funnel_between`), as RFC 3339 text.
@@ -27,7 +27,7 @@ public struct JourneyMapDocument: Sendable, Equatable {
     }
 
     /// One stage's numbers.
-    public struct Stage: Sendable, Equatable {
+    public struct Stage: Sendable, Equatable, Codable {
         public var name: String
         /// Instances that reached the stage, and distinct customers among them.
         public var reached: Int64
@@ -93,7 +93,7 @@ public struct JourneyMapDocument: Sendable, Equatable {
     }
 
     /// A last step before customers went silent at a stage (`cjm.exit_points`).
-    public struct Exit: Sendable, Equatable {
+    public struct Exit: Sendable, Equatable, Codable {
         public var event: String
         public var touchpoint: String
         public var abandonments: Int64
@@ -109,7 +109,7 @@ public struct JourneyMapDocument: Sendable, Equatable {
     }
 
     /// A touchpoint's customers and events at a stage (`cjm.touchpoints`).
-    public struct Touchpoint: Sendable, Equatable {
+    public struct Touchpoint: Sendable, Equatable, Codable {
         public var name: String
         public var customers: Int64
         public var events: Int64
@@ -122,7 +122,7 @@ public struct JourneyMapDocument: Sendable, Equatable {
     }
 
     /// What meeting a stage's conversion target would bring (`cjm.journey_map`).
-    public struct Opportunity: Sendable, Equatable {
+    public struct Opportunity: Sendable, Equatable, Codable {
         public var rank: Int
         public var stage: String
         public var missingToTarget: Int64

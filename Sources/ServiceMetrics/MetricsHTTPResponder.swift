@@ -18,6 +18,8 @@ struct MetricsHTTPResponder: Sendable {
 
     let registry: PrometheusCollectorRegistry
     let health: MetricsHTTPServer.HealthCheck
+    /// Further pages (the journey map): asked about every other path.
+    var pages: MetricsHTTPServer.PageHandler? = nil
 
     func respond(method: HTTPMethod, uri: String) async -> MetricsHTTPResponse {
         let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
@@ -41,7 +43,13 @@ struct MetricsHTTPResponder: Sendable {
                 return Self.text(.serviceUnavailable, "unhealthy: \(reason)\n")
             }
         default:
-            return Self.text(.notFound, "not found; cjmd serves /metrics and /healthz\n")
+            let query = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).dropFirst().first
+            if let pages, let page = await pages(method, path, query) {
+                return MetricsHTTPResponse(
+                    status: HTTPResponseStatus(statusCode: page.status), contentType: page.contentType,
+                    body: page.body, extraHeaders: page.headers)
+            }
+            return Self.text(.notFound, "not found; cjmd serves /metrics, /healthz and /map\n")
         }
     }
 

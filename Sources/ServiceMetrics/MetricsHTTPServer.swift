@@ -18,6 +18,27 @@ public final class MetricsHTTPServer: Sendable {
     /// Called on every `/healthz` request, off the event loop; keep it quick.
     public typealias HealthCheck = @Sendable () async -> ServiceHealth
 
+    /// A page beside `/metrics` and `/healthz` (the journey map): given the method, the path
+    /// and the query, the answer, or nil when the path is not the handler's (404).
+    public typealias PageHandler =
+        @Sendable (_ method: HTTPMethod, _ path: Substring, _ query: Substring?) async ->
+        Page?
+
+    /// An answer of a ``PageHandler``.
+    public struct Page: Sendable {
+        public var status: Int
+        public var contentType: String
+        public var body: [UInt8]
+        public var headers: [(String, String)]
+
+        public init(status: Int, contentType: String, body: [UInt8], headers: [(String, String)] = []) {
+            self.status = status
+            self.contentType = contentType
+            self.body = body
+            self.headers = headers
+        }
+    }
+
     /// How long one connection may take from accept to response by default, so an idle or
     /// slow client cannot hold a connection (and a task) forever.
     public static let defaultConnectionDeadline: TimeAmount = .seconds(10)
@@ -55,6 +76,7 @@ public final class MetricsHTTPServer: Sendable {
     ///   - address: Where to listen; port 0 picks a free port (see ``port``).
     ///   - registry: The registry whose metrics `/metrics` exposes.
     ///   - health: Decides the `/healthz` answer.
+    ///   - pages: Answers other paths (`/map`); nil: 404.
     ///   - connectionDeadline: How long a connection may stay open before it is closed,
     ///     answered or not.
     ///   - group: The event loops for the sockets; NIO's shared singleton by default.
@@ -65,6 +87,7 @@ public final class MetricsHTTPServer: Sendable {
         address: MetricsListenAddress = .default,
         registry: PrometheusCollectorRegistry,
         health: @escaping HealthCheck,
+        pages: PageHandler? = nil,
         connectionDeadline: TimeAmount = defaultConnectionDeadline,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "cjmd.metrics")
@@ -89,7 +112,7 @@ public final class MetricsHTTPServer: Sendable {
         return MetricsHTTPServer(
             boundAddress: bound,
             listener: listener,
-            responder: MetricsHTTPResponder(registry: registry, health: health),
+            responder: MetricsHTTPResponder(registry: registry, health: health, pages: pages),
             logger: logger
         )
     }

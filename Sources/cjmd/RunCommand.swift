@@ -97,7 +97,9 @@ struct RunCommand: AsyncParsableCommand {
             do {
                 let server = try await MetricsHTTPServer.bind(
                     address: try MetricsListenAddress(parsing: listen), registry: registry,
-                    health: { health.health }, logger: logger)
+                    health: { health.health },
+                    pages: MapPages(conninfo: configuration.database.url, clock: CommandSupport.now).handler,
+                    logger: logger)
                 services.append(.init(service: MetricsService(server: server)))
             } catch {
                 printError("cjmd: \(error)")

@@ -1,0 +1,86 @@
+import Foundation
+import PostgresClient
+import Testing
+
+/// The live map on the running daemon's metrics listener: `/map`, `/map/<journey>` and its
+/// `.json`, rendered from the database while the daemon ingests.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"] != nil))
+struct LiveMapTests {
+    /// One plain HTTP/1.0 exchange: status, headers (lower-cased names), body.
+    static func get(port: Int, _ path: String, method: String = "GET") throws -> (
+        status: Int, headers: [String: String], body: String
+    ) {
+        let client = try LineClient(tcpPort: port)
+        try client.send("\(method) \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        let text = try client.readToEnd()
+        let parts = text.components(separatedBy: "\r\n\r\n")
+        let head = parts.first?.components(separatedBy: "\r\n") ?? []
+        let status = Int(head.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
+        var headers: [String: String] = [:]
+        for line in head.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
+        }
+        return (status, headers, parts.dropFirst().joined(separator: "\r\n\r\n"))
+    }
+
+    @Test func theMapIsServedLiveFromTheDatabase() throws {
+        let metricsPort = freeTCPPort()
+        let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey, metricsPort: metricsPort)
+        try daemon.start()
+        defer { _ = daemon.terminate() }
+        let client = try LineClient(unixPath: daemon.socketPath)
+        let start = Date().addingTimeInterval(-3600)
+        var lines = ""
+        for customer in 0..<40 {
+            lines += DaemonTests.line("v\(customer)", customer: "c\(customer)", event: "visit", at: start)
+            if customer % 4 == 0 {
+                lines += DaemonTests.line("b\(customer)", customer: "c\(customer)", event: "buy", at: start + 60)
+            }
+        }
+        try client.send(lines)
+        #expect(try client.ack() == 50)
+
+        // Visible once the watermark passes the events (allowed lateness) and derived rows are written.
+        var map = try Self.get(port: metricsPort, "/map/shop.json")
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, !map.body.contains(#""reached":40"#) {
+            Thread.sleep(forTimeInterval: 0.3)
+            map = try Self.get(port: metricsPort, "/map/shop.json")
+        }
+        #expect(map.status == 200)
+        #expect(map.headers["content-type"] == "application/json")
+        let document = try #require(
+            try JSONSerialization.jsonObject(with: Data(map.body.utf8)) as? [String: Any])
+        let stages = try #require(document["stages"] as? [[String: Any]])
+        let funnel = try daemon.query("SELECT reached FROM cjm.funnel WHERE journey = 'shop' ORDER BY stage_index")
+        #expect(
+            stages.map { ($0["reached"] as? Int) ?? -1 }
+                == (0..<funnel.rowCount).map {
+                    Int(funnel.string(row: $0, column: 0) ?? "") ?? -2
+                })
+        #expect(stages.map { $0["name"] as? String } == ["visit", "buy"])
+
+        let page = try Self.get(port: metricsPort, "/map/shop")
+        #expect(page.status == 200)
+        #expect(page.headers["content-type"] == "text/html; charset=utf-8")
+        #expect(page.headers["content-security-policy"]?.contains("default-src 'none'") == true)
+        #expect(page.body.contains("<meta http-equiv=\"refresh\" content=\"30\"/>"))
+        #expect(page.body.contains(">visit</text>") && page.body.contains(">buy</text>"))
+
+        let index = try Self.get(port: metricsPort, "/map")
+        #expect(index.status == 200)
+        #expect(index.body.contains("<a href=\"/map/shop\">shop</a>"))
+
+        #expect(try Self.get(port: metricsPort, "/map/nope").status == 404)
+        #expect(try Self.get(port: metricsPort, "/map/shop?persona=students").status == 404)
+        let post = try Self.get(port: metricsPort, "/map/shop", method: "POST")
+        #expect(post.status == 405 && post.headers["allow"] == "GET")
+        // The pages read through a read-only session of their own.
+        let sessions = try daemon.query(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'cjmd map'")
+        #expect(sessions.string(row: 0, column: 0) == "1")
+        #expect(daemon.terminate() == 0)
+    }
+}
