@@ -381,7 +381,9 @@ public enum JourneyMapRenderer {
         td { font-variant-numeric: tabular-nums; }
         @media print {
           @page { size: landscape; margin: 8mm; }
-          body { margin: 0; font-size: 9px; }
+          /* One landscape page: the screen layout, scaled down whole. */
+          html { zoom: 0.72; }
+          body { margin: 0; }
           nav { display: none; }
           .lane, .opportunities { break-inside: avoid; }
         }

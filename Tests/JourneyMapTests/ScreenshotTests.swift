@@ -15,6 +15,39 @@ struct ScreenshotTests {
     static let regions = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("png_regions.py").path
 
+    /// `@media print` fits the map on one landscape page.
+    @Test func itPrintsOnOneLandscapePage() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cjmd-map-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let page = directory.appendingPathComponent("map.html")
+        let pdf = directory.appendingPathComponent("map.pdf")
+        try Data(JourneyMapRenderer.render(RendererTests.sample()).utf8).write(to: page)
+        let browser = Process()
+        browser.executableURL = URL(fileURLWithPath: Self.chromium)
+        browser.arguments = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+            "--user-data-dir=\(directory.appendingPathComponent("profile").path)", "--print-to-pdf=\(pdf.path)",
+            page.absoluteString,
+        ]
+        browser.standardOutput = FileHandle.nullDevice
+        browser.standardError = FileHandle.nullDevice
+        try browser.run()
+        browser.waitUntilExit()
+        let bytes = try Data(contentsOf: pdf)
+        let text = String(decoding: bytes, as: UTF8.self)
+        // Page objects are `/Type /Page` (the tree's root is `/Type /Pages`).
+        let pages =
+            text.components(separatedBy: "/Type /Page").count - 1
+            - (text.components(separatedBy: "/Type /Pages").count - 1)
+        #expect(pages == 1, "the map prints on \(pages) pages")
+        // Landscape: the media box is wider than high.
+        let box = try #require(text.range(of: "/MediaBox ["))
+        let numbers = text[box.upperBound...].prefix(60).split(whereSeparator: { " []".contains($0) }).prefix(4)
+            .compactMap { Double($0) }
+        #expect(numbers.count == 4 && numbers[2] > numbers[3], "media box \(numbers)")
+    }
+
     @Test func chromiumDrawsEveryLaneAt1280By800() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cjmd-map-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

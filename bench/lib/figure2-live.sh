@@ -72,6 +72,26 @@ figure_live() {
     tick=$(getconf CLK_TCK)
     events=$(($(loadgen_value "$saturated" events_acked) + $(loadgen_value "$paced" events_acked)))
     record "live_cpu events=$events clk_tck=$tick cjmd_ticks=$cjmd_ticks postgres_ticks=$postgres_ticks loadgen_ticks=$loadgen_ticks"
+
+    # (c) Saturated again, with the live journey map requested every second (docs/map.md):
+    # the map must not slow ingestion beyond noise. BENCH_MAP=0 leaves it out.
+    local mapped="" map_log=$bench_dir/logs/map-requests.txt map_journey map_loop
+    if [[ ${BENCH_MAP:-1} != 0 ]]; then
+        map_journey=$(sql_value "$db" "SELECT journey FROM cjm.journey_stages ORDER BY journey_order, stage_index LIMIT 1")
+        log "(c) saturating again for $live_seconds s with GET /map/$map_journey every second"
+        : >"$map_log"
+        (while :; do
+            curl -s -o /dev/null -m 10 -w '%{http_code} %{time_total}\n' "http://$metrics/map/$map_journey" >>"$map_log" || true
+            sleep 1
+        done) &
+        map_loop=$!
+        mapped=$("$loadgen" live "${endpoint[@]}" --connections "$connections" --seconds "$live_seconds" \
+            --warmup-seconds "$warmup" --ack-every 1000 --max-outstanding 8) ||
+            { kill "$map_loop" 2>/dev/null; die "the load generator failed (run with /map); daemon log: $bench_dir/logs/run-live.log"; }
+        kill "$map_loop" 2>/dev/null
+        wait "$map_loop" 2>/dev/null || true
+        record "live_map $(tr '\n' ' ' <<<"$mapped")"
+    fi
     stop_daemon
 
     # The synthetic customers went all the way through the journey.
@@ -105,4 +125,17 @@ figure_live() {
     sat_p50=$(loadgen_value "$saturated" visible_p50_seconds)
     sat_p99=$(loadgen_value "$saturated" visible_p99_seconds)
     row "2. (saturated) send → visible, p50 / p99 s" "$(fmt 2 "$sat_p50") / $(fmt 2 "$sat_p99")" "" "" "" ""
+    if [[ -n $mapped ]]; then
+        local map_rate map_ratio requests failed map_p50 map_p99
+        map_rate=$(loadgen_value "$mapped" steady_events_per_second)
+        map_ratio=$(calc "$map_rate / $rate")
+        requests=$(wc -l <"$map_log")
+        failed=$(awk '$1 != 200' "$map_log" | wc -l)
+        map_p50=$(awk '{ print $2 * 1000 }' "$map_log" | sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "") }')
+        map_p99=$(awk '{ print $2 * 1000 }' "$map_log" | sort -n | awk '{ v[NR] = $1 } END { i = int(NR * 0.99 + 0.999); if (i < 1) i = 1; print (NR ? v[i] : "") }')
+        record "live_map_requests requests=$requests failed=$failed p50_ms=$map_p50 p99_ms=$map_p99"
+        met=$(awk -v r="$map_ratio" 'BEGIN { print (r >= 0.9) ? "yes" : "no" }')
+        row "2. socket ingest with GET /map every second, events/s (map: $requests requests, $failed not 200, p50 / p99 $(fmt 0 "$map_p50") / $(fmt 0 "$map_p99") ms)" \
+            "$(grouped "$map_rate")" "run (a) without it: $(grouped "$rate")" "$(ratio_text "$map_ratio")" "no slower beyond noise (≥ 0.9×)" "$met"
+    fi
 }
