@@ -101,6 +101,8 @@ echo "quickstart: events of the same data, for comparison: $(wc -l <"$events") l
 echo
 "$cjmd" report --config "$config"
 echo
+"$cjmd" map --config "$config" --journey purchase -o "$state/purchase-map.html"
+echo "quickstart: the journey map of that history: $state/purchase-map.html (open it in a browser)" >&2
 
 echo "quickstart: 2. live — starting the daemon (log: $state/cjmd-run.log)" >&2
 "$cjmd" run --config "$config" >"$state/cjmd-run.log" 2>&1 &
@@ -147,12 +149,16 @@ sender=
 sleep 6
 echo "── live funnel of the trial journey at the end ──"
 "$cjmd" report --config "$config" --journey trial
+"$cjmd" map --config "$config" --journey trial -o "$state/trial-map.html"
 stop_all
 trap - INT TERM
 [[ $sender_status -eq 0 ]] || echo "quickstart: the live sender exited with status $sender_status" >&2
 
 cat <<MSG
 
+Open the journey maps (one self-contained page each; \`cjmd map --help\`):
+  $state/purchase-map.html
+  $state/trial-map.html
 Explore the tables and views:
   psql "$conninfo" -c 'SELECT * FROM cjm.funnel'
   psql "$conninfo" -c 'SELECT * FROM cjm.critical_moments ORDER BY detected_at DESC LIMIT 10'
