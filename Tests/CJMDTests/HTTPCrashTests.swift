@@ -32,13 +32,15 @@ struct HTTPCrashTests {
             Thread.detachNewThread {
                 defer { group.leave() }
                 var number = 0
+                // A retry sends the same body, as the SDKs do: the same ids and the same times.
+                var body = Self.batch(client: client, number: number)
                 while number < batchesPerClient, stop.value(0) == 0 {
-                    let body = Self.batch(client: client, number: number)
                     if let answer = try? HTTPPost.send(base + "/v1/batch", body: body, user: HTTPSourceTests.key),
                         answer.status == 200
                     {
                         answered.set(client, answered.value(client) + 1)
                         number += 1
+                        body = Self.batch(client: client, number: number)
                     } else {
                         Thread.sleep(forTimeInterval: 0.05)  // refused, reset, 503: send it again
                     }
