@@ -28,11 +28,18 @@ public struct InstanceRecord: Sendable, Equatable {
     /// during this instance, since the instance was last handed out (the store appends
     /// them to the ones it holds).
     public var firstTouches: [TouchpointPair]
+    /// The customer's persona at entry (docs/semantics.md); never changes afterwards.
+    public var persona: String
+    /// The pairs the customer met for the first time in this journey *as this persona*
+    /// during this instance, since last handed out; nil when they are ``firstTouches``
+    /// (always so for a customer whose instances all had one persona).
+    public var personaFirstTouches: [TouchpointPair]?
 
     public init(
         journey: Int, customerID: String, instance: Int32, enteredAt: EventTime, stageIndex: Int, status: Status,
         lastSeen: EventTime, exitedAt: EventTime?, stages: [StageTally], lastEvent: String, lastTouchpoint: String,
-        painPoints: [PainPoint], moments: Int32, firstTouches: [TouchpointPair] = []
+        painPoints: [PainPoint], moments: Int32, firstTouches: [TouchpointPair] = [],
+        persona: String = PersonaSettings.standardDefault, personaFirstTouches: [TouchpointPair]? = nil
     ) {
         self.journey = journey
         self.customerID = customerID
@@ -48,6 +55,8 @@ public struct InstanceRecord: Sendable, Equatable {
         self.painPoints = painPoints
         self.moments = moments
         self.firstTouches = firstTouches
+        self.persona = persona
+        self.personaFirstTouches = personaFirstTouches
     }
 
     /// Whether the instance is still open (can progress, be flagged or recover).
@@ -116,11 +125,13 @@ public struct CriticalMomentRecord: Sendable, Equatable {
     public var painPoints: [PainPoint]
     public var detectedAt: EventTime
     public var recoveredAt: EventTime?
+    /// The instance's persona.
+    public var persona: String
 
     public init(
         journey: Int, customerID: String, instance: Int32, moment: Int32, stageIndex: Int, reason: Reason,
         lastEvent: String, lastTouchpoint: String, lastSeen: EventTime, timeInStage: TimeSpan, painPoints: [PainPoint],
-        detectedAt: EventTime, recoveredAt: EventTime?
+        detectedAt: EventTime, recoveredAt: EventTime?, persona: String = PersonaSettings.standardDefault
     ) {
         self.journey = journey
         self.customerID = customerID
@@ -135,6 +146,7 @@ public struct CriticalMomentRecord: Sendable, Equatable {
         self.painPoints = painPoints
         self.detectedAt = detectedAt
         self.recoveredAt = recoveredAt
+        self.persona = persona
     }
 }
 
@@ -149,11 +161,34 @@ public struct TouchpointPair: Hashable, Sendable {
     }
 }
 
-/// Activity attributed to one (journey, stage, touchpoint) during a batch.
+/// Activity attributed to one (journey, stage, touchpoint, persona) during a batch.
 public struct TouchpointKey: Hashable, Sendable {
     public var journey: Int
     public var stageIndex: Int
     public var touchpoint: String
+    /// The persona of the instances, or ``PersonaSettings/all`` for every instance.
+    public var persona: String = PersonaSettings.all
+
+    public init(journey: Int, stageIndex: Int, touchpoint: String, persona: String = PersonaSettings.all) {
+        self.journey = journey
+        self.stageIndex = stageIndex
+        self.touchpoint = touchpoint
+        self.persona = persona
+    }
+}
+
+/// A customer's persona as the engine holds it, for the store to keep across restarts.
+public struct CustomerPersona: Sendable, Equatable {
+    public var customerID: String
+    public var persona: String
+    /// The time of the event that carried it.
+    public var setAt: EventTime
+
+    public init(customerID: String, persona: String, setAt: EventTime) {
+        self.customerID = customerID
+        self.persona = persona
+        self.setAt = setAt
+    }
 }
 
 /// Additive totals for a ``TouchpointKey``.
@@ -188,7 +223,10 @@ public struct EngineChanges: Sendable {
     public var appliedEvents: Int = 0
     /// Decisions per stage and minute made in this batch (added to `cjm.stage_decisions`).
     public var decisions: [StageDecisionKey: DecisionCounts] = [:]
-    /// Changes to the running funnel counters per stage (added to `cjm.funnel_stats`).
+    /// Customers whose persona changed (their latest persona and its time).
+    public var personas: [CustomerPersona] = []
+    /// Changes to the running funnel counters per stage and persona, ``PersonaSettings/all``
+    /// included (added to `cjm.funnel_stats`).
     public var funnel: [FunnelStageKey: FunnelTally] = [:]
     /// New stage-to-next-stage times per duration bucket (added to `cjm.time_to_next`).
     public var timeToNext: [TimeToNextKey: Int64] = [:]

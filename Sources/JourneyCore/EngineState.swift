@@ -17,6 +17,11 @@ struct CustomerState {
     var lastSeen: EventTime = .distantPast
     var lastEvent = ""
     var lastTouchpoint = ""
+    /// The customer's persona (``PersonaTable`` number; 0 is the default persona).
+    var persona: Int32 = 0
+    /// Microseconds of the time of the event that carried ``persona``, `Int64.min` when none
+    /// did: a later event (or one at the same time, processed later) replaces it.
+    var personaSetAt = Int64.min
     /// Microseconds of the earliest deadline entry of this customer in the schedule,
     /// `Int64.min` when none (an optional would add 8 bytes of padding).
     private var scheduledMicroseconds = Int64.min
@@ -49,6 +54,8 @@ struct OpenInstance {
     /// Critical moments written for this instance so far.
     var moments: Int32 = 0
     private var stageIndex32: Int32 = 0
+    /// The customer's persona at entry (``PersonaTable`` number).
+    var persona: Int32 = 0
     var status: InstanceRecord.Status = .active
     /// Opened since the changes were last taken: its row is new to the store (and fits in
     /// the padding after `status`, so it costs no memory).
@@ -68,9 +75,10 @@ struct OpenInstance {
         self.stages = StageTallies(first: StageTally(reachedAt: time))
     }
 
-    /// An instance restored from its stored record.
-    init(restoring record: InstanceRecord, flaggedMoment: CriticalMomentRecord?) {
+    /// An instance restored from its stored record, whose persona is numbered `persona`.
+    init(restoring record: InstanceRecord, persona: Int32, flaggedMoment: CriticalMomentRecord?) {
         instance = record.instance
+        self.persona = persona
         moments = record.moments
         stageIndex32 = Int32(record.stageIndex)
         status = record.status
@@ -202,34 +210,51 @@ struct ChangeCollector {
     var moments: [MomentKey: CriticalMomentRecord] = [:]
     /// Moments detected since the changes were last taken (never handed out before).
     var newMoments: Set<MomentKey> = []
-    /// Per journey, the activity of each touchpoint pair by its number (grown on demand);
+    /// Per journey and persona (persona × journey count + journey), the activity of each
+    /// touchpoint pair by its number (grown on demand), its `customers` those of the persona;
     /// `touchedPairs` lists the pairs with any.
     var touchpointTallies: [[TouchpointTally]] = []
-    var touchedPairs: [(journey: Int, code: Int32)] = []
+    var touchedPairs: [(journey: Int, persona: Int32, code: Int32)] = []
+    /// Per journey and pair number: customers that met the pair for the first time, whatever
+    /// their persona (the all-persona rows).
+    var touchpointCustomers: [[Int64]] = []
     /// Per slot, the pairs its customer met for the first time, in order (numbers).
     var firstTouches: [Int: [Int32]] = [:]
+    /// Per slot, the pairs its customer met for the first time as the open instance's persona.
+    var personaFirstTouches: [Int: [Int32]] = [:]
     var firstTouchCount = 0
+    /// Customers whose persona changed.
+    var personaChanged: Set<Int32> = []
     var lateEvents = 0
     var appliedEvents = 0
     var decisions: [StageDecisionKey: DecisionCounts] = [:]
-    var funnel: [FunnelStageKey: FunnelTally] = [:]
-    var timeToNext: [TimeToNextKey: Int64] = [:]
+    /// Per journey, stage and persona number; persona −1 holds only the distinct customers of
+    /// the all-persona row (the other counters of that row are the personas' sums).
+    var funnel: [PersonaStage: FunnelTally] = [:]
+    var timeToNext: [PersonaTimeBucket: Int64] = [:]
 
-    /// An instance reached `stage`: one more reached, and one more customer when no earlier
-    /// instance of theirs got that far.
-    mutating func reach(journey: Int, stage: Int, history: inout CustomerJourneyHistory) {
-        let key = FunnelStageKey(journey: journey, stageIndex: stage)
+    /// An instance of `persona` reached `stage`: one more reached; one more customer of the
+    /// persona when `newForPersona` (no earlier instance of the customer as that persona got
+    /// that far), and one more customer of all when no earlier instance of theirs did.
+    mutating func reach(
+        journey: Int, stage: Int, persona: Int32, newForPersona: Bool, history: inout CustomerJourneyHistory
+    ) {
+        let key = PersonaStage(journey: journey, stageIndex: stage, persona: persona)
         funnel[key, default: FunnelTally()].reached += 1
+        if newForPersona { funnel[key, default: FunnelTally()].customers += 1 }
         if Int32(stage) > history.furthestStage {
             history.furthestStage = Int32(stage)
-            funnel[key, default: FunnelTally()].customers += 1
+            funnel[PersonaStage(journey: journey, stageIndex: stage, persona: -1), default: FunnelTally()].customers +=
+                1
         }
     }
 
-    /// An instance at `stage` changed status (nil: it arrived at or left the stage).
-    mutating func move(journey: Int, stage: Int, from old: InstanceRecord.Status?, to new: InstanceRecord.Status?) {
+    /// An instance of `persona` at `stage` changed status (nil: it arrived at or left the stage).
+    mutating func move(
+        journey: Int, stage: Int, persona: Int32, from old: InstanceRecord.Status?, to new: InstanceRecord.Status?
+    ) {
         guard old != new else { return }
-        let key = FunnelStageKey(journey: journey, stageIndex: stage)
+        let key = PersonaStage(journey: journey, stageIndex: stage, persona: persona)
         if let old { funnel[key, default: FunnelTally()].count(old, -1) }
         if let new { funnel[key, default: FunnelTally()].count(new, 1) }
     }
@@ -243,19 +268,33 @@ struct ChangeCollector {
         if isNew { newMoments.insert(key) }
     }
 
-    /// Counts `event` at pair `code` of `journey`; `firstMeeting`: the customer of `slot`
-    /// never met the pair before.
-    mutating func attribute(_ event: TouchpointEvent, journey: Int, code: Int32, firstMeeting: Bool, slot: Int) {
-        while touchpointTallies.count <= journey { touchpointTallies.append([]) }
+    /// Counts `event` at pair `code` of `journey` for an instance of `persona`; `firstMeeting`:
+    /// the customer of `slot` never met the pair before; `firstAsPersona`: not as this persona.
+    mutating func attribute(
+        _ event: TouchpointEvent, journey: Int, journeyCount: Int, persona: Int32, code: Int32, firstMeeting: Bool,
+        firstAsPersona: Bool, slot: Int
+    ) {
+        let list = Int(persona) * journeyCount + journey
+        while touchpointTallies.count <= list { touchpointTallies.append([]) }
         let index = Int(code)
-        if touchpointTallies[journey].count <= index {
-            touchpointTallies[journey].append(
-                contentsOf: repeatElement(TouchpointTally(), count: index + 1 - touchpointTallies[journey].count))
+        if touchpointTallies[list].count <= index {
+            touchpointTallies[list].append(
+                contentsOf: repeatElement(TouchpointTally(), count: index + 1 - touchpointTallies[list].count))
         }
-        if touchpointTallies[journey][index].events == 0 { touchedPairs.append((journey, code)) }
-        touchpointTallies[journey][index].add(event)
+        if touchpointTallies[list][index].events == 0 { touchedPairs.append((journey, persona, code)) }
+        touchpointTallies[list][index].add(event)
+        if firstAsPersona {
+            touchpointTallies[list][index].customers += 1
+            personaFirstTouches[slot, default: []].append(code)
+            firstTouchCount += 1
+        }
         if firstMeeting {
-            touchpointTallies[journey][index].customers += 1
+            while touchpointCustomers.count <= journey { touchpointCustomers.append([]) }
+            if touchpointCustomers[journey].count <= index {
+                touchpointCustomers[journey].append(
+                    contentsOf: repeatElement(0, count: index + 1 - touchpointCustomers[journey].count))
+            }
+            touchpointCustomers[journey][index] += 1
             firstTouches[slot, default: []].append(code)
             firstTouchCount += 1
         }
@@ -268,6 +307,21 @@ struct ChangeCollector {
     var estimatedBytes: Int {
         (touchedSlots.count + closed.count + moments.count) * 320 + firstTouchCount * 40
     }
+}
+
+/// A stage of a journey for one persona number (−1: every persona), as the engine counts it.
+struct PersonaStage: Hashable {
+    var journey: Int
+    var stageIndex: Int
+    var persona: Int32
+}
+
+/// A duration bucket of a stage of a journey for one persona number, as the engine counts it.
+struct PersonaTimeBucket: Hashable {
+    var journey: Int
+    var stageIndex: Int
+    var bucket: Int
+    var persona: Int32
 }
 
 extension TouchpointTally {

@@ -32,14 +32,18 @@ public struct JourneyEngine: ~Copyable {
     private var detector: DropOffDetector
     /// The touchpoint pairs every customer has met, per journey.
     private var marks: TouchpointMarks
+    /// Personas by number, and what each customer did in each journey as each persona.
+    private var personas: PersonaTable
+    private var slotPersonas = SlotPersonas()
 
     /// Creates an engine continuing from a snapshot (an empty snapshot starts fresh).
     public init(
         catalog: JourneyCatalog, allowedLateness: TimeSpan, alerts: AlertSettings = AlertSettings(),
-        restoring snapshot: EngineSnapshot = .init()
+        defaultPersona: String = PersonaSettings.standardDefault, restoring snapshot: EngineSnapshot = .init()
     ) {
         self.catalog = catalog
         self.allowedLateness = allowedLateness
+        self.personas = PersonaTable(defaultPersona: defaultPersona)
         self.detector = DropOffDetector(catalog: catalog, settings: alerts, restoring: snapshot.alerts)
         self.marks = TouchpointMarks(journeys: catalog.journeys.count)
         self.watermark = snapshot.watermark
@@ -55,6 +59,19 @@ public struct JourneyEngine: ~Copyable {
                         journey: stored.journey, stageIndex: pair.stageIndex,
                         touchpoint: pair.touchpoint))
             }
+            for history in stored.personas {
+                let codes = history.touchpointPairs.map {
+                    marks.code(journey: stored.journey, stageIndex: $0.stageIndex, touchpoint: $0.touchpoint)
+                }
+                slotPersonas.restore(
+                    slot: s, persona: personas.code(of: history.persona), furthest: history.furthestStage,
+                    pairCodes: codes, isLatest: history.isLatest)
+            }
+        }
+        for stored in snapshot.customerPersonas {
+            let idx = customer(stored.customerID)
+            customers[Int(idx)].persona = personas.code(of: stored.persona)
+            customers[Int(idx)].personaSetAt = stored.setAt.microseconds
         }
         // Looked up once per open instance: a linear search would make a restore quadratic
         // (open instances × flagged moments), minutes at tens of thousands of each.
@@ -79,7 +96,12 @@ public struct JourneyEngine: ~Copyable {
             slots[s].history.furthestStage = max(slots[s].history.furthestStage, Int32(record.stageIndex))
             let flagged = flaggedMoments[
                 InstanceKey(journey: record.journey, customer: record.customerID, instance: record.instance)]
-            store(OpenInstance(restoring: record, flaggedMoment: record.status == .abandoned ? flagged : nil), at: s)
+            let persona = personas.code(of: record.persona)
+            slotPersonas.enter(slot: s, persona: persona)
+            store(
+                OpenInstance(
+                    restoring: record, persona: persona, flaggedMoment: record.status == .abandoned ? flagged : nil),
+                at: s)
             reschedule(idx)
         }
         for pending in snapshot.pendingEvents {
@@ -211,17 +233,53 @@ public struct JourneyEngine: ~Copyable {
         }
         result.newMomentCount = result.moments.count
         result.moments += recovered
-        for (journey, code) in changes.touchedPairs {
+        for (journey, persona, code) in changes.touchedPairs {
             let pair = marks.pair(journey: journey, code: code)
+            let tally = changes.touchpointTallies[Int(persona) * journeyCount + journey][Int(code)]
             result.touchpoints[
-                TouchpointKey(journey: journey, stageIndex: pair.stageIndex, touchpoint: pair.touchpoint)] =
-                changes.touchpointTallies[journey][Int(code)]
+                TouchpointKey(
+                    journey: journey, stageIndex: pair.stageIndex, touchpoint: pair.touchpoint,
+                    persona: personas.name(persona))] = tally
+            let all = TouchpointKey(journey: journey, stageIndex: pair.stageIndex, touchpoint: pair.touchpoint)
+            var total = result.touchpoints[all] ?? TouchpointTally()
+            total.events += tally.events
+            total.sentimentCount += tally.sentimentCount
+            total.sentimentSum += tally.sentimentSum
+            total.revenue = total.revenue + tally.revenue
+            let met = changes.touchpointCustomers
+            total.customers = journey < met.count && Int(code) < met[journey].count ? met[journey][Int(code)] : 0
+            result.touchpoints[all] = total
+        }
+        for customer in changes.personaChanged {
+            let state = customers[Int(customer)]
+            result.personas.append(
+                CustomerPersona(
+                    customerID: directory.id(customer), persona: personas.name(state.persona),
+                    setAt: EventTime(microseconds: state.personaSetAt)))
+        }
+        for (key, tally) in changes.funnel {
+            let all = FunnelStageKey(journey: key.journey, stageIndex: key.stageIndex)
+            if key.persona < 0 {
+                result.funnel[all, default: FunnelTally()].customers += tally.customers
+                continue
+            }
+            result.funnel[
+                FunnelStageKey(journey: key.journey, stageIndex: key.stageIndex, persona: personas.name(key.persona))] =
+                tally
+            result.funnel[all, default: FunnelTally()] += FunnelTally(
+                reached: tally.reached, active: tally.active, abandoned: tally.abandoned, expired: tally.expired)
+        }
+        for (key, count) in changes.timeToNext {
+            result.timeToNext[
+                TimeToNextKey(
+                    journey: key.journey, stageIndex: key.stageIndex, bucket: key.bucket,
+                    persona: personas.name(key.persona))] = count
+            result.timeToNext[
+                TimeToNextKey(journey: key.journey, stageIndex: key.stageIndex, bucket: key.bucket), default: 0] += count
         }
         result.lateEvents = changes.lateEvents
         result.appliedEvents = changes.appliedEvents
         result.decisions = changes.decisions
-        result.funnel = changes.funnel
-        result.timeToNext = changes.timeToNext
         result.alerts = detector.takeChangedAlerts()
         result.alertTransitions = detector.takeTransitions()
         changes = ChangeCollector()
@@ -236,6 +294,7 @@ public struct JourneyEngine: ~Copyable {
             customers.append(CustomerState())
             slots.append(contentsOf: repeatElement(JourneySlot(), count: catalog.journeys.count))
             marks.addSlots(catalog.journeys.count)
+            slotPersonas.addSlots(catalog.journeys.count)
         }
         return idx
     }
@@ -287,15 +346,18 @@ public struct JourneyEngine: ~Copyable {
         -> InstanceRecord
     {
         let state = customers[Int(customer)]
-        let firstTouches =
-            changes.firstTouches.removeValue(forKey: slotIndex(customer, journey))?
-            .map { marks.pair(journey: journey, code: $0) } ?? []
+        let slot = slotIndex(customer, journey)
+        let firstCodes = changes.firstTouches.removeValue(forKey: slot) ?? []
+        let personaCodes = changes.personaFirstTouches.removeValue(forKey: slot) ?? []
+        let firstTouches = firstCodes.map { marks.pair(journey: journey, code: $0) }
         return InstanceRecord(
             journey: journey, customerID: directory.id(customer), instance: open.instance, enteredAt: open.enteredAt,
             stageIndex: open.stageIndex, status: open.status, lastSeen: state.lastSeen, exitedAt: exitedAt,
             stages: open.stages.padded(to: catalog.journeys[journey].stages.count), lastEvent: state.lastEvent,
             lastTouchpoint: state.lastTouchpoint, painPoints: open.painPoints, moments: open.moments,
-            firstTouches: firstTouches)
+            firstTouches: firstTouches, persona: personas.name(open.persona),
+            personaFirstTouches: personaCodes == firstCodes
+                ? nil : personaCodes.map { marks.pair(journey: journey, code: $0) })
     }
 
     private mutating func apply(_ event: TouchpointEvent, stages: StageMap) {
@@ -306,6 +368,13 @@ public struct JourneyEngine: ~Copyable {
             customers[Int(idx)].lastSeen = event.time
             customers[Int(idx)].lastEvent = event.name
             customers[Int(idx)].lastTouchpoint = event.touchpoint
+        }
+        // The persona of the latest event by time that carried one; at the same time, the
+        // later one processed. Before the journeys: an entering event's own persona counts.
+        if let persona = event.persona, event.time.microseconds >= customers[Int(idx)].personaSetAt {
+            customers[Int(idx)].persona = personas.code(of: persona)
+            customers[Int(idx)].personaSetAt = event.time.microseconds
+            changes.personaChanged.insert(idx)
         }
         // A `journey` field restricts the event to one journey (the stage map honours it already).
         let restriction: Int? = event.journey.map { catalog.journeyIndex(named: $0) ?? -1 }
@@ -318,32 +387,42 @@ public struct JourneyEngine: ~Copyable {
                 moment.recoveredAt = event.time
                 changes.record(moment)
                 open!.flaggedMoment = nil
-                changes.move(journey: j, stage: open!.stageIndex, from: open!.status, to: .active)
+                changes.move(
+                    journey: j, stage: open!.stageIndex, persona: open!.persona, from: open!.status, to: .active)
                 open!.status = .active
             }
             if let stage = stages[j] {
                 if open == nil {
                     if stage == 0 {
+                        let persona = customers[Int(idx)].persona
                         slots[slot].history.instances += 1
-                        changes.reach(journey: j, stage: 0, history: &slots[slot].history)
-                        changes.move(journey: j, stage: 0, from: nil, to: .active)
+                        slotPersonas.enter(slot: slot, persona: persona)
+                        changes.reach(
+                            journey: j, stage: 0, persona: persona,
+                            newForPersona: slotPersonas.reach(slot: slot, stage: 0), history: &slots[slot].history)
+                        changes.move(journey: j, stage: 0, persona: persona, from: nil, to: .active)
                         open = OpenInstance(instance: slots[slot].history.instances, enteredAt: event.time)
+                        open!.persona = persona
                         open!.isNew = true
                     }
                 } else if stage == open!.stageIndex + 1,
                     event.time <= open!.enteredAt + journey.conversionWindow
                 {
+                    let persona = open!.persona
                     open!.advance(to: stage, at: event.time)
                     decide(journey: j, stage: stage - 1, at: event.time, abandoned: false)
                     let converted = stage == journey.stages.count - 1
-                    changes.reach(journey: j, stage: stage, history: &slots[slot].history)
-                    changes.move(journey: j, stage: stage - 1, from: open!.status, to: nil)
-                    changes.move(journey: j, stage: stage, from: nil, to: converted ? .converted : open!.status)
+                    changes.reach(
+                        journey: j, stage: stage, persona: persona,
+                        newForPersona: slotPersonas.reach(slot: slot, stage: stage), history: &slots[slot].history)
+                    changes.move(journey: j, stage: stage - 1, persona: persona, from: open!.status, to: nil)
+                    changes.move(
+                        journey: j, stage: stage, persona: persona, from: nil, to: converted ? .converted : open!.status)
                     if let previous = open!.stages[stage - 1].reachedAt {
                         changes.timeToNext[
-                            TimeToNextKey(
-                                journey: j, stageIndex: stage - 1, bucket: DurationBuckets.bucket(event.time - previous)
-                            ), default: 0] += 1
+                            PersonaTimeBucket(
+                                journey: j, stageIndex: stage - 1, bucket: DurationBuckets.bucket(event.time - previous),
+                                persona: persona), default: 0] += 1
                     }
                     if converted {
                         open!.status = .converted
@@ -380,7 +459,10 @@ public struct JourneyEngine: ~Copyable {
         if let r = event.revenue { instance.stages[stage].revenue = instance.stages[stage].revenue + r }
         let slot = slotIndex(customer, j)
         let code = marks.code(journey: j, stageIndex: stage, touchpoint: event.touchpoint)
-        changes.attribute(event, journey: j, code: code, firstMeeting: marks.mark(slot: slot, code: code), slot: slot)
+        changes.attribute(
+            event, journey: j, journeyCount: catalog.journeys.count, persona: instance.persona, code: code,
+            firstMeeting: marks.mark(slot: slot, code: code), firstAsPersona: slotPersonas.meet(slot: slot, code: code),
+            slot: slot)
         if catalog.isPainPoint(inJourney: j, event: event.name, sentiment: event.sentiment) {
             instance.painPoints.append(
                 PainPoint(
@@ -462,14 +544,14 @@ public struct JourneyEngine: ~Copyable {
                 let journey = catalog.journeys[j]
                 guard abandonDeadline(open, journey: journey, lastSeen: state.lastSeen) == d else { continue }
                 let k = open.stageIndex
-                changes.move(journey: j, stage: k, from: open.status, to: .abandoned)
+                changes.move(journey: j, stage: k, persona: open.persona, from: open.status, to: .abandoned)
                 open.status = .abandoned
                 open.moments += 1
                 let moment = CriticalMomentRecord(
                     journey: j, customerID: directory.id(idx), instance: open.instance, moment: open.moments,
                     stageIndex: k, reason: .inactive, lastEvent: state.lastEvent, lastTouchpoint: state.lastTouchpoint,
                     lastSeen: state.lastSeen, timeInStage: d - (open.stages[k].reachedAt ?? open.enteredAt),
-                    painPoints: open.painPoints, detectedAt: d, recoveredAt: nil)
+                    painPoints: open.painPoints, detectedAt: d, recoveredAt: nil, persona: personas.name(open.persona))
                 open.flaggedMoment = moment
                 changes.record(moment, isNew: true)
                 // Dated when the customer fell silent, as an advance is dated when it happened:
@@ -486,7 +568,7 @@ public struct JourneyEngine: ~Copyable {
                 guard open.enteredAt + journey.conversionWindow == d else { continue }
                 if !open.isFlagged {
                     let k = open.stageIndex
-                    changes.move(journey: j, stage: k, from: open.status, to: .expired)
+                    changes.move(journey: j, stage: k, persona: open.persona, from: open.status, to: .expired)
                     open.status = .expired
                     open.moments += 1
                     decide(journey: j, stage: k, at: d, abandoned: true)
@@ -496,7 +578,8 @@ public struct JourneyEngine: ~Copyable {
                             stageIndex: k, reason: .windowExpired, lastEvent: state.lastEvent,
                             lastTouchpoint: state.lastTouchpoint, lastSeen: state.lastSeen,
                             timeInStage: d - (open.stages[k].reachedAt ?? open.enteredAt),
-                            painPoints: open.painPoints, detectedAt: d, recoveredAt: nil), isNew: true)
+                            painPoints: open.painPoints, detectedAt: d, recoveredAt: nil,
+                            persona: personas.name(open.persona)), isNew: true)
                 }
                 let closed = record(of: open, customer: idx, journey: j, exitedAt: d)
                 changes.closed.append((closed, open.isNew))
@@ -516,15 +599,37 @@ public struct StoredCustomerJourney: Sendable {
     public var furthestStage: Int
     /// Every (stage, touchpoint) pair the customer met in the journey.
     public var touchpointPairs: [TouchpointPair]
+    /// The same per persona of the customer's instances.
+    public var personas: [StoredPersonaHistory]
 
     public init(
-        journey: Int, customerID: String, instances: Int32, furthestStage: Int, touchpointPairs: [TouchpointPair]
+        journey: Int, customerID: String, instances: Int32, furthestStage: Int, touchpointPairs: [TouchpointPair],
+        personas: [StoredPersonaHistory] = []
     ) {
         self.journey = journey
         self.customerID = customerID
         self.instances = instances
         self.furthestStage = furthestStage
         self.touchpointPairs = touchpointPairs
+        self.personas = personas
+    }
+}
+
+/// A customer's past in one journey as one persona: what their instances of that persona did.
+public struct StoredPersonaHistory: Sendable {
+    public var persona: String
+    /// The furthest stage an instance of the persona reached.
+    public var furthestStage: Int
+    /// The (stage, touchpoint) pairs met by instances of the persona.
+    public var touchpointPairs: [TouchpointPair]
+    /// Whether the customer's latest instance in the journey has this persona.
+    public var isLatest: Bool
+
+    public init(persona: String, furthestStage: Int, touchpointPairs: [TouchpointPair], isLatest: Bool) {
+        self.persona = persona
+        self.furthestStage = furthestStage
+        self.touchpointPairs = touchpointPairs
+        self.isLatest = isLatest
     }
 }
 
@@ -538,6 +643,8 @@ public struct EngineSnapshot: Sendable {
     public var openMoments: [CriticalMomentRecord] = []
     /// What every customer did before in each journey they entered.
     public var customerJourneys: [StoredCustomerJourney] = []
+    /// The persona of every customer an event gave one.
+    public var customerPersonas: [CustomerPersona] = []
     /// Stored events not applied yet, with their arrival sequence.
     public var pendingEvents: [(event: TouchpointEvent, sequence: Int64)] = []
     /// The drop-off detector's counts, firing alerts and position.

@@ -25,11 +25,13 @@ public struct TouchpointEvent: Sendable, Hashable {
     public var contextJSON: String?
     /// The top-level `traits` object as sent (Segment's identify calls), when jsonb can hold it.
     public var traitsJSON: String?
+    /// The persona the event carried (``PersonaSettings``), already checked.
+    public var persona: String?
 
     public init(
         eventID: String, customerID: String, name: String, time: EventTime, touchpoint: String = "unknown",
         journey: String? = nil, sentiment: Double? = nil, revenue: DecimalText? = nil, propertiesJSON: String? = nil,
-        contextJSON: String? = nil, traitsJSON: String? = nil
+        contextJSON: String? = nil, traitsJSON: String? = nil, persona: String? = nil
     ) {
         self.eventID = eventID
         self.customerID = customerID
@@ -42,6 +44,7 @@ public struct TouchpointEvent: Sendable, Hashable {
         self.propertiesJSON = propertiesJSON
         self.contextJSON = contextJSON
         self.traitsJSON = traitsJSON
+        self.persona = persona
     }
 }
 

@@ -8,13 +8,19 @@
 /// many they meet; real journeys have a few stages and a handful of touchpoints. Numbers
 /// from 64 on go to a set, so any number of pairs still counts exactly.
 struct TouchpointMarks {
-    private var codes: [TouchpointKey: Int32] = [:]
+    private var codes: [PairKey: Int32] = [:]
     /// Per journey, the pairs by number.
     private var pairs: [[TouchpointPair]]
     /// Per slot (customer × journey count + journey): pairs numbered below 64, one bit each.
     private var masks: [UInt64] = []
     /// Pairs numbered from 64 on, per slot.
     private var overflow: Set<SlotCode> = []
+
+    private struct PairKey: Hashable {
+        var journey: Int
+        var stageIndex: Int
+        var touchpoint: String
+    }
 
     private struct SlotCode: Hashable {
         var slot: Int
@@ -32,7 +38,7 @@ struct TouchpointMarks {
 
     /// The number of a journey's pair, numbering it if it is new.
     mutating func code(journey: Int, stageIndex: Int, touchpoint: String) -> Int32 {
-        let key = TouchpointKey(journey: journey, stageIndex: stageIndex, touchpoint: touchpoint)
+        let key = PairKey(journey: journey, stageIndex: stageIndex, touchpoint: touchpoint)
         if let code = codes[key] { return code }
         let code = Int32(pairs[journey].count)
         pairs[journey].append(TouchpointPair(stageIndex: stageIndex, touchpoint: touchpoint))

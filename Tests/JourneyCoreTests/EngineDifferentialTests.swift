@@ -15,6 +15,8 @@ import Testing
         var checkedInstances = 0
         var checkedMoments = 0
         var checkedTouchpoints = 0
+        var personaInstances = 0
+        var customersWithTwoPersonas = 0
         for seed in 0..<UInt64(Self.scenarioCount) {
             let scenario = RandomScenario.make(seed: seed)
             let expected = scenario.reference()
@@ -26,11 +28,19 @@ import Testing
                 arrivals: scenario.arrivals, batchSize: batch, slice: slice)
             checkedInstances += expected.instances.count
             checkedMoments += expected.moments.count
+            personaInstances += expected.instances.filter { $0.persona != Scenario.defaultPersona }.count
+            customersWithTwoPersonas +=
+                Dictionary(grouping: expected.instances) { "\($0.journey)|\($0.customerID)" }
+                .values.filter { Set($0.map(\.persona)).count > 1 }.count
             let instancesMatch = Self.sameInstances(actual.sortedInstances, expected.instances)
             let momentsMatch = actual.sortedMoments == expected.moments
             let touchpointsMatch =
                 actual.sortedTouchpoints == expected.touchpoints
                 && actual.touchpointCountsDisagreeingWithInstances.isEmpty
+            let funnelProblems = actual.funnelDisagreements(with: expected)
+            if !funnelProblems.isEmpty {
+                Issue.record("seed \(seed) (batch \(batch), slice \(slice)): funnel \(funnelProblems.prefix(3))")
+            }
             checkedTouchpoints += expected.touchpoints.count
             if !actual.newnessErrors.isEmpty {
                 Issue.record("seed \(seed) (batch \(batch), slice \(slice)): \(actual.newnessErrors.prefix(3))")
@@ -53,6 +63,36 @@ import Testing
         #expect(checkedInstances > Self.scenarioCount * 5)
         #expect(checkedMoments > Self.scenarioCount)
         #expect(checkedTouchpoints > Self.scenarioCount * 3)
+        #expect(personaInstances > Self.scenarioCount * 2)
+        #expect(customersWithTwoPersonas > Self.scenarioCount / 2)
+    }
+
+    /// Two events of a customer at the same time with different personas: the one processed
+    /// later (the later arrival) is the customer's persona from then on, in the engine as in
+    /// the reference.
+    @Test func personaTiesGoToTheLaterArrival() {
+        var tiedEntries = 0
+        for seed in 0..<UInt64(Self.scenarioCount / 5) {
+            let scenario = RandomScenario.make(seed: seed &+ 50_000, personaTies: true)
+            let expected = scenario.reference()
+            let actual = EngineHarness.run(
+                journeys: scenario.journeys, lateness: scenario.allowedLateness, arrivals: scenario.arrivals,
+                batchSize: 1 + Int(seed % 11))
+            let instancesMatch = Self.sameInstances(actual.sortedInstances, expected.instances)
+            let momentsMatch = actual.sortedMoments == expected.moments
+            let touchpointsMatch = actual.sortedTouchpoints == expected.touchpoints
+            let funnelProblems = actual.funnelDisagreements(with: expected)
+            if !instancesMatch || !momentsMatch || !touchpointsMatch || !funnelProblems.isEmpty {
+                Issue.record(
+                    "seed \(seed): instances \(instancesMatch), moments \(momentsMatch), touchpoints \(touchpointsMatch), "
+                        + "funnel \(funnelProblems.prefix(2))\n\(Self.firstDifference(actual: actual, expected: expected))")
+            }
+            let tieTimes = Set(
+                scenario.arrivals.filter { $0.eventID.hasPrefix("tie-") }.map { "\($0.customerID)|\($0.time)" })
+            tiedEntries += expected.instances.filter { tieTimes.contains("\($0.customerID)|\($0.enteredAt)") }.count
+        }
+        // Instances entered at a tie: there the arrival order decides the persona.
+        #expect(tiedEntries > 20)
     }
 
     @Test func anyArrivalOrderWithinLatenessGivesTheSameResult() {

@@ -17,16 +17,20 @@ struct EngineHarness {
     /// First meetings of each customer with each pair, from the instance records: each must
     /// appear once, on an instance of that customer.
     var firstTouches: [ReferenceTouchpointKey: Set<String>] = [:]
+    /// The running funnel counters per journey name, stage and persona (`*` included), summed
+    /// over every change set (as `cjm.funnel_stats` adds them up).
+    var funnel: [String: FunnelTally] = [:]
 
     /// - Parameter slice: when above 0, each batch's advance is begun with slices of
     ///   `beginAdvance(to:limit:)` of this many steps, as a replay does between chunks
     ///   of its COPY; the result must not change.
     static func run(
         journeys: [JourneyDefinition], lateness: TimeSpan, arrivals: [TouchpointEvent],
-        batchSize: Int, asOf: EventTime? = nil, slice: Int = 0
+        batchSize: Int, asOf: EventTime? = nil, slice: Int = 0, defaultPersona: String = "unknown"
     ) -> EngineHarness {
         var harness = EngineHarness()
-        var engine = JourneyEngine(catalog: JourneyCatalog(journeys: journeys), allowedLateness: lateness)
+        var engine = JourneyEngine(
+            catalog: JourneyCatalog(journeys: journeys), allowedLateness: lateness, defaultPersona: defaultPersona)
         var seen = Set<String>()
         var sequence: Int64 = 0
         for (index, event) in arrivals.enumerated() {
@@ -51,11 +55,23 @@ struct EngineHarness {
     mutating func absorb(_ changes: EngineChanges, journeys: [JourneyDefinition]) {
         for (key, tally) in changes.touchpoints {
             let name = ReferenceTouchpointKey(
-                journey: journeys[key.journey].name, stageIndex: key.stageIndex, touchpoint: key.touchpoint)
+                journey: journeys[key.journey].name, stageIndex: key.stageIndex, touchpoint: key.touchpoint,
+                persona: key.persona)
             touchpoints[name, default: (0, 0)].events += Int(tally.events)
             touchpoints[name, default: (0, 0)].customers += Int(tally.customers)
         }
+        for (key, tally) in changes.funnel {
+            funnel["\(journeys[key.journey].name)|\(key.stageIndex)|\(key.persona)", default: FunnelTally()] += tally
+        }
         for r in changes.instances {
+            for pair in r.personaFirstTouches ?? r.firstTouches {
+                let name = ReferenceTouchpointKey(
+                    journey: journeys[r.journey].name, stageIndex: pair.stageIndex, touchpoint: pair.touchpoint,
+                    persona: r.persona)
+                if !firstTouches[name, default: []].insert(r.customerID).inserted {
+                    newnessErrors.append("customer \(r.customerID) met \(name) for the first time twice")
+                }
+            }
             for pair in r.firstTouches {
                 let name = ReferenceTouchpointKey(
                     journey: journeys[r.journey].name, stageIndex: pair.stageIndex, touchpoint: pair.touchpoint)
@@ -76,7 +92,8 @@ struct EngineHarness {
                 reachedAt: r.stages.map(\.reachedAt),
                 status: ReferenceStatus(rawValue: r.status.rawValue)!, lastSeen: r.lastSeen, exitedAt: r.exitedAt,
                 events: r.stages.map { Int($0.events) }, sentimentSum: r.stages.map(\.sentimentSum),
-                sentimentCount: r.stages.map { Int($0.sentimentCount) }, revenue: r.stages.map(\.revenue))
+                sentimentCount: r.stages.map { Int($0.sentimentCount) }, revenue: r.stages.map(\.revenue),
+                persona: r.persona)
         }
         for (index, m) in changes.moments.enumerated() {
             let journey = journeys[m.journey]
@@ -101,7 +118,7 @@ struct EngineHarness {
                         stage: journey.stages[$0.stageIndex].name, stageIndex: $0.stageIndex,
                         sentiment: $0.sentiment)
                 },
-                detectedAt: m.detectedAt, recoveredAt: m.recoveredAt)
+                detectedAt: m.detectedAt, recoveredAt: m.recoveredAt, persona: m.persona)
         }
     }
 
@@ -115,12 +132,28 @@ struct EngineHarness {
         touchpoints.map {
             ReferenceTouchpointRow(
                 journey: $0.key.journey, stageIndex: $0.key.stageIndex, touchpoint: $0.key.touchpoint,
-                events: $0.value.events, customers: $0.value.customers)
-        }.sorted {
-            if $0.journey != $1.journey { return ReferenceOrder.precedes($0.journey, $1.journey) }
-            if $0.stageIndex != $1.stageIndex { return $0.stageIndex < $1.stageIndex }
-            return ReferenceOrder.precedes($0.touchpoint, $1.touchpoint)
+                persona: $0.key.persona, events: $0.value.events, customers: $0.value.customers)
+        }.sorted(by: ReferenceOrder.precedes)
+    }
+
+    /// Rows of the reference funnels (all instances and per persona) whose counters differ from
+    /// the running totals; running totals no row explains (non-zero) are listed too.
+    func funnelDisagreements(with expected: ReferenceResult) -> [String] {
+        var problems: [String] = []
+        var explained = Set<String>()
+        for row in expected.funnel + expected.funnelByPersona {
+            let key = "\(row.journey)|\(row.stageIndex)|\(row.persona)"
+            explained.insert(key)
+            let tally = funnel[key] ?? FunnelTally()
+            let wanted = FunnelTally(
+                reached: Int64(row.reached), customers: Int64(row.customers), active: Int64(row.active),
+                abandoned: Int64(row.abandoned), expired: Int64(row.expired))
+            if tally != wanted { problems.append("\(key): engine \(tally), reference \(wanted)") }
         }
+        for (key, tally) in funnel where !explained.contains(key) && tally != FunnelTally() {
+            problems.append("\(key): engine \(tally), no reference row")
+        }
+        return problems
     }
 
     /// Pairs whose count of customers differs from the first meetings recorded on instances.

@@ -7,7 +7,11 @@ public enum RandomScenario {
 
     /// A scenario determined entirely by `seed`: 1–3 journeys, 10–60 customers, about 3–40 events
     /// each, with duplicates re-sent within the lateness bound and arrival disorder within it.
-    public static func make(seed: UInt64) -> Scenario {
+    /// Some events carry a persona in a top-level `traits` object (a few an invalid one), so
+    /// customers change persona mid-journey. `personaTies`: some customers also get an extra
+    /// event at the very time of another of theirs, with another persona, so the arrival order
+    /// decides between them (such scenarios have equal times within a customer).
+    public static func make(seed: UInt64, personaTies: Bool = false) -> Scenario {
         var random = SplitMix64(seed: seed)
         let journeys = ScenarioJourneys.make(using: &random)
         let lateness = random.element(of: [
@@ -32,6 +36,7 @@ public enum RandomScenario {
             events += customers.events(customerID: customerID, start: start, using: &random)
         }
 
+        addPersonas(to: &events, seed: seed, ties: personaTies)
         let prefix = String(seed, radix: 16)
         for index in events.indices where random.chance(0.85) {
             events[index].eventID = random.chance(0.7) ? "evt-\(prefix)-\(index)" : uuidLike(using: &random)
@@ -66,6 +71,42 @@ public enum RandomScenario {
             }
         }
         return keyed.sorted { ($0.key, $0.order) < ($1.key, $1.order) }.map(\.event)
+    }
+
+    /// The personas events carry, and values at the persona's path that are not personas.
+    public static let personas = ["buyer", "browser", "pro", "caf\u{E9} \u{2615}", String(repeating: "p", count: 64)]
+    static let invalidPersonaJSON = ["42", "\"\"", "null", "{\"name\":\"buyer\"}", "\"\(String(repeating: "q", count: 65))\""]
+
+    private static func addPersonas(to events: inout [TouchpointEvent], seed: UInt64, ties: Bool) {
+        var random = SplitMix64(seed: seed ^ 0x9E6C_63D0_676A_9A99)
+        var styleOf: [String: (rate: Double, choices: [String])] = [:]
+        var tied: [TouchpointEvent] = []
+        for index in events.indices {
+            let customer = events[index].customerID
+            if styleOf[customer] == nil {
+                // Some customers never carry one; others one persona, or several in turn.
+                let rate = random.element(of: [0.0, 0.0, 0.2, 0.5])
+                let choices = (0..<random.int(in: 1...3)).map { _ in random.element(of: personas) }
+                styleOf[customer] = (rate, choices)
+            }
+            let style = styleOf[customer]!
+            if random.chance(style.rate) {
+                let persona = random.element(of: style.choices)
+                events[index].persona = persona
+                events[index].traitsJSON = "{\"persona\":\(JSONText.string(persona))}"
+            } else if style.rate > 0, random.chance(0.05) {
+                events[index].traitsJSON = "{\"persona\":\(random.element(of: invalidPersonaJSON))}"
+            }
+            if ties, style.rate > 0, random.chance(0.1) {
+                var twin = TouchpointEvent(
+                    eventID: "tie-\(index)", customerID: customer, name: "identify", time: events[index].time)
+                let persona = random.element(of: personas)
+                twin.persona = persona
+                twin.traitsJSON = "{\"persona\":\(JSONText.string(persona))}"
+                tied.append(twin)
+            }
+        }
+        events += tied
     }
 
     private static func uuidLike(using random: inout SplitMix64) -> String {

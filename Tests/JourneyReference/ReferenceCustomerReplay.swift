@@ -10,17 +10,22 @@ struct ReferenceCustomerReplay {
     /// Every instance so far, per journey (same order as `journeys`), oldest first.
     private(set) var instances: [[InstanceState]]
     private(set) var moments: [ReferenceMoment] = []
-    /// Events attributed per (journey, stage, touchpoint); the keys are the pairs the
-    /// customer met (each counts the customer once in `cjm.touchpoints.customers`).
+    /// Events attributed per (journey, stage, touchpoint, persona of the instance); the keys
+    /// are what the customer met (each counts the customer once in `cjm.touchpoints.customers`).
     private(set) var touchpointEvents: [ReferenceTouchpointKey: Int] = [:]
+
+    /// The customer's persona now: the value of the latest applied event that carried one.
+    /// Events are applied in (ts, arrival) order, so the latest applied is the latest by time.
+    private var persona: String
 
     // The customer's last applied event, in any journey.
     private var lastSeen: EventTime?
     private var lastEvent = ""
     private var lastTouchpoint = ""
 
-    init(customerID: String, journeys: [JourneyDefinition]) {
+    init(customerID: String, journeys: [JourneyDefinition], defaultPersona: String) {
         self.customerID = customerID
+        self.persona = defaultPersona
         self.journeys = journeys
         self.instances = Array(repeating: [], count: journeys.count)
     }
@@ -40,6 +45,8 @@ struct ReferenceCustomerReplay {
         var sentimentSum: [Double]
         var sentimentCount: [Int]
         var revenue: [DecimalText]
+        /// The customer's persona when the instance entered.
+        var persona: String
 
         var isOpen: Bool { exitedAt == nil }
     }
@@ -120,7 +127,7 @@ struct ReferenceCustomerReplay {
             stageIndex: instance.stage, stage: journeys[j].stages[instance.stage].name, reason: reason,
             lastEvent: lastEvent, lastTouchpoint: lastTouchpoint, lastSeen: lastSeen ?? instance.lastSeen,
             timeInStage: deadline - stageReached, painPoints: Array(instance.painPoints.suffix(50)),
-            detectedAt: deadline, recoveredAt: nil
+            detectedAt: deadline, recoveredAt: nil, persona: instance.persona
         )
     }
 
@@ -129,6 +136,7 @@ struct ReferenceCustomerReplay {
         lastSeen = event.time
         lastEvent = event.name
         lastTouchpoint = event.touchpoint
+        if let carried = event.persona { persona = carried }
         for j in journeys.indices {
             apply(event, journey: j)
         }
@@ -172,7 +180,7 @@ struct ReferenceCustomerReplay {
                     status: .active, lastSeen: event.time, exitedAt: nil, flaggedMoment: nil,
                     events: Array(repeating: 0, count: count), sentimentSum: Array(repeating: 0, count: count),
                     sentimentCount: Array(repeating: 0, count: count),
-                    revenue: Array(repeating: DecimalText(micros: 0), count: count)
+                    revenue: Array(repeating: DecimalText(micros: 0), count: count), persona: persona
                 ))
             target = instances[j].count - 1
         } else {
@@ -184,8 +192,9 @@ struct ReferenceCustomerReplay {
         let stage = instances[j][target].stage
         instances[j][target].events[stage] += 1
         touchpointEvents[
-            ReferenceTouchpointKey(journey: journey.name, stageIndex: stage, touchpoint: event.touchpoint), default: 0] +=
-            1
+            ReferenceTouchpointKey(
+                journey: journey.name, stageIndex: stage, touchpoint: event.touchpoint,
+                persona: instances[j][target].persona), default: 0] += 1
         if let sentiment = event.sentiment {
             instances[j][target].sentimentSum[stage] += sentiment
             instances[j][target].sentimentCount[stage] += 1
@@ -214,7 +223,7 @@ struct ReferenceCustomerReplay {
                         stage: journey.stages[instance.stage].name,
                         reachedAt: instance.reachedAt, status: instance.status, lastSeen: instance.lastSeen,
                         exitedAt: instance.exitedAt, events: instance.events, sentimentSum: instance.sentimentSum,
-                        sentimentCount: instance.sentimentCount, revenue: instance.revenue
+                        sentimentCount: instance.sentimentCount, revenue: instance.revenue, persona: instance.persona
                     ))
             }
         }

@@ -3,10 +3,13 @@ import JourneyCore
 /// The `cjm.funnel` view (docs/sql.md), recomputed from instance rows.
 public enum ReferenceFunnel {
     /// One row per journey (in the given order) and stage, also for stages nobody reached.
-    public static func rows(journeys: [JourneyDefinition], instances: [ReferenceInstance]) -> [ReferenceFunnelRow] {
+    /// `persona`: only that persona's instances (`cjm.funnel_by_persona`); nil: all of them.
+    public static func rows(journeys: [JourneyDefinition], instances: [ReferenceInstance], persona: String? = nil)
+        -> [ReferenceFunnelRow]
+    {
         var rows: [ReferenceFunnelRow] = []
         for journey in journeys {
-            let mine = instances.filter { $0.journey == journey.name }
+            let mine = instances.filter { $0.journey == journey.name && (persona == nil || $0.persona == persona) }
             let stageCount = journey.stages.count
             let reached = (0..<stageCount).map { k in mine.filter { $0.stageIndex >= k }.count }
             for k in 0..<stageCount {
@@ -39,6 +42,23 @@ public enum ReferenceFunnel {
                         avgSentiment: sentimentCount == 0 ? nil : sentimentSum / Double(sentimentCount),
                         revenue: mine.reduce(DecimalText(micros: 0)) { $0 + $1.revenue[k] }
                     ))
+                rows[rows.count - 1].persona = persona ?? "*"
+            }
+        }
+        return rows
+    }
+
+    /// `cjm.funnel_by_persona`: per journey (in the given order), every persona with an
+    /// instance in it (UTF-8 order), the funnel of that persona's instances.
+    public static func rowsByPersona(journeys: [JourneyDefinition], instances: [ReferenceInstance])
+        -> [ReferenceFunnelRow]
+    {
+        var rows: [ReferenceFunnelRow] = []
+        for journey in journeys {
+            let personas = Set(instances.filter { $0.journey == journey.name }.map(\.persona))
+                .sorted(by: ReferenceOrder.precedes)
+            for persona in personas {
+                rows += Self.rows(journeys: [journey], instances: instances, persona: persona)
             }
         }
         return rows

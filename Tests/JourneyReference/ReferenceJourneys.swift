@@ -11,10 +11,12 @@ public enum ReferenceJourneys {
     ///     is dropped (the first arrival wins).
     ///   - asOf: The end of the replay; every deadline before it takes effect. Nil means the
     ///     largest `ts` among the accepted events.
+    ///   - defaultPersona: The persona of a customer before any of their events carried one.
     /// - Returns: What the engine must produce when every arrival is within the allowed lateness.
-    public static func compute(journeys: [JourneyDefinition], arrivals: [TouchpointEvent], asOf: EventTime?)
-        -> ReferenceResult
-    {
+    public static func compute(
+        journeys: [JourneyDefinition], arrivals: [TouchpointEvent], asOf: EventTime?,
+        defaultPersona: String = "unknown"
+    ) -> ReferenceResult {
         var seenIDs = Set<String>()
         var accepted: [(arrival: Int, event: TouchpointEvent)] = []
         for (index, event) in arrivals.enumerated() where seenIDs.insert(event.eventID).inserted {
@@ -29,7 +31,8 @@ public enum ReferenceJourneys {
         for (customerID, events) in byCustomer {
             // Per customer, (ts, arrival) order; deadlines before each event's ts come first.
             let ordered = events.sorted { ($0.event.time, $0.arrival) < ($1.event.time, $1.arrival) }
-            var replay = ReferenceCustomerReplay(customerID: customerID, journeys: journeys)
+            var replay = ReferenceCustomerReplay(
+                customerID: customerID, journeys: journeys, defaultPersona: defaultPersona)
             for (_, event) in ordered {
                 replay.fireDeadlines(before: event.time)
                 replay.apply(event)
@@ -37,10 +40,16 @@ public enum ReferenceJourneys {
             if let end { replay.fireDeadlines(before: end) }
             instances += replay.instanceRows()
             moments += replay.moments
+            var allPersonas = Set<ReferenceTouchpointKey>()
             for (key, count) in replay.touchpointEvents {
                 touchpoints[key, default: (0, 0)].events += count
                 touchpoints[key, default: (0, 0)].customers += 1
+                var all = key
+                all.persona = "*"
+                touchpoints[all, default: (0, 0)].events += count
+                allPersonas.insert(all)
             }
+            for all in allPersonas { touchpoints[all, default: (0, 0)].customers += 1 }
         }
 
         instances.sort {
@@ -59,12 +68,9 @@ public enum ReferenceJourneys {
             touchpoints: touchpoints.map {
                 ReferenceTouchpointRow(
                     journey: $0.key.journey, stageIndex: $0.key.stageIndex, touchpoint: $0.key.touchpoint,
-                    events: $0.value.events, customers: $0.value.customers)
-            }.sorted {
-                if $0.journey != $1.journey { return ReferenceOrder.precedes($0.journey, $1.journey) }
-                if $0.stageIndex != $1.stageIndex { return $0.stageIndex < $1.stageIndex }
-                return ReferenceOrder.precedes($0.touchpoint, $1.touchpoint)
-            }
+                    persona: $0.key.persona, events: $0.value.events, customers: $0.value.customers)
+            }.sorted(by: ReferenceOrder.precedes),
+            funnelByPersona: ReferenceFunnel.rowsByPersona(journeys: journeys, instances: instances)
         )
     }
 }
@@ -74,6 +80,14 @@ public enum ReferenceOrder {
     /// Whether `a` sorts before `b` in UTF-8 byte order.
     public static func precedes(_ a: String, _ b: String) -> Bool {
         a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+
+    /// Orders touchpoint rows by journey, stage, touchpoint and persona.
+    public static func precedes(_ a: ReferenceTouchpointRow, _ b: ReferenceTouchpointRow) -> Bool {
+        if a.journey != b.journey { return precedes(a.journey, b.journey) }
+        if a.stageIndex != b.stageIndex { return a.stageIndex < b.stageIndex }
+        if a.touchpoint != b.touchpoint { return precedes(a.touchpoint, b.touchpoint) }
+        return precedes(a.persona, b.persona)
     }
 
     /// Orders (journey, customer, instance) keys: journey, then customer, then instance number.

@@ -13,15 +13,21 @@ public struct ReferenceResult: Sendable, Hashable {
     public var acceptedEvents: Int
     /// Arrivals dropped because an earlier arrival had the same event id.
     public var duplicateEvents: Int
-    /// Attributed events and distinct customers per journey, stage and touchpoint
-    /// (`cjm.touchpoints`), ordered by journey name, stage index and touchpoint.
+    /// Attributed events and distinct customers per journey, stage, touchpoint and persona
+    /// (`cjm.touchpoints`; persona `*`: every instance), ordered by journey name, stage index,
+    /// touchpoint and persona.
     public var touchpoints: [ReferenceTouchpointRow]
+    /// `cjm.funnel_by_persona`: the funnel of each persona's instances, by journey (in
+    /// configuration order), persona (UTF-8 order) and stage.
+    public var funnelByPersona: [ReferenceFunnelRow]
 
     /// Creates a result; the reference builds these, tests may build expected ones.
     public init(
         instances: [ReferenceInstance], moments: [ReferenceMoment], funnel: [ReferenceFunnelRow],
-        acceptedEvents: Int, duplicateEvents: Int, touchpoints: [ReferenceTouchpointRow] = []
+        acceptedEvents: Int, duplicateEvents: Int, touchpoints: [ReferenceTouchpointRow] = [],
+        funnelByPersona: [ReferenceFunnelRow] = []
     ) {
+        self.funnelByPersona = funnelByPersona
         self.instances = instances
         self.moments = moments
         self.funnel = funnel
@@ -36,11 +42,14 @@ public struct ReferenceTouchpointKey: Sendable, Hashable {
     public var journey: String
     public var stageIndex: Int
     public var touchpoint: String
+    /// The instances' persona, `*` for every instance.
+    public var persona: String
 
-    public init(journey: String, stageIndex: Int, touchpoint: String) {
+    public init(journey: String, stageIndex: Int, touchpoint: String, persona: String = "*") {
         self.journey = journey
         self.stageIndex = stageIndex
         self.touchpoint = touchpoint
+        self.persona = persona
     }
 }
 
@@ -49,15 +58,20 @@ public struct ReferenceTouchpointRow: Sendable, Hashable {
     public var journey: String
     public var stageIndex: Int
     public var touchpoint: String
+    /// The instances' persona, `*` for every instance.
+    public var persona: String
     /// Events attributed to the stage at this touchpoint.
     public var events: Int
     /// Distinct customers among them.
     public var customers: Int
 
-    public init(journey: String, stageIndex: Int, touchpoint: String, events: Int, customers: Int) {
+    public init(
+        journey: String, stageIndex: Int, touchpoint: String, persona: String = "*", events: Int, customers: Int
+    ) {
         self.journey = journey
         self.stageIndex = stageIndex
         self.touchpoint = touchpoint
+        self.persona = persona
         self.events = events
         self.customers = customers
     }
@@ -113,13 +127,17 @@ public struct ReferenceInstance: Sendable, Hashable {
     public var sentimentCount: [Int]
     /// Per stage: exact sum of attributed revenue (zero when none).
     public var revenue: [DecimalText]
+    /// The customer's persona at entry.
+    public var persona: String
 
     /// Creates an instance row; the reference builds these, tests may build expected ones.
     public init(
         journey: String, customerID: String, instance: Int, enteredAt: EventTime, stageIndex: Int, stage: String,
         reachedAt: [EventTime?], status: ReferenceStatus, lastSeen: EventTime, exitedAt: EventTime?,
-        events: [Int], sentimentSum: [Double], sentimentCount: [Int], revenue: [DecimalText]
+        events: [Int], sentimentSum: [Double], sentimentCount: [Int], revenue: [DecimalText],
+        persona: String = "unknown"
     ) {
+        self.persona = persona
         self.journey = journey
         self.customerID = customerID
         self.instance = instance
@@ -165,13 +183,17 @@ public struct ReferenceMoment: Sendable, Hashable {
     public var detectedAt: EventTime
     /// Time of the first event of the customer after detection while the instance was still open.
     public var recoveredAt: EventTime?
+    /// The instance's persona.
+    public var persona: String
 
     /// Creates a moment row; the reference builds these, tests may build expected ones.
     public init(
         journey: String, customerID: String, instance: Int, stageIndex: Int, stage: String,
         reason: ReferenceMomentReason, lastEvent: String, lastTouchpoint: String, lastSeen: EventTime,
-        timeInStage: TimeSpan, painPoints: [ReferencePainPoint], detectedAt: EventTime, recoveredAt: EventTime?
+        timeInStage: TimeSpan, painPoints: [ReferencePainPoint], detectedAt: EventTime, recoveredAt: EventTime?,
+        persona: String = "unknown"
     ) {
+        self.persona = persona
         self.journey = journey
         self.customerID = customerID
         self.instance = instance
@@ -218,6 +240,8 @@ public struct ReferencePainPoint: Sendable, Hashable {
 public struct ReferenceFunnelRow: Sendable, Hashable {
     /// The journey's name.
     public var journey: String
+    /// The persona whose instances the row counts, `*` for every instance (`cjm.funnel`).
+    public var persona: String = "*"
     /// Index of the stage (0-based).
     public var stageIndex: Int
     /// Name of the stage.

@@ -26,8 +26,11 @@ public struct Scenario: Sendable, Equatable {
 
     /// The reference result for these arrivals; `asOf` nil means the largest accepted `ts`.
     public func reference(asOf: EventTime? = nil) -> ReferenceResult {
-        ReferenceJourneys.compute(journeys: journeys, arrivals: arrivals, asOf: asOf)
+        ReferenceJourneys.compute(journeys: journeys, arrivals: arrivals, asOf: asOf, defaultPersona: Self.defaultPersona)
     }
+
+    /// The persona of customers before any event carried one, in every scenario.
+    public static let defaultPersona = "unknown"
 
     /// Another arrival order of the same events that still respects the lateness bound.
     ///

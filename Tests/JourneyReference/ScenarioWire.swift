@@ -119,6 +119,7 @@ extension Scenario {
             if let revenue = event.revenue { fields.append(("revenue", style.revenueText(revenue))) }
         }
         if let properties = event.propertiesJSON { fields.append(("properties", properties)) }
+        if let traits = event.traitsJSON { fields.append(("traits", traits)) }
         let rotation = style.fieldRotation % fields.count
         let ordered = fields[rotation...] + fields[..<rotation]
         return "{" + ordered.map { "\(string($0.0)):\($0.1)" }.joined(separator: ",") + "}\n"

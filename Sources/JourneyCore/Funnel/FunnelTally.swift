@@ -1,13 +1,16 @@
 import Foundation
 
-/// One stage of one journey: the row of `cjm.funnel_stats`.
+/// One stage of one journey for one persona: the row of `cjm.funnel_stats`.
 public struct FunnelStageKey: Hashable, Sendable {
     public var journey: Int
     public var stageIndex: Int
+    /// The persona of the instances, or ``PersonaSettings/all`` for every instance.
+    public var persona: String
 
-    public init(journey: Int, stageIndex: Int) {
+    public init(journey: Int, stageIndex: Int, persona: String = PersonaSettings.all) {
         self.journey = journey
         self.stageIndex = stageIndex
+        self.persona = persona
     }
 }
 
@@ -61,11 +64,14 @@ public struct TimeToNextKey: Hashable, Sendable {
     public var stageIndex: Int
     /// See ``DurationBuckets``.
     public var bucket: Int
+    /// The persona of the instances, or ``PersonaSettings/all`` for every instance.
+    public var persona: String
 
-    public init(journey: Int, stageIndex: Int, bucket: Int) {
+    public init(journey: Int, stageIndex: Int, bucket: Int, persona: String = PersonaSettings.all) {
         self.journey = journey
         self.stageIndex = stageIndex
         self.bucket = bucket
+        self.persona = persona
     }
 }
 
