@@ -38,5 +38,6 @@ public enum SchemaMigrations {
         Migration(16, "seal_queue", PackageResources._16_seal_queue_sql),
         Migration(17, "context_and_traits", PackageResources._17_context_and_traits_sql),
         Migration(18, "journey_map", PackageResources._18_journey_map_sql),
+        Migration(19, "personas", PackageResources._19_personas_sql),
     ]
 }

@@ -11,15 +11,19 @@ public struct CJMConfiguration: Sendable, Equatable {
     public var sources: [SourceSettings]
     public var ingest: IngestSettings
     public var journeys: [JourneyDefinition]
+    /// Where personas come from; the paths are also in ``ingest`` (`personaPaths`), which is
+    /// what the decoder reads.
+    public var personas: PersonaSettings
     public var alerts: AlertSettings
     public var service: ServiceSettings
     public var retention: RetentionSettings
 
     public init(
         database: DatabaseSettings = .init(), sources: [SourceSettings] = [], ingest: IngestSettings = .init(),
-        journeys: [JourneyDefinition], alerts: AlertSettings = .init(), service: ServiceSettings = .init(),
-        retention: RetentionSettings = .init()
+        journeys: [JourneyDefinition], personas: PersonaSettings = .init(), alerts: AlertSettings = .init(),
+        service: ServiceSettings = .init(), retention: RetentionSettings = .init()
     ) {
+        self.personas = personas
         self.database = database
         self.sources = sources
         self.ingest = ingest

@@ -30,6 +30,13 @@ public struct EventDecoder: Sendable {
 
     /// Decodes one line (without its line ending).
     public func decode(_ line: UnsafeRawBufferPointer, now: EventTime) -> DecodeResult {
+        var ignoredPersona = false
+        return decode(line, now: now, ignoredPersona: &ignoredPersona)
+    }
+
+    /// Decodes one line (without its line ending); sets `ignoredPersona` when a persona path
+    /// led to a value that is not a persona (the event is accepted without one).
+    public func decode(_ line: UnsafeRawBufferPointer, now: EventTime, ignoredPersona: inout Bool) -> DecodeResult {
         guard let base = line.baseAddress, !line.isEmpty else { return .blank }
         guard line.count <= settings.maxLineBytes else {
             return .rejected(.lineTooLong(length: Int64(line.count), maxLineBytes: settings.maxLineBytes))
@@ -53,7 +60,15 @@ public struct EventDecoder: Sendable {
             return .rejected(Rejection(reason: .invalidJSON, detail: error.detail))
         }
         do {
-            return .event(try EventFieldResolver(scanner: scanner, slots: slots, settings: settings).event(now: now))
+            var event = try EventFieldResolver(scanner: scanner, slots: slots, settings: settings).event(now: now)
+            if !settings.personaPaths.isEmpty {
+                switch scanner.lookUpPersona(paths: settings.personaPaths, slots: slots) {
+                case .absent: break
+                case .persona(let persona): event.persona = persona
+                case .ignored: ignoredPersona = true
+                }
+            }
+            return .event(event)
         } catch {
             return .rejected(error)
         }

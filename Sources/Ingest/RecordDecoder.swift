@@ -29,9 +29,11 @@ public struct RecordDecoder: Sendable {
 
     /// A complete line, without its line ending.
     public func decode(_ line: UnsafeRawBufferPointer, receivedAt: EventTime) -> Record {
-        switch decoder.decode(line, now: receivedAt) {
+        var ignoredPersona = false
+        switch decoder.decode(line, now: receivedAt, ignoredPersona: &ignoredPersona) {
         case .event(let event):
-            return .event(AcceptedEvent(event: event, source: source, receivedAt: receivedAt))
+            return .event(
+                AcceptedEvent(event: event, source: source, receivedAt: receivedAt, ignoredPersona: ignoredPersona))
         case .rejected(let rejection):
             return .rejection(
                 RejectedLine(

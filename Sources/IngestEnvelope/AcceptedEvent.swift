@@ -8,10 +8,13 @@ public struct AcceptedEvent: Sendable {
     public var source: String
     /// Wall-clock time of acceptance.
     public var receivedAt: EventTime
+    /// A `personas.from` path led to a value that is not a persona (counted, then ignored).
+    public var ignoredPersona: Bool
 
-    public init(event: TouchpointEvent, source: String, receivedAt: EventTime) {
+    public init(event: TouchpointEvent, source: String, receivedAt: EventTime, ignoredPersona: Bool = false) {
         self.event = event
         self.source = source
         self.receivedAt = receivedAt
+        self.ignoredPersona = ignoredPersona
     }
 }

@@ -4,7 +4,9 @@ import Yams
 
 /// The top level of the file and the small sections (`database`, `service`).
 extension ConfigReader {
-    static let topLevelKeys = ["database", "sources", "ingest", "journeys", "alerts", "service", "retention"]
+    static let topLevelKeys = [
+        "database", "sources", "ingest", "journeys", "personas", "alerts", "service", "retention",
+    ]
 
     /// The configuration read from `root`, with defaults where keys are absent. When
     /// `problems` is not empty afterwards, the result is incomplete and must not be used.
@@ -23,12 +25,15 @@ extension ConfigReader {
                 knownKeys: Self.topLevelKeys
             )
         else { return empty }
-        let ingest = readIngest(top["ingest"])
+        var ingest = readIngest(top["ingest"])
+        let personas = readPersonas(top["personas"])
+        ingest.personaPaths = personas.paths
         return CJMConfiguration(
             database: readDatabase(top["database"]),
             sources: readSources(top["sources"]),
             ingest: ingest,
             journeys: readJourneys(top["journeys"], in: top),
+            personas: personas,
             alerts: readAlerts(top["alerts"]),
             service: readService(top["service"]),
             retention: readRetention(top["retention"], allowedLateness: ingest.allowedLateness)

@@ -17,6 +17,9 @@ public struct IngestSettings: Sendable, Equatable {
     /// its times corrected for the client's clock error (docs/http.md); never below it,
     /// which would reorder events.
     public var clockSkewTolerance: TimeSpan = .minutes(5)
+    /// Where the decoder looks for an event's persona: `personas.from` (``PersonaSettings``),
+    /// each path split into member names. Empty: events carry no persona.
+    public var personaPaths: [[String]] = []
     public init() {}
 }
 

@@ -14,8 +14,10 @@ extension DerivedRowWriter {
             var active: [String] = []
             var abandoned: [String] = []
             var expired: [String] = []
+            var personas: [String] = []
             for (key, tally) in stages {
                 journeys.append(catalog.journeys[key.journey].name)
+                personas.append(key.persona)
                 indexes.append("\(key.stageIndex)")
                 reached.append("\(tally.reached)")
                 customers.append("\(tally.customers)")
@@ -25,9 +27,11 @@ extension DerivedRowWriter {
             }
             _ = try connection.execute(
                 """
-                INSERT INTO cjm.funnel_stats AS f (journey, stage_index, reached, customers, active, abandoned, expired)
-                SELECT * FROM unnest($1::text[], $2::int[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[])
-                ON CONFLICT (journey, stage_index) DO UPDATE SET
+                INSERT INTO cjm.funnel_stats AS f
+                    (journey, stage_index, reached, customers, active, abandoned, expired, persona)
+                SELECT * FROM unnest($1::text[], $2::int[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[],
+                                     $8::text[])
+                ON CONFLICT (journey, stage_index, persona) DO UPDATE SET
                     reached = f.reached + EXCLUDED.reached, customers = f.customers + EXCLUDED.customers,
                     active = f.active + EXCLUDED.active, abandoned = f.abandoned + EXCLUDED.abandoned,
                     expired = f.expired + EXCLUDED.expired
@@ -35,7 +39,7 @@ extension DerivedRowWriter {
                 [
                     .text(SQLText.textArray(journeys)), .text(SQLText.array(indexes)), .text(SQLText.array(reached)),
                     .text(SQLText.array(customers)), .text(SQLText.array(active)), .text(SQLText.array(abandoned)),
-                    .text(SQLText.array(expired)),
+                    .text(SQLText.array(expired)), .text(SQLText.textArray(personas)),
                 ])
         }
         let buckets = timeToNext.filter { $0.value != 0 }
@@ -44,22 +48,24 @@ extension DerivedRowWriter {
             var indexes: [String] = []
             var bucketNumbers: [String] = []
             var counts: [String] = []
+            var personas: [String] = []
             for (key, count) in buckets {
                 journeys.append(catalog.journeys[key.journey].name)
+                personas.append(key.persona)
                 indexes.append("\(key.stageIndex)")
                 bucketNumbers.append("\(key.bucket)")
                 counts.append("\(count)")
             }
             _ = try connection.execute(
                 """
-                INSERT INTO cjm.time_to_next AS t (journey, stage_index, bucket, instances)
-                SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int8[])
-                ON CONFLICT (journey, stage_index, bucket) DO UPDATE SET instances = t.instances + EXCLUDED.instances
+                INSERT INTO cjm.time_to_next AS t (journey, stage_index, bucket, instances, persona)
+                SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int8[], $5::text[])
+                ON CONFLICT (journey, stage_index, bucket, persona) DO UPDATE SET instances = t.instances + EXCLUDED.instances
                 """,
                 [
                     .text(SQLText.textArray(journeys)), .text(SQLText.array(indexes)),
                     .text(SQLText.array(bucketNumbers)),
-                    .text(SQLText.array(counts)),
+                    .text(SQLText.array(counts)), .text(SQLText.textArray(personas)),
                 ])
         }
     }

@@ -26,7 +26,11 @@ extension DerivedRowWriter {
                 stage_sentiment_count = EXCLUDED.stage_sentiment_count,
                 stage_sentiment_sum = EXCLUDED.stage_sentiment_sum, stage_revenue = EXCLUDED.stage_revenue,
                 pain_points = EXCLUDED.pain_points, moments = EXCLUDED.moments,
-                first_touches = i.first_touches || EXCLUDED.first_touches
+                first_touches = i.first_touches || EXCLUDED.first_touches, persona = EXCLUDED.persona,
+                persona_first_touches =
+                    CASE WHEN i.persona_first_touches IS NULL AND EXCLUDED.persona_first_touches IS NULL THEN NULL
+                         ELSE coalesce(i.persona_first_touches, i.first_touches)
+                              || coalesce(EXCLUDED.persona_first_touches, EXCLUDED.first_touches) END
             """)
     }
 
@@ -91,6 +95,12 @@ extension DerivedRowWriter {
                 writer.appendJSONB(r.painPoints.isEmpty ? "[]" : SQLText.painPoints(r.painPoints, journey: journey))
                 writer.appendInt32(r.moments)
                 writer.appendText(TouchpointPairList.encode(r.firstTouches))
+                writer.appendText(r.persona)
+                if let pairs = r.personaFirstTouches {
+                    writer.appendText(TouchpointPairList.encode(pairs))
+                } else {
+                    writer.appendNull()
+                }
                 try writer.endRow()
             }
         }
@@ -201,9 +211,27 @@ extension DerivedRowWriter {
                 } else {
                     writer.appendNull()
                 }
+                writer.appendText(m.persona)
                 try writer.endRow()
             }
         }
+    }
+
+    /// Keeps the personas of the customers whose persona changed (`cjm.customer_personas`).
+    func writePersonas(_ personas: [CustomerPersona]) throws {
+        guard !personas.isEmpty else { return }
+        let sorted = personas.sorted { KeyOrder.compareBytes($0.customerID, $1.customerID) < 0 }
+        _ = try connection.execute(
+            """
+            INSERT INTO cjm.customer_personas AS c (customer_id, persona, set_at)
+            SELECT u.customer_id, u.persona, to_timestamp(0) + u.micros * interval '1 microsecond'
+            FROM unnest($1::text[], $2::text[], $3::int8[]) AS u(customer_id, persona, micros)
+            ON CONFLICT (customer_id) DO UPDATE SET persona = EXCLUDED.persona, set_at = EXCLUDED.set_at
+            """,
+            [
+                .text(SQLText.textArray(sorted.map(\.customerID))), .text(SQLText.textArray(sorted.map(\.persona))),
+                .text(SQLText.array(sorted.map { "\($0.setAt.microseconds)" })),
+            ])
     }
 
     /// Adds each touchpoint's activity, and its customers met there for the first time, to
@@ -221,13 +249,14 @@ extension DerivedRowWriter {
                 writer.appendDouble(tally.sentimentSum)
                 writer.appendText(tally.revenue.description)
                 writer.appendInteger(tally.customers)
+                writer.appendText(key.persona)
                 try writer.endRow()
             }
         }
         _ = try connection.execute(
             """
             INSERT INTO cjm.touchpoint_stats AS t SELECT * FROM pg_temp.stage_touchpoints
-            ON CONFLICT (journey, stage_index, touchpoint) DO UPDATE SET
+            ON CONFLICT (journey, stage_index, touchpoint, persona) DO UPDATE SET
                 events = t.events + EXCLUDED.events, sentiment_count = t.sentiment_count + EXCLUDED.sentiment_count,
                 sentiment_sum = t.sentiment_sum + EXCLUDED.sentiment_sum, revenue = t.revenue + EXCLUDED.revenue,
                 customers = t.customers + EXCLUDED.customers

@@ -45,6 +45,8 @@ final class DerivedRowWriter {
         }
         try writeTouchpoints(changes.touchpoints)
         marks.append(("touchpoints", .now))
+        try writePersonas(changes.personas)
+        marks.append(("personas", .now))
         try writeDecisions(changes.decisions)
         marks.append(("decisions", .now))
         try writeFunnel(changes.funnel, timeToNext: changes.timeToNext)

@@ -36,26 +36,65 @@ enum EngineSnapshotLoader {
             result.string(row: row, column: 0).flatMap { catalog.journeyIndex(named: $0) }
         }
 
-        // Per customer and journey: instances, furthest stage, and every touchpoint pair met
-        // (``TouchpointPairList``; concatenated, the lists of the instances are one list).
+        // Per customer, journey and persona: instances, furthest stage, and every touchpoint
+        // pair met, in the journey and as the persona (``TouchpointPairList``; concatenated,
+        // the lists of the instances are one list). Ordered so a customer's rows follow one
+        // another.
         let histories = try connection.execute(
             """
             SELECT journey, customer_id, max(instance), max(stage_index),
-                   string_agg(first_touches, '') FILTER (WHERE first_touches <> '')
+                   string_agg(first_touches, '') FILTER (WHERE first_touches <> ''), persona,
+                   string_agg(coalesce(persona_first_touches, first_touches), '')
+                       FILTER (WHERE coalesce(persona_first_touches, first_touches) <> '')
             FROM cjm.journey_instances
-            WHERE journey = ANY($1::text[]) GROUP BY 1, 2
+            WHERE journey = ANY($1::text[]) GROUP BY 1, 2, persona ORDER BY 1, 2
             """,
             [.text(SQLText.textArray(names))])
         snapshot.customerJourneys.reserveCapacity(histories.rowCount)
-        for row in 0..<histories.rowCount {
-            guard let j = journeyIndex(histories, row), let customer = histories.string(row: row, column: 1) else {
-                continue
+        var groupStart = 0
+        while groupStart < histories.rowCount {
+            var groupEnd = groupStart + 1
+            while groupEnd < histories.rowCount,
+                histories.string(row: groupEnd, column: 0) == histories.string(row: groupStart, column: 0),
+                histories.string(row: groupEnd, column: 1) == histories.string(row: groupStart, column: 1)
+            {
+                groupEnd += 1
             }
-            snapshot.customerJourneys.append(
-                StoredCustomerJourney(
-                    journey: j, customerID: customer, instances: Int32(try histories.int64(row: row, column: 2) ?? 0),
-                    furthestStage: Int(try histories.int64(row: row, column: 3) ?? -1),
-                    touchpointPairs: try histories.string(row: row, column: 4).map(TouchpointPairList.decode) ?? []))
+            defer { groupStart = groupEnd }
+            guard let j = journeyIndex(histories, groupStart),
+                let customer = histories.string(row: groupStart, column: 1)
+            else { continue }
+            var stored = StoredCustomerJourney(
+                journey: j, customerID: customer, instances: 0, furthestStage: -1, touchpointPairs: [])
+            var latestRow = groupStart
+            for row in groupStart..<groupEnd {
+                let instances = Int32(try histories.int64(row: row, column: 2) ?? 0)
+                if instances > stored.instances {
+                    stored.instances = instances
+                    latestRow = row
+                }
+                stored.furthestStage = max(stored.furthestStage, Int(try histories.int64(row: row, column: 3) ?? -1))
+                stored.touchpointPairs += try histories.string(row: row, column: 4).map(TouchpointPairList.decode) ?? []
+            }
+            for row in groupStart..<groupEnd {
+                stored.personas.append(
+                    StoredPersonaHistory(
+                        persona: histories.string(row: row, column: 5) ?? PersonaSettings.standardDefault,
+                        furthestStage: Int(try histories.int64(row: row, column: 3) ?? -1),
+                        touchpointPairs: try histories.string(row: row, column: 6).map(TouchpointPairList.decode) ?? [],
+                        isLatest: row == latestRow))
+            }
+            snapshot.customerJourneys.append(stored)
+        }
+
+        let personas = try connection.execute("SELECT customer_id, persona, set_at FROM cjm.customer_personas")
+        snapshot.customerPersonas.reserveCapacity(personas.rowCount)
+        for row in 0..<personas.rowCount {
+            snapshot.customerPersonas.append(
+                CustomerPersona(
+                    customerID: personas.string(row: row, column: 0) ?? "",
+                    persona: personas.string(row: row, column: 1) ?? PersonaSettings.standardDefault,
+                    setAt: EventTime(microseconds: try personas.timestampMicroseconds(row: row, column: 2) ?? 0)))
         }
 
         snapshot.openInstances = try loadOpenInstances(catalog: catalog, names: names, connection: connection)
@@ -68,7 +107,7 @@ enum EngineSnapshotLoader {
         let moments = try connection.execute(
             """
             SELECT m.journey, m.customer_id, m.instance, m.moment, m.stage_index, m.last_event, m.last_touchpoint,
-                   m.last_seen, (extract(epoch FROM m.time_in_stage) * 1000000)::int8, m.detected_at
+                   m.last_seen, (extract(epoch FROM m.time_in_stage) * 1000000)::int8, m.detected_at, m.persona
             FROM cjm.instance_rows i
             CROSS JOIN LATERAL (
                 SELECT * FROM cjm.moment_rows m
@@ -93,7 +132,7 @@ enum EngineSnapshotLoader {
                     timeInStage: TimeSpan(microseconds: try moments.int64(row: row, column: 8) ?? 0),
                     painPoints: [],
                     detectedAt: EventTime(microseconds: try moments.timestampMicroseconds(row: row, column: 9) ?? 0),
-                    recoveredAt: nil))
+                    recoveredAt: nil, persona: moments.string(row: row, column: 10) ?? PersonaSettings.standardDefault))
         }
 
         // Events of journaled batches (see `JourneySink`) come after: the sink applies them again.
@@ -121,7 +160,7 @@ enum EngineSnapshotLoader {
                    array_to_string(ARRAY(SELECT (extract(epoch FROM r) * 1000000)::int8
                                          FROM unnest(reached_at) WITH ORDINALITY u(r, n) ORDER BY n), ',', ''),
                    array_to_string(stage_events, ','), array_to_string(stage_sentiment_count, ','),
-                   array_to_string(stage_sentiment_sum, ','), array_to_string(stage_revenue, ',')
+                   array_to_string(stage_sentiment_sum, ','), array_to_string(stage_revenue, ','), persona
             FROM cjm.instance_rows
             WHERE exited_at IS NULL AND journey = ANY($1::text[])
             ORDER BY journey, customer_id, instance
@@ -164,7 +203,8 @@ enum EngineSnapshotLoader {
                     exitedAt: nil, stages: stages,
                     lastEvent: rows.string(row: row, column: 7) ?? "",
                     lastTouchpoint: rows.string(row: row, column: 8) ?? "",
-                    painPoints: [], moments: Int32(try rows.int64(row: row, column: 9) ?? 0)))
+                    painPoints: [], moments: Int32(try rows.int64(row: row, column: 9) ?? 0),
+                    persona: rows.string(row: row, column: 15) ?? PersonaSettings.standardDefault))
         }
         let pain = try connection.execute(
             """
@@ -255,7 +295,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
 /// turn a row of them into an event with its arrival sequence.
 enum StoredEventRow {
     static let columns =
-        "cjm.event_id(event_key), customer_id, ts, event, touchpoint, journey, sentiment, revenue, properties::text, seq"
+        "cjm.event_id(event_key), customer_id, ts, event, touchpoint, journey, sentiment, revenue, properties::text, seq, persona"
     /// The position of `seq` in ``columns``.
     static let sequenceColumn = 9
 
@@ -269,7 +309,7 @@ enum StoredEventRow {
             journey: rows.string(row: row, column: 5),
             sentiment: try rows.double(row: row, column: 6),
             revenue: rows.string(row: row, column: 7).flatMap { DecimalText(json: $0) },
-            propertiesJSON: rows.string(row: row, column: 8))
+            propertiesJSON: rows.string(row: row, column: 8), persona: rows.string(row: row, column: 10))
         return (event, try rows.int64(row: row, column: sequenceColumn) ?? 0)
     }
 }

@@ -22,6 +22,8 @@ public struct FunnelRow: Sendable, Equatable {
     public var avgSentiment: Double?
     /// Exact decimal text, e.g. `1234.500000`.
     public var revenue: String
+    /// The persona whose instances the row counts (`cjm.funnel_by_persona`); nil: every instance.
+    public var persona: String? = nil
 }
 
 /// One column of the funnel views as cjmd reads and prints it.
@@ -75,17 +77,36 @@ public enum FunnelQuery {
         return try rows(result)
     }
 
-    /// `cjm.funnel_between(journey, from, to)`.
-    public static func funnelBetween(
-        _ connection: PostgresConnection, journey: String, from: EventTime, to: EventTime
+    /// `cjm.funnel_by_persona`, optionally for one journey and one persona; by journey,
+    /// persona and stage.
+    public static func funnelByPersona(
+        _ connection: PostgresConnection, journey: String? = nil, persona: String? = nil
     ) throws -> [FunnelRow] {
         let result = try connection.execute(
-            "SELECT \(columns) FROM cjm.funnel_between($1, $2, $3)",
+            """
+            SELECT \(columns), persona FROM cjm.funnel_by_persona
+            WHERE ($1::text IS NULL OR journey = $1::text) AND ($2::text IS NULL OR persona = $2::text)
+            """,
+            [journey.map { .text($0) }, persona.map { .text($0) }])
+        var funnel = try rows(result)
+        for i in funnel.indices { funnel[i].persona = result.string(row: i, column: FunnelRow.columns.count) }
+        return funnel
+    }
+
+    /// `cjm.funnel_between(journey, from, to, persona)`: the instances that entered in
+    /// [from, to), of `persona` only unless nil.
+    public static func funnelBetween(
+        _ connection: PostgresConnection, journey: String, from: EventTime, to: EventTime, persona: String? = nil
+    ) throws -> [FunnelRow] {
+        let result = try connection.execute(
+            "SELECT \(columns) FROM cjm.funnel_between($1, $2, $3, $4)",
             [
                 .text(journey), .timestamp(microsecondsSinceEpoch: from.microseconds),
-                .timestamp(microsecondsSinceEpoch: to.microseconds),
+                .timestamp(microsecondsSinceEpoch: to.microseconds), persona.map { .text($0) },
             ])
-        return try rows(result)
+        var funnel = try rows(result)
+        if let persona { for i in funnel.indices { funnel[i].persona = persona } }
+        return funnel
     }
 
     /// Decodes rows selected as ``columns``, by position in that list.

@@ -61,7 +61,7 @@ public enum JourneyMapQuery {
         let exits = try connection.execute(
             """
             SELECT stage_index, last_event, last_touchpoint, abandonments, share
-            FROM cjm.exit_points WHERE journey = $1 AND rank <= 3 ORDER BY stage_index, rank
+            FROM cjm.exit_points WHERE journey = $1 AND persona = '*' AND rank <= 3 ORDER BY stage_index, rank
             """, parameter)
         for row in 0..<exits.rowCount {
             guard let index = try exits.int64(row: row, column: 0).map(Int.init), stages.indices.contains(index) else {
@@ -80,7 +80,7 @@ public enum JourneyMapQuery {
             SELECT stage_index, touchpoint, customers, events FROM (
                 SELECT stage_index, touchpoint, customers, events,
                        row_number() OVER (PARTITION BY stage_index ORDER BY customers DESC, touchpoint) AS place
-                FROM cjm.touchpoints WHERE journey = $1) t
+                FROM cjm.touchpoints WHERE journey = $1 AND persona = '*') t
             WHERE place <= 5 ORDER BY stage_index, place
             """, parameter)
         for row in 0..<touchpoints.rowCount {

@@ -152,7 +152,7 @@ extension JourneySink {
         try connection.copyInBinary(
             """
             COPY cjm.event_rows (ts, received_at, seq, sentiment, source_id, revenue, stage_ids, event_key,
-                                 customer_id, event, touchpoint, journey, properties, context, traits)
+                                 customer_id, event, touchpoint, journey, properties, context, traits, persona)
             FROM STDIN (FORMAT binary)
             """
         ) { writer in
@@ -182,6 +182,7 @@ extension JourneySink {
                 writer.appendJSONB(e.propertiesJSON)
                 writer.appendJSONB(e.contextJSON)
                 writer.appendJSONB(e.traitsJSON)
+                writer.appendText(e.persona)
                 try writer.endRow()
             }
         }

@@ -94,7 +94,8 @@ public final class JourneySink {
         let loaded = try EngineSnapshotLoader.load(catalog: catalog, alerts: configuration.alerts, from: connection)
         self.engine = JourneyEngine(
             catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
-            alerts: configuration.alerts, restoring: loaded.snapshot)
+            alerts: configuration.alerts, defaultPersona: configuration.personas.defaultPersona,
+            restoring: loaded.snapshot)
         self.nextSequence = loaded.nextSequence
         try applyJournal()
         if !loaded.snapshot.pendingEvents.isEmpty || !loaded.snapshot.openInstances.isEmpty {
@@ -154,7 +155,8 @@ public final class JourneySink {
         let loaded = try EngineSnapshotLoader.load(catalog: catalog, alerts: configuration.alerts, from: connection)
         engine = JourneyEngine(
             catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
-            alerts: configuration.alerts, restoring: loaded.snapshot)
+            alerts: configuration.alerts, defaultPersona: configuration.personas.defaultPersona,
+            restoring: loaded.snapshot)
         nextSequence = loaded.nextSequence
         try applyJournal()
     }

@@ -36,7 +36,9 @@ enum KeyOrder {
         return keys.sorted { x, y in
             if x.journey != y.journey { return ranks[x.journey] < ranks[y.journey] }
             if x.stageIndex != y.stageIndex { return x.stageIndex < y.stageIndex }
-            return compareBytes(x.touchpoint, y.touchpoint) < 0
+            let touchpoint = compareBytes(x.touchpoint, y.touchpoint)
+            if touchpoint != 0 { return touchpoint < 0 }
+            return compareBytes(x.persona, y.persona) < 0
         }
     }
 

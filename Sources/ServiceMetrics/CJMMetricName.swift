@@ -13,6 +13,9 @@ public enum CJMMetricName: String, CaseIterable, Sendable {
     case eventsDuplicate = "cjmd_events_duplicate_total"
     /// Counter `{source}`: events that arrived behind the watermark (applied on arrival).
     case eventsLate = "cjmd_events_late_total"
+    /// Counter `{source}`: accepted events whose `personas.from` path held something other
+    /// than a persona (a string of 1 to 64 characters); the value was ignored.
+    case personaValuesIgnored = "cjmd_persona_values_ignored_total"
     /// Histogram: seconds one batch transaction took to commit, 1 ms to 10 s buckets.
     case batchCommitSeconds = "cjmd_batch_commit_seconds"
     /// Histogram: events per committed batch.

@@ -112,6 +112,11 @@ public final class CJMMetrics: Sendable {
         self.source(source).recordLate(count: count)
     }
 
+    /// Counts accepted events of `source` whose persona path held something other than a persona.
+    public func recordIgnoredPersonas(source: String, count: Int = 1) {
+        self.source(source).recordIgnoredPersonas(count: count)
+    }
+
     /// Counts one request http source `source` answered with `status`.
     public func recordHTTPResponse(source: String, status: Int) {
         self.source(source).recordHTTPResponse(status: status)

@@ -11,6 +11,7 @@ public final class SourceMetrics: Sendable {
     private let accepted: Counter
     private let duplicate: Counter
     private let late: Counter
+    private let ignoredPersonas: Counter
     private let rejected: [RejectionReason: Counter]
     private let connections: Meter
     private let factory: any MetricsFactory
@@ -27,6 +28,8 @@ public final class SourceMetrics: Sendable {
         accepted = Counter(label: CJMMetricName.eventsAccepted.rawValue, dimensions: sourceLabel, factory: factory)
         duplicate = Counter(label: CJMMetricName.eventsDuplicate.rawValue, dimensions: sourceLabel, factory: factory)
         late = Counter(label: CJMMetricName.eventsLate.rawValue, dimensions: sourceLabel, factory: factory)
+        ignoredPersonas = Counter(
+            label: CJMMetricName.personaValuesIgnored.rawValue, dimensions: sourceLabel, factory: factory)
         var rejected: [RejectionReason: Counter] = [:]
         for reason in RejectionReason.allCases {
             rejected[reason] = Counter(
@@ -84,6 +87,12 @@ public final class SourceMetrics: Sendable {
     public func recordLate(count: Int = 1) {
         guard count > 0 else { return }
         late.increment(by: count)
+    }
+
+    /// Counts accepted events whose persona path held something other than a persona.
+    public func recordIgnoredPersonas(count: Int = 1) {
+        guard count > 0 else { return }
+        ignoredPersonas.increment(by: count)
     }
 
     /// Sets the number of open client connections of this source.

@@ -35,8 +35,13 @@ enum MetricsObserver {
         var observer = PipelineObserver()
         observer.onCommit = { batch, outcome, seconds in
             var accepted: [String: Int] = [:]
-            for e in batch.events { accepted[e.source, default: 0] += 1 }
+            var ignoredPersonas: [String: Int] = [:]
+            for e in batch.events {
+                accepted[e.source, default: 0] += 1
+                if e.ignoredPersona { ignoredPersonas[e.source, default: 0] += 1 }
+            }
             for (source, n) in accepted { metrics.recordAccepted(source: source, count: n) }
+            for (source, n) in ignoredPersonas { metrics.recordIgnoredPersonas(source: source, count: n) }
             var rejected: [String: [RejectionReason: Int]] = [:]
             for r in batch.rejections { rejected[r.source, default: [:]][r.reason, default: 0] += 1 }
             for (source, n) in outcome.behindRetentionBySource { rejected[source, default: [:]][.behindRetention] = n }

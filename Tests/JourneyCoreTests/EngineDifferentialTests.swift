@@ -83,9 +83,11 @@ import Testing
             let touchpointsMatch = actual.sortedTouchpoints == expected.touchpoints
             let funnelProblems = actual.funnelDisagreements(with: expected)
             if !instancesMatch || !momentsMatch || !touchpointsMatch || !funnelProblems.isEmpty {
-                Issue.record(
-                    "seed \(seed): instances \(instancesMatch), moments \(momentsMatch), touchpoints \(touchpointsMatch), "
-                        + "funnel \(funnelProblems.prefix(2))\n\(Self.firstDifference(actual: actual, expected: expected))")
+                let difference = Self.firstDifference(actual: actual, expected: expected)
+                let summary =
+                    "seed \(seed): instances \(instancesMatch), moments \(momentsMatch), "
+                    + "touchpoints \(touchpointsMatch), funnel \(Array(funnelProblems.prefix(2)))"
+                Issue.record("\(summary)\n\(difference)")
             }
             let tieTimes = Set(
                 scenario.arrivals.filter { $0.eventID.hasPrefix("tie-") }.map { "\($0.customerID)|\($0.time)" })

@@ -100,12 +100,15 @@ final class StoreHarness {
         defer { try? connection.executeScript("SET extra_float_digits = 3") }
         return TablesSnapshot(
             events: try rows(
-                "SELECT event_id, customer_id, ts, event, touchpoint, sentiment, revenue, properties, journey, stages FROM cjm.events ORDER BY event_id"
+                "SELECT event_id, customer_id, ts, event, touchpoint, sentiment, revenue, properties, journey, stages, persona FROM cjm.events ORDER BY event_id"
             ),
             instances: try rows("SELECT * FROM cjm.journey_instances ORDER BY journey, customer_id, instance"),
             moments: try rows("SELECT * FROM cjm.critical_moments ORDER BY journey, customer_id, instance, moment"),
             funnel: try rows("SELECT * FROM cjm.funnel"),
-            touchpoints: try rows("SELECT * FROM cjm.touchpoints ORDER BY journey, stage_index, touchpoint"),
+            touchpoints: try rows(
+                "SELECT * FROM cjm.touchpoints ORDER BY journey, stage_index, touchpoint, persona COLLATE \"C\""),
+            funnelByPersona: try rows("SELECT * FROM cjm.funnel_by_persona"),
+            personas: try rows("SELECT * FROM cjm.customer_personas ORDER BY customer_id COLLATE \"C\""),
             exitPoints: try rows("SELECT * FROM cjm.exit_points"),
             daily: try rows("SELECT journey, day, stage_index, reached FROM cjm.funnel_daily"),
             rejected: try rows("SELECT source, reason, detail, raw FROM cjm.rejected_events ORDER BY id"),
@@ -127,7 +130,7 @@ final class StoreHarness {
                      cjm.sealed_instances, cjm.sealed_moments, cjm.customer_traits,
                      cjm.touchpoint_stats,
                      cjm.alerts, cjm.source_checkpoints, cjm.stage_decisions,
-                     cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal;
+                     cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal, cjm.customer_personas;
             TRUNCATE cjm.sources, cjm.stage_ids RESTART IDENTITY;
             UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL, next_seq = 1,
                    alerts_evaluated_through = NULL;
@@ -144,6 +147,8 @@ struct TablesSnapshot: Equatable {
     var moments: [[String?]]
     var funnel: [[String?]]
     var touchpoints: [[String?]]
+    var funnelByPersona: [[String?]]
+    var personas: [[String?]]
     var exitPoints: [[String?]]
     var daily: [[String?]]
     var rejected: [[String?]]
@@ -152,5 +157,7 @@ struct TablesSnapshot: Equatable {
     var alerts: [[String?]]
 
     /// Everything derived from events (not the raw rows, whose `seq`/`received_at` differ by run).
-    var derived: [[[String?]]] { [instances, moments, funnel, touchpoints, exitPoints, daily, decisions, alerts] }
+    var derived: [[[String?]]] {
+        [instances, moments, funnel, touchpoints, funnelByPersona, personas, exitPoints, daily, decisions, alerts]
+    }
 }
