@@ -29,6 +29,16 @@ public struct Scenario: Sendable, Equatable {
         ReferenceJourneys.compute(journeys: journeys, arrivals: arrivals, asOf: asOf, defaultPersona: Self.defaultPersona)
     }
 
+    /// The same scenario with no event carrying a persona (as cjmd before personas stored them).
+    public func withoutPersonas() -> Scenario {
+        var copy = self
+        for index in copy.arrivals.indices {
+            copy.arrivals[index].persona = nil
+            copy.arrivals[index].traitsJSON = nil
+        }
+        return copy
+    }
+
     /// The persona of customers before any event carried one, in every scenario.
     public static let defaultPersona = "unknown"
 

@@ -1,3 +1,4 @@
+import JourneyCore
 import JourneyStore
 
 /// How close `cjm.funnel` (running totals, bucketed durations) must be to an exact count.
@@ -39,6 +40,9 @@ enum FunnelTolerance {
         b.p90TimeToNext = nil
         a.avgSentiment = nil
         b.avgSentiment = nil
+        // The same sum may read `0` from the running totals and `0.000000` from the instances.
+        guard DecimalText(json: a.revenue) == DecimalText(json: b.revenue) else { return false }
+        a.revenue = b.revenue
         return a == b
     }
 }

@@ -20,13 +20,36 @@ struct FunnelTotalsTests {
             try harness.replay(scenario.ndjsonLines(for: scenario.arrivals).joined())
             let c = harness.connection
             func rows(_ sql: String) throws -> [[String?]] { try harness.rows(sql) }
-            let stats =
-                "SELECT * FROM cjm.funnel_stats WHERE (reached, customers, active, abandoned, expired) <> (0, 0, 0, 0, 0) ORDER BY 1, 2"
-            let buckets = "SELECT * FROM cjm.time_to_next WHERE instances <> 0 ORDER BY 1, 2, 3"
+            let nonZero = "(reached, customers, active, abandoned, expired) <> (0, 0, 0, 0, 0)"
+            let stats = "SELECT * FROM cjm.funnel_stats WHERE persona = '*' AND \(nonZero) ORDER BY 1, 2"
+            let buckets = "SELECT * FROM cjm.time_to_next WHERE persona = '*' AND instances <> 0 ORDER BY 1, 2, 3"
             let running = (try rows(stats), try rows(buckets))
             #expect(!running.0.isEmpty && !running.1.isEmpty, "the scenario must reach stages and advance")
 
-            try c.executeScript("BEGIN; TRUNCATE cjm.funnel_stats, cjm.time_to_next")
+            // Per persona, the same counts over that persona's instances.
+            let personaStats = try rows(
+                "SELECT * FROM cjm.funnel_stats WHERE persona <> '*' AND \(nonZero) ORDER BY 1, 2, 8")
+            let recounted = try rows(
+                """
+                SELECT * FROM (
+                    SELECT s.journey, s.stage_index,
+                           count(*) FILTER (WHERE i.stage_index >= s.stage_index) AS reached,
+                           count(DISTINCT i.customer_id) FILTER (WHERE i.stage_index >= s.stage_index) AS customers,
+                           count(*) FILTER (WHERE i.stage_index = s.stage_index AND i.status = 'active') AS active,
+                           count(*) FILTER (WHERE i.stage_index = s.stage_index AND i.status = 'abandoned') AS abandoned,
+                           count(*) FILTER (WHERE i.stage_index = s.stage_index AND i.status = 'expired') AS expired,
+                           i.persona
+                    FROM cjm.journey_stages s JOIN cjm.journey_instances i ON i.journey = s.journey
+                    GROUP BY s.journey, s.stage_index, i.persona) r
+                WHERE \(nonZero) ORDER BY 1, 2, 8
+                """)
+            #expect(personaStats == recounted)
+            #expect(Set(personaStats.compactMap { $0[7] }).count > 1, "the scenario must have several personas")
+
+            try c.executeScript(
+                "BEGIN; TRUNCATE cjm.funnel_stats, cjm.time_to_next; "
+                    + "ALTER TABLE cjm.funnel_stats ALTER COLUMN persona SET DEFAULT '*'; "
+                    + "ALTER TABLE cjm.time_to_next ALTER COLUMN persona SET DEFAULT '*'")
             try c.executeScript(try Self.backfillSQL())
             let backfilled = (try rows(stats), try rows(buckets))
             try c.executeScript("ROLLBACK")

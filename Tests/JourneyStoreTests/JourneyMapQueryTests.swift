@@ -76,7 +76,7 @@ struct JourneyMapQueryTests {
             #expect(lanes["reach"]?[1]["target"] == "45.0 %")
             #expect(lanes["time"]?[1]["target median"] == "2.0 d")
             let opportunity = try harness.rows(
-                "SELECT missing_to_target, opportunity_revenue FROM cjm.journey_map WHERE opportunity_rank = 1")
+                "SELECT missing_to_target, opportunity_revenue FROM cjm.journey_map WHERE persona = '*' AND opportunity_rank = 1")
             #expect(opportunity.count == 1)
             let row =
                 "<td>1</td><td>consideration</td><td>\(count(opportunity.first?[0]))</td>"

@@ -62,7 +62,7 @@ struct JourneyMapTests {
                 SELECT persona, stage, reached, step_conversion, target_step_conversion, conversion_gap,
                        median_time_to_next, target_median_time_to_next, time_gap, drop_off, missing_to_target,
                        opportunity_revenue, opportunity_rank
-                FROM cjm.journey_map WHERE journey = 'shop' ORDER BY stage_index
+                FROM cjm.journey_map WHERE journey = 'shop' AND persona = '*' ORDER BY stage_index
                 """)
             #expect(map.map { $0[1] } == ["visit", "cart", "review", "pay"])
             #expect(map.allSatisfy { $0[0] == "*" })
@@ -139,7 +139,7 @@ struct JourneyMapTests {
                 ])
             // Before any event: every stage reached by nobody, no opportunity and no division by zero.
             let empty = try harness.rows(
-                "SELECT reached, missing_to_target, opportunity_revenue FROM cjm.journey_map ORDER BY stage_index")
+                "SELECT reached, missing_to_target, opportunity_revenue FROM cjm.journey_map WHERE persona = '*' ORDER BY stage_index")
             #expect(empty == [["0", "0", nil], ["0", "0", nil], ["0", nil, nil], ["0", nil, nil]])
         }
     }

@@ -3,17 +3,70 @@ import CJMSchema
 /// Turns a database of the current schema back into an older version, data kept, so that a
 /// test can check what a migration makes of a database written by an older cjmd.
 enum SchemaDowngrade {
-    /// Version 18 → 17: no stage targets, no `cjm.journey_map`.
-    static let toVersion17 = """
+    /// The text of migration `version` from `marker` through the first `terminator` after it.
+    static func statement(_ version: Int, _ marker: String, through terminator: String = ";\n") -> String {
+        let sql = SchemaMigrations.all.first { $0.version == version }!.sql
+        let start = sql.range(of: marker)!.lowerBound
+        return String(sql[start..<sql.range(of: terminator, range: start..<sql.endIndex)!.upperBound])
+    }
+
+    /// Version 19 → 18: no personas. The running totals keep their '*' rows, the views and
+    /// functions are those of the versions that last made them.
+    static var toVersion18: String {
+        """
+        DROP VIEW cjm.journey_map, cjm.funnel_by_persona, cjm.funnel_daily, cjm.exit_points, cjm.touchpoints,
+                  cjm.funnel, cjm.time_to_next_percentiles;
+        DROP FUNCTION cjm.funnel_between(text, timestamptz, timestamptz, text);
+        DROP FUNCTION cjm.instances_entered(text, timestamptz, timestamptz);
+        DROP VIEW cjm.journey_instances, cjm.critical_moments, cjm.events;
+        ALTER TABLE cjm.event_rows DROP COLUMN persona;
+        DROP TABLE cjm.customer_personas;
+        ALTER TABLE cjm.instance_rows DROP COLUMN persona, DROP COLUMN persona_first_touches;
+        ALTER TABLE cjm.moment_rows DROP COLUMN persona;
+        ALTER TYPE cjm.sealed_instance DROP ATTRIBUTE persona, DROP ATTRIBUTE persona_first_touches;
+        ALTER TYPE cjm.sealed_moment DROP ATTRIBUTE persona;
+        DELETE FROM cjm.funnel_stats WHERE persona <> '*';
+        ALTER TABLE cjm.funnel_stats DROP CONSTRAINT funnel_stats_pkey, DROP COLUMN persona,
+            ADD PRIMARY KEY (journey, stage_index);
+        DELETE FROM cjm.time_to_next WHERE persona <> '*';
+        ALTER TABLE cjm.time_to_next DROP CONSTRAINT time_to_next_pkey, DROP COLUMN persona,
+            ADD PRIMARY KEY (journey, stage_index, bucket);
+        DELETE FROM cjm.touchpoint_stats WHERE persona <> '*';
+        ALTER TABLE cjm.touchpoint_stats DROP CONSTRAINT touchpoint_stats_pkey, DROP COLUMN persona,
+            ADD PRIMARY KEY (journey, stage_index, touchpoint);
+        \(statement(17, "CREATE OR REPLACE VIEW cjm.events AS"))
+        \(statement(15, "CREATE VIEW cjm.journey_instances AS"))
+        \(statement(15, "CREATE VIEW cjm.critical_moments AS"))
+        \(statement(16, "CREATE FUNCTION cjm.instances_entered", through: "$$;\n"))
+        \(statement(16, "CREATE OR REPLACE FUNCTION cjm.funnel_between", through: "$$;\n"))
+        \(statement(15, "CREATE OR REPLACE VIEW cjm.funnel_daily AS"))
+        \(statement(15, "CREATE OR REPLACE VIEW cjm.exit_points AS"))
+        \(statement(10, "CREATE OR REPLACE VIEW cjm.time_to_next_percentiles AS"))
+        \(statement(5, "CREATE VIEW cjm.funnel AS"))
+        \(statement(8, "CREATE OR REPLACE VIEW cjm.touchpoints AS"))
+        \(statement(18, "CREATE VIEW cjm.journey_map AS"))
+        DROP TABLE IF EXISTS pg_temp.closing_instances, pg_temp.closing_moments;
+        CREATE TEMP TABLE closing_instances (LIKE cjm.instance_rows) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE closing_moments (LIKE cjm.moment_rows) ON COMMIT DELETE ROWS;
+        \(statement(16, "CREATE OR REPLACE FUNCTION cjm.seal_closed_instances", through: "$$;\n"))
+        DELETE FROM cjm.schema_migrations WHERE version >= 19;
+
+        """
+    }
+
+    /// Version 18 → 17 (after ``toVersion18``): no stage targets, no `cjm.journey_map`.
+    static var toVersion17: String {
+        toVersion18 + """
         DROP VIEW cjm.journey_map;
         ALTER TABLE cjm.journey_stages DROP COLUMN target_step_conversion, DROP COLUMN target_median_time_to_next;
         DELETE FROM cjm.schema_migrations WHERE version >= 18;
 
         """
+    }
 
     /// Version 17 → 16 (after ``toVersion17``): no `context` and `traits` on events, no
     /// `cjm.customer_traits`.
-    static let toVersion16 =
+    static var toVersion16: String {
         toVersion17 + """
             DROP FUNCTION cjm.merge_customer_traits(bigint, bigint, timestamptz, timestamptz);
             DROP TABLE cjm.customer_traits;
@@ -27,6 +80,7 @@ enum SchemaDowngrade {
             DELETE FROM cjm.schema_migrations WHERE version >= 17;
 
             """
+    }
 
     /// Version 16 → 15 (after ``toVersion16``): no `cjm.seal_queue`; the closed rows it listed stay in
     /// `cjm.instance_rows`, found again by version 15's partial index and seal function;
