@@ -35,8 +35,11 @@ public enum JourneyMapRenderer {
 
     /// The document for `map`. `refreshSeconds` adds a refresh (the live page); `links`
     /// names other maps to offer (journey or persona, with their relative addresses).
+    /// `personas`: the same journey drawn for each persona, as sections of this document
+    /// after `map`'s, which a chooser at the top links to by anchor (no script needed).
     public static func render(
-        _ map: JourneyMapDocument, refreshSeconds: Int? = nil, links: [(label: String, href: String)] = []
+        _ map: JourneyMapDocument, refreshSeconds: Int? = nil, links: [(label: String, href: String)] = [],
+        personas: [JourneyMapDocument] = []
     ) -> String {
         var html = HTMLBuilder()
         let who = map.persona.map { "persona \($0)" } ?? "all customers"
@@ -46,7 +49,35 @@ public enum JourneyMapRenderer {
         html.raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n")
         html.element("title", "Journey map: \(map.journey) (\(who))")
         html.raw("\n<style>\n\(stylesheet(stageCount: map.stages.count))</style>\n</head>\n<body>\n")
-        header(&html, map, who: who, links: links)
+        var chooser: [(label: String, href: String)] = []
+        if !personas.isEmpty {
+            chooser = [(label: who, href: "#all")]
+            for (index, persona) in personas.enumerated() {
+                chooser.append((label: "persona \(persona.persona ?? "")", href: "#persona-\(index + 1)"))
+            }
+            html.raw("<div class=\"map\" id=\"all\">\n")
+        }
+        body(&html, map, who: who, links: links, chooser: chooser)
+        for (index, persona) in personas.enumerated() {
+            html.raw("</div>\n<div class=\"map persona\" id=\"persona-\(index + 1)\">\n")
+            // Each section's ids are its own: the lanes' ids get the section's prefix.
+            var section = HTMLBuilder()
+            body(&section, persona, who: "persona \(persona.persona ?? "")", links: [], chooser: chooser)
+            html.raw(
+                section.markup.replacing(" id=\"", with: " id=\"p\(index + 1)-")
+                    .replacing(" aria-labelledby=\"", with: " aria-labelledby=\"p\(index + 1)-"))
+        }
+        if !personas.isEmpty { html.raw("</div>\n") }
+        html.raw("</body>\n</html>\n")
+        return html.markup
+    }
+
+    /// One map: its header and lanes.
+    private static func body(
+        _ html: inout HTMLBuilder, _ map: JourneyMapDocument, who: String, links: [(label: String, href: String)],
+        chooser: [(label: String, href: String)]
+    ) {
+        header(&html, map, who: who, links: links, chooser: chooser)
         stageHeader(&html, map)
         reachLane(&html, map)
         dropOffLane(&html, map)
@@ -55,14 +86,13 @@ public enum JourneyMapRenderer {
         emotionLane(&html, map)
         momentLane(&html, map)
         opportunityLane(&html, map)
-        html.raw("</body>\n</html>\n")
-        return html.markup
     }
 
     // MARK: Parts
 
     private static func header(
-        _ html: inout HTMLBuilder, _ map: JourneyMapDocument, who: String, links: [(label: String, href: String)]
+        _ html: inout HTMLBuilder, _ map: JourneyMapDocument, who: String, links: [(label: String, href: String)],
+        chooser: [(label: String, href: String)]
     ) {
         html.raw("<header>\n")
         html.element("h1", "Journey map: \(map.journey)")
@@ -78,6 +108,15 @@ public enum JourneyMapRenderer {
         if !links.isEmpty {
             html.raw("<nav><ul>")
             for link in links {
+                html.raw("<li><a href=\"\(escape(link.href))\">")
+                html.text(link.label)
+                html.raw("</a></li>")
+            }
+            html.raw("</ul></nav>\n")
+        }
+        if !chooser.isEmpty {
+            html.raw("<nav class=\"personas\" aria-label=\"personas\"><ul><li>Customers:</li>")
+            for link in chooser {
                 html.raw("<li><a href=\"\(escape(link.href))\">")
                 html.text(link.label)
                 html.raw("</a></li>")
@@ -363,6 +402,7 @@ public enum JourneyMapRenderer {
         header h1 { font-size: 20px; margin: 0 0 4px; }
         .meta { color: \(Palette.muted); margin: 0 0 8px; }
         nav ul { list-style: none; padding: 0; margin: 0 0 8px; display: flex; flex-wrap: wrap; gap: 10px; }
+        .map.persona { border-top: 3px solid \(Palette.reach); margin-top: 24px; padding-top: 12px; }
         .lane { display: grid; grid-template-columns: 130px repeat(\(max(stageCount, 1)), minmax(0, 1fr)); gap: 6px; border-top: 1px solid \(Palette.grid); padding: 6px 0; }
         .lane h2 { font-size: 13px; margin: 0; color: \(Palette.muted); }
         .cell { min-width: 0; }
@@ -386,6 +426,7 @@ public enum JourneyMapRenderer {
           body { margin: 0; }
           nav { display: none; }
           .lane, .opportunities { break-inside: avoid; }
+          .map.persona { break-before: page; }
         }
 
         """

@@ -93,6 +93,17 @@ public enum FunnelQuery {
         return funnel
     }
 
+    /// The personas with instances (in `journey`, or any), in byte order.
+    public static func personas(_ connection: PostgresConnection, journey: String? = nil) throws -> [String] {
+        let result = try connection.execute(
+            """
+            SELECT persona FROM cjm.funnel_stats
+            WHERE persona <> '*' AND reached > 0 AND ($1::text IS NULL OR journey = $1::text)
+            GROUP BY persona ORDER BY persona COLLATE "C"
+            """, [journey.map { .text($0) }])
+        return (0..<result.rowCount).compactMap { result.string(row: $0, column: 0) }
+    }
+
     /// `cjm.funnel_between(journey, from, to, persona)`: the instances that entered in
     /// [from, to), of `persona` only unless nil.
     public static func funnelBetween(

@@ -12,20 +12,41 @@ public enum JourneyMapQuery {
         return (0..<result.rowCount).compactMap { result.string(row: $0, column: 0) }
     }
 
-    /// The map of `journey` (nil when the database has no such journey). With `entered`, the
-    /// reach, drop-off and time lanes count the instances that entered in [from, to)
-    /// (`cjm.funnel_between`); touchpoints, exits, moments and opportunities are over all time.
+    /// The personas with instances in `journey`, those with the most first.
+    public static func personas(_ connection: PostgresConnection, journey: String) throws -> [String] {
+        let result = try connection.execute(
+            """
+            SELECT persona FROM cjm.funnel_stats
+            WHERE journey = $1 AND stage_index = 0 AND persona <> '*' AND reached > 0
+            ORDER BY reached DESC, persona COLLATE "C"
+            """, [.text(journey)])
+        return (0..<result.rowCount).compactMap { result.string(row: $0, column: 0) }
+    }
+
+    /// How many personas a map document draws beside all customers (the most frequent ones);
+    /// `--persona` or `?persona=` draws any other.
+    public static let drawnPersonas = 12
+
+    /// The map of `journey` (nil when the database has no such journey, or `persona` has no
+    /// instance in it). With `entered`, the reach, drop-off and time lanes count the instances
+    /// that entered in [from, to) (`cjm.funnel_between`); touchpoints, exits, moments and
+    /// opportunities are over all time. With `persona`, everything counts that persona's
+    /// instances only.
     public static func load(
-        _ connection: PostgresConnection, journey: String, entered: (from: EventTime, to: EventTime)? = nil,
-        now: EventTime
+        _ connection: PostgresConnection, journey: String, persona: String? = nil,
+        entered: (from: EventTime, to: EventTime)? = nil, now: EventTime
     ) throws -> JourneyMapDocument? {
         let funnel =
             if let entered {
-                try FunnelQuery.funnelBetween(connection, journey: journey, from: entered.from, to: entered.to)
+                try FunnelQuery.funnelBetween(
+                    connection, journey: journey, from: entered.from, to: entered.to, persona: persona)
+            } else if let persona {
+                try FunnelQuery.funnelByPersona(connection, journey: journey, persona: persona)
             } else {
                 try FunnelQuery.funnel(connection, journey: journey)
             }
         guard !funnel.isEmpty else { return nil }
+        if let persona, entered != nil, try !personas(connection, journey: journey).contains(persona) { return nil }
         var stages = funnel.map { row in
             JourneyMapDocument.Stage(
                 name: row.stage, reached: row.reached, customers: row.customers, stepConversion: row.stepConversion,
@@ -33,14 +54,14 @@ public enum JourneyMapQuery {
                 expired: row.expired, active: row.active, medianTimeToNext: row.medianTimeToNext,
                 p90TimeToNext: row.p90TimeToNext, averageSentiment: row.avgSentiment, revenue: row.revenue)
         }
-        let parameter: [PostgresValue?] = [.text(journey)]
+        let parameter: [PostgresValue?] = [.text(journey), .text(persona ?? PersonaSettings.all)]
 
         var opportunities: [JourneyMapDocument.Opportunity] = []
         let map = try connection.execute(
             """
             SELECT stage_index, target_step_conversion::text, target_median_time_to_next, missing_to_target,
                    opportunity_revenue::text, opportunity_rank
-            FROM cjm.journey_map WHERE journey = $1 AND persona = '*' ORDER BY stage_index
+            FROM cjm.journey_map WHERE journey = $1 AND persona = $2 ORDER BY stage_index
             """, parameter)
         for row in 0..<map.rowCount {
             guard let index = try map.int64(row: row, column: 0).map(Int.init), stages.indices.contains(index) else {
@@ -61,7 +82,7 @@ public enum JourneyMapQuery {
         let exits = try connection.execute(
             """
             SELECT stage_index, last_event, last_touchpoint, abandonments, share
-            FROM cjm.exit_points WHERE journey = $1 AND persona = '*' AND rank <= 3 ORDER BY stage_index, rank
+            FROM cjm.exit_points WHERE journey = $1 AND persona = $2 AND rank <= 3 ORDER BY stage_index, rank
             """, parameter)
         for row in 0..<exits.rowCount {
             guard let index = try exits.int64(row: row, column: 0).map(Int.init), stages.indices.contains(index) else {
@@ -80,7 +101,7 @@ public enum JourneyMapQuery {
             SELECT stage_index, touchpoint, customers, events FROM (
                 SELECT stage_index, touchpoint, customers, events,
                        row_number() OVER (PARTITION BY stage_index ORDER BY customers DESC, touchpoint) AS place
-                FROM cjm.touchpoints WHERE journey = $1 AND persona = '*') t
+                FROM cjm.touchpoints WHERE journey = $1 AND persona = $2) t
             WHERE place <= 5 ORDER BY stage_index, place
             """, parameter)
         for row in 0..<touchpoints.rowCount {
@@ -97,7 +118,8 @@ public enum JourneyMapQuery {
             """
             SELECT stage_index, count(*), count(recovered_at),
                    count(*) FILTER (WHERE jsonb_array_length(pain_points) > 0)
-            FROM cjm.critical_moments WHERE journey = $1 AND reason = 'inactive' GROUP BY stage_index
+            FROM cjm.critical_moments
+            WHERE journey = $1 AND ($2 = '*' OR persona = $2) AND reason = 'inactive' GROUP BY stage_index
             """, parameter)
         for row in 0..<moments.rowCount {
             guard let index = try moments.int64(row: row, column: 0).map(Int.init), stages.indices.contains(index)
@@ -110,7 +132,7 @@ public enum JourneyMapQuery {
         let state = try connection.execute("SELECT watermark FROM cjm.engine_state WHERE id = 1")
         let watermark = try state.rowCount > 0 ? state.timestampMicroseconds(row: 0, column: 0) : nil
         return JourneyMapDocument(
-            journey: journey,
+            journey: journey, persona: persona,
             period: entered.map { .entered(from: RFC3339.format($0.from), to: RFC3339.format($0.to)) } ?? .allTime,
             watermark: watermark.map { RFC3339.format(EventTime(microseconds: $0)) },
             generatedAt: RFC3339.format(now), stages: stages, opportunities: opportunities)

@@ -5,21 +5,39 @@ import JourneyStore
 enum FunnelFormatter {
     static let csvHeader = FunnelRow.columns.map(\.name)
 
+    /// The column names of `rows`: the funnel's, with `persona` after `journey` when the rows
+    /// are a persona's (cjm.funnel_by_persona's order).
+    static func header(_ rows: [FunnelRow]) -> [String] {
+        rows.contains { $0.persona != nil } ? [csvHeader[0], "persona"] + csvHeader.dropFirst() : csvHeader
+    }
+
+    /// A row's values in ``header(_:)`` order.
+    static func fields(_ row: FunnelRow, withPersona: Bool) -> [String?] {
+        let fields = row.fields
+        return withPersona ? [fields[0], row.persona] + fields.dropFirst() : fields
+    }
+
     static func csv(_ rows: [FunnelRow]) -> String {
         func quote(_ s: String) -> String {
             s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
                 ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
-        var out = csvHeader.joined(separator: ",") + "\n"
-        for r in rows { out += r.fields.map { quote($0 ?? "") }.joined(separator: ",") + "\n" }
+        let names = header(rows)
+        let withPersona = names.count > csvHeader.count
+        var out = names.joined(separator: ",") + "\n"
+        for r in rows {
+            out += fields(r, withPersona: withPersona).map { quote($0 ?? "") }.joined(separator: ",") + "\n"
+        }
         return out
     }
 
     static func json(_ rows: [FunnelRow]) -> String {
+        let names = header(rows)
+        let withPersona = names.count > csvHeader.count
         let objects: [[String: Any]] = rows.map { r in
             var o: [String: Any] = [:]
             let numeric = Set(FunnelRow.columns.filter(\.isNumeric).map(\.name))
-            for (key, value) in zip(csvHeader, r.fields) {
+            for (key, value) in zip(names, fields(r, withPersona: withPersona)) {
                 if let value {
                     o[key] =
                         numeric.contains(key)
@@ -41,6 +59,7 @@ enum FunnelFormatter {
     static func table(_ rows: [FunnelRow]) -> String {
         var out = ""
         var journey: String? = nil
+        var persona: String? = nil
         let header = [
             "stage", "reached", "customers", "step conv", "overall", "drop-off", "abandoned", "expired",
             "active", "median→next", "p90→next", "events", "sentiment", "revenue",
@@ -48,7 +67,7 @@ enum FunnelFormatter {
         var block: [[String]] = []
         func flush() {
             guard let journey, !block.isEmpty else { return }
-            out += "journey \(journey)\n"
+            out += "journey \(journey)" + (persona.map { " · persona \($0)" } ?? "") + "\n"
             let table = [header] + block
             let widths = header.indices.map { c in table.map { $0[c].count }.max() ?? 0 }
             for (i, line) in table.enumerated() {
@@ -63,9 +82,10 @@ enum FunnelFormatter {
             out += "\n"
         }
         for r in rows {
-            if r.journey != journey {
+            if r.journey != journey || r.persona != persona {
                 flush()
                 journey = r.journey
+                persona = r.persona
                 block = []
             }
             block.append([

@@ -40,27 +40,44 @@ struct MapCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let persona {
-            printError(
-                "cjmd: no personas to choose \(persona) from: this version draws the map for all customers "
-                    + "(personas are not configurable yet)")
-            throw ExitStatus.usage
-        }
         let configuration = try CommandSupport.loadConfiguration(options.config)
         let connection = try CommandSupport.connect(configuration, configPath: options.config)
         let entered = from.flatMap(RFC3339.parse).flatMap { from in to.flatMap(RFC3339.parse).map { (from, $0) } }
         let name = journey ?? configuration.journeys.first?.name ?? ""
+        let now = CommandSupport.now()
         let document: JourneyMapDocument?
+        var personaMaps: [JourneyMapDocument] = []
+        var personas: [String] = []
         do {
-            document = try JourneyMapQuery.load(connection, journey: name, entered: entered, now: CommandSupport.now())
+            document = try JourneyMapQuery.load(
+                connection, journey: name, persona: persona, entered: entered, now: now)
+            personas = try JourneyMapQuery.personas(connection, journey: name)
+            // Without --persona, the document also holds the most frequent personas' maps,
+            // once personas are configured.
+            if persona == nil, document != nil, !configuration.personas.paths.isEmpty {
+                for other in personas.prefix(JourneyMapQuery.drawnPersonas) {
+                    if let map = try JourneyMapQuery.load(
+                        connection, journey: name, persona: other, entered: entered, now: now)
+                    {
+                        personaMaps.append(map)
+                    }
+                }
+            }
         } catch {
             throw CommandSupport.databaseFailure(error, doing: "reading the views (run `cjmd migrate` first?)")
         }
         guard let document else {
-            printError("cjmd: no journey named \(name) in the configuration the database was last given")
+            if let persona, try JourneyMapQuery.journeys(connection).contains(name) {
+                printError(
+                    "cjmd: no instance of persona \(persona) in journey \(name) yet; "
+                        + (personas.isEmpty
+                            ? "no persona has any" : "personas with instances: \(personas.joined(separator: ", "))"))
+            } else {
+                printError("cjmd: no journey named \(name) in the configuration the database was last given")
+            }
             throw ExitStatus.dataError
         }
-        let html = JourneyMapRenderer.render(document)
+        let html = JourneyMapRenderer.render(document, personas: personaMaps)
         if let output {
             do {
                 try Data(html.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)

@@ -45,10 +45,7 @@ final class MapPages: @unchecked Sendable {
 
     /// Runs on `queue`.
     private func page(path: Substring, query: Substring?) -> MetricsHTTPServer.Page {
-        if let persona = Self.parameter("persona", in: query), !persona.isEmpty {
-            return Self.text(
-                404, "no persona \(persona): personas are not configurable yet; /map draws all customers\n")
-        }
+        let persona = Self.parameter("persona", in: query).flatMap { $0.isEmpty ? nil : $0 }
         do {
             let connection = try readOnlyConnection()
             if path == "/map" || path == "/map/" {
@@ -60,7 +57,11 @@ final class MapPages: @unchecked Sendable {
             guard let journey = name.removingPercentEncoding, !journey.isEmpty else {
                 return Self.text(404, "no such journey\n")
             }
-            guard let document = try JourneyMapQuery.load(connection, journey: journey, now: clock()) else {
+            guard let document = try JourneyMapQuery.load(connection, journey: journey, persona: persona, now: clock())
+            else {
+                if let persona, try JourneyMapQuery.journeys(connection).contains(journey) {
+                    return Self.text(404, "no instance of persona \(persona) in journey \(journey) yet\n")
+                }
                 return Self.text(404, "no journey named \(journey); /map lists them\n")
             }
             if wantsJSON {
@@ -69,9 +70,18 @@ final class MapPages: @unchecked Sendable {
                 return MetricsHTTPServer.Page(
                     status: 200, contentType: "application/json", body: Array(try encoder.encode(document)))
             }
-            return Self.html(
-                JourneyMapRenderer.render(
-                    document, refreshSeconds: Self.refreshSeconds, links: [(label: "All journeys", href: "/map")]))
+            // Links to the same journey for all customers and for each persona (the most frequent).
+            var links: [(label: String, href: String)] = [(label: "All journeys", href: "/map")]
+            let personas = try JourneyMapQuery.personas(connection, journey: journey)
+            if !personas.isEmpty {
+                let base = String(path)
+                links.append((label: "all customers", href: base))
+                for other in personas.prefix(JourneyMapQuery.drawnPersonas) {
+                    let encoded = other.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? other
+                    links.append((label: "persona \(other)", href: "\(base)?persona=\(encoded)"))
+                }
+            }
+            return Self.html(JourneyMapRenderer.render(document, refreshSeconds: Self.refreshSeconds, links: links))
         } catch {
             // The next request connects afresh.
             connection?.close()

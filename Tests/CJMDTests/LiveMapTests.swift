@@ -27,20 +27,33 @@ struct LiveMapTests {
 
     @Test func theMapIsServedLiveFromTheDatabase() throws {
         let metricsPort = freeTCPPort()
-        let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey, metricsPort: metricsPort)
+        let daemon = try DaemonHarness(
+            journeyYAML: DaemonTests.journey + "\npersonas:\n  from: [traits.persona, properties.persona]\n",
+            metricsPort: metricsPort)
         try daemon.start()
         defer { _ = daemon.terminate() }
         let client = try LineClient(unixPath: daemon.socketPath)
         let start = Date().addingTimeInterval(-3600)
         var lines = ""
         for customer in 0..<40 {
-            lines += DaemonTests.line("v\(customer)", customer: "c\(customer)", event: "visit", at: start)
+            // Half say who they are in an identify call first, half on the visit itself.
+            var visit = DaemonTests.line("v\(customer)", customer: "c\(customer)", event: "visit", at: start)
+            if customer % 2 == 0 {
+                var identify = DaemonTests.line(
+                    "i\(customer)", customer: "c\(customer)", event: "identify", at: start - 1)
+                identify.removeLast(2)
+                lines += identify + #","traits":{"persona":"students"}}"# + "\n"
+            } else {
+                visit.removeLast(2)
+                visit += #","properties":{"persona":"pros"}}"# + "\n"
+            }
+            lines += visit
             if customer % 4 == 0 {
                 lines += DaemonTests.line("b\(customer)", customer: "c\(customer)", event: "buy", at: start + 60)
             }
         }
         try client.send(lines)
-        #expect(try client.ack() == 50)
+        #expect(try client.ack() == 70)
 
         // Visible once the watermark passes the events (allowed lateness) and derived rows are written.
         var map = try Self.get(port: metricsPort, "/map/shop.json")
@@ -74,7 +87,19 @@ struct LiveMapTests {
         #expect(index.body.contains("<a href=\"/map/shop\">shop</a>"))
 
         #expect(try Self.get(port: metricsPort, "/map/nope").status == 404)
-        #expect(try Self.get(port: metricsPort, "/map/shop?persona=students").status == 404)
+        // Per persona: the same picture over that persona's instances, and links between them.
+        let students = try Self.get(port: metricsPort, "/map/shop.json?persona=students")
+        #expect(students.status == 200)
+        let studentMap = try #require(
+            try JSONSerialization.jsonObject(with: Data(students.body.utf8)) as? [String: Any])
+        #expect(studentMap["persona"] as? String == "students")
+        let studentStages = try #require(studentMap["stages"] as? [[String: Any]])
+        #expect(studentStages.map { ($0["reached"] as? Int) ?? -1 } == [20, 10])
+        let pros = try Self.get(port: metricsPort, "/map/shop?persona=pros")
+        #expect(pros.status == 200 && pros.body.contains("Customers: persona pros"))
+        #expect(page.body.contains("href=\"/map/shop?persona=students\""))
+        #expect(page.body.contains("href=\"/map/shop?persona=pros\""))
+        #expect(try Self.get(port: metricsPort, "/map/shop?persona=nobody").status == 404)
         let post = try Self.get(port: metricsPort, "/map/shop", method: "POST")
         #expect(post.status == 405 && post.headers["allow"] == "GET")
         // The pages read through a read-only session of their own.
