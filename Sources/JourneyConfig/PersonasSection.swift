@@ -6,7 +6,8 @@ extension ConfigReader {
     static let maxPersonaPaths = 8
 
     /// `personas:` — where an event's persona comes from, and the persona before any
-    /// (docs/configuration.md).
+    /// (docs/configuration.md). Without `from`, no event carries one and everyone has the
+    /// default persona.
     func readPersonas(_ field: Field?) -> PersonaSettings {
         var settings = PersonaSettings()
         guard let section = section(field, named: "personas", knownKeys: ["from", "default"]) else { return settings }
@@ -34,10 +35,9 @@ extension ConfigReader {
                 }
                 settings.paths.append(names)
             }
-            if items.isEmpty { report("lists no path; write at least one, such as [traits.persona]", at: fromField) }
-        } else {
-            reportMissing(
-                "from", in: section, advice: "write the paths that hold a persona, such as from: [traits.persona]")
+            if case .sequence(let sequence) = fromField.node, sequence.isEmpty {
+                report("lists no path; write at least one, such as [traits.persona]", at: fromField)
+            }
         }
         if let defaultField = section["default"] {
             if let value = text(defaultField, expecting: "the persona of customers whose events carry none").value {

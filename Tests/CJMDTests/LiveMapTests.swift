@@ -52,8 +52,12 @@ struct LiveMapTests {
                 lines += DaemonTests.line("b\(customer)", customer: "c\(customer)", event: "buy", at: start + 60)
             }
         }
+        // A value at a persona path that is no persona: accepted, ignored, counted.
+        var odd = DaemonTests.line("odd", customer: "c99", event: "identify", at: start)
+        odd.removeLast(2)
+        lines += odd + #","traits":{"persona":42}}"# + "\n"
         try client.send(lines)
-        #expect(try client.ack() == 70)
+        #expect(try client.ack() == 71)
 
         // Visible once the watermark passes the events (allowed lateness) and derived rows are written.
         var map = try Self.get(port: metricsPort, "/map/shop.json")
@@ -100,6 +104,9 @@ struct LiveMapTests {
         #expect(page.body.contains("href=\"/map/shop?persona=students\""))
         #expect(page.body.contains("href=\"/map/shop?persona=pros\""))
         #expect(try Self.get(port: metricsPort, "/map/shop?persona=nobody").status == 404)
+        let metrics = try Self.get(port: metricsPort, "/metrics").body
+        let ignored = metrics.split(separator: "\n").filter { $0.hasPrefix("cjmd_persona_values_ignored_total{") }
+        #expect(ignored.contains("cjmd_persona_values_ignored_total{source=\"unix-test\"} 1"), "\(ignored)")
         let post = try Self.get(port: metricsPort, "/map/shop", method: "POST")
         #expect(post.status == 405 && post.headers["allow"] == "GET")
         // The pages read through a read-only session of their own.

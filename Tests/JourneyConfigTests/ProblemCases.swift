@@ -89,6 +89,24 @@ let problemCases: [ProblemCase] = [
         keyPath: "ingest.colour", marker: "colour", "unknown key \"colour\"", "max_line_bytes", "batch_max_delay"),
     .inSecondStage("unknown stage key", "abandon_afer: 3d", key: "abandon_afer", "did you mean \"abandon_after\"?"),
     .withJourneys(
+        "persona path with an empty name", "personas:\n  from: [traits..persona]", keyPath: "personas.from[0]",
+        marker: "traits..persona", "not a dotted path"),
+    .withJourneys(
+        "persona paths as a mapping", "personas:\n  from: { a: b }", keyPath: "personas.from", marker: "from:",
+        "expected a list of dotted paths"),
+    .withJourneys(
+        "too many persona paths", "personas:\n  from: [a, b, c, d, e, f, g, h, i]", keyPath: "personas.from",
+        marker: "from:", "at most 8"),
+    .withJourneys(
+        "default persona that stands for all", "personas:\n  from: [traits.persona]\n  default: \"*\"",
+        keyPath: "personas.default", marker: "default:", "not *"),
+    .withJourneys(
+        "default persona too long", "personas:\n  from: [traits.persona]\n  default: \(String(repeating: "x", count: 65))",
+        keyPath: "personas.default", marker: "default:", "1 to 64 characters"),
+    .withJourneys(
+        "unknown personas key", "personas:\n  form: [traits.persona]", keyPath: "personas.form", marker: "form:",
+        "did you mean \"from\"?"),
+    .withJourneys(
         "unknown alerts key", "alerts:\n  min_decide: 10", keyPath: "alerts.min_decide",
         marker: "min_decide", "did you mean \"min_decided\"?"),
     .withJourneys(

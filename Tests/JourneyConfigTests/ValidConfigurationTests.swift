@@ -20,7 +20,9 @@ struct ValidConfigurationTests {
                 .tail(path: "/var/log/shop/events.ndjson", startAtBeginning: true),
             ])
         #expect(config.sources.map(\.name) == ["events", "tcp:127.0.0.1:7410", "tail:/var/log/shop/events.ndjson"])
-        #expect(config.ingest == IngestSettings())
+        var ingest = IngestSettings()
+        ingest.personaPaths = config.personas.paths
+        #expect(config.ingest == ingest)
         #expect(config.alerts.webhook == "http://127.0.0.1:9093/api/v2/alerts")
         #expect(config.alerts.window == .hours(1) && config.alerts.baseline == .preceding(.hours(24)))
         #expect(config.alerts.minDecided == 50 && config.alerts.z == nil && config.alerts.minDelta == 0.05)
@@ -41,6 +43,28 @@ struct ValidConfigurationTests {
         #expect(journey.critical.events.map(\.text) == ["payment_failed", "support_ticket", "refund_requested"])
         #expect(journey.critical.sentimentBelow == -0.5)
         #expect(config.logSummary.contains("1 journey (purchase: 4 stages)"))
+        #expect(
+            config.personas.paths == [["traits", "persona"], ["context", "traits", "persona"], ["properties", "persona"]])
+        #expect(config.ingest.personaPaths == config.personas.paths)
+        #expect(config.personas.defaultPersona == "unknown")
+    }
+
+    @Test func personasReadPathsInOrderAndTheirDefault() throws {
+        let config = try ConfigurationLoader.parse(
+            yaml: minimalJourneys + "\npersonas:\n  from: [user.segment, traits.persona]\n  default: anonymous\n",
+            fileName: "p.yaml")
+        #expect(config.personas.paths == [["user", "segment"], ["traits", "persona"]])
+        #expect(config.ingest.personaPaths == [["user", "segment"], ["traits", "persona"]])
+        #expect(config.personas.defaultPersona == "anonymous")
+        let single = try ConfigurationLoader.parse(
+            yaml: minimalJourneys + "\npersonas:\n  from: properties.persona\n", fileName: "p.yaml")
+        #expect(single.personas.paths == [["properties", "persona"]])
+        #expect(single.personas.defaultPersona == "unknown")
+        let renamed = try ConfigurationLoader.parse(
+            yaml: minimalJourneys + "\npersonas:\n  default: guest\n", fileName: "p.yaml")
+        #expect(renamed.personas.paths.isEmpty && renamed.personas.defaultPersona == "guest")
+        let none = try ConfigurationLoader.parse(yaml: minimalJourneys, fileName: "p.yaml")
+        #expect(none.personas == PersonaSettings() && none.ingest.personaPaths.isEmpty)
     }
 
     @Test func absentKeysTakeTheirDefaults() throws {
