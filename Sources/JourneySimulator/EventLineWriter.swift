@@ -23,6 +23,11 @@ enum EventLineWriter {
         if let cents = event.revenueCents {
             out.append(contentsOf: ",\"revenue\":\(cents / 100).\(cents % 100 < 10 ? "0" : "")\(cents % 100)".utf8)
         }
+        if let persona = event.persona {
+            out.append(contentsOf: ",\"traits\":{\"persona\":".utf8)
+            appendJSONString(&out, persona)
+            out.append(UInt8(ascii: "}"))
+        }
         out.append(contentsOf: ",\"properties\":{\"simulated\":true}}\n".utf8)
         return out
     }

@@ -16,6 +16,9 @@ public struct JourneySimulator {
     private var inFlight = MinHeap<QueuedLine> { ($0.arrival, $0.sequence) < ($1.arrival, $1.sequence) }
     private var emittedEvents = 0
     private var sequence: UInt64 = 0
+    /// Draws each customer's persona, apart from `rng` so that the rest of the lines do not
+    /// depend on whether personas are on.
+    private var personaGenerator: SplitMix64
 
     /// Touchpoints used when a stage does not restrict them.
     static let defaultTouchpoints = ["web", "mobile", "email", "ads", "store", "support"]
@@ -27,6 +30,7 @@ public struct JourneySimulator {
         self.options = options
         self.rng = SplitMix64(seed: options.seed)
         self.idGenerator = SplitMix64(seed: options.seed ^ 0x6576_656E_745F_6964)  // "event_id"
+        self.personaGenerator = SplitMix64(seed: options.seed ^ 0x7065_7273_6F6E_6173)  // "personas"
     }
 
     /// Generates every line, calling `emit` with each one (ending in `\n`) in arrival order.
@@ -75,9 +79,16 @@ public struct JourneySimulator {
         var events: [SimulatedEvent] = []
         var time = start
         var entries = 0
+        var persona = drawPersona()
         repeat {
             entries += 1
-            let converted = simulateInstance(of: journey, customerID: customerID, from: &time, into: &events)
+            let first = events.count
+            let converted = simulateInstance(
+                of: journey, customerID: customerID, persona: persona, from: &time, into: &events)
+            if let persona, first < events.count { events[first].persona = persona.name }
+            if converted, let next = persona?.becomesAfterConverting {
+                persona = options.personas.first { $0.name == next } ?? persona
+            }
             guard converted || rng.chance(0.3) else { break }
             time =
                 time
@@ -87,15 +98,27 @@ public struct JourneySimulator {
         return events
     }
 
+    /// One of the configured personas by share; nil when there are none.
+    private mutating func drawPersona() -> SimulationOptions.PersonaProfile? {
+        guard !options.personas.isEmpty else { return nil }
+        let total = options.personas.reduce(0) { $0 + max(0, $1.share) }
+        var draw = personaGenerator.unit() * total
+        for persona in options.personas {
+            draw -= max(0, persona.share)
+            if draw < 0 { return persona }
+        }
+        return options.personas.last
+    }
+
     /// Simulates one pass through `journey`; returns whether it converted.
     private mutating func simulateInstance(
-        of journey: JourneyDefinition, customerID: String, from time: inout EventTime,
-        into events: inout [SimulatedEvent]
+        of journey: JourneyDefinition, customerID: String, persona: SimulationOptions.PersonaProfile?,
+        from time: inout EventTime, into events: inout [SimulatedEvent]
     ) -> Bool {
         let stageCount = journey.stages.count
         let meanDelay = meanStageDelay(journey)
         var stage = 0
-        let unhappy = rng.chance(0.3)
+        let unhappy = rng.chance(persona?.unhappyRate ?? 0.3)
         while true {
             let definition = journey.stages[stage]
             events.append(
@@ -119,7 +142,9 @@ public struct JourneySimulator {
                         stageIndex: stage, journey: journey, unhappy: true, time: time))
             }
             if stage == stageCount - 1 { return true }
-            guard rng.chance(progression(journey, stage: stage, at: time) * (unhappy ? 0.6 : 1)) else {
+            let factor = persona?.progressionFactor ?? 1
+            guard rng.chance(min(0.95, progression(journey, stage: stage, at: time) * (unhappy ? 0.6 : 1) * factor))
+            else {
                 // Stalls: some come back once after a while (recovering a flagged instance).
                 if rng.chance(0.25) {
                     time = time + jitter(meanDelay * 4)
@@ -238,6 +263,8 @@ struct SimulatedEvent {
     var touchpoint: String
     var sentiment: Double?
     var revenueCents: Int64?
+    /// Named in `traits.persona` when set.
+    var persona: String? = nil
 }
 
 struct QueuedLine {

@@ -31,6 +31,43 @@ public struct SimulationOptions: Sendable {
     /// A drop-off spike: during [start, start + duration) customers at `stage` of `journey`
     /// advance with probability `progression` instead of the normal one.
     public var spike: Spike? = nil
+    /// Who the customers are: each customer draws one of these by its share, behaves as it
+    /// says, and names it in `traits.persona` on the first event of each instance. Empty: no
+    /// personas (and the same lines as before they existed).
+    public var personas: [PersonaProfile] = []
+
+    /// A kind of customer and how it behaves.
+    public struct PersonaProfile: Sendable, Equatable {
+        public var name: String
+        /// The share of customers of this kind (shares are normalised over the list).
+        public var share: Double
+        /// Multiplies the probability of going on to the next stage (capped at 0.95).
+        public var progressionFactor: Double
+        /// The share of its instances that go badly: lower sentiment, more pain points, less progress.
+        public var unhappyRate: Double
+        /// After converting, the customer becomes this persona (nil: stays).
+        public var becomesAfterConverting: String?
+
+        public init(
+            name: String, share: Double, progressionFactor: Double, unhappyRate: Double,
+            becomesAfterConverting: String? = nil
+        ) {
+            self.name = name
+            self.share = share
+            self.progressionFactor = progressionFactor
+            self.unhappyRate = unhappyRate
+            self.becomesAfterConverting = becomesAfterConverting
+        }
+    }
+
+    /// Three kinds of customer that behave visibly differently: loyal ones who go far, bargain
+    /// hunters in the middle, first-timers who give up more and become loyal once they buy.
+    public static let standardPersonas = [
+        PersonaProfile(name: "loyalist", share: 0.25, progressionFactor: 1.35, unhappyRate: 0.12),
+        PersonaProfile(name: "bargain_hunter", share: 0.45, progressionFactor: 0.95, unhappyRate: 0.3),
+        PersonaProfile(
+            name: "first_timer", share: 0.3, progressionFactor: 0.7, unhappyRate: 0.45, becomesAfterConverting: "loyalist"),
+    ]
 
     /// A temporary collapse of one stage's progression, for alert tests and demos.
     public struct Spike: Sendable {

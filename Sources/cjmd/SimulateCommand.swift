@@ -33,6 +33,11 @@ struct SimulateCommand: ParsableCommand {
             "Inject a drop-off spike: JOURNEY:STAGE:START:DURATION[:PROGRESSION], e.g. purchase:consideration:2026-01-10T00:00:00Z:6h"
     )
     var spike: String?
+    @Flag(
+        help:
+            "Customers of three personas (loyalist, bargain_hunter, first_timer) that behave differently, named in traits.persona."
+    )
+    var personas = false
     @Option(name: .shortAndLong, help: "Output file (default: standard output).") var output: String?
     @Option(help: "Send the lines live, at their arrival times, to this Unix socket of `cjmd run`.")
     var sendTo: String?
@@ -59,6 +64,7 @@ struct SimulateCommand: ParsableCommand {
         }
         simulation.disorder = jitter
         if let spike { simulation.spike = try Self.parseSpike(spike) }
+        if personas { simulation.personas = SimulationOptions.standardPersonas }
         if let sendTo {
             guard output == nil else { throw ValidationError("--send-to and --output exclude each other") }
             try sendLive(configuration.journeys, simulation, to: sendTo)

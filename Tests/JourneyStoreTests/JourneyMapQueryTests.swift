@@ -135,6 +135,57 @@ struct JourneyMapQueryTests {
     }
 
     /// Per lane (`h2` id), per stage cell, the label → value pairs of its definition list.
+    /// `cjmd simulate --personas`: three kinds of customer that behave differently; their
+    /// funnels differ as their profiles say, some change persona, and the map holds one
+    /// section per persona whose numbers are that persona's.
+    @Test func simulatedPersonasHaveTheirOwnFunnelsAndMaps() throws {
+        try StoreTestDatabase.withDatabase { conninfo in
+            let configuration = try Self.configuration()
+            var options = SimulationOptions()
+            options.seed = 12
+            options.customers = 4_000
+            options.personas = SimulationOptions.standardPersonas
+            var simulator = JourneySimulator(journeys: configuration.journeys, options: options)
+            var bytes: [UInt8] = []
+            simulator.run { bytes += $0 }
+            let harness = try StoreHarness(conninfo: conninfo, configuration: configuration)
+            try harness.replay(bytes: bytes)
+            let funnels = Dictionary(
+                grouping: try FunnelQuery.funnelByPersona(harness.connection, journey: "purchase"), by: { $0.persona ?? "" })
+            #expect(Set(funnels.keys) == ["loyalist", "bargain_hunter", "first_timer"])
+            let converted = funnels.mapValues { $0.last?.overallConversion ?? 0 }
+            #expect(converted["loyalist"]! > converted["bargain_hunter"]!)
+            #expect(converted["bargain_hunter"]! > converted["first_timer"]!)
+            // First-timers who bought come back as loyalists.
+            let changed = try harness.rows(
+                """
+                SELECT count(*) FROM (SELECT customer_id FROM cjm.journey_instances GROUP BY customer_id
+                                      HAVING count(DISTINCT persona) > 1) c
+                """)
+            #expect(Int(changed.first?[0] ?? "0") ?? 0 > 3)
+
+            let now = try #require(RFC3339.parse("2026-12-07T09:00:00Z"))
+            let all = try #require(try JourneyMapQuery.load(harness.connection, journey: "purchase", now: now))
+            let personas = try JourneyMapQuery.personas(harness.connection, journey: "purchase")
+            let maps = try personas.map {
+                try #require(try JourneyMapQuery.load(harness.connection, journey: "purchase", persona: $0, now: now))
+            }
+            for map in maps {
+                #expect(map.stages.map(\.reached) == funnels[map.persona ?? ""]?.map(\.reached))
+            }
+            let html = JourneyMapRenderer.render(all, personas: maps)
+            let document = try XMLDocument(data: Data(html.utf8))
+            let ids = try document.nodes(forXPath: "//@id").compactMap(\.stringValue)
+            #expect(ids.count == Set(ids).count, "ids repeat")
+            for (index, persona) in personas.enumerated() {
+                #expect(html.contains("<a href=\"#persona-\(index + 1)\">persona \(persona)</a>"))
+                #expect(ids.contains("persona-\(index + 1)"))
+            }
+            let labelled = try document.nodes(forXPath: "//@aria-labelledby").compactMap(\.stringValue)
+            #expect(labelled.allSatisfy { Set(ids).contains($0) }, "a label points nowhere")
+        }
+    }
+
     static func lanes(of html: String) throws -> [String: [[String: String]]] {
         let document = try XMLDocument(data: Data(html.utf8))
         var lanes: [String: [[String: String]]] = [:]
