@@ -95,11 +95,14 @@ awk -v url="$escaped" -v socket="$socket" '
 echo "quickstart: 1. history — simulating $customers customers and replaying them" >&2
 events=$state/events.ndjson
 "$cjmd" simulate --config "$config" --customers "$customers" --seed 42 --disorder 2s \
-    --duplicates 0.01 --malformed 0.001 --output "$events"
+    --duplicates 0.01 --malformed 0.001 --personas --output "$events"
 echo "quickstart: events of the same data, for comparison: $(wc -l <"$events") lines, $(du -h "$events" | cut -f1)" >&2
 "$cjmd" replay --config "$config" "$events"
 echo
 "$cjmd" report --config "$config"
+echo
+echo "quickstart: the purchase funnel of each persona (cjm.funnel_by_persona)" >&2
+"$cjmd" report --config "$config" --journey purchase --by persona
 echo
 "$cjmd" map --config "$config" --journey purchase -o "$state/purchase-map.html"
 echo "quickstart: the journey map of that history: $state/purchase-map.html (open it in a browser)" >&2
@@ -132,7 +135,7 @@ done
 
 # About 20 new customers a second, each at the pace of their own journey.
 "$cjmd" simulate --config "$config" --customers $((duration * 20)) --seed $((1000 + RANDOM)) \
-    --duration "${duration}s" --send-to "$socket" &
+    --duration "${duration}s" --personas --send-to "$socket" &
 sender=$!
 echo "quickstart: sending live traffic for ${duration}s into $socket (Ctrl-C stops early)" >&2
 elapsed=0
@@ -161,6 +164,7 @@ Open the journey maps (one self-contained page each; \`cjmd map --help\`):
   $state/trial-map.html
 Explore the tables and views:
   psql "$conninfo" -c 'SELECT * FROM cjm.funnel'
+  psql "$conninfo" -c 'SELECT * FROM cjm.funnel_by_persona'
   psql "$conninfo" -c 'SELECT * FROM cjm.critical_moments ORDER BY detected_at DESC LIMIT 10'
   $cjmd report --config $config --format json
 Run the daemon again on this database:
