@@ -58,6 +58,10 @@ figure_queries_at() {
     log "timing cjm.journey_map ($funnel_runs runs)"
     f_map=$(time_query "$db" "$funnel_runs" "SELECT * FROM cjm.journey_map WHERE journey = '$journey';")
     record "journey_map_ms events=$stored $(tr '\n' ' ' <<<"$f_map")"
+    local f_persona
+    log "timing cjm.funnel_by_persona ($funnel_runs runs)"
+    f_persona=$(time_query "$db" "$funnel_runs" "SELECT * FROM cjm.funnel_by_persona WHERE journey = '$journey';")
+    record "funnel_by_persona_ms events=$stored $(tr '\n' ' ' <<<"$f_persona")"
     log "timing the ad-hoc funnel over all events ($adhoc_runs runs)"
     a_all=$(time_query "$db" "$adhoc_runs" "$adhoc_all")
     log "timing the ad-hoc funnel for one day of entries ($adhoc_runs runs)"
@@ -90,6 +94,11 @@ figure_queries_at() {
     fm50=$(percentile 0.5 <<<"$f_map") fm99=$(percentile 0.99 <<<"$f_map")
     ratio=$(calc "$aa50 / $fm50")
     row "4. cjm.journey_map p50 / p99 ms ($(grouped "$stored") events)" "$(fmt 1 "$fm50") / $(fmt 1 "$fm99")" \
+        "ad-hoc SQL funnel $(fmt 0 "$aa50") / $(fmt 0 "$aa99")" "$(ratio_text "$ratio")" "" ""
+    local fp50 fp99
+    fp50=$(percentile 0.5 <<<"$f_persona") fp99=$(percentile 0.99 <<<"$f_persona")
+    ratio=$(calc "$aa50 / $fp50")
+    row "4. cjm.funnel_by_persona p50 / p99 ms ($(grouped "$stored") events)" "$(fmt 1 "$fp50") / $(fmt 1 "$fp99")" \
         "ad-hoc SQL funnel $(fmt 0 "$aa50") / $(fmt 0 "$aa99")" "$(ratio_text "$ratio")" "" ""
 }
 
