@@ -31,8 +31,8 @@ struct ReplayCrashTests {
         let start = RFC3339Text.format(Date().addingTimeInterval(-365 * 86_400))
         let simulated = try CommandRunner.run([
             "simulate", "--config", killed.configPath, "--customers", "100000", "--seed", "31", "--start", start,
-            "--duration", "3d", "--disorder", "2s", "--malformed", "0.01", "--duplicates", "0.01", "--output",
-            eventsPath,
+            "--duration", "3d", "--disorder", "2s", "--malformed", "0.01", "--duplicates", "0.01", "--personas",
+            "--output", eventsPath,
         ])
         try #require(simulated.status == 0, "\(simulated.stderr)")
         let lineCount = try Data(contentsOf: URL(fileURLWithPath: eventsPath)).reduce(0) {

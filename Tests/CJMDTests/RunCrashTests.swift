@@ -28,7 +28,7 @@ struct RunCrashTests {
         let start = RFC3339Text.format(Date().addingTimeInterval(-365 * 86_400))
         let simulated = try CommandRunner.run([
             "simulate", "--config", daemon.configPath, "--customers", "60000", "--seed", "41", "--start", start,
-            "--duration", "3d", "--duplicates", "0.01", "--output", eventsPath,
+            "--duration", "3d", "--duplicates", "0.01", "--personas", "--output", eventsPath,
         ])
         try #require(simulated.status == 0, "\(simulated.stderr)")
         let lines = try String(contentsOfFile: eventsPath, encoding: .utf8).split(separator: "\n").map {

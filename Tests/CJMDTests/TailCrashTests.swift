@@ -40,7 +40,7 @@ struct TailCrashTests {
         let start = RFC3339Text.format(Date().addingTimeInterval(-365 * 86_400))
         let simulated = try CommandRunner.run([
             "simulate", "--config", tailed.configPath, "--customers", "\(Self.customers)", "--seed", "77",
-            "--start", start, "--duration", "7d", "--malformed", "0.002", "--output", sourcePath,
+            "--start", start, "--duration", "7d", "--malformed", "0.002", "--personas", "--output", sourcePath,
         ])
         try #require(simulated.status == 0, "\(simulated.stderr)")
         let source = try Data(contentsOf: URL(fileURLWithPath: sourcePath))
@@ -129,6 +129,8 @@ struct TailCrashTests {
     }
 
     static let journeyYAML = """
+        personas:
+          from: [traits.persona]
         journeys:
           - name: purchase
             conversion_window: 30d
@@ -153,8 +155,11 @@ struct TailCrashTests {
     static let comparedTables: [(String, String)] = [
         (
             "events",
-            "SELECT event_id, customer_id, ts, event, touchpoint, sentiment, revenue, properties, journey, stages FROM cjm.events"
+            "SELECT event_id, customer_id, ts, event, touchpoint, sentiment, revenue, properties, journey, stages, persona FROM cjm.events"
         ),
+        ("funnel_by_persona", "SELECT * FROM cjm.funnel_by_persona"),
+        ("customer_personas", "SELECT * FROM cjm.customer_personas"),
+        ("exit_points", "SELECT * FROM cjm.exit_points"),
         ("rejected_events", "SELECT reason, detail, raw FROM cjm.rejected_events"),
         ("journey_instances", "SELECT * FROM cjm.journey_instances"),
         ("critical_moments", "SELECT * FROM cjm.critical_moments"),
