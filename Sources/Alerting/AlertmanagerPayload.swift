@@ -46,8 +46,9 @@ public enum AlertmanagerPayload {
     /// One sentence an on-call person can act on without opening the database.
     static func summary(of alert: DropOffAlert) -> String {
         let z = alert.z.map { ReadableNumbers.fixed($0, decimals: 2) } ?? "inf"
+        let who = alert.persona == PersonaSettings.all ? "" : " for persona \"\(alert.persona)\""
         return "Drop-off at stage \"\(alert.stageName)\" (index \(alert.stageIndex)) of journey "
-            + "\"\(alert.journeyName)\" is \(ReadableNumbers.percent(alert.rate)) "
+            + "\"\(alert.journeyName)\"\(who) is \(ReadableNumbers.percent(alert.rate)) "
             + "(\(alert.abandoned) of \(alert.decided) decided) in the window "
             + "\(readableTime(alert.windowStart)) to \(readableTime(alert.windowEnd)), "
             + "against a baseline of \(ReadableNumbers.percent(alert.baselineRate)) (z = \(z)"
@@ -70,6 +71,8 @@ public enum AlertmanagerPayload {
         json.member("journey", alert.journeyName)
         json.member("stage", alert.stageName)
         json.member("stage_index", String(alert.stageIndex))
+        // Only the alerts of one persona's instances carry it (`alerts.by_persona`).
+        if alert.persona != PersonaSettings.all { json.member("persona", alert.persona) }
         json.member("severity", severity)
         json.endObject()
 

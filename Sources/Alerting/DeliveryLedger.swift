@@ -12,18 +12,24 @@ struct DeliveryLedger {
         let alerts: [DropOffAlert]
     }
 
-    /// What identifies an alert to Alertmanager: at most one episode per stage fires at a time.
+    /// What identifies an alert to Alertmanager: at most one episode per stage and persona
+    /// fires at a time.
     struct StageKey: Hashable, Comparable {
         let journey: Int
         let stageIndex: Int
+        let persona: String
 
         init(_ alert: DropOffAlert) {
             journey = alert.journey
             stageIndex = alert.stageIndex
+            persona = alert.persona
         }
 
         static func < (lhs: StageKey, rhs: StageKey) -> Bool {
-            (lhs.journey, lhs.stageIndex) < (rhs.journey, rhs.stageIndex)
+            if (lhs.journey, lhs.stageIndex) != (rhs.journey, rhs.stageIndex) {
+                return (lhs.journey, lhs.stageIndex) < (rhs.journey, rhs.stageIndex)
+            }
+            return lhs.persona.utf8.lexicographicallyPrecedes(rhs.persona.utf8)
         }
     }
 

@@ -3,7 +3,9 @@ import JourneyCore
 extension ConfigReader {
     func readAlerts(_ field: Field?) -> AlertSettings {
         var settings = AlertSettings()
-        let keys = ["window", "baseline", "min_decided", "false_alarms_per_month", "z", "min_delta", "webhook"]
+        let keys = [
+            "window", "baseline", "min_decided", "false_alarms_per_month", "z", "min_delta", "webhook", "by_persona",
+        ]
         guard let section = section(field, named: "alerts", knownKeys: keys) else { return settings }
         let window = duration(section["window"], positive: true)
         settings.window = window.or(settings.window)
@@ -48,6 +50,7 @@ extension ConfigReader {
             case .failure(let error): report(error.message, at: webhookField)
             }
         }
+        settings.byPersona = boolean(section["by_persona"]).or(settings.byPersona)
         return settings
     }
 

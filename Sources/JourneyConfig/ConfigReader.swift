@@ -234,6 +234,20 @@ final class ConfigReader {
         return .valid(scalar.string)
     }
 
+    /// `true` or `false` (YAML's other spellings of a boolean are refused: they read as
+    /// words to people, `on` and `no` included).
+    func boolean(_ field: Field?) -> Parsed<Bool> {
+        guard let field else { return .absent }
+        guard let written = text(field, expecting: "true or false").value else { return .invalid }
+        switch written {
+        case "true": return .valid(true)
+        case "false": return .valid(false)
+        default:
+            report("expected true or false, got \(Self.quoted(written))", at: field)
+            return .invalid
+        }
+    }
+
     /// A whole number written plainly (decimal, `_` allowed as a digit separator) in `range`.
     func integer(_ field: Field?, example: String, range: ClosedRange<Int>, rangeAdvice: String) -> Parsed<Int> {
         guard let field else { return .absent }

@@ -40,6 +40,9 @@ public struct AlertSettings: Sendable, Equatable {
     /// The smallest rise of the give-up rate over the baseline worth an alert.
     public var minDelta: Double = 0.05
     public var webhook: String? = nil
+    /// Also judge each persona's instances of a stage on their own (`by_persona`), beside
+    /// all of them: a spike among students shows even when the other personas hide it.
+    public var byPersona: Bool = false
     public init() {}
 
     /// The p-value an evaluation must reach under the budget (nil when `z` rules).

@@ -54,8 +54,6 @@ struct OpenInstance {
     /// Critical moments written for this instance so far.
     var moments: Int32 = 0
     private var stageIndex32: Int32 = 0
-    /// The customer's persona at entry (``PersonaTable`` number).
-    var persona: Int32 = 0
     var status: InstanceRecord.Status = .active
     /// Opened since the changes were last taken: its row is new to the store (and fits in
     /// the padding after `status`, so it costs no memory).
@@ -75,10 +73,9 @@ struct OpenInstance {
         self.stages = StageTallies(first: StageTally(reachedAt: time))
     }
 
-    /// An instance restored from its stored record, whose persona is numbered `persona`.
-    init(restoring record: InstanceRecord, persona: Int32, flaggedMoment: CriticalMomentRecord?) {
+    /// An instance restored from its stored record (its persona is its slot's: ``SlotPersonas``).
+    init(restoring record: InstanceRecord, flaggedMoment: CriticalMomentRecord?) {
         instance = record.instance
-        self.persona = persona
         moments = record.moments
         stageIndex32 = Int32(record.stageIndex)
         status = record.status
@@ -270,9 +267,11 @@ struct ChangeCollector {
 
     /// Counts `event` at pair `code` of `journey` for an instance of `persona`; `firstMeeting`:
     /// the customer of `slot` never met the pair before; `firstAsPersona`: not as this persona.
+    /// `keepsPairsPerPersona`: the slot's customer had instances of several personas, so their
+    /// first meetings as the persona are recorded apart.
     mutating func attribute(
         _ event: TouchpointEvent, journey: Int, journeyCount: Int, persona: Int32, code: Int32, firstMeeting: Bool,
-        firstAsPersona: Bool, slot: Int
+        firstAsPersona: Bool, keepsPairsPerPersona: Bool, slot: Int
     ) {
         let list = Int(persona) * journeyCount + journey
         while touchpointTallies.count <= list { touchpointTallies.append([]) }
@@ -285,8 +284,10 @@ struct ChangeCollector {
         touchpointTallies[list][index].add(event)
         if firstAsPersona {
             touchpointTallies[list][index].customers += 1
-            personaFirstTouches[slot, default: []].append(code)
-            firstTouchCount += 1
+            if keepsPairsPerPersona {
+                personaFirstTouches[slot, default: []].append(code)
+                firstTouchCount += 1
+            }
         }
         if firstMeeting {
             while touchpointCustomers.count <= journey { touchpointCustomers.append([]) }

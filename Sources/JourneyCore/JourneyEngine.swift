@@ -59,14 +59,17 @@ public struct JourneyEngine: ~Copyable {
                         journey: stored.journey, stageIndex: pair.stageIndex,
                         touchpoint: pair.touchpoint))
             }
-            for history in stored.personas {
-                let codes = history.touchpointPairs.map {
-                    marks.code(journey: stored.journey, stageIndex: $0.stageIndex, touchpoint: $0.touchpoint)
-                }
-                slotPersonas.restore(
-                    slot: s, persona: personas.code(of: history.persona), furthest: history.furthestStage,
-                    pairCodes: codes, isLatest: history.isLatest)
-            }
+            slotPersonas.restore(
+                slot: s,
+                histories: stored.personas.map { history in
+                    (
+                        persona: personas.code(of: history.persona), furthest: history.furthestStage,
+                        pairs: history.touchpointPairs.map {
+                            marks.code(journey: stored.journey, stageIndex: $0.stageIndex, touchpoint: $0.touchpoint)
+                        },
+                        isLatest: history.isLatest
+                    )
+                })
         }
         for stored in snapshot.customerPersonas {
             let idx = customer(stored.customerID)
@@ -96,12 +99,8 @@ public struct JourneyEngine: ~Copyable {
             slots[s].history.furthestStage = max(slots[s].history.furthestStage, Int32(record.stageIndex))
             let flagged = flaggedMoments[
                 InstanceKey(journey: record.journey, customer: record.customerID, instance: record.instance)]
-            let persona = personas.code(of: record.persona)
-            slotPersonas.enter(slot: s, persona: persona)
-            store(
-                OpenInstance(
-                    restoring: record, persona: persona, flaggedMoment: record.status == .abandoned ? flagged : nil),
-                at: s)
+            enterPersona(personas.code(of: record.persona), slot: s)
+            store(OpenInstance(restoring: record, flaggedMoment: record.status == .abandoned ? flagged : nil), at: s)
             reschedule(idx)
         }
         for pending in snapshot.pendingEvents {
@@ -328,6 +327,15 @@ public struct JourneyEngine: ~Copyable {
         openInstances -= 1
     }
 
+    /// An instance of `persona` opens in `slot` (see ``SlotPersonas/enter(slot:persona:journeyHistory:)``).
+    private mutating func enterPersona(_ persona: Int32, slot: Int) {
+        let furthest = slots[slot].history.furthestStage
+        let met = marks.met(slot: slot)
+        slotPersonas.enter(slot: slot, persona: persona) {
+            (SlotPersonas.History(furthest: furthest, mask: met.mask), met.overflow)
+        }
+    }
+
     /// Lists `slot` among those whose open instance changed, once.
     private mutating func markTouched(_ slot: Int) {
         let word = slot >> 6
@@ -348,16 +356,16 @@ public struct JourneyEngine: ~Copyable {
         let state = customers[Int(customer)]
         let slot = slotIndex(customer, journey)
         let firstCodes = changes.firstTouches.removeValue(forKey: slot) ?? []
-        let personaCodes = changes.personaFirstTouches.removeValue(forKey: slot) ?? []
+        let personaCodes = changes.personaFirstTouches.removeValue(forKey: slot)
         let firstTouches = firstCodes.map { marks.pair(journey: journey, code: $0) }
         return InstanceRecord(
             journey: journey, customerID: directory.id(customer), instance: open.instance, enteredAt: open.enteredAt,
             stageIndex: open.stageIndex, status: open.status, lastSeen: state.lastSeen, exitedAt: exitedAt,
             stages: open.stages.padded(to: catalog.journeys[journey].stages.count), lastEvent: state.lastEvent,
             lastTouchpoint: state.lastTouchpoint, painPoints: open.painPoints, moments: open.moments,
-            firstTouches: firstTouches, persona: personas.name(open.persona),
-            personaFirstTouches: personaCodes == firstCodes
-                ? nil : personaCodes.map { marks.pair(journey: journey, code: $0) })
+            firstTouches: firstTouches, persona: personas.name(slotPersonas.latest(slot)),
+            personaFirstTouches: slotPersonas.keepsPairsPerPersona(slot)
+                ? (personaCodes ?? []).map { marks.pair(journey: journey, code: $0) } : nil)
     }
 
     private mutating func apply(_ event: TouchpointEvent, stages: StageMap) {
@@ -388,7 +396,8 @@ public struct JourneyEngine: ~Copyable {
                 changes.record(moment)
                 open!.flaggedMoment = nil
                 changes.move(
-                    journey: j, stage: open!.stageIndex, persona: open!.persona, from: open!.status, to: .active)
+                    journey: j, stage: open!.stageIndex, persona: slotPersonas.latest(slot), from: open!.status,
+                    to: .active)
                 open!.status = .active
             }
             if let stage = stages[j] {
@@ -396,25 +405,28 @@ public struct JourneyEngine: ~Copyable {
                     if stage == 0 {
                         let persona = customers[Int(idx)].persona
                         slots[slot].history.instances += 1
-                        slotPersonas.enter(slot: slot, persona: persona)
+                        enterPersona(persona, slot: slot)
                         changes.reach(
                             journey: j, stage: 0, persona: persona,
-                            newForPersona: slotPersonas.reach(slot: slot, stage: 0), history: &slots[slot].history)
+                            newForPersona: slotPersonas.reach(
+                                slot: slot, stage: 0, newForJourney: slots[slot].history.furthestStage < 0),
+                            history: &slots[slot].history)
                         changes.move(journey: j, stage: 0, persona: persona, from: nil, to: .active)
                         open = OpenInstance(instance: slots[slot].history.instances, enteredAt: event.time)
-                        open!.persona = persona
                         open!.isNew = true
                     }
                 } else if stage == open!.stageIndex + 1,
                     event.time <= open!.enteredAt + journey.conversionWindow
                 {
-                    let persona = open!.persona
+                    let persona = slotPersonas.latest(slot)
                     open!.advance(to: stage, at: event.time)
-                    decide(journey: j, stage: stage - 1, at: event.time, abandoned: false)
+                    decide(journey: j, stage: stage - 1, at: event.time, abandoned: false, persona: persona)
                     let converted = stage == journey.stages.count - 1
                     changes.reach(
                         journey: j, stage: stage, persona: persona,
-                        newForPersona: slotPersonas.reach(slot: slot, stage: stage), history: &slots[slot].history)
+                        newForPersona: slotPersonas.reach(
+                            slot: slot, stage: stage, newForJourney: Int32(stage) > slots[slot].history.furthestStage),
+                        history: &slots[slot].history)
                     changes.move(journey: j, stage: stage - 1, persona: persona, from: open!.status, to: nil)
                     changes.move(
                         journey: j, stage: stage, persona: persona, from: nil, to: converted ? .converted : open!.status)
@@ -459,10 +471,12 @@ public struct JourneyEngine: ~Copyable {
         if let r = event.revenue { instance.stages[stage].revenue = instance.stages[stage].revenue + r }
         let slot = slotIndex(customer, j)
         let code = marks.code(journey: j, stageIndex: stage, touchpoint: event.touchpoint)
+        let firstMeeting = marks.mark(slot: slot, code: code)
         changes.attribute(
-            event, journey: j, journeyCount: catalog.journeys.count, persona: instance.persona, code: code,
-            firstMeeting: marks.mark(slot: slot, code: code), firstAsPersona: slotPersonas.meet(slot: slot, code: code),
-            slot: slot)
+            event, journey: j, journeyCount: catalog.journeys.count, persona: slotPersonas.latest(slot), code: code,
+            firstMeeting: firstMeeting,
+            firstAsPersona: slotPersonas.meet(slot: slot, code: code, firstInJourney: firstMeeting),
+            keepsPairsPerPersona: slotPersonas.keepsPairsPerPersona(slot), slot: slot)
         if catalog.isPainPoint(inJourney: j, event: event.name, sentiment: event.sentiment) {
             instance.painPoints.append(
                 PainPoint(
@@ -475,11 +489,20 @@ public struct JourneyEngine: ~Copyable {
     }
 
     /// An instance left stage `stage`: forward, or by giving up (the decided instances of docs/alerts.md).
-    private mutating func decide(journey: Int, stage: Int, at time: EventTime, abandoned: Bool) {
-        detector.record(journey: journey, stage: stage, at: time, abandoned: abandoned)
+    /// With `alerts.by_persona`, also counted for the instance's persona.
+    private mutating func decide(journey: Int, stage: Int, at time: EventTime, abandoned: Bool, persona: Int32) {
+        let counts = abandoned ? DecisionCounts(abandoned: 1) : DecisionCounts(advanced: 1)
         let key = StageDecisionKey(journey: journey, stageIndex: stage, minute: time.minuteIndex)
-        changes.decisions[key, default: DecisionCounts()] +=
-            abandoned ? DecisionCounts(abandoned: 1) : DecisionCounts(advanced: 1)
+        changes.decisions[key, default: DecisionCounts()] += counts
+        guard detector.settings.byPersona else {
+            detector.record(journey: journey, stage: stage, at: time, abandoned: abandoned)
+            return
+        }
+        let name = personas.name(persona)
+        detector.record(journey: journey, stage: stage, at: time, abandoned: abandoned, persona: name)
+        var personaKey = key
+        personaKey.persona = name
+        changes.decisions[personaKey, default: DecisionCounts()] += counts
     }
 
     // MARK: Deadlines
@@ -544,20 +567,21 @@ public struct JourneyEngine: ~Copyable {
                 let journey = catalog.journeys[j]
                 guard abandonDeadline(open, journey: journey, lastSeen: state.lastSeen) == d else { continue }
                 let k = open.stageIndex
-                changes.move(journey: j, stage: k, persona: open.persona, from: open.status, to: .abandoned)
+                let persona = slotPersonas.latest(slot)
+                changes.move(journey: j, stage: k, persona: persona, from: open.status, to: .abandoned)
                 open.status = .abandoned
                 open.moments += 1
                 let moment = CriticalMomentRecord(
                     journey: j, customerID: directory.id(idx), instance: open.instance, moment: open.moments,
                     stageIndex: k, reason: .inactive, lastEvent: state.lastEvent, lastTouchpoint: state.lastTouchpoint,
                     lastSeen: state.lastSeen, timeInStage: d - (open.stages[k].reachedAt ?? open.enteredAt),
-                    painPoints: open.painPoints, detectedAt: d, recoveredAt: nil, persona: personas.name(open.persona))
+                    painPoints: open.painPoints, detectedAt: d, recoveredAt: nil, persona: personas.name(persona))
                 open.flaggedMoment = moment
                 changes.record(moment, isNew: true)
                 // Dated when the customer fell silent, as an advance is dated when it happened:
                 // a window then holds the decisions of the same customers whatever the volume
                 // does (docs/alerts.md).
-                decide(journey: j, stage: k, at: state.lastSeen, abandoned: true)
+                decide(journey: j, stage: k, at: state.lastSeen, abandoned: true, persona: persona)
                 store(open, at: slot)
                 markTouched(slot)
             }
@@ -568,10 +592,11 @@ public struct JourneyEngine: ~Copyable {
                 guard open.enteredAt + journey.conversionWindow == d else { continue }
                 if !open.isFlagged {
                     let k = open.stageIndex
-                    changes.move(journey: j, stage: k, persona: open.persona, from: open.status, to: .expired)
+                    let persona = slotPersonas.latest(slot)
+                    changes.move(journey: j, stage: k, persona: persona, from: open.status, to: .expired)
                     open.status = .expired
                     open.moments += 1
-                    decide(journey: j, stage: k, at: d, abandoned: true)
+                    decide(journey: j, stage: k, at: d, abandoned: true, persona: persona)
                     changes.record(
                         CriticalMomentRecord(
                             journey: j, customerID: directory.id(idx), instance: open.instance, moment: open.moments,
@@ -579,7 +604,7 @@ public struct JourneyEngine: ~Copyable {
                             lastTouchpoint: state.lastTouchpoint, lastSeen: state.lastSeen,
                             timeInStage: d - (open.stages[k].reachedAt ?? open.enteredAt),
                             painPoints: open.painPoints, detectedAt: d, recoveredAt: nil,
-                            persona: personas.name(open.persona)), isNew: true)
+                            persona: personas.name(persona)), isNew: true)
                 }
                 let closed = record(of: open, customer: idx, journey: j, exitedAt: d)
                 changes.closed.append((closed, open.isNew))

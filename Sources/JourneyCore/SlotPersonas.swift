@@ -3,23 +3,23 @@
 /// `cjm.funnel_by_persona` and `cjm.touchpoints` count distinct customers per persona with
 /// running totals, as the all-customer rows do.
 ///
-/// A slot (customer × journey) keeps the history of one persona inline — the persona of its
-/// latest instance, which is the only one that can still change it (a slot has one open
-/// instance at most, and an instance's persona is fixed at entry). When a later instance has
-/// another persona, the inline history is set aside in a dictionary and the other one taken
-/// from it (or started). Most customers never change persona, so most slots cost 16 bytes
-/// and no lookups.
+/// Every slot (customer × journey) keeps the persona of its latest instance — the open one,
+/// if any: a slot has one open instance at most, and an instance's persona is fixed at entry.
+/// While all of a slot's instances had that one persona, which is most customers' case, what
+/// they did as it is what they did at all: the journey's own history answers, and the slot
+/// costs 4 bytes. Only once a later instance has another persona (the slot *switched*) are
+/// histories kept per persona, in dictionaries: the latest persona's by slot, the others set
+/// aside. Figure 3 of `bench/run` holds open instances to 300 bytes each, persona included.
 struct SlotPersonas {
-    /// Per slot: the persona of its latest instance (−1: none yet).
+    /// Per slot: the persona of its latest instance (−1: none yet), with ``switchedBit`` set
+    /// once the slot had instances of more than one persona.
     private var persona: [Int32] = []
-    /// Per slot: the furthest stage an instance of that persona reached (−1: none).
-    private var furthest: [Int32] = []
-    /// Per slot: the touchpoint pairs numbered below 64 met as that persona, one bit each
-    /// (numbered as in ``TouchpointMarks``).
-    private var masks: [UInt64] = []
-    /// Pairs numbered from 64 on, per slot and persona.
+    private static let switchedBit: Int32 = 1 << 30
+    /// Of a switched slot, the latest persona's history.
+    private var current: [Int: History] = [:]
+    /// Pairs numbered from 64 on met by switched slots, per slot and persona.
     private var overflow: Set<SlotPersonaCode> = []
-    /// The histories of other personas of a slot, set aside.
+    /// The histories of other personas of a switched slot, set aside.
     private var setAside: [SlotPersona: History] = [:]
 
     private struct SlotPersona: Hashable {
@@ -33,72 +33,103 @@ struct SlotPersonas {
         var code: Int32
     }
 
-    private struct History {
-        var furthest: Int32
-        var mask: UInt64
+    /// The furthest stage instances of a persona reached (−1: none), and the touchpoint pairs
+    /// numbered below 64 they met, one bit each (numbered as in ``TouchpointMarks``).
+    struct History {
+        var furthest: Int32 = -1
+        var mask: UInt64 = 0
     }
 
     /// Makes room for `count` more slots (a new customer's journeys).
     mutating func addSlots(_ count: Int) {
         persona.append(contentsOf: repeatElement(-1, count: count))
-        furthest.append(contentsOf: repeatElement(-1, count: count))
-        masks.append(contentsOf: repeatElement(0, count: count))
     }
 
-    /// An instance of `code` opens in `slot`: its persona's history becomes the inline one.
-    mutating func enter(slot: Int, persona code: Int32) {
-        let current = persona[slot]
-        guard current != code else { return }
-        if current >= 0 {
-            setAside[SlotPersona(slot: slot, persona: current)] = History(furthest: furthest[slot], mask: masks[slot])
+    /// The persona of the slot's latest instance (0, the default persona, when none).
+    func latest(_ slot: Int) -> Int32 {
+        let value = persona[slot]
+        return value < 0 ? 0 : value & ~Self.switchedBit
+    }
+
+    /// Whether the slot had instances of more than one persona.
+    private func isSwitched(_ slot: Int) -> Bool { persona[slot] >= 0 && persona[slot] & Self.switchedBit != 0 }
+
+    /// An instance of `code` opens in `slot`. When its persona differs from the slot's until
+    /// now, the slot switches: `journeyHistory` and `overflowPairs` say what its instances
+    /// did so far (all of one persona, if it had not switched before).
+    mutating func enter(
+        slot: Int, persona code: Int32, journeyHistory: () -> (history: History, overflowPairs: [Int32])
+    ) {
+        let value = persona[slot]
+        if value < 0 {
+            persona[slot] = code
+            return
         }
-        let history =
-            setAside.removeValue(forKey: SlotPersona(slot: slot, persona: code)) ?? History(furthest: -1, mask: 0)
-        persona[slot] = code
-        furthest[slot] = history.furthest
-        masks[slot] = history.mask
+        let old = value & ~Self.switchedBit
+        guard old != code else { return }
+        let oldHistory: History
+        if value & Self.switchedBit == 0 {
+            let journey = journeyHistory()
+            oldHistory = journey.history
+            for pair in journey.overflowPairs { overflow.insert(SlotPersonaCode(slot: slot, persona: old, code: pair)) }
+        } else {
+            oldHistory = current[slot] ?? History()
+        }
+        setAside[SlotPersona(slot: slot, persona: old)] = oldHistory
+        current[slot] = setAside.removeValue(forKey: SlotPersona(slot: slot, persona: code)) ?? History()
+        persona[slot] = code | Self.switchedBit
     }
 
-    /// The slot's latest instance reached `stage`; returns whether no instance of its persona
-    /// had (one more distinct customer of the persona at that stage).
-    mutating func reach(slot: Int, stage: Int) -> Bool {
-        guard Int32(stage) > furthest[slot] else { return false }
-        furthest[slot] = Int32(stage)
+    /// The slot's latest instance reached `stage`; `newForJourney`: no instance of the slot had
+    /// reached it. Returns whether no instance of the latest persona had (one more distinct
+    /// customer of the persona at that stage).
+    mutating func reach(slot: Int, stage: Int, newForJourney: Bool) -> Bool {
+        guard isSwitched(slot) else { return newForJourney }
+        guard Int32(stage) > current[slot, default: History()].furthest else { return false }
+        current[slot, default: History()].furthest = Int32(stage)
         return true
     }
 
-    /// The slot's latest instance met pair `code`; returns whether the customer had not met it
-    /// as this persona before.
-    mutating func meet(slot: Int, code: Int32) -> Bool {
+    /// The slot's latest instance met pair `code`; `firstInJourney`: the customer never met
+    /// it in the journey. Returns whether they had not met it as the latest persona.
+    mutating func meet(slot: Int, code: Int32, firstInJourney: Bool) -> Bool {
+        guard isSwitched(slot) else { return firstInJourney }
         if code < 64 {
             let bit = UInt64(1) << UInt64(code)
-            guard masks[slot] & bit == 0 else { return false }
-            masks[slot] |= bit
+            guard current[slot, default: History()].mask & bit == 0 else { return false }
+            current[slot, default: History()].mask |= bit
             return true
         }
-        return overflow.insert(SlotPersonaCode(slot: slot, persona: persona[slot], code: code)).inserted
+        return overflow.insert(SlotPersonaCode(slot: slot, persona: latest(slot), code: code)).inserted
     }
 
-    /// Restores what a stored customer did as `code` in a slot: the furthest stage and the pairs
-    /// met. `isLatest`: the persona of the slot's latest instance (restored inline; the others
-    /// set aside). Each (slot, persona) is restored once.
-    mutating func restore(slot: Int, persona code: Int32, furthest stage: Int, pairCodes: [Int32], isLatest: Bool) {
-        if isLatest {
-            enter(slot: slot, persona: code)
-            _ = reach(slot: slot, stage: stage)
-            for pair in pairCodes { _ = meet(slot: slot, code: pair) }
+    /// Whether the slot's pairs are kept per persona (its instances' first meetings as their
+    /// persona differ from their first meetings in the journey).
+    func keepsPairsPerPersona(_ slot: Int) -> Bool { isSwitched(slot) }
+
+    /// Restores a stored slot: `histories` holds, per persona of its instances, the furthest
+    /// stage and the pair numbers met, and whether the latest instance has it.
+    mutating func restore(slot: Int, histories: [(persona: Int32, furthest: Int, pairs: [Int32], isLatest: Bool)]) {
+        guard let latest = histories.first(where: \.isLatest) ?? histories.first else { return }
+        guard histories.count > 1 else {
+            persona[slot] = latest.persona
             return
         }
-        let key = SlotPersona(slot: slot, persona: code)
-        var history = setAside[key] ?? History(furthest: -1, mask: 0)
-        history.furthest = max(history.furthest, Int32(stage))
-        for pair in pairCodes {
-            if pair < 64 {
-                history.mask |= UInt64(1) << UInt64(pair)
+        persona[slot] = latest.persona | Self.switchedBit
+        for history in histories {
+            var kept = History(furthest: Int32(history.furthest), mask: 0)
+            for pair in history.pairs {
+                if pair < 64 {
+                    kept.mask |= UInt64(1) << UInt64(pair)
+                } else {
+                    overflow.insert(SlotPersonaCode(slot: slot, persona: history.persona, code: pair))
+                }
+            }
+            if history.persona == latest.persona {
+                current[slot] = kept
             } else {
-                overflow.insert(SlotPersonaCode(slot: slot, persona: code, code: pair))
+                setAside[SlotPersona(slot: slot, persona: history.persona)] = kept
             }
         }
-        setAside[key] = history
     }
 }

@@ -14,17 +14,12 @@ struct TouchpointMarks {
     /// Per slot (customer × journey count + journey): pairs numbered below 64, one bit each.
     private var masks: [UInt64] = []
     /// Pairs numbered from 64 on, per slot.
-    private var overflow: Set<SlotCode> = []
+    private var overflow: [Int: [Int32]] = [:]
 
     private struct PairKey: Hashable {
         var journey: Int
         var stageIndex: Int
         var touchpoint: String
-    }
-
-    private struct SlotCode: Hashable {
-        var slot: Int
-        var code: Int32
     }
 
     init(journeys: Int) {
@@ -60,6 +55,14 @@ struct TouchpointMarks {
             masks[slot] |= bit
             return true
         }
-        return overflow.insert(SlotCode(slot: slot, code: code)).inserted
+        if overflow[slot, default: []].contains(code) { return false }
+        overflow[slot, default: []].append(code)
+        return true
+    }
+
+    /// The pairs the customer and journey of `slot` met: those numbered below 64 as bits, and
+    /// the others.
+    func met(slot: Int) -> (mask: UInt64, overflow: [Int32]) {
+        (masks[slot], overflow[slot] ?? [])
     }
 }

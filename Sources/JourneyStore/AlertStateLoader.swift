@@ -30,7 +30,7 @@ enum AlertStateLoader {
         snapshot.historyStart = try start.timestampMicroseconds(row: 0, column: 0).map { EventTime(microseconds: $0) }
         let decisions = try connection.execute(
             """
-            SELECT journey, stage_index, minute, abandoned, advanced FROM cjm.stage_decisions
+            SELECT journey, stage_index, minute, abandoned, advanced, persona FROM cjm.stage_decisions
             WHERE ($1::timestamptz IS NULL OR minute >= $1) AND journey = ANY($2::text[])
             """, [oldest.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) }, .text(SQLText.textArray(names))])
         for row in 0..<decisions.rowCount {
@@ -39,7 +39,8 @@ enum AlertStateLoader {
             else { continue }
             let key = StageDecisionKey(
                 journey: j, stageIndex: Int(try decisions.int64(row: row, column: 1) ?? -1),
-                minute: EventTime(microseconds: minute).minuteIndex)
+                minute: EventTime(microseconds: minute).minuteIndex,
+                persona: decisions.string(row: row, column: 5) ?? PersonaSettings.all)
             snapshot.decisions.append(
                 (
                     key,
@@ -59,7 +60,7 @@ enum AlertStateLoader {
         let firing = try connection.execute(
             """
             SELECT journey, stage_index, stage, window_start, window_end, decided, abandoned, rate, baseline_rate,
-                   baseline_decided, z, fired_at, calm_since, p_value
+                   baseline_decided, z, fired_at, calm_since, p_value, persona
             FROM cjm.alerts WHERE resolved_at IS NULL AND journey = ANY($1::text[])
             """, [.text(SQLText.textArray(names))])
         for row in 0..<firing.rowCount {
@@ -88,7 +89,8 @@ enum AlertStateLoader {
                     baselineRate: try firing.double(row: row, column: 8) ?? 0,
                     baselineDecided: Int(try firing.int64(row: row, column: 9) ?? 0),
                     z: try firing.double(row: row, column: 10), pValue: try firing.double(row: row, column: 13),
-                    firedAt: try time(11) ?? .distantPast, resolvedAt: nil, calmSince: try time(12)))
+                    firedAt: try time(11) ?? .distantPast, resolvedAt: nil, calmSince: try time(12),
+                    persona: firing.string(row: row, column: 14) ?? PersonaSettings.all))
         }
         return alerts
     }

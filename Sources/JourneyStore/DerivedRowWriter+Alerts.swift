@@ -15,7 +15,7 @@ extension DerivedRowWriter {
     func writeDecisions(_ decisions: [StageDecisionKey: DecisionCounts]) throws {
         guard !decisions.isEmpty else { return }
         func stage(of key: StageDecisionKey) -> StageDecisionKey {
-            StageDecisionKey(journey: key.journey, stageIndex: key.stageIndex, minute: 0)
+            StageDecisionKey(journey: key.journey, stageIndex: key.stageIndex, minute: 0, persona: key.persona)
         }
         let newest = try newestDecisionMinutes(of: Set(decisions.keys.map(stage(of:))))
         var rows = decisions.map { (key: $0.key, counts: $0.value) }
@@ -29,7 +29,7 @@ extension DerivedRowWriter {
         _ = try connection.execute(
             """
             INSERT INTO cjm.stage_decisions AS d SELECT * FROM pg_temp.stage_decisions
-            ON CONFLICT (journey, stage_index, minute) DO UPDATE SET
+            ON CONFLICT (journey, stage_index, minute, persona) DO UPDATE SET
                 abandoned = d.abandoned + EXCLUDED.abandoned, advanced = d.advanced + EXCLUDED.advanced
             """)
     }
@@ -42,12 +42,14 @@ extension DerivedRowWriter {
         let list = Array(stages)
         let result = try connection.execute(
             """
-            SELECT (SELECT max(d.minute) FROM cjm.stage_decisions d WHERE d.journey = p.journey AND d.stage_index = p.stage_index)
-            FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS p(journey, stage_index, n) ORDER BY p.n
+            SELECT (SELECT max(d.minute) FROM cjm.stage_decisions d
+                    WHERE d.journey = p.journey AND d.stage_index = p.stage_index AND d.persona = p.persona)
+            FROM unnest($1::text[], $2::int[], $3::text[]) WITH ORDINALITY AS p(journey, stage_index, persona, n)
+            ORDER BY p.n
             """,
             [
                 .text(SQLText.textArray(list.map { catalog.journeys[$0.journey].name })),
-                .text(SQLText.array(list.map { "\($0.stageIndex)" })),
+                .text(SQLText.array(list.map { "\($0.stageIndex)" })), .text(SQLText.textArray(list.map(\.persona))),
             ])
         var newest: [StageDecisionKey: Int64] = [:]
         for (row, stage) in list.enumerated() {
@@ -65,7 +67,8 @@ extension DerivedRowWriter {
         let ordered = rows.sorted { x, y in
             if x.key.journey != y.key.journey { return names[x.key.journey] < names[y.key.journey] }
             if x.key.stageIndex != y.key.stageIndex { return x.key.stageIndex < y.key.stageIndex }
-            return x.key.minute < y.key.minute
+            if x.key.minute != y.key.minute { return x.key.minute < y.key.minute }
+            return KeyOrder.compareBytes(x.key.persona, y.key.persona) < 0
         }
         try connection.copyIn("COPY \(table) FROM STDIN") { writer in
             for (key, counts) in ordered {
@@ -76,6 +79,7 @@ extension DerivedRowWriter {
                 writer.appendTimestamp(microsecondsSinceEpoch: EventTime(minuteIndex: key.minute).microseconds)
                 writer.appendInteger(counts.abandoned)
                 writer.appendInteger(counts.advanced)
+                writer.appendText(key.persona)
                 try writer.endRow()
             }
         }
@@ -88,9 +92,10 @@ extension DerivedRowWriter {
             let result = try connection.execute(
                 """
                 INSERT INTO cjm.alerts (journey, stage_index, stage, window_start, window_end, decided, abandoned, rate,
-                                        baseline_rate, baseline_decided, z, p_value, fired_at, resolved_at, calm_since)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-                ON CONFLICT (journey, stage_index, fired_at) DO UPDATE SET
+                                        baseline_rate, baseline_decided, z, p_value, fired_at, resolved_at, calm_since,
+                                        persona)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                ON CONFLICT (journey, stage_index, persona, fired_at) DO UPDATE SET
                     resolved_at = EXCLUDED.resolved_at, calm_since = EXCLUDED.calm_since
                 RETURNING id
                 """,
@@ -103,7 +108,7 @@ extension DerivedRowWriter {
                     alert.pValue.map { .double($0) },
                     .timestamp(microsecondsSinceEpoch: alert.firedAt.microseconds),
                     alert.resolvedAt.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) },
-                    alert.calmSince.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) },
+                    alert.calmSince.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) }, .text(alert.persona),
                 ])
             if let id = try result.int64(row: 0, column: 0) { ids[alert.episode] = id }
         }
@@ -121,7 +126,8 @@ extension DerivedRowWriter {
                     'status', $2::text, 'id', $3::bigint, 'journey', $4::text, 'stage_index', $5::int, 'stage', $6::text,
                     'window_start', $7::timestamptz, 'window_end', $8::timestamptz, 'decided', $9::int,
                     'abandoned', $10::int, 'rate', $11::float8, 'baseline_rate', $12::float8, 'z', $13::float8,
-                    'p_value', $14::float8, 'fired_at', $15::timestamptz, 'resolved_at', $16::timestamptz)::text)
+                    'p_value', $14::float8, 'fired_at', $15::timestamptz, 'resolved_at', $16::timestamptz,
+                    'persona', $17::text)::text)
                 """,
                 [
                     .text(JourneySink.alertChannel), .text(status), ids[alert.episode].map { .int($0) },
@@ -133,6 +139,7 @@ extension DerivedRowWriter {
                     .timestamp(microsecondsSinceEpoch: alert.firedAt.microseconds),
                     transition.isResolution
                         ? alert.resolvedAt.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) } : nil,
+                    .text(alert.persona),
                 ])
         }
     }
@@ -148,6 +155,7 @@ extension DerivedRowWriter {
                 "z": "\(alert.z.map { "\(($0 * 100).rounded() / 100)" } ?? "inf")",
                 "p_value": "\(alert.pValue.map { "\($0)" } ?? "unknown")",
             ]
+            if alert.persona != PersonaSettings.all { metadata["persona"] = "\(alert.persona)" }
             switch transition {
             case .fired:
                 logger.warning("drop-off spike: alert fired", metadata: metadata)

@@ -30,6 +30,7 @@ struct ReplayDifferentialTests {
         configuration.alerts.minDecided = 2
         configuration.alerts.minDelta = 0.05
         configuration.alerts.z = 0.5
+        configuration.alerts.byPersona = true
         return configuration
     }
 

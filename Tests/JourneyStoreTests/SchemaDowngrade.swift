@@ -31,6 +31,17 @@ enum SchemaDowngrade {
         DELETE FROM cjm.time_to_next WHERE persona <> '*';
         ALTER TABLE cjm.time_to_next DROP CONSTRAINT time_to_next_pkey, DROP COLUMN persona,
             ADD PRIMARY KEY (journey, stage_index, bucket);
+        DROP VIEW cjm.dropoff_hourly;
+        DELETE FROM cjm.stage_decisions WHERE persona <> '*';
+        ALTER TABLE cjm.stage_decisions DROP CONSTRAINT stage_decisions_pkey, DROP COLUMN persona,
+            ADD PRIMARY KEY (journey, stage_index, minute);
+        DELETE FROM cjm.alerts WHERE persona <> '*';
+        DROP INDEX cjm.alerts_episode;
+        DROP INDEX cjm.alerts_firing;
+        ALTER TABLE cjm.alerts DROP COLUMN persona;
+        CREATE UNIQUE INDEX alerts_episode ON cjm.alerts (journey, stage_index, fired_at);
+        CREATE INDEX alerts_firing ON cjm.alerts (journey, stage_index) WHERE resolved_at IS NULL;
+        \(statement(4, "CREATE VIEW cjm.dropoff_hourly AS"))
         DELETE FROM cjm.touchpoint_stats WHERE persona <> '*';
         ALTER TABLE cjm.touchpoint_stats DROP CONSTRAINT touchpoint_stats_pkey, DROP COLUMN persona,
             ADD PRIMARY KEY (journey, stage_index, touchpoint);

@@ -113,12 +113,13 @@ final class StoreHarness {
             daily: try rows("SELECT journey, day, stage_index, reached FROM cjm.funnel_daily"),
             rejected: try rows("SELECT source, reason, detail, raw FROM cjm.rejected_events ORDER BY id"),
             watermark: try rows("SELECT watermark, pending_from, alerts_evaluated_through FROM cjm.engine_state"),
-            decisions: try rows("SELECT * FROM cjm.stage_decisions ORDER BY journey, stage_index, minute"),
+            decisions: try rows(
+                "SELECT * FROM cjm.stage_decisions ORDER BY journey, stage_index, minute, persona COLLATE \"C\""),
             alerts: try rows(
                 """
                 SELECT journey, stage_index, stage, window_start, window_end, decided, abandoned, rate, baseline_rate,
-                       baseline_decided, z, fired_at, resolved_at, calm_since
-                FROM cjm.alerts ORDER BY journey, stage_index, fired_at
+                       baseline_decided, z, fired_at, resolved_at, calm_since, persona
+                FROM cjm.alerts ORDER BY journey, stage_index, fired_at, persona COLLATE "C"
                 """))
     }
 

@@ -427,9 +427,32 @@ CREATE OR REPLACE VIEW cjm.journey_map AS
     FROM o
     ORDER BY o.journey_order, o.persona <> '*', o.persona COLLATE "C", o.stage_index;
 
+-- Drop-off alerts per persona (`alerts.by_persona`): decisions and episodes of one
+-- persona's instances beside those of every instance ('*', what is stored so far).
+ALTER TABLE cjm.stage_decisions ADD COLUMN persona text NOT NULL DEFAULT '*';
+ALTER TABLE cjm.stage_decisions DROP CONSTRAINT stage_decisions_pkey,
+    ADD PRIMARY KEY (journey, stage_index, persona, minute);
+ALTER TABLE cjm.stage_decisions ALTER COLUMN persona DROP DEFAULT;
+ALTER TABLE cjm.alerts ADD COLUMN persona text NOT NULL DEFAULT '*';
+ALTER TABLE cjm.alerts ALTER COLUMN persona DROP DEFAULT;
+DROP INDEX cjm.alerts_episode;
+CREATE UNIQUE INDEX alerts_episode ON cjm.alerts (journey, stage_index, persona, fired_at);
+DROP INDEX cjm.alerts_firing;
+CREATE INDEX alerts_firing ON cjm.alerts (journey, stage_index, persona) WHERE resolved_at IS NULL;
+
+CREATE OR REPLACE VIEW cjm.dropoff_hourly AS
+SELECT journey, stage_index, stage, date_trunc('hour', minute) AS hour,
+       sum(abandoned + advanced)::bigint AS decided,
+       sum(abandoned)::bigint AS abandoned,
+       sum(abandoned)::double precision / NULLIF(sum(abandoned + advanced), 0) AS drop_off_rate,
+       persona
+FROM cjm.stage_decisions
+GROUP BY journey, stage_index, stage, date_trunc('hour', minute), persona;
+
 DO $$
 BEGIN
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'cjm_reader') THEN
+        GRANT SELECT ON cjm.dropoff_hourly TO cjm_reader;
         GRANT SELECT ON cjm.events, cjm.customer_personas, cjm.funnel_by_persona, cjm.funnel_daily,
                         cjm.journey_instances, cjm.critical_moments, cjm.touchpoints, cjm.exit_points,
                         cjm.journey_map, cjm.funnel, cjm.time_to_next_percentiles TO cjm_reader;

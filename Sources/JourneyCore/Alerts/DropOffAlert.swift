@@ -9,6 +9,8 @@ public struct DropOffAlert: Sendable, Equatable {
     /// The stage whose drop-off spiked (never the last stage).
     public var stageIndex: Int
     public var stageName: String
+    /// The persona whose instances spiked, or ``PersonaSettings/all`` for every instance.
+    public var persona: String
     /// The window that fired: [windowStart, windowEnd).
     public var windowStart: EventTime
     public var windowEnd: EventTime
@@ -40,8 +42,9 @@ public struct DropOffAlert: Sendable, Equatable {
         journey: Int, journeyName: String, stageIndex: Int, stageName: String, windowStart: EventTime,
         windowEnd: EventTime, decided: Int, abandoned: Int, rate: Double, baselineRate: Double, baselineDecided: Int,
         z: Double?, pValue: Double? = nil, firedAt: EventTime, resolvedAt: EventTime? = nil,
-        calmSince: EventTime? = nil
+        calmSince: EventTime? = nil, persona: String = PersonaSettings.all
     ) {
+        self.persona = persona
         self.journey = journey
         self.journeyName = journeyName
         self.stageIndex = stageIndex
@@ -63,16 +66,19 @@ public struct DropOffAlert: Sendable, Equatable {
     /// Whether the episode is still firing.
     public var isFiring: Bool { resolvedAt == nil }
 
-    /// An episode's identity: a stage fires at most once at a time, so (journey, stage,
-    /// fired_at) names one row of `cjm.alerts`.
+    /// An episode's identity: a stage fires at most once at a time for a persona, so
+    /// (journey, stage, persona, fired_at) names one row of `cjm.alerts`.
     public struct Episode: Hashable, Sendable {
         public var journey: Int
         public var stageIndex: Int
         public var firedAt: EventTime
+        public var persona: String
     }
 
     /// This alert's episode.
-    public var episode: Episode { Episode(journey: journey, stageIndex: stageIndex, firedAt: firedAt) }
+    public var episode: Episode {
+        Episode(journey: journey, stageIndex: stageIndex, firedAt: firedAt, persona: persona)
+    }
 }
 
 /// A change of an alert that someone must hear about: it fired, or it resolved.

@@ -40,8 +40,17 @@ public struct DropOffDetector: Sendable {
     /// The p-value an evaluation must reach (nil: the z rule).
     private let level: Double?
     private var series: [StageSeries]
-    /// series index by journey, then stage (nil for the last stage).
+    /// series index by journey, then stage (nil for the last stage): every instance's.
     private let slots: [[Int?]]
+    /// series index of each persona's instances of a stage (`by_persona`), made as personas
+    /// appear.
+    private var personaSlots: [PersonaSeriesKey: Int] = [:]
+
+    private struct PersonaSeriesKey: Hashable {
+        var journey: Int
+        var stageIndex: Int
+        var persona: String
+    }
     /// The last minute boundary evaluated; nil until the first decision is evaluated.
     public private(set) var evaluatedThrough: Int64?
     /// The minute of the first decision ever counted: judging starts a window and a baseline later.
@@ -80,7 +89,7 @@ public struct DropOffDetector: Sendable {
         self.evaluatedThrough = snapshot.evaluatedThrough?.minuteIndex
         self.historyStart = snapshot.historyStart?.minuteIndex
         for (key, counts) in snapshot.decisions {
-            guard let slot = slot(key.journey, key.stageIndex) else { continue }
+            guard let slot = slot(key.journey, key.stageIndex, persona: key.persona) else { continue }
             addToBuckets(slot, minute: key.minute, counts)
         }
         if let end = evaluatedThrough {
@@ -90,7 +99,7 @@ public struct DropOffDetector: Sendable {
             }
         }
         for alert in snapshot.firing where alert.isFiring {
-            guard let slot = slot(alert.journey, alert.stageIndex) else { continue }
+            guard let slot = slot(alert.journey, alert.stageIndex, persona: alert.persona) else { continue }
             self.series[slot].firing = alert
         }
     }
@@ -124,23 +133,49 @@ public struct DropOffDetector: Sendable {
         return slots[journey][stage]
     }
 
+    /// The series of `persona`'s instances of a watched stage, made when first needed (nil:
+    /// the stage is not watched, or personas are not judged apart).
+    private mutating func slot(_ journey: Int, _ stage: Int, persona: String) -> Int? {
+        guard let all = slot(journey, stage) else { return nil }
+        if persona == PersonaSettings.all { return all }
+        guard settings.byPersona else { return nil }
+        let key = PersonaSeriesKey(journey: journey, stageIndex: stage, persona: persona)
+        if let existing = personaSlots[key] { return existing }
+        var fresh = StageSeries(
+            journey: journey, journeyName: series[all].journeyName, stageIndex: stage,
+            stageName: series[all].stageName, lag: series[all].lag)
+        fresh.persona = persona
+        series.append(fresh)
+        personaSlots[key] = series.count - 1
+        return series.count - 1
+    }
+
     // MARK: Input
 
     /// Counts one decision: an instance at `stage` of `journey` advanced (abandoned: false) or
-    /// was given up (abandoned: true) at `time`.
-    public mutating func record(journey: Int, stage: Int, at time: EventTime, abandoned: Bool) {
+    /// was given up (abandoned: true) at `time`; of `persona` when personas are judged apart
+    /// (counted for every instance as well).
+    public mutating func record(
+        journey: Int, stage: Int, at time: EventTime, abandoned: Bool, persona: String? = nil
+    ) {
         let counts = abandoned ? DecisionCounts(abandoned: 1) : DecisionCounts(advanced: 1)
         record(counts, journey: journey, stage: stage, minute: time.minuteIndex)
+        if let persona, settings.byPersona {
+            record(counts, journey: journey, stage: stage, minute: time.minuteIndex, persona: persona)
+        }
     }
 
     /// Counts the decisions `counts` made at `stage` of `journey` during minute `minute`
-    /// (``EventTime/minuteIndex``): the same as recording each of them.
-    public mutating func record(_ counts: DecisionCounts, journey: Int, stage: Int, minute: Int64) {
+    /// (``EventTime/minuteIndex``) by instances of `persona` (``PersonaSettings/all``: every
+    /// instance): the same as recording each of them.
+    public mutating func record(
+        _ counts: DecisionCounts, journey: Int, stage: Int, minute: Int64, persona: String = PersonaSettings.all
+    ) {
         guard counts.decided > 0 else { return }
         // History starts at the oldest decision ever stored, at any stage (watched or not)
         // and late ones included: what a restarted detector reads back from the database.
         historyStart = min(historyStart ?? minute, minute)
-        guard let slot = slot(journey, stage) else { return }
+        guard let slot = slot(journey, stage, persona: persona) else { return }
         if let evaluated = evaluatedThrough {
             let end = evaluated - series[slot].lag
             // Too old for any window still to be evaluated: it changes nothing any more.
@@ -237,7 +272,7 @@ public struct DropOffDetector: Sendable {
             decided: Int(n),
             abandoned: Int(s.window.abandoned), rate: p, baselineRate: p0, baselineDecided: Int(n0), z: z,
             pValue: pValue,
-            firedAt: now)
+            firedAt: now, persona: s.persona)
         series[slot].firing = alert
         changedAlerts[alert.episode] = alert
         transitions.append(.fired(alert))
@@ -256,7 +291,10 @@ public struct DropOffDetector: Sendable {
     public mutating func takeChangedAlerts() -> [DropOffAlert] {
         defer { changedAlerts = [:] }
         return changedAlerts.values.sorted {
-            ($0.firedAt, $0.journey, $0.stageIndex) < ($1.firedAt, $1.journey, $1.stageIndex)
+            if ($0.firedAt, $0.journey, $0.stageIndex) != ($1.firedAt, $1.journey, $1.stageIndex) {
+                return ($0.firedAt, $0.journey, $0.stageIndex) < ($1.firedAt, $1.journey, $1.stageIndex)
+            }
+            return $0.persona.utf8.lexicographicallyPrecedes($1.persona.utf8)
         }
     }
 
@@ -296,6 +334,8 @@ private struct StageSeries: Sendable {
     let journeyName: String
     let stageIndex: Int
     let stageName: String
+    /// The persona whose instances these are (``PersonaSettings/all``: every instance).
+    var persona = PersonaSettings.all
     /// Minutes between the end of the judged window and the evaluation (``DropOffDetector/lag(of:)``).
     let lag: Int64
     var buckets: [Int64: DecisionCounts] = [:]

@@ -6,11 +6,15 @@ public struct StageDecisionKey: Hashable, Sendable {
     public var stageIndex: Int
     /// Minutes since the epoch: the decisions happened in [minute·60 s, (minute+1)·60 s).
     public var minute: Int64
+    /// The instances' persona, or ``PersonaSettings/all`` for every instance (persona rows
+    /// exist only with `alerts.by_persona`).
+    public var persona: String
 
-    public init(journey: Int, stageIndex: Int, minute: Int64) {
+    public init(journey: Int, stageIndex: Int, minute: Int64, persona: String = PersonaSettings.all) {
         self.journey = journey
         self.stageIndex = stageIndex
         self.minute = minute
+        self.persona = persona
     }
 }
 
