@@ -1,3 +1,5 @@
+import JourneyCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import JourneyCore
 
 /// What the `personas.from` paths found in one event (docs/events.md, Personas).
 enum PersonaLookupResult {
@@ -68,7 +69,8 @@ extension JSONScanner {
                 let value = try inner.scanValue(depth: 2)
                 let matches = inner.withStringBytes(key) { keyBytes in
                     keyBytes.count == wantedRaw.count
-                        && (keyBytes.isEmpty || memcmp(keyBytes.baseAddress!, wantedRaw.baseAddress!, keyBytes.count) == 0)
+                        && (keyBytes.isEmpty
+                            || memcmp(keyBytes.baseAddress!, wantedRaw.baseAddress!, keyBytes.count) == 0)
                 }
                 if matches { found = value }
             }

@@ -71,11 +71,6 @@ public struct JourneyEngine: ~Copyable {
                     )
                 })
         }
-        for stored in snapshot.customerPersonas {
-            let idx = customer(stored.customerID)
-            customers[Int(idx)].persona = personas.code(of: stored.persona)
-            customers[Int(idx)].personaSetAt = stored.setAt.microseconds
-        }
         // Looked up once per open instance: a linear search would make a restore quadratic
         // (open instances × flagged moments), minutes at tens of thousands of each.
         var flaggedMoments: [InstanceKey: CriticalMomentRecord] = [:]
@@ -102,6 +97,13 @@ public struct JourneyEngine: ~Copyable {
             enterPersona(personas.code(of: record.persona), slot: s)
             store(OpenInstance(restoring: record, flaggedMoment: record.status == .abandoned ? flagged : nil), at: s)
             reschedule(idx)
+        }
+        for stored in snapshot.customerPersonas {
+            let idx = customer(stored.customerID)
+            customers[Int(idx)].persona = personas.code(of: stored.persona)
+            // The event the persona came from was applied: the customer was seen then at least
+            // (after the open instances, whose rows hold the customer's latest event).
+            if stored.setAt > customers[Int(idx)].lastSeen { customers[Int(idx)].lastSeen = stored.setAt }
         }
         for pending in snapshot.pendingEvents {
             buffer.push(pending.event, sequence: pending.sequence, stages: catalog.stageMap(for: pending.event))
@@ -249,12 +251,16 @@ public struct JourneyEngine: ~Copyable {
             total.customers = journey < met.count && Int(code) < met[journey].count ? met[journey][Int(code)] : 0
             result.touchpoints[all] = total
         }
-        for customer in changes.personaChanged {
-            let state = customers[Int(customer)]
+        // The last change of each customer, once.
+        var seen = [UInt64](repeating: 0, count: changes.personaChanges.isEmpty ? 0 : customers.count / 64 + 1)
+        for (customer, setAt) in changes.personaChanges.reversed() {
+            let bit = UInt64(1) << UInt64(customer & 63)
+            guard seen[Int(customer >> 6)] & bit == 0 else { continue }
+            seen[Int(customer >> 6)] |= bit
             result.personas.append(
                 CustomerPersona(
-                    customerID: directory.id(customer), persona: personas.name(state.persona),
-                    setAt: EventTime(microseconds: state.personaSetAt)))
+                    customerID: directory.id(customer), persona: personas.name(customers[Int(customer)].persona),
+                    setAt: setAt))
         }
         for (key, tally) in changes.funnel {
             let all = FunnelStageKey(journey: key.journey, stageIndex: key.stageIndex)
@@ -274,7 +280,8 @@ public struct JourneyEngine: ~Copyable {
                     journey: key.journey, stageIndex: key.stageIndex, bucket: key.bucket,
                     persona: personas.name(key.persona))] = count
             result.timeToNext[
-                TimeToNextKey(journey: key.journey, stageIndex: key.stageIndex, bucket: key.bucket), default: 0] += count
+                TimeToNextKey(journey: key.journey, stageIndex: key.stageIndex, bucket: key.bucket), default: 0] +=
+                count
         }
         result.lateEvents = changes.lateEvents
         result.appliedEvents = changes.appliedEvents
@@ -376,13 +383,13 @@ public struct JourneyEngine: ~Copyable {
             customers[Int(idx)].lastSeen = event.time
             customers[Int(idx)].lastEvent = event.name
             customers[Int(idx)].lastTouchpoint = event.touchpoint
-        }
-        // The persona of the latest event by time that carried one; at the same time, the
-        // later one processed. Before the journeys: an entering event's own persona counts.
-        if let persona = event.persona, event.time.microseconds >= customers[Int(idx)].personaSetAt {
-            customers[Int(idx)].persona = personas.code(of: persona)
-            customers[Int(idx)].personaSetAt = event.time.microseconds
-            changes.personaChanged.insert(idx)
+            // The persona of the latest event by time that carried one; at the same time,
+            // the later one processed. Before the journeys: an entering event's own persona
+            // counts. A late event behind the customer's latest changes nothing.
+            if let persona = event.persona {
+                customers[Int(idx)].persona = personas.code(of: persona)
+                changes.personaChanges.append((idx, event.time))
+            }
         }
         // A `journey` field restricts the event to one journey (the stage map honours it already).
         let restriction: Int? = event.journey.map { catalog.journeyIndex(named: $0) ?? -1 }
@@ -429,11 +436,13 @@ public struct JourneyEngine: ~Copyable {
                         history: &slots[slot].history)
                     changes.move(journey: j, stage: stage - 1, persona: persona, from: open!.status, to: nil)
                     changes.move(
-                        journey: j, stage: stage, persona: persona, from: nil, to: converted ? .converted : open!.status)
+                        journey: j, stage: stage, persona: persona, from: nil, to: converted ? .converted : open!.status
+                    )
                     if let previous = open!.stages[stage - 1].reachedAt {
                         changes.timeToNext[
                             PersonaTimeBucket(
-                                journey: j, stageIndex: stage - 1, bucket: DurationBuckets.bucket(event.time - previous),
+                                journey: j, stageIndex: stage - 1,
+                                bucket: DurationBuckets.bucket(event.time - previous),
                                 persona: persona), default: 0] += 1
                     }
                     if converted {

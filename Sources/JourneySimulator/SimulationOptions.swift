@@ -66,7 +66,8 @@ public struct SimulationOptions: Sendable {
         PersonaProfile(name: "loyalist", share: 0.25, progressionFactor: 1.35, unhappyRate: 0.12),
         PersonaProfile(name: "bargain_hunter", share: 0.45, progressionFactor: 0.95, unhappyRate: 0.3),
         PersonaProfile(
-            name: "first_timer", share: 0.3, progressionFactor: 0.7, unhappyRate: 0.45, becomesAfterConverting: "loyalist"),
+            name: "first_timer", share: 0.3, progressionFactor: 0.7, unhappyRate: 0.45,
+            becomesAfterConverting: "loyalist"),
     ]
 
     /// A temporary collapse of one stage's progression, for alert tests and demos.

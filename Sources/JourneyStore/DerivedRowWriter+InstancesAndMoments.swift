@@ -217,21 +217,27 @@ extension DerivedRowWriter {
         }
     }
 
-    /// Keeps the personas of the customers whose persona changed (`cjm.customer_personas`).
+    /// Keeps the personas of the customers whose persona changed (`cjm.customer_personas`):
+    /// COPYed in key order into staging, then one upsert.
     func writePersonas(_ personas: [CustomerPersona]) throws {
         guard !personas.isEmpty else { return }
-        let sorted = personas.sorted { KeyOrder.compareBytes($0.customerID, $1.customerID) < 0 }
+        let order = personas.indices.sorted {
+            KeyOrder.compareBytes(personas[$0].customerID, personas[$1].customerID) < 0
+        }
+        try connection.copyInBinary("COPY pg_temp.stage_personas FROM STDIN (FORMAT binary)") { writer in
+            for index in order {
+                let persona = personas[index]
+                writer.appendText(persona.customerID)
+                writer.appendText(persona.persona)
+                writer.appendTimestamp(microsecondsSinceEpoch: persona.setAt.microseconds)
+                try writer.endRow()
+            }
+        }
         _ = try connection.execute(
             """
-            INSERT INTO cjm.customer_personas AS c (customer_id, persona, set_at)
-            SELECT u.customer_id, u.persona, to_timestamp(0) + u.micros * interval '1 microsecond'
-            FROM unnest($1::text[], $2::text[], $3::int8[]) AS u(customer_id, persona, micros)
+            INSERT INTO cjm.customer_personas SELECT * FROM pg_temp.stage_personas
             ON CONFLICT (customer_id) DO UPDATE SET persona = EXCLUDED.persona, set_at = EXCLUDED.set_at
-            """,
-            [
-                .text(SQLText.textArray(sorted.map(\.customerID))), .text(SQLText.textArray(sorted.map(\.persona))),
-                .text(SQLText.array(sorted.map { "\($0.setAt.microseconds)" })),
-            ])
+            """)
     }
 
     /// Adds each touchpoint's activity, and its customers met there for the first time, to

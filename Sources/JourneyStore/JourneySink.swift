@@ -372,7 +372,7 @@ public final class JourneySink {
         try connection.executeScript(
             """
             TRUNCATE pg_temp.stage_instances, pg_temp.stage_moments, pg_temp.stage_touchpoints,
-                     pg_temp.stage_decisions
+                     pg_temp.stage_decisions, pg_temp.stage_personas
             """)
     }
 
@@ -477,6 +477,7 @@ public final class JourneySink {
             CREATE TEMP TABLE IF NOT EXISTS closing_moments (LIKE cjm.moment_rows) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE IF NOT EXISTS stage_touchpoints (LIKE cjm.touchpoint_stats) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE IF NOT EXISTS stage_decisions (LIKE cjm.stage_decisions) ON COMMIT DELETE ROWS;
+            CREATE TEMP TABLE IF NOT EXISTS stage_personas (LIKE cjm.customer_personas) ON COMMIT DELETE ROWS;
             """)
     }
 }

@@ -58,7 +58,8 @@ struct ReportCommand: ParsableCommand {
             let known = try FunnelQuery.personas(connection, journey: journey)
             printError(
                 "cjmd: no instance of persona \(persona)\(journey.map { " in journey \($0)" } ?? "") yet; "
-                    + (known.isEmpty ? "no persona has any" : "personas with instances: \(known.joined(separator: ", "))"))
+                    + (known.isEmpty
+                        ? "no persona has any" : "personas with instances: \(known.joined(separator: ", "))"))
             throw ExitStatus.dataError
         }
         switch format {

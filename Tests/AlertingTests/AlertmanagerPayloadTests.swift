@@ -45,6 +45,18 @@ struct AlertmanagerPayloadTests {
         #expect(Set(object.keys) == ["labels", "annotations", "startsAt", "endsAt"])
     }
 
+    @Test("an alert of one persona's instances carries the persona as a label and in the summary")
+    func personaAlert() throws {
+        var alert = Fixtures.firingAlert()
+        alert.persona = "students"
+        let object = try #require(try jsonObjects(AlertmanagerPayload.encode([alert], now: now, firingTTL: ttl)).first)
+        let labels = try #require(object["labels"] as? [String: String])
+        #expect(labels["persona"] == "students")
+        #expect(labels.count == 6)
+        let annotations = try #require(object["annotations"] as? [String: String])
+        #expect(annotations["summary"]?.contains("of journey \"checkout\" for persona \"students\" is") == true)
+    }
+
     @Test("a resolved alert ends at its resolution time, whatever the clock says")
     func resolvedAlert() throws {
         let resolvedAt = Fixtures.firingAlert().firedAt + .minutes(20)

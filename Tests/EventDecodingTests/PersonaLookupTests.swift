@@ -21,11 +21,13 @@ struct PersonaLookupTests {
 
     @Test func eachPathFindsItsValue() {
         #expect(lookUp(lineWith(#""traits": {"persona": "buyer"}"#)).persona == "buyer")
-        #expect(lookUp(lineWith(#""context": {"traits": {"persona": "rudder"}, "channel": "web"}"#)).persona == "rudder")
+        #expect(
+            lookUp(lineWith(#""context": {"traits": {"persona": "rudder"}, "channel": "web"}"#)).persona == "rudder")
         #expect(lookUp(lineWith(#""properties": {"sku": 1, "persona": "browser"}"#)).persona == "browser")
         // A member cjmd does not otherwise read.
-        #expect(lookUp(lineWith(#""user": {"segment": {"name": "vip"}}"#), paths: [["user", "segment", "name"]])
-            .persona == "vip")
+        #expect(
+            lookUp(lineWith(#""user": {"segment": {"name": "vip"}}"#), paths: [["user", "segment", "name"]])
+                .persona == "vip")
         #expect(lookUp(lineWith(#""segment": "b2b""#), paths: [["segment"]]).persona == "b2b")
         let none = lookUp(minimalLine)
         #expect(none.ok && none.persona == nil && !none.ignored)

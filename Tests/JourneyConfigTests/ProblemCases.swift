@@ -101,8 +101,12 @@ let problemCases: [ProblemCase] = [
         "default persona that stands for all", "personas:\n  from: [traits.persona]\n  default: \"*\"",
         keyPath: "personas.default", marker: "default:", "not *"),
     .withJourneys(
-        "default persona too long", "personas:\n  from: [traits.persona]\n  default: \(String(repeating: "x", count: 65))",
+        "default persona too long",
+        "personas:\n  from: [traits.persona]\n  default: \(String(repeating: "x", count: 65))",
         keyPath: "personas.default", marker: "default:", "1 to 64 characters"),
+    .withJourneys(
+        "by_persona that is no boolean", "alerts:\n  by_persona: yes", keyPath: "alerts.by_persona",
+        marker: "by_persona:", "expected true or false"),
     .withJourneys(
         "unknown personas key", "personas:\n  form: [traits.persona]", keyPath: "personas.form", marker: "form:",
         "did you mean \"from\"?"),

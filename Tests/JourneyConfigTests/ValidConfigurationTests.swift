@@ -27,6 +27,7 @@ struct ValidConfigurationTests {
         #expect(config.alerts.window == .hours(1) && config.alerts.baseline == .preceding(.hours(24)))
         #expect(config.alerts.minDecided == 50 && config.alerts.z == nil && config.alerts.minDelta == 0.05)
         #expect(config.alerts.falseAlarmsPerMonth == 0.5)
+        #expect(config.alerts.byPersona == false)
         #expect(config.service.metricsListen == "127.0.0.1:9464")
         let journey = try #require(config.journeys.first)
         #expect(config.journeys.count == 1)
@@ -44,7 +45,9 @@ struct ValidConfigurationTests {
         #expect(journey.critical.sentimentBelow == -0.5)
         #expect(config.logSummary.contains("1 journey (purchase: 4 stages)"))
         #expect(
-            config.personas.paths == [["traits", "persona"], ["context", "traits", "persona"], ["properties", "persona"]])
+            config.personas.paths == [
+                ["traits", "persona"], ["context", "traits", "persona"], ["properties", "persona"],
+            ])
         #expect(config.ingest.personaPaths == config.personas.paths)
         #expect(config.personas.defaultPersona == "unknown")
     }
@@ -63,6 +66,9 @@ struct ValidConfigurationTests {
         let renamed = try ConfigurationLoader.parse(
             yaml: minimalJourneys + "\npersonas:\n  default: guest\n", fileName: "p.yaml")
         #expect(renamed.personas.paths.isEmpty && renamed.personas.defaultPersona == "guest")
+        let alerting = try ConfigurationLoader.parse(
+            yaml: minimalJourneys + "\nalerts:\n  by_persona: true\n", fileName: "p.yaml")
+        #expect(alerting.alerts.byPersona)
         let none = try ConfigurationLoader.parse(yaml: minimalJourneys, fileName: "p.yaml")
         #expect(none.personas == PersonaSettings() && none.ingest.personaPaths.isEmpty)
     }

@@ -75,7 +75,9 @@ public enum RandomScenario {
 
     /// The personas events carry, and values at the persona's path that are not personas.
     public static let personas = ["buyer", "browser", "pro", "caf\u{E9} \u{2615}", String(repeating: "p", count: 64)]
-    static let invalidPersonaJSON = ["42", "\"\"", "null", "{\"name\":\"buyer\"}", "\"\(String(repeating: "q", count: 65))\""]
+    static let invalidPersonaJSON = [
+        "42", "\"\"", "null", "{\"name\":\"buyer\"}", "\"\(String(repeating: "q", count: 65))\"",
+    ]
 
     private static func addPersonas(to events: inout [TouchpointEvent], seed: UInt64, ties: Bool) {
         var random = SplitMix64(seed: seed ^ 0x9E6C_63D0_676A_9A99)

@@ -26,7 +26,8 @@ public struct Scenario: Sendable, Equatable {
 
     /// The reference result for these arrivals; `asOf` nil means the largest accepted `ts`.
     public func reference(asOf: EventTime? = nil) -> ReferenceResult {
-        ReferenceJourneys.compute(journeys: journeys, arrivals: arrivals, asOf: asOf, defaultPersona: Self.defaultPersona)
+        ReferenceJourneys.compute(
+            journeys: journeys, arrivals: arrivals, asOf: asOf, defaultPersona: Self.defaultPersona)
     }
 
     /// The same scenario with no event carrying a persona (as cjmd before personas stored them).

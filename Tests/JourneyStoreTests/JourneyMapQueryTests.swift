@@ -76,7 +76,8 @@ struct JourneyMapQueryTests {
             #expect(lanes["reach"]?[1]["target"] == "45.0 %")
             #expect(lanes["time"]?[1]["target median"] == "2.0 d")
             let opportunity = try harness.rows(
-                "SELECT missing_to_target, opportunity_revenue FROM cjm.journey_map WHERE persona = '*' AND opportunity_rank = 1")
+                "SELECT missing_to_target, opportunity_revenue FROM cjm.journey_map WHERE persona = '*' AND opportunity_rank = 1"
+            )
             #expect(opportunity.count == 1)
             let row =
                 "<td>1</td><td>consideration</td><td>\(count(opportunity.first?[0]))</td>"
@@ -151,7 +152,8 @@ struct JourneyMapQueryTests {
             let harness = try StoreHarness(conninfo: conninfo, configuration: configuration)
             try harness.replay(bytes: bytes)
             let funnels = Dictionary(
-                grouping: try FunnelQuery.funnelByPersona(harness.connection, journey: "purchase"), by: { $0.persona ?? "" })
+                grouping: try FunnelQuery.funnelByPersona(harness.connection, journey: "purchase"),
+                by: { $0.persona ?? "" })
             #expect(Set(funnels.keys) == ["loyalist", "bargain_hunter", "first_timer"])
             let converted = funnels.mapValues { $0.last?.overallConversion ?? 0 }
             #expect(converted["loyalist"]! > converted["bargain_hunter"]!)

@@ -139,7 +139,8 @@ struct JourneyMapTests {
                 ])
             // Before any event: every stage reached by nobody, no opportunity and no division by zero.
             let empty = try harness.rows(
-                "SELECT reached, missing_to_target, opportunity_revenue FROM cjm.journey_map WHERE persona = '*' ORDER BY stage_index")
+                "SELECT reached, missing_to_target, opportunity_revenue FROM cjm.journey_map WHERE persona = '*' ORDER BY stage_index"
+            )
             #expect(empty == [["0", "0", nil], ["0", "0", nil], ["0", nil, nil], ["0", nil, nil]])
         }
     }

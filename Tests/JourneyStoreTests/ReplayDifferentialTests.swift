@@ -19,7 +19,8 @@ struct ReplayDifferentialTests {
 
     static func configuration(for scenario: Scenario, batch: Int) -> CJMConfiguration {
         var configuration = CJMConfiguration(journeys: scenario.journeys)
-        configuration.personas = PersonaSettings(paths: [["traits", "persona"]], defaultPersona: Scenario.defaultPersona)
+        configuration.personas = PersonaSettings(
+            paths: [["traits", "persona"]], defaultPersona: Scenario.defaultPersona)
         configuration.ingest.personaPaths = configuration.personas.paths
         configuration.ingest.allowedLateness = scenario.allowedLateness
         configuration.ingest.batchMaxEvents = batch

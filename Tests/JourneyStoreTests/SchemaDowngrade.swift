@@ -68,11 +68,11 @@ enum SchemaDowngrade {
     /// Version 18 → 17 (after ``toVersion18``): no stage targets, no `cjm.journey_map`.
     static var toVersion17: String {
         toVersion18 + """
-        DROP VIEW cjm.journey_map;
-        ALTER TABLE cjm.journey_stages DROP COLUMN target_step_conversion, DROP COLUMN target_median_time_to_next;
-        DELETE FROM cjm.schema_migrations WHERE version >= 18;
+            DROP VIEW cjm.journey_map;
+            ALTER TABLE cjm.journey_stages DROP COLUMN target_step_conversion, DROP COLUMN target_median_time_to_next;
+            DELETE FROM cjm.schema_migrations WHERE version >= 18;
 
-        """
+            """
     }
 
     /// Version 17 → 16 (after ``toVersion17``): no `context` and `traits` on events, no

@@ -92,7 +92,10 @@ struct TouchpointMigrationTests {
             // Every customer's pairs are on its instances once, whichever instance holds them.
             let pairs = try Self.recordedPairs(harness)
             #expect(Set(pairs).count == pairs.count, "a pair is recorded twice for a customer")
-            #expect(try harness.rows("SELECT sum(customers)::bigint FROM cjm.touchpoint_stats WHERE persona = '*'") == [["\(pairs.count)"]])
+            #expect(
+                try harness.rows("SELECT sum(customers)::bigint FROM cjm.touchpoint_stats WHERE persona = '*'") == [
+                    ["\(pairs.count)"]
+                ])
         }
     }
 }

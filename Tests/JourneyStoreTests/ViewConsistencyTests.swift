@@ -77,7 +77,8 @@ struct ViewConsistencyTests {
                     """
                     SELECT journey, stage_index, persona, count(*) FROM cjm.critical_moments WHERE reason = 'inactive'
                     GROUP BY GROUPING SETS ((1, 2, 3), (1, 2)) ORDER BY 1, 2, coalesce(persona, '*') COLLATE "C"
-                    """).map { [$0[0], $0[1], $0[2] ?? "*", $0[3]] }
+                    """
+                ).map { [$0[0], $0[1], $0[2] ?? "*", $0[3]] }
                     == rows(
                         """
                         SELECT journey, stage_index, persona, sum(abandonments)::bigint FROM cjm.exit_points

@@ -32,7 +32,10 @@ struct OpenRun {
                     chunk.appendText(event)
                     chunk.appendText(#"","ts":""#)
                     clock.appendNow(to: &chunk, microsecondDigit: 0)
-                    chunk.appendText(#"","touchpoint":"ads"}"#)
+                    // A persona per customer (issue 23: memory is measured with one), five of them.
+                    chunk.appendText(#"","touchpoint":"ads","traits":{"persona":"persona-"#)
+                    chunk.appendText(String(customer % 5))
+                    chunk.appendText(#""}}"#)
                     chunk.append(UInt8(ascii: "\n"))
                     lines += 1
                     customer += options.connections
