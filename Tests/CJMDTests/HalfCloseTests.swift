@@ -114,15 +114,15 @@ struct HalfCloseTests {
         #expect(try Self.storedCount(daemon, prefix: "gone") == 0)
     }
 
-    /// The README's example, run as written with Debian's netcat (`netcat-openbsd`), pointed
-    /// at the test daemon's socket.
+    /// The example of docs/events.md, run as written with Debian's netcat (`netcat-openbsd`),
+    /// pointed at the test daemon's socket.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/nc")))
-    func theReadmeNetcatExampleGetsItsAcknowledgement() throws {
-        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../README.md").standardized
+    func theDocumentedNetcatExampleGetsItsAcknowledgement() throws {
+        let page = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../docs/events.md").standardized
         let command = try #require(
-            Self.netcatExample(in: try String(contentsOf: readme, encoding: .utf8)),
-            "README.md shows a command piped into `nc -N -U`")
+            Self.netcatExample(in: try String(contentsOf: page, encoding: .utf8)),
+            "docs/events.md shows a command piped into `nc -N -U`")
         let daemon = try DaemonHarness(journeyYAML: DaemonTests.journey)
         try daemon.start()
         let output = try Self.shell(command.replacingOccurrences(of: "/run/cjmd/events.sock", with: daemon.socketPath))
@@ -130,10 +130,10 @@ struct HalfCloseTests {
         #expect(daemon.terminate() == 0, "\(daemon.log())")
     }
 
-    /// The shell command of the README whose last part is `nc -N -U …`, with its continuation
+    /// The shell command of a page whose last part is `nc -N -U …`, with its continuation
     /// lines, without the trailing comment.
-    static func netcatExample(in readme: String) -> String? {
-        let lines = readme.components(separatedBy: "\n")
+    static func netcatExample(in page: String) -> String? {
+        let lines = page.components(separatedBy: "\n")
         guard let end = lines.firstIndex(where: { $0.contains("nc -N -U") }) else { return nil }
         var start = end
         while start > 0, lines[start - 1].hasSuffix("\\") { start -= 1 }
