@@ -216,9 +216,9 @@ struct ChangeCollector {
     /// their persona (the all-persona rows).
     var touchpointCustomers: [[Int64]] = []
     /// Per slot, the pairs its customer met for the first time, in order (numbers).
-    var firstTouches: [Int: [Int32]] = [:]
+    var firstTouches: [Int: PairCodeList] = [:]
     /// Per slot, the pairs its customer met for the first time as the open instance's persona.
-    var personaFirstTouches: [Int: [Int32]] = [:]
+    var personaFirstTouches: [Int: PairCodeList] = [:]
     var firstTouchCount = 0
     /// Customers whose persona an event set, with the event's time, in order (a customer may
     /// repeat; the last counts).
@@ -286,7 +286,7 @@ struct ChangeCollector {
         if firstAsPersona {
             touchpointTallies[list][index].customers += 1
             if keepsPairsPerPersona {
-                personaFirstTouches[slot, default: []].append(code)
+                personaFirstTouches[slot, default: PairCodeList()].append(code)
                 firstTouchCount += 1
             }
         }
@@ -297,7 +297,7 @@ struct ChangeCollector {
                     contentsOf: repeatElement(0, count: index + 1 - touchpointCustomers[journey].count))
             }
             touchpointCustomers[journey][index] += 1
-            firstTouches[slot, default: []].append(code)
+            firstTouches[slot, default: PairCodeList()].append(code)
             firstTouchCount += 1
         }
     }
@@ -309,6 +309,27 @@ struct ChangeCollector {
     var estimatedBytes: Int {
         (touchedSlots.count + closed.count + moments.count) * 320 + firstTouchCount * 40
     }
+}
+
+/// The pair numbers a slot's customer met first since the changes were last taken. Most
+/// slots meet one pair (a new instance's first touchpoint): that one is held inline, with no
+/// allocation, since a burst of new customers makes a million of these before a derived
+/// write takes them (figure 3 of `bench/run`).
+struct PairCodeList {
+    private var single: Int32 = -1
+    private var more: [Int32] = []
+
+    mutating func append(_ code: Int32) {
+        if single < 0, more.isEmpty {
+            single = code
+            return
+        }
+        if more.isEmpty { more = [single] }
+        more.append(code)
+    }
+
+    /// The numbers, in the order met.
+    var codes: [Int32] { more.isEmpty ? (single < 0 ? [] : [single]) : more }
 }
 
 /// A stage of a journey for one persona number (−1: every persona), as the engine counts it.

@@ -362,8 +362,8 @@ public struct JourneyEngine: ~Copyable {
     {
         let state = customers[Int(customer)]
         let slot = slotIndex(customer, journey)
-        let firstCodes = changes.firstTouches.removeValue(forKey: slot) ?? []
-        let personaCodes = changes.personaFirstTouches.removeValue(forKey: slot)
+        let firstCodes = changes.firstTouches.removeValue(forKey: slot)?.codes ?? []
+        let personaCodes = changes.personaFirstTouches.removeValue(forKey: slot)?.codes
         let firstTouches = firstCodes.map { marks.pair(journey: journey, code: $0) }
         return InstanceRecord(
             journey: journey, customerID: directory.id(customer), instance: open.instance, enteredAt: open.enteredAt,
