@@ -9,7 +9,7 @@
 /// they did as it is what they did at all: the journey's own history answers, and the slot
 /// costs 4 bytes. Only once a later instance has another persona (the slot *switched*) are
 /// histories kept per persona, in dictionaries: the latest persona's by slot, the others set
-/// aside. Figure 3 of `bench/run` holds open instances to 300 bytes each, persona included.
+/// aside: memory per open instance is figure 3 of `bench/run`.
 struct SlotPersonas {
     /// Per slot: the persona of its latest instance (−1: none yet), with ``switchedBit`` set
     /// once the slot had instances of more than one persona.

@@ -26,12 +26,14 @@ struct ReaderRoleTests {
                 "cjm.events", "cjm.journey_instances", "cjm.critical_moments", "cjm.alerts",
                 "cjm.stage_decisions", "cjm.storage", "cjm.funnel_stats", "cjm.time_to_next",
                 "cjm.time_to_next_percentiles", "cjm.event_rows", "cjm.sources", "cjm.stage_ids", "cjm.instance_rows",
-                "cjm.moment_rows", "cjm.sealed_instances", "cjm.sealed_moments",
+                "cjm.moment_rows", "cjm.sealed_instances", "cjm.sealed_moments", "cjm.funnel_by_persona",
+                "cjm.customer_personas", "cjm.journey_map",
             ] {
                 #expect(throws: Never.self, "\(readable)") { _ = try c.execute("SELECT * FROM \(readable) LIMIT 1") }
             }
             #expect(throws: Never.self) {
                 _ = try c.execute("SELECT * FROM cjm.funnel_between('shop', '-infinity', 'infinity')")
+                _ = try c.execute("SELECT * FROM cjm.funnel_between('shop', '-infinity', 'infinity', 'unknown')")
             }
             let deadLetters = try c.execute("SELECT reason, detail, source FROM cjm.rejected_events")
             #expect(deadLetters.rowCount == 1)
