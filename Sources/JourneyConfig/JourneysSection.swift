@@ -42,8 +42,9 @@ extension ConfigReader {
     private func readJourney(_ item: Field) -> (JourneyDefinition, Field)? {
         guard
             let journey = mapping(
-                item, expecting: "a journey as key: value lines (name, conversion_window, stages, critical)",
-                knownKeys: ["name", "conversion_window", "stages", "critical"]
+                item,
+                expecting: "a journey as key: value lines (name, conversion_window, repeat_window, stages, critical)",
+                knownKeys: ["name", "conversion_window", "repeat_window", "stages", "critical"]
             )
         else { return nil }
         let name = text(journey["name"], expecting: "a journey name such as purchase")
@@ -53,13 +54,14 @@ extension ConfigReader {
         }
         let conversionWindow = duration(journey["conversion_window"], positive: true)
             .or(Self.defaultConversionWindow)
+        let repeatWindow = duration(journey["repeat_window"], positive: true).value
         let stages = readStages(journey["stages"], in: journey)
         let critical = readCritical(journey["critical"])
         guard let nameText = name.value, let nameField = journey["name"] else { return nil }
         return (
             JourneyDefinition(
                 name: nameText, conversionWindow: conversionWindow, stages: stages,
-                critical: critical), nameField
+                critical: critical, repeatWindow: repeatWindow), nameField
         )
     }
 

@@ -61,13 +61,20 @@ public struct JourneyDefinition: Sendable, Equatable {
     /// At least two stages, in order.
     public var stages: [StageDefinition]
     public var critical: CriticalRules
+    /// How long after a conversion the customer's next instance of the journey may enter and
+    /// still count as a return (`repeat_window`; docs/semantics.md, "The repeat loop").
+    public var repeatWindow: TimeSpan
 
-    public init(name: String, conversionWindow: TimeSpan, stages: [StageDefinition], critical: CriticalRules = .init())
-    {
+    /// A journey; `repeatWindow` nil is the conversion window (the configuration's default).
+    public init(
+        name: String, conversionWindow: TimeSpan, stages: [StageDefinition], critical: CriticalRules = .init(),
+        repeatWindow: TimeSpan? = nil
+    ) {
         self.name = name
         self.conversionWindow = conversionWindow
         self.stages = stages
         self.critical = critical
+        self.repeatWindow = repeatWindow ?? conversionWindow
     }
 }
 

@@ -230,6 +230,19 @@ public struct EngineChanges: Sendable {
     public var funnel: [FunnelStageKey: FunnelTally] = [:]
     /// New stage-to-next-stage times per duration bucket (added to `cjm.time_to_next`).
     public var timeToNext: [TimeToNextKey: Int64] = [:]
+    /// Changes to the repeat-loop counters per journey and persona, ``PersonaSettings/all``
+    /// included (added to `cjm.repeat_stats`).
+    public var repeatLoop: [RepeatLoopKey: RepeatTally] = [:]
+    /// New conversion-to-return times per duration bucket (added to `cjm.return_time`).
+    public var returnTimes: [ReturnTimeKey: Int64] = [:]
+    /// Returns per opening event (added to `cjm.repeat_trigger_stats`).
+    public var repeatTriggers: [RepeatTriggerKey: Int64] = [:]
+    /// Conversions now waiting for their customer's return, one per customer and journey
+    /// (replacing what `cjm.repeat_pending` holds for them).
+    public var repeatPending: [RepeatPendingRecord] = []
+    /// Customers and journeys whose waiting conversion was decided and none waits now (their
+    /// row of `cjm.repeat_pending` goes).
+    public var repeatDecided: [(journey: Int, customerID: String)] = []
     /// Latest state of every drop-off alert that fired, resolved or changed its calm period.
     public var alerts: [DropOffAlert] = []
     /// Alerts that fired or resolved, in order: to be announced once committed.

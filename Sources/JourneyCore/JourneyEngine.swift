@@ -35,6 +35,8 @@ public struct JourneyEngine: ~Copyable {
     /// Personas by number, and what each customer did in each journey as each persona.
     private var personas: PersonaTable
     private var slotPersonas = SlotPersonas()
+    /// Conversions waiting for their customer's return, and the loop's running totals.
+    private var repeatLoop = RepeatLoop()
 
     /// Creates an engine continuing from a snapshot (an empty snapshot starts fresh).
     public init(
@@ -105,6 +107,13 @@ public struct JourneyEngine: ~Copyable {
             // (after the open instances, whose rows hold the customer's latest event).
             if stored.setAt > customers[Int(idx)].lastSeen { customers[Int(idx)].lastSeen = stored.setAt }
         }
+        for stored in snapshot.repeatPending where stored.journey < catalog.journeys.count {
+            repeatLoop.restore(
+                slot: slotIndex(customer(stored.customerID), stored.journey),
+                pending: RepeatLoop.Pending(
+                    instance: stored.instance, persona: personas.code(of: stored.persona), exitedAt: stored.exitedAt),
+                window: catalog.journeys[stored.journey].repeatWindow)
+        }
         for pending in snapshot.pendingEvents {
             buffer.push(pending.event, sequence: pending.sequence, stages: catalog.stageMap(for: pending.event))
         }
@@ -143,6 +152,7 @@ public struct JourneyEngine: ~Copyable {
             apply(next.event, stages: next.stages)
         }
         fireDeadlines(before: newWatermark)
+        repeatLoop.expire(before: newWatermark, journeyCount: catalog.journeys.count)
         watermark = newWatermark
         detector.evaluate(through: watermark)
     }
@@ -182,6 +192,8 @@ public struct JourneyEngine: ~Copyable {
         }
         fireDeadlines(before: asOf)
         let after = asOf + TimeSpan(microseconds: 1)
+        // Every event up to `asOf` is applied: a repeat window ending at `asOf` is over.
+        repeatLoop.expire(before: after, journeyCount: catalog.journeys.count)
         if after > watermark { watermark = after }
         detector.evaluate(through: watermark)
     }
@@ -203,7 +215,7 @@ public struct JourneyEngine: ~Copyable {
 
     /// About how many bytes the changes not yet taken will hold when taken (see
     /// ``takeChanges()``): a replay, which takes them rarely, keeps this under a budget.
-    public var pendingChangeBytes: Int { changes.estimatedBytes }
+    public var pendingChangeBytes: Int { changes.estimatedBytes + repeatLoop.changedRows * 96 }
 
     /// Everything changed since the last call, for the store to write.
     public mutating func takeChanges() -> EngineChanges {
@@ -283,6 +295,7 @@ public struct JourneyEngine: ~Copyable {
                 TimeToNextKey(journey: key.journey, stageIndex: key.stageIndex, bucket: key.bucket), default: 0] +=
                 count
         }
+        takeRepeatChanges(into: &result)
         result.lateEvents = changes.lateEvents
         result.appliedEvents = changes.appliedEvents
         result.decisions = changes.decisions
@@ -290,6 +303,36 @@ public struct JourneyEngine: ~Copyable {
         result.alertTransitions = detector.takeTransitions()
         changes = ChangeCollector()
         return result
+    }
+
+    /// Hands out the repeat loop's changes: per persona and, summed, for every persona.
+    private mutating func takeRepeatChanges(into result: inout EngineChanges) {
+        let journeyCount = catalog.journeys.count
+        for (key, tally) in repeatLoop.tallies {
+            let journey = key % journeyCount
+            let persona = personas.name(Int32(key / journeyCount))
+            result.repeatLoop[RepeatLoopKey(journey: journey, persona: persona), default: RepeatTally()] += tally
+            result.repeatLoop[RepeatLoopKey(journey: journey), default: RepeatTally()] += tally
+        }
+        for (key, count) in repeatLoop.returnTimes {
+            result.returnTimes[
+                ReturnTimeKey(journey: key.journey, bucket: key.bucket, persona: personas.name(key.persona)),
+                default: 0] += count
+            result.returnTimes[ReturnTimeKey(journey: key.journey, bucket: key.bucket), default: 0] += count
+        }
+        result.repeatTriggers = repeatLoop.triggers
+        for slot in repeatLoop.addedSlots {
+            guard let conversion = repeatLoop.pending[slot] else { continue }
+            result.repeatPending.append(
+                RepeatPendingRecord(
+                    journey: slot % journeyCount, customerID: directory.id(Int32(slot / journeyCount)),
+                    instance: conversion.instance, exitedAt: conversion.exitedAt,
+                    persona: personas.name(conversion.persona)))
+        }
+        for slot in repeatLoop.decidedSlots where !repeatLoop.addedSlots.contains(slot) {
+            result.repeatDecided.append((slot % journeyCount, directory.id(Int32(slot / journeyCount))))
+        }
+        repeatLoop.clearChanges()
     }
 
     // MARK: Applying one event
@@ -410,6 +453,9 @@ public struct JourneyEngine: ~Copyable {
             if let stage = stages[j] {
                 if open == nil {
                     if stage == 0 {
+                        repeatLoop.enter(
+                            slot: slot, journey: j, journeyCount: catalog.journeys.count, event: event, at: event.time,
+                            window: journey.repeatWindow)
                         let persona = customers[Int(idx)].persona
                         slots[slot].history.instances += 1
                         enterPersona(persona, slot: slot)
@@ -448,6 +494,9 @@ public struct JourneyEngine: ~Copyable {
                     if converted {
                         open!.status = .converted
                         exitedAt = event.time
+                        repeatLoop.convert(
+                            slot: slot, journey: j, journeyCount: catalog.journeys.count, instance: open!.instance,
+                            persona: persona, at: event.time, window: journey.repeatWindow)
                     }
                 }
             }
@@ -683,5 +732,7 @@ public struct EngineSnapshot: Sendable {
     public var pendingEvents: [(event: TouchpointEvent, sequence: Int64)] = []
     /// The drop-off detector's counts, firing alerts and position.
     public var alerts = DropOffDetector.Snapshot()
+    /// Conversions waiting for their customer's return.
+    public var repeatPending: [RepeatPendingRecord] = []
     public init() {}
 }

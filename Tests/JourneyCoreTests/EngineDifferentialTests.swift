@@ -17,6 +17,7 @@ import Testing
         var checkedTouchpoints = 0
         var personaInstances = 0
         var customersWithTwoPersonas = 0
+        var loop = RepeatCoverage()
         for seed in 0..<UInt64(Self.scenarioCount) {
             let scenario = RandomScenario.make(seed: seed)
             let expected = scenario.reference()
@@ -41,6 +42,11 @@ import Testing
             if !funnelProblems.isEmpty {
                 Issue.record("seed \(seed) (batch \(batch), slice \(slice)): funnel \(funnelProblems.prefix(3))")
             }
+            let repeatProblems = actual.repeatDisagreements(with: expected, journeys: scenario.journeys)
+            if !repeatProblems.isEmpty {
+                Issue.record("seed \(seed) (batch \(batch), slice \(slice)): \(repeatProblems.prefix(3))")
+            }
+            loop.count(expected, journeys: scenario.journeys)
             checkedTouchpoints += expected.touchpoints.count
             if !actual.newnessErrors.isEmpty {
                 Issue.record("seed \(seed) (batch \(batch), slice \(slice)): \(actual.newnessErrors.prefix(3))")
@@ -65,6 +71,7 @@ import Testing
         #expect(checkedTouchpoints > Self.scenarioCount * 3)
         #expect(personaInstances > Self.scenarioCount * 2)
         #expect(customersWithTwoPersonas > Self.scenarioCount / 2)
+        loop.expectEveryPath(scenarios: Self.scenarioCount)
     }
 
     /// Two events of a customer at the same time with different personas: the one processed
@@ -143,5 +150,40 @@ import Testing
         }
         if m.count > expected.moments.count { return "engine has extra moment \(m[expected.moments.count])" }
         return "late events: \(actual.late)"
+    }
+}
+
+/// How often the scenarios reach each path of the repeat loop: a comparison that never met
+/// a window ending at the watermark proves nothing about it.
+struct RepeatCoverage {
+    var returned = 0
+    var pending = 0
+    var didNotReturn = 0
+    /// Returns exactly as the window ends (by the microsecond).
+    var returnsAtWindowEnd = 0
+    var triggers = 0
+    /// Waiting conversions whose window ends at the end of the replay, or a microsecond after.
+    var windowsEndingAtEnd = 0
+
+    mutating func count(_ result: ReferenceResult, journeys: [JourneyDefinition]) {
+        for row in result.repeatLoop where row.persona == "*" {
+            returned += row.returned
+            pending += row.pending
+            didNotReturn += row.didNotReturn
+            let window = journeys.first { $0.name == row.journey }!.repeatWindow
+            returnsAtWindowEnd += row.timesToReturn.filter { $0 == window }.count
+            windowsEndingAtEnd += row.windowsEndingAtEnd
+        }
+        triggers += result.repeatTriggers.count
+    }
+
+    func expectEveryPath(scenarios: Int) {
+        print("repeat loop paths: \(self)")
+        #expect(returned > scenarios)
+        #expect(pending > scenarios / 30)
+        #expect(didNotReturn > scenarios / 2)
+        #expect(returnsAtWindowEnd > scenarios / 10)
+        #expect(triggers > scenarios / 2)
+        #expect(windowsEndingAtEnd > scenarios / 10)
     }
 }

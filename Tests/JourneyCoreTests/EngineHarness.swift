@@ -20,6 +20,14 @@ struct EngineHarness {
     /// The running funnel counters per journey name, stage and persona (`*` included), summed
     /// over every change set (as `cjm.funnel_stats` adds them up).
     var funnel: [String: FunnelTally] = [:]
+    /// The repeat-loop counters per journey name and persona, return times per journey,
+    /// persona and bucket, and returns per journey, event and touchpoint, summed over every
+    /// change set (as `cjm.repeat_stats`, `cjm.return_time` and `cjm.repeat_trigger_stats`).
+    var repeatLoop: [String: RepeatTally] = [:]
+    var returnTimes: [String: Int64] = [:]
+    var repeatTriggers: [String: Int64] = [:]
+    /// The waiting conversions per "journey|customer", as `cjm.repeat_pending` holds them.
+    var repeatPending: [String: RepeatPendingRecord] = [:]
 
     /// - Parameter slice: when above 0, each batch's advance is begun with slices of
     ///   `beginAdvance(to:limit:)` of this many steps, as a replay does between chunks
@@ -59,6 +67,23 @@ struct EngineHarness {
                 persona: key.persona)
             touchpoints[name, default: (0, 0)].events += Int(tally.events)
             touchpoints[name, default: (0, 0)].customers += Int(tally.customers)
+        }
+        for (key, tally) in changes.repeatLoop {
+            repeatLoop["\(journeys[key.journey].name)|\(key.persona)", default: RepeatTally()] += tally
+        }
+        for (key, count) in changes.returnTimes {
+            returnTimes["\(journeys[key.journey].name)|\(key.persona)|\(key.bucket)", default: 0] += count
+        }
+        for (key, count) in changes.repeatTriggers {
+            repeatTriggers["\(journeys[key.journey].name)|\(key.event)|\(key.touchpoint)", default: 0] += count
+        }
+        for (journey, customer) in changes.repeatDecided {
+            if repeatPending.removeValue(forKey: "\(journeys[journey].name)|\(customer)") == nil {
+                newnessErrors.append("decided \(journeys[journey].name)|\(customer), which was not waiting")
+            }
+        }
+        for record in changes.repeatPending {
+            repeatPending["\(journeys[record.journey].name)|\(record.customerID)"] = record
         }
         for (key, tally) in changes.funnel {
             funnel["\(journeys[key.journey].name)|\(key.stageIndex)|\(key.persona)", default: FunnelTally()] += tally
@@ -152,6 +177,50 @@ struct EngineHarness {
         }
         for (key, tally) in funnel where !explained.contains(key) && tally != FunnelTally() {
             problems.append("\(key): engine \(tally), no reference row")
+        }
+        return problems
+    }
+
+    /// Where the repeat loop's running totals, return times, triggers or waiting conversions
+    /// differ from the reference's.
+    func repeatDisagreements(with expected: ReferenceResult, journeys: [JourneyDefinition]) -> [String] {
+        var problems: [String] = []
+        var explainedTallies = Set<String>()
+        var explainedBuckets = Set<String>()
+        for row in expected.repeatLoop {
+            let key = "\(row.journey)|\(row.persona)"
+            explainedTallies.insert(key)
+            let wanted = RepeatTally(
+                converted: Int64(row.converted), returned: Int64(row.returned), didNotReturn: Int64(row.didNotReturn))
+            let tally = repeatLoop[key] ?? RepeatTally()
+            if tally != wanted { problems.append("repeat \(key): engine \(tally), reference \(wanted)") }
+            let waiting = repeatPending.values.filter {
+                journeys[$0.journey].name == row.journey && (row.persona == "*" || $0.persona == row.persona)
+            }.count
+            if waiting != row.pending { problems.append("pending \(key): engine \(waiting), reference \(row.pending)") }
+            for (bucket, count) in row.returnTimeBuckets {
+                explainedBuckets.insert("\(key)|\(bucket)")
+                if returnTimes["\(key)|\(bucket)"] != Int64(count) {
+                    problems.append(
+                        "return time \(key)|\(bucket): engine \(returnTimes["\(key)|\(bucket)"] ?? 0), reference \(count)"
+                    )
+                }
+            }
+        }
+        for (key, tally) in repeatLoop where !explainedTallies.contains(key) && tally != RepeatTally() {
+            problems.append("repeat \(key): engine \(tally), no reference row")
+        }
+        for (key, count) in returnTimes where !explainedBuckets.contains(key) && count != 0 {
+            problems.append("return time \(key): engine \(count), no reference row")
+        }
+        var wantedTriggers: [String: Int64] = [:]
+        for row in expected.repeatTriggers {
+            wantedTriggers["\(row.journey)|\(row.event)|\(row.touchpoint)"] = Int64(row.returns)
+        }
+        if repeatTriggers.filter({ $0.value != 0 }) != wantedTriggers {
+            problems.append(
+                "triggers: engine \(repeatTriggers.sorted { $0.key < $1.key }.prefix(4)), reference \(wantedTriggers.sorted { $0.key < $1.key }.prefix(4))"
+            )
         }
         return problems
     }

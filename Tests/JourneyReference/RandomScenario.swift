@@ -13,7 +13,8 @@ public enum RandomScenario {
     /// decides between them (such scenarios have equal times within a customer).
     public static func make(seed: UInt64, personaTies: Bool = false) -> Scenario {
         var random = SplitMix64(seed: seed)
-        let journeys = ScenarioJourneys.make(using: &random)
+        var journeys = ScenarioJourneys.make(using: &random)
+        addRepeatWindows(to: &journeys, seed: seed)
         let lateness = random.element(of: [
             TimeSpan.milliseconds(500), .seconds(2), .seconds(5), .seconds(30), .minutes(2),
         ])
@@ -37,6 +38,7 @@ public enum RandomScenario {
         }
 
         addPersonas(to: &events, seed: seed, ties: personaTies)
+        addRepeatEdges(to: &events, journeys: journeys, customers: customers, seed: seed)
         let prefix = String(seed, radix: 16)
         for index in events.indices where random.chance(0.85) {
             events[index].eventID = random.chance(0.7) ? "evt-\(prefix)-\(index)" : uuidLike(using: &random)
@@ -109,6 +111,67 @@ public enum RandomScenario {
             }
         }
         events += tied
+    }
+
+    /// Repeat windows other than the default (the conversion window) for some journeys, from
+    /// a generator of their own so that the rest of the scenario stays as it was.
+    private static func addRepeatWindows(to journeys: inout [JourneyDefinition], seed: UInt64) {
+        var random = SplitMix64(seed: seed ^ 0x3C6E_F372_FE94_F82B)
+        for index in journeys.indices where random.chance(0.6) {
+            let window = journeys[index].conversionWindow
+            journeys[index].repeatWindow = random.element(of: [
+                TimeSpan(microseconds: window.microseconds / 2), TimeSpan(microseconds: window.microseconds * 2),
+                TimeSpan(microseconds: window.microseconds * 5), .minutes(30), .days(1),
+            ])
+        }
+    }
+
+    /// The edges of the repeat loop (docs/semantics.md): some customers enter again exactly as
+    /// the repeat window after a conversion ends (a return, by a microsecond), and some
+    /// scenarios end exactly when, or a microsecond before, a pending conversion's window
+    /// ends (a clock event of a customer of no journey sets the end).
+    private static func addRepeatEdges(
+        to events: inout [TouchpointEvent], journeys: [JourneyDefinition], customers: ScenarioCustomers, seed: UInt64
+    ) {
+        var random = SplitMix64(seed: seed ^ 0x7F4A_7C15_9E37_79B9)
+        let names = journeys.map(\.name)
+        func conversions(_ events: [TouchpointEvent]) -> [ReferenceInstance] {
+            ReferenceJourneys.compute(journeys: journeys, arrivals: events, asOf: nil).instances.filter {
+                $0.status == .converted
+            }
+        }
+        func event(customer: String, name: String, touchpoint: String, at time: EventTime) -> TouchpointEvent {
+            TouchpointEvent(
+                eventID: Scenario.derivedEventID(customerID: customer, name: name, time: time, touchpoint: touchpoint),
+                customerID: customer, name: name, time: time, touchpoint: touchpoint)
+        }
+        let taken = Set(events.map { "\($0.customerID)\u{0}\($0.time.microseconds)" })
+        for converted in conversions(events) where random.chance(0.3) {
+            guard let j = names.firstIndex(of: converted.journey), let exit = converted.exitedAt,
+                let entry = customers.entryEvent(journey: j, using: &random)
+            else { continue }
+            let time = exit + journeys[j].repeatWindow
+            // Every customer's events keep distinct times.
+            guard !taken.contains("\(converted.customerID)\u{0}\(time.microseconds)") else { continue }
+            events.append(
+                event(customer: converted.customerID, name: entry.name, touchpoint: entry.touchpoint, at: time))
+        }
+        guard random.chance(0.7), let latest = events.map(\.time).max() else { return }
+        let all = ReferenceJourneys.compute(journeys: journeys, arrivals: events, asOf: nil).instances
+        let keys = Set(all.map { "\($0.journey)\u{0}\($0.customerID)\u{0}\($0.instance)" })
+        let waiting = all.compactMap { instance -> EventTime? in
+            guard instance.status == .converted,
+                !keys.contains("\(instance.journey)\u{0}\(instance.customerID)\u{0}\(instance.instance + 1)"),
+                let j = names.firstIndex(of: instance.journey), let exit = instance.exitedAt
+            else { return nil }
+            let end = exit + journeys[j].repeatWindow
+            return end > latest ? end : nil
+        }
+        guard !waiting.isEmpty else { return }
+        let end = random.element(of: waiting) - TimeSpan(microseconds: random.chance(0.5) ? 0 : 1)
+        if end > latest {
+            events.append(event(customer: "zz-clock", name: "unlisted_event", touchpoint: "web", at: end))
+        }
     }
 
     private static func uuidLike(using random: inout SplitMix64) -> String {

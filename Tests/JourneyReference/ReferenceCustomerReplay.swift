@@ -47,6 +47,9 @@ struct ReferenceCustomerReplay {
         var revenue: [DecimalText]
         /// The customer's persona when the instance entered.
         var persona: String
+        /// The event that opened the instance (name, touchpoint): a return's trigger.
+        var enteringEvent: String
+        var enteringTouchpoint: String
 
         var isOpen: Bool { exitedAt == nil }
     }
@@ -180,7 +183,8 @@ struct ReferenceCustomerReplay {
                     status: .active, lastSeen: event.time, exitedAt: nil, flaggedMoment: nil,
                     events: Array(repeating: 0, count: count), sentimentSum: Array(repeating: 0, count: count),
                     sentimentCount: Array(repeating: 0, count: count),
-                    revenue: Array(repeating: DecimalText(micros: 0), count: count), persona: persona
+                    revenue: Array(repeating: DecimalText(micros: 0), count: count), persona: persona,
+                    enteringEvent: event.name, enteringTouchpoint: event.touchpoint
                 ))
             target = instances[j].count - 1
         } else {
@@ -209,6 +213,37 @@ struct ReferenceCustomerReplay {
                     stage: journey.stages[stage].name, stageIndex: stage, sentiment: event.sentiment
                 ))
         }
+    }
+
+    /// What became of each converted instance at the end of the replay (docs/semantics.md,
+    /// "The repeat loop"), from the customer's instances alone: returned when the next
+    /// instance of the journey entered within the repeat window after the conversion; pending
+    /// while there is no next instance and the window has not ended by `end` (it ends at
+    /// `end` when every event up to `end` was applied); otherwise did not return.
+    func repeatOutcomes(end: EventTime) -> [ReferenceRepeatOutcome] {
+        var outcomes: [ReferenceRepeatOutcome] = []
+        for (j, journey) in journeys.enumerated() {
+            for (i, instance) in instances[j].enumerated() where instance.status == .converted {
+                guard let exit = instance.exitedAt else { continue }
+                let windowEnd = exit + journey.repeatWindow
+                var outcome = ReferenceRepeatOutcome(journey: journey.name, persona: instance.persona, kind: .pending)
+                if i + 1 < instances[j].count {
+                    let next = instances[j][i + 1]
+                    if next.enteredAt <= windowEnd {
+                        outcome.kind = .returned
+                        outcome.timeToReturn = next.enteredAt - exit
+                        outcome.trigger = (next.enteringEvent, next.enteringTouchpoint)
+                    } else {
+                        outcome.kind = .didNotReturn
+                    }
+                } else if windowEnd <= end {
+                    outcome.kind = .didNotReturn
+                }
+                outcome.windowEndsAtEnd = windowEnd == end || windowEnd == end + TimeSpan(microseconds: 1)
+                outcomes.append(outcome)
+            }
+        }
+        return outcomes
     }
 
     /// The customer's instances as result rows.

@@ -28,6 +28,7 @@ public enum ReferenceJourneys {
         var instances: [ReferenceInstance] = []
         var moments: [ReferenceMoment] = []
         var touchpoints: [ReferenceTouchpointKey: (events: Int, customers: Int)] = [:]
+        var outcomes: [ReferenceRepeatOutcome] = []
         for (customerID, events) in byCustomer {
             // Per customer, (ts, arrival) order; deadlines before each event's ts come first.
             let ordered = events.sorted { ($0.event.time, $0.arrival) < ($1.event.time, $1.arrival) }
@@ -39,6 +40,7 @@ public enum ReferenceJourneys {
             }
             if let end { replay.fireDeadlines(before: end) }
             instances += replay.instanceRows()
+            if let end { outcomes += replay.repeatOutcomes(end: end) }
             moments += replay.moments
             var allPersonas = Set<ReferenceTouchpointKey>()
             for (key, count) in replay.touchpointEvents {
@@ -70,8 +72,57 @@ public enum ReferenceJourneys {
                     journey: $0.key.journey, stageIndex: $0.key.stageIndex, touchpoint: $0.key.touchpoint,
                     persona: $0.key.persona, events: $0.value.events, customers: $0.value.customers)
             }.sorted(by: ReferenceOrder.precedes),
-            funnelByPersona: ReferenceFunnel.rowsByPersona(journeys: journeys, instances: instances)
+            funnelByPersona: ReferenceFunnel.rowsByPersona(journeys: journeys, instances: instances),
+            repeatLoop: repeatRows(journeys: journeys, outcomes: outcomes),
+            repeatTriggers: triggerRows(outcomes: outcomes)
         )
+    }
+
+    /// `cjm.repeat_loop`'s rows from the outcomes of every converted instance.
+    private static func repeatRows(journeys: [JourneyDefinition], outcomes: [ReferenceRepeatOutcome])
+        -> [ReferenceRepeatRow]
+    {
+        var rows: [ReferenceRepeatRow] = []
+        for journey in journeys {
+            let mine = outcomes.filter { $0.journey == journey.name }
+            let personas = Set(mine.map(\.persona)).sorted(by: ReferenceOrder.precedes)
+            for persona in ["*"] + personas {
+                var row = ReferenceRepeatRow(journey: journey.name, persona: persona)
+                for outcome in mine where persona == "*" || outcome.persona == persona {
+                    row.converted += 1
+                    if outcome.windowEndsAtEnd { row.windowsEndingAtEnd += 1 }
+                    switch outcome.kind {
+                    case .returned:
+                        row.returned += 1
+                        row.timesToReturn.append(outcome.timeToReturn!)
+                    case .pending: row.pending += 1
+                    case .didNotReturn: row.didNotReturn += 1
+                    }
+                }
+                row.timesToReturn.sort()
+                rows.append(row)
+            }
+        }
+        return rows
+    }
+
+    /// `cjm.repeat_triggers`' counts from the outcomes of every converted instance.
+    private static func triggerRows(outcomes: [ReferenceRepeatOutcome]) -> [ReferenceTriggerRow] {
+        var counts: [String: ReferenceTriggerRow] = [:]
+        for outcome in outcomes {
+            guard let trigger = outcome.trigger else { continue }
+            let key = "\(outcome.journey)\u{0}\(trigger.event)\u{0}\(trigger.touchpoint)"
+            counts[
+                key,
+                default: ReferenceTriggerRow(
+                    journey: outcome.journey, event: trigger.event, touchpoint: trigger.touchpoint, returns: 0)
+            ].returns += 1
+        }
+        return counts.values.sorted {
+            if $0.journey != $1.journey { return ReferenceOrder.precedes($0.journey, $1.journey) }
+            if $0.event != $1.event { return ReferenceOrder.precedes($0.event, $1.event) }
+            return ReferenceOrder.precedes($0.touchpoint, $1.touchpoint)
+        }
     }
 }
 

@@ -20,13 +20,22 @@ public struct ReferenceResult: Sendable, Hashable {
     /// `cjm.funnel_by_persona`: the funnel of each persona's instances, by journey (in
     /// configuration order), persona (UTF-8 order) and stage.
     public var funnelByPersona: [ReferenceFunnelRow]
+    /// `cjm.repeat_loop`: per journey (configuration order), persona `*` first and then each
+    /// persona whose instances converted (UTF-8 order).
+    public var repeatLoop: [ReferenceRepeatRow]
+    /// `cjm.repeat_triggers`: returns per journey and opening event, by journey name, event
+    /// and touchpoint (UTF-8 order).
+    public var repeatTriggers: [ReferenceTriggerRow]
 
     /// Creates a result; the reference builds these, tests may build expected ones.
     public init(
         instances: [ReferenceInstance], moments: [ReferenceMoment], funnel: [ReferenceFunnelRow],
         acceptedEvents: Int, duplicateEvents: Int, touchpoints: [ReferenceTouchpointRow] = [],
-        funnelByPersona: [ReferenceFunnelRow] = []
+        funnelByPersona: [ReferenceFunnelRow] = [], repeatLoop: [ReferenceRepeatRow] = [],
+        repeatTriggers: [ReferenceTriggerRow] = []
     ) {
+        self.repeatLoop = repeatLoop
+        self.repeatTriggers = repeatTriggers
         self.funnelByPersona = funnelByPersona
         self.instances = instances
         self.moments = moments
@@ -302,5 +311,75 @@ public struct ReferenceFunnelRow: Sendable, Hashable {
         self.events = events
         self.avgSentiment = avgSentiment
         self.revenue = revenue
+    }
+}
+
+/// What became of one converted instance (docs/semantics.md, "The repeat loop").
+struct ReferenceRepeatOutcome {
+    enum Kind { case returned, pending, didNotReturn }
+    var journey: String
+    var persona: String
+    var kind: Kind
+    /// From the conversion to the next instance's entry (returned only).
+    var timeToReturn: TimeSpan?
+    /// Name and touchpoint of the event that opened the next instance (returned only).
+    var trigger: (event: String, touchpoint: String)?
+    /// Whether the repeat window ends at the end of the replay, or a microsecond after it.
+    var windowEndsAtEnd = false
+}
+
+/// One row of `cjm.repeat_loop`, with the times to return it summarises.
+public struct ReferenceRepeatRow: Sendable, Hashable {
+    public var journey: String
+    /// The converted instances' persona, `*` for every instance.
+    public var persona: String
+    public var converted: Int
+    public var returned: Int
+    public var pending: Int
+    public var didNotReturn: Int
+    /// Every returned instance's time from conversion to return, ascending.
+    public var timesToReturn: [TimeSpan]
+    /// Conversions whose window ends at the end of the replay or a microsecond after (the
+    /// edge between did not return and pending; for tests' coverage, not a view's column).
+    public var windowsEndingAtEnd = 0
+
+    public init(
+        journey: String, persona: String, converted: Int = 0, returned: Int = 0, pending: Int = 0,
+        didNotReturn: Int = 0, timesToReturn: [TimeSpan] = []
+    ) {
+        self.journey = journey
+        self.persona = persona
+        self.converted = converted
+        self.returned = returned
+        self.pending = pending
+        self.didNotReturn = didNotReturn
+        self.timesToReturn = timesToReturn
+    }
+
+    /// returned / (converted − pending); nil when nothing is decided.
+    public var returnRate: Double? {
+        converted - pending > 0 ? Double(returned) / Double(converted - pending) : nil
+    }
+
+    /// The times to return per duration bucket (as `cjm.return_time` counts them).
+    public var returnTimeBuckets: [Int: Int] {
+        var buckets: [Int: Int] = [:]
+        for time in timesToReturn { buckets[DurationBuckets.bucket(time), default: 0] += 1 }
+        return buckets
+    }
+}
+
+/// One row of `cjm.repeat_triggers`, without the share.
+public struct ReferenceTriggerRow: Sendable, Hashable {
+    public var journey: String
+    public var event: String
+    public var touchpoint: String
+    public var returns: Int
+
+    public init(journey: String, event: String, touchpoint: String, returns: Int) {
+        self.journey = journey
+        self.event = event
+        self.touchpoint = touchpoint
+        self.returns = returns
     }
 }

@@ -121,6 +121,12 @@ struct ScenarioCustomers {
         return random.element(of: stageCandidates[j][stage])
     }
 
+    /// An event (name, touchpoint) whose first matching stage of journey `j` is its first
+    /// stage: one that opens an instance.
+    func entryEvent(journey j: Int, using random: inout SplitMix64) -> (name: String, touchpoint: String)? {
+        candidate(journey: j, stage: 0, using: &random)
+    }
+
     private func noise(using random: inout SplitMix64) -> Draft {
         if let pair = noiseCandidates.isEmpty ? nil : random.element(of: noiseCandidates) {
             return Draft(name: pair.name, touchpoint: pair.touchpoint, journey: nil, advances: false)
