@@ -39,5 +39,6 @@ public enum SchemaMigrations {
         Migration(17, "context_and_traits", PackageResources._17_context_and_traits_sql),
         Migration(18, "journey_map", PackageResources._18_journey_map_sql),
         Migration(19, "personas", PackageResources._19_personas_sql),
+        Migration(20, "repeat_loop", PackageResources._20_repeat_loop_sql),
     ]
 }

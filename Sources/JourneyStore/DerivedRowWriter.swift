@@ -51,6 +51,8 @@ final class DerivedRowWriter {
         marks.append(("decisions", .now))
         try writeFunnel(changes.funnel, timeToNext: changes.timeToNext)
         marks.append(("funnel", .now))
+        try writeRepeatLoop(changes)
+        marks.append(("repeat_loop", .now))
         try writeAlerts(changes.alerts, transitions: changes.alertTransitions)
         marks.append(("alerts", .now))
         if logger.logLevel <= .debug {

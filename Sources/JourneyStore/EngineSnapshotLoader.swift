@@ -97,6 +97,22 @@ enum EngineSnapshotLoader {
                     setAt: EventTime(microseconds: try personas.timestampMicroseconds(row: row, column: 2) ?? 0)))
         }
 
+        let waiting = try connection.execute(
+            """
+            SELECT journey, customer_id, instance, exited_at, persona FROM cjm.repeat_pending
+            WHERE journey = ANY($1::text[])
+            """, [.text(SQLText.textArray(names))])
+        snapshot.repeatPending.reserveCapacity(waiting.rowCount)
+        for row in 0..<waiting.rowCount {
+            guard let j = journeyIndex(waiting, row) else { continue }
+            snapshot.repeatPending.append(
+                RepeatPendingRecord(
+                    journey: j, customerID: waiting.string(row: row, column: 1) ?? "",
+                    instance: Int32(try waiting.int64(row: row, column: 2) ?? 0),
+                    exitedAt: EventTime(microseconds: try waiting.timestampMicroseconds(row: row, column: 3) ?? 0),
+                    persona: waiting.string(row: row, column: 4) ?? PersonaSettings.standardDefault))
+        }
+
         snapshot.openInstances = try loadOpenInstances(catalog: catalog, names: names, connection: connection)
 
         // Driven from the open abandoned instances, each looking up its moments by primary

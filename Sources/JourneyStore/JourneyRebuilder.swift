@@ -72,7 +72,8 @@ public enum JourneyRebuilder {
                 TRUNCATE cjm.instance_rows, cjm.moment_rows, cjm.seal_queue, cjm.sealed_instances, cjm.sealed_moments,
                          cjm.touchpoint_stats,
                          cjm.alerts, cjm.stage_decisions, cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal,
-                         cjm.customer_personas;
+                         cjm.customer_personas, cjm.repeat_stats, cjm.return_time, cjm.repeat_trigger_stats,
+                         cjm.repeat_pending;
                 UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL,
                        alerts_evaluated_through = NULL, updated_at = now() WHERE id = 1;
                 CREATE TEMP TABLE IF NOT EXISTS rebuild_stages (event_key bytea, ts timestamptz, stage_ids bytea)

@@ -13,7 +13,7 @@ enum JourneyStages {
                 """
                 COPY cjm.journey_stages (journey, stage_index, stage, stage_count, conversion_window,
                                          abandon_after, journey_order, target_step_conversion,
-                                         target_median_time_to_next) FROM STDIN
+                                         target_median_time_to_next, repeat_window) FROM STDIN
                 """
             ) { writer in
                 for (order, journey) in journeys.enumerated() {
@@ -27,6 +27,7 @@ enum JourneyStages {
                         writer.appendInteger(order)
                         writer.appendText(stage.target?.stepConversion)
                         writer.appendText(stage.target?.medianTimeToNext.map(SQLText.interval))
+                        writer.appendText(SQLText.interval(journey.repeatWindow))
                         try writer.endRow()
                     }
                 }

@@ -48,12 +48,12 @@ struct CompactEventsMigrationTests {
             #expect(
                 try harness.rows("SELECT relkind::text FROM pg_class WHERE oid = 'cjm.events'::regclass") == [["p"]])
             #expect(try harness.rows(PartitionMigrationTests.allEvents) == events)
-            #expect(try Migrator.migrate(harness.connection) == [14, 15, 16, 17, 18, 19])
+            #expect(try Migrator.migrate(harness.connection) == [14, 15, 16, 17, 18, 19, 20])
 
             #expect(
                 try harness.rows("SELECT relkind::text FROM pg_class WHERE oid = 'cjm.events'::regclass") == [["v"]])
             #expect(try harness.rows(PartitionMigrationTests.allEvents) == events)
-            #expect(try harness.snapshot() == snapshot)
+            #expect(try harness.snapshot().withoutRepeatLoop == snapshot.withoutRepeatLoop)
             // Two bytes per matched journey; the key leads with the time.
             #expect(
                 try harness.rows(

@@ -28,14 +28,14 @@ struct PartitionMigrationTests {
                 try harness.rows("SELECT relkind::text FROM pg_class WHERE oid = 'cjm.events'::regclass") == [["r"]])
             #expect(try harness.rows(Self.allEvents) == events)
             let applied = try Migrator.migrate(harness.connection)
-            #expect(applied == [13, 14, 15, 16, 17, 18, 19])
+            #expect(applied == [13, 14, 15, 16, 17, 18, 19, 20])
 
             #expect(
                 try harness.rows("SELECT relkind::text FROM pg_class WHERE oid = 'cjm.event_rows'::regclass") == [["p"]]
             )
             #expect(try harness.rows(Self.allEvents) == events)
             #expect(try harness.rows(Self.allRejected) == rejected)
-            #expect(try harness.snapshot() == snapshot)
+            #expect(try harness.snapshot().withoutRepeatLoop == snapshot.withoutRepeatLoop)
             let days = try harness.rows(
                 "SELECT DISTINCT ((ts AT TIME ZONE 'UTC')::date)::text FROM cjm.events ORDER BY 1")
             #expect(days.count > 1)

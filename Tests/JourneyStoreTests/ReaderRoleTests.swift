@@ -27,7 +27,9 @@ struct ReaderRoleTests {
                 "cjm.stage_decisions", "cjm.storage", "cjm.funnel_stats", "cjm.time_to_next",
                 "cjm.time_to_next_percentiles", "cjm.event_rows", "cjm.sources", "cjm.stage_ids", "cjm.instance_rows",
                 "cjm.moment_rows", "cjm.sealed_instances", "cjm.sealed_moments", "cjm.funnel_by_persona",
-                "cjm.customer_personas", "cjm.journey_map",
+                "cjm.customer_personas", "cjm.journey_map", "cjm.repeat_loop", "cjm.repeat_triggers",
+                "cjm.repeat_stats", "cjm.return_time", "cjm.repeat_trigger_stats", "cjm.repeat_pending",
+                "cjm.return_time_percentiles",
             ] {
                 #expect(throws: Never.self, "\(readable)") { _ = try c.execute("SELECT * FROM \(readable) LIMIT 1") }
             }

@@ -157,6 +157,7 @@ struct ReplayDifferentialTests {
             ]
             if db != want { problems.append("touchpoint \(i): db \(db), reference \(want)") }
         }
+        problems += try compareRepeatLoop(c, expected: expected)
         return problems
     }
 

@@ -10,59 +10,70 @@ enum SchemaDowngrade {
         return String(sql[start..<sql.range(of: terminator, range: start..<sql.endIndex)!.upperBound])
     }
 
-    /// Version 19 → 18: no personas. The running totals keep their '*' rows, the views and
-    /// functions are those of the versions that last made them.
-    static var toVersion18: String {
+    /// Version 20 → 19: no repeat loop.
+    static var toVersion19: String {
         """
-        DROP VIEW cjm.journey_map, cjm.funnel_by_persona, cjm.funnel_daily, cjm.exit_points, cjm.touchpoints,
-                  cjm.funnel, cjm.time_to_next_percentiles;
-        DROP FUNCTION cjm.funnel_between(text, timestamptz, timestamptz, text);
-        DROP FUNCTION cjm.instances_entered(text, timestamptz, timestamptz);
-        DROP VIEW cjm.journey_instances, cjm.critical_moments, cjm.events;
-        ALTER TABLE cjm.event_rows DROP COLUMN persona;
-        DROP TABLE cjm.customer_personas;
-        ALTER TABLE cjm.instance_rows DROP COLUMN persona, DROP COLUMN persona_first_touches;
-        ALTER TABLE cjm.moment_rows DROP COLUMN persona;
-        ALTER TYPE cjm.sealed_instance DROP ATTRIBUTE persona, DROP ATTRIBUTE persona_first_touches;
-        ALTER TYPE cjm.sealed_moment DROP ATTRIBUTE persona;
-        DELETE FROM cjm.funnel_stats WHERE persona <> '*';
-        ALTER TABLE cjm.funnel_stats DROP CONSTRAINT funnel_stats_pkey, DROP COLUMN persona,
-            ADD PRIMARY KEY (journey, stage_index);
-        DELETE FROM cjm.time_to_next WHERE persona <> '*';
-        ALTER TABLE cjm.time_to_next DROP CONSTRAINT time_to_next_pkey, DROP COLUMN persona,
-            ADD PRIMARY KEY (journey, stage_index, bucket);
-        DROP VIEW cjm.dropoff_hourly;
-        DELETE FROM cjm.stage_decisions WHERE persona <> '*';
-        ALTER TABLE cjm.stage_decisions DROP CONSTRAINT stage_decisions_pkey, DROP COLUMN persona,
-            ADD PRIMARY KEY (journey, stage_index, minute);
-        DELETE FROM cjm.alerts WHERE persona <> '*';
-        DROP INDEX cjm.alerts_episode;
-        DROP INDEX cjm.alerts_firing;
-        ALTER TABLE cjm.alerts DROP COLUMN persona;
-        CREATE UNIQUE INDEX alerts_episode ON cjm.alerts (journey, stage_index, fired_at);
-        CREATE INDEX alerts_firing ON cjm.alerts (journey, stage_index) WHERE resolved_at IS NULL;
-        \(statement(4, "CREATE VIEW cjm.dropoff_hourly AS"))
-        DELETE FROM cjm.touchpoint_stats WHERE persona <> '*';
-        ALTER TABLE cjm.touchpoint_stats DROP CONSTRAINT touchpoint_stats_pkey, DROP COLUMN persona,
-            ADD PRIMARY KEY (journey, stage_index, touchpoint);
-        \(statement(17, "CREATE OR REPLACE VIEW cjm.events AS"))
-        \(statement(15, "CREATE VIEW cjm.journey_instances AS"))
-        \(statement(15, "CREATE VIEW cjm.critical_moments AS"))
-        \(statement(16, "CREATE FUNCTION cjm.instances_entered", through: "$$;\n"))
-        \(statement(16, "CREATE OR REPLACE FUNCTION cjm.funnel_between", through: "$$;\n"))
-        \(statement(15, "CREATE OR REPLACE VIEW cjm.funnel_daily AS"))
-        \(statement(15, "CREATE OR REPLACE VIEW cjm.exit_points AS"))
-        \(statement(10, "CREATE OR REPLACE VIEW cjm.time_to_next_percentiles AS"))
-        \(statement(5, "CREATE VIEW cjm.funnel AS"))
-        \(statement(8, "CREATE OR REPLACE VIEW cjm.touchpoints AS"))
-        \(statement(18, "CREATE VIEW cjm.journey_map AS"))
-        DROP TABLE IF EXISTS pg_temp.closing_instances, pg_temp.closing_moments;
-        CREATE TEMP TABLE closing_instances (LIKE cjm.instance_rows) ON COMMIT DELETE ROWS;
-        CREATE TEMP TABLE closing_moments (LIKE cjm.moment_rows) ON COMMIT DELETE ROWS;
-        \(statement(16, "CREATE OR REPLACE FUNCTION cjm.seal_closed_instances", through: "$$;\n"))
-        DELETE FROM cjm.schema_migrations WHERE version >= 19;
+        DROP VIEW cjm.repeat_loop, cjm.repeat_triggers, cjm.return_time_percentiles;
+        DROP TABLE cjm.repeat_stats, cjm.return_time, cjm.repeat_trigger_stats, cjm.repeat_pending;
+        ALTER TABLE cjm.journey_stages DROP COLUMN repeat_window;
+        DELETE FROM cjm.schema_migrations WHERE version >= 20;
 
         """
+    }
+
+    /// Version 19 → 18 (after ``toVersion19``): no personas. The running totals keep their '*' rows, the views and
+    /// functions are those of the versions that last made them.
+    static var toVersion18: String {
+        toVersion19 + """
+            DROP VIEW cjm.journey_map, cjm.funnel_by_persona, cjm.funnel_daily, cjm.exit_points, cjm.touchpoints,
+                      cjm.funnel, cjm.time_to_next_percentiles;
+            DROP FUNCTION cjm.funnel_between(text, timestamptz, timestamptz, text);
+            DROP FUNCTION cjm.instances_entered(text, timestamptz, timestamptz);
+            DROP VIEW cjm.journey_instances, cjm.critical_moments, cjm.events;
+            ALTER TABLE cjm.event_rows DROP COLUMN persona;
+            DROP TABLE cjm.customer_personas;
+            ALTER TABLE cjm.instance_rows DROP COLUMN persona, DROP COLUMN persona_first_touches;
+            ALTER TABLE cjm.moment_rows DROP COLUMN persona;
+            ALTER TYPE cjm.sealed_instance DROP ATTRIBUTE persona, DROP ATTRIBUTE persona_first_touches;
+            ALTER TYPE cjm.sealed_moment DROP ATTRIBUTE persona;
+            DELETE FROM cjm.funnel_stats WHERE persona <> '*';
+            ALTER TABLE cjm.funnel_stats DROP CONSTRAINT funnel_stats_pkey, DROP COLUMN persona,
+                ADD PRIMARY KEY (journey, stage_index);
+            DELETE FROM cjm.time_to_next WHERE persona <> '*';
+            ALTER TABLE cjm.time_to_next DROP CONSTRAINT time_to_next_pkey, DROP COLUMN persona,
+                ADD PRIMARY KEY (journey, stage_index, bucket);
+            DROP VIEW cjm.dropoff_hourly;
+            DELETE FROM cjm.stage_decisions WHERE persona <> '*';
+            ALTER TABLE cjm.stage_decisions DROP CONSTRAINT stage_decisions_pkey, DROP COLUMN persona,
+                ADD PRIMARY KEY (journey, stage_index, minute);
+            DELETE FROM cjm.alerts WHERE persona <> '*';
+            DROP INDEX cjm.alerts_episode;
+            DROP INDEX cjm.alerts_firing;
+            ALTER TABLE cjm.alerts DROP COLUMN persona;
+            CREATE UNIQUE INDEX alerts_episode ON cjm.alerts (journey, stage_index, fired_at);
+            CREATE INDEX alerts_firing ON cjm.alerts (journey, stage_index) WHERE resolved_at IS NULL;
+            \(statement(4, "CREATE VIEW cjm.dropoff_hourly AS"))
+            DELETE FROM cjm.touchpoint_stats WHERE persona <> '*';
+            ALTER TABLE cjm.touchpoint_stats DROP CONSTRAINT touchpoint_stats_pkey, DROP COLUMN persona,
+                ADD PRIMARY KEY (journey, stage_index, touchpoint);
+            \(statement(17, "CREATE OR REPLACE VIEW cjm.events AS"))
+            \(statement(15, "CREATE VIEW cjm.journey_instances AS"))
+            \(statement(15, "CREATE VIEW cjm.critical_moments AS"))
+            \(statement(16, "CREATE FUNCTION cjm.instances_entered", through: "$$;\n"))
+            \(statement(16, "CREATE OR REPLACE FUNCTION cjm.funnel_between", through: "$$;\n"))
+            \(statement(15, "CREATE OR REPLACE VIEW cjm.funnel_daily AS"))
+            \(statement(15, "CREATE OR REPLACE VIEW cjm.exit_points AS"))
+            \(statement(10, "CREATE OR REPLACE VIEW cjm.time_to_next_percentiles AS"))
+            \(statement(5, "CREATE VIEW cjm.funnel AS"))
+            \(statement(8, "CREATE OR REPLACE VIEW cjm.touchpoints AS"))
+            \(statement(18, "CREATE VIEW cjm.journey_map AS"))
+            DROP TABLE IF EXISTS pg_temp.closing_instances, pg_temp.closing_moments;
+            CREATE TEMP TABLE closing_instances (LIKE cjm.instance_rows) ON COMMIT DELETE ROWS;
+            CREATE TEMP TABLE closing_moments (LIKE cjm.moment_rows) ON COMMIT DELETE ROWS;
+            \(statement(16, "CREATE OR REPLACE FUNCTION cjm.seal_closed_instances", through: "$$;\n"))
+            DELETE FROM cjm.schema_migrations WHERE version >= 19;
+
+            """
     }
 
     /// Version 18 → 17 (after ``toVersion18``): no stage targets, no `cjm.journey_map`.

@@ -27,14 +27,17 @@ struct SealQueueMigrationTests {
 
             try harness.connection.executeScript(SchemaDowngrade.toVersion15)
             #expect(try harness.rows("SELECT to_regclass('cjm.seal_queue') IS NULL") == [["t"]])
-            #expect(try Migrator.migrate(harness.connection) == [16, 17, 18, 19])
+            #expect(try Migrator.migrate(harness.connection) == [16, 17, 18, 19, 20])
             #expect(try harness.rows(Self.queuedKeys) == closed)
             #expect(try harness.rows("SELECT to_regclass('cjm.instance_rows_closed') IS NULL") == [["t"]])
 
             #expect(try harness.rows("SELECT cjm.seal_closed_instances(7)") == [[String(closed.count)]])
             #expect(try harness.rows(Self.closedRows).isEmpty)
             #expect(try harness.rows("SELECT count(*) FROM cjm.seal_queue") == [["0"]])
-            #expect(try harness.snapshot() == snapshot)
+            #expect(try harness.snapshot().withoutRepeatLoop == snapshot.withoutRepeatLoop)
+            // The loop counts conversions from version 20 on: a migrated database starts it empty.
+            #expect(try harness.rows("SELECT sum(converted) FROM cjm.repeat_loop") == [["0"]])
+            #expect(try harness.rows("SELECT count(*) FROM cjm.repeat_pending") == [["0"]])
             #expect(sameRows(try SealedHistoryTests().views(harness), views))
         }
     }

@@ -109,6 +109,9 @@ final class StoreHarness {
                 "SELECT * FROM cjm.touchpoints ORDER BY journey, stage_index, touchpoint, persona COLLATE \"C\""),
             funnelByPersona: try rows("SELECT * FROM cjm.funnel_by_persona"),
             personas: try rows("SELECT * FROM cjm.customer_personas ORDER BY customer_id COLLATE \"C\""),
+            repeatLoop: try rows("SELECT * FROM cjm.repeat_loop"),
+            repeatTriggers: try rows("SELECT * FROM cjm.repeat_triggers"),
+            repeatPending: try rows("SELECT * FROM cjm.repeat_pending ORDER BY journey, customer_id COLLATE \"C\""),
             exitPoints: try rows("SELECT * FROM cjm.exit_points"),
             daily: try rows("SELECT journey, day, stage_index, reached FROM cjm.funnel_daily"),
             rejected: try rows("SELECT source, reason, detail, raw FROM cjm.rejected_events ORDER BY id"),
@@ -131,7 +134,8 @@ final class StoreHarness {
                      cjm.sealed_instances, cjm.sealed_moments, cjm.customer_traits,
                      cjm.touchpoint_stats,
                      cjm.alerts, cjm.source_checkpoints, cjm.stage_decisions,
-                     cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal, cjm.customer_personas;
+                     cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal, cjm.customer_personas,
+                     cjm.repeat_stats, cjm.return_time, cjm.repeat_trigger_stats, cjm.repeat_pending;
             TRUNCATE cjm.sources, cjm.stage_ids RESTART IDENTITY;
             UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL, next_seq = 1,
                    alerts_evaluated_through = NULL;
@@ -150,6 +154,9 @@ struct TablesSnapshot: Equatable {
     var touchpoints: [[String?]]
     var funnelByPersona: [[String?]]
     var personas: [[String?]]
+    var repeatLoop: [[String?]]
+    var repeatTriggers: [[String?]]
+    var repeatPending: [[String?]]
     var exitPoints: [[String?]]
     var daily: [[String?]]
     var rejected: [[String?]]
@@ -157,8 +164,21 @@ struct TablesSnapshot: Equatable {
     var decisions: [[String?]]
     var alerts: [[String?]]
 
+    /// The snapshot without the repeat loop, which counts conversions from schema version 20
+    /// on (a database migrated from an earlier version starts it empty; docs/sql.md).
+    var withoutRepeatLoop: TablesSnapshot {
+        var copy = self
+        copy.repeatLoop = []
+        copy.repeatTriggers = []
+        copy.repeatPending = []
+        return copy
+    }
+
     /// Everything derived from events (not the raw rows, whose `seq`/`received_at` differ by run).
     var derived: [[[String?]]] {
-        [instances, moments, funnel, touchpoints, funnelByPersona, personas, exitPoints, daily, decisions, alerts]
+        [
+            instances, moments, funnel, touchpoints, funnelByPersona, personas, repeatLoop, repeatTriggers,
+            repeatPending, exitPoints, daily, decisions, alerts,
+        ]
     }
 }
