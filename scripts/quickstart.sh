@@ -85,6 +85,7 @@ awk -v url="$escaped" -v socket="$socket" '
         next
     }
     /^  webhook:/ { next }
+    /^    repeat_window:/ { print "    repeat_window: 14d  # the quickstart: a history of weeks, not quarters"; next }
     /^  metrics_listen:/ { print "  metrics_listen: off"; next }
     { print }
 ' config/cjmd.yaml >"$config"
@@ -103,6 +104,9 @@ echo
 echo
 echo "quickstart: the purchase funnel of each persona (cjm.funnel_by_persona)" >&2
 "$cjmd" report --config "$config" --journey purchase --by persona
+echo
+echo "quickstart: who came back after buying, and what brought them (cjm.repeat_loop, cjm.repeat_triggers)" >&2
+"$cjmd" report --config "$config" --journey purchase --loop
 echo
 "$cjmd" map --config "$config" --journey purchase -o "$state/purchase-map.html"
 echo "quickstart: the journey map of that history: $state/purchase-map.html (open it in a browser)" >&2

@@ -17,6 +17,9 @@ public struct JourneyMapDocument: Sendable, Equatable, Codable {
     public var stages: [Stage]
     /// The stages with a conversion target, most valuable first (`cjm.journey_map`).
     public var opportunities: [Opportunity]
+    /// The loop from the last stage back to the first (`cjm.repeat_loop`); nil before any
+    /// instance converted.
+    public var loop: Loop?
 
     /// Which instances the numbers count.
     public enum Period: Sendable, Equatable, Codable {
@@ -121,6 +124,54 @@ public struct JourneyMapDocument: Sendable, Equatable, Codable {
         }
     }
 
+    /// Who came back after converting (`cjm.repeat_loop`, `cjm.repeat_triggers`).
+    public struct Loop: Sendable, Equatable, Codable {
+        public var converted: Int64
+        public var returned: Int64
+        public var pending: Int64
+        public var didNotReturn: Int64
+        /// returned / (converted − pending); nil while nothing is decided.
+        public var returnRate: Double?
+        /// Seconds from conversion to the next entry, over the returned.
+        public var medianTimeToReturn: Double?
+        public var p90TimeToReturn: Double?
+        /// The journey's repeat window, in seconds.
+        public var repeatWindow: Double?
+        /// The events that opened returning instances most often.
+        public var triggers: [Trigger]
+
+        public init(
+            converted: Int64, returned: Int64, pending: Int64, didNotReturn: Int64, returnRate: Double?,
+            medianTimeToReturn: Double?, p90TimeToReturn: Double?, repeatWindow: Double?, triggers: [Trigger] = []
+        ) {
+            self.converted = converted
+            self.returned = returned
+            self.pending = pending
+            self.didNotReturn = didNotReturn
+            self.returnRate = returnRate
+            self.medianTimeToReturn = medianTimeToReturn
+            self.p90TimeToReturn = p90TimeToReturn
+            self.repeatWindow = repeatWindow
+            self.triggers = triggers
+        }
+    }
+
+    /// An event that brought customers back: the first of their returning instances.
+    public struct Trigger: Sendable, Equatable, Codable {
+        public var event: String
+        public var touchpoint: String
+        public var returns: Int64
+        /// Of the journey's returns.
+        public var share: Double
+
+        public init(event: String, touchpoint: String, returns: Int64, share: Double) {
+            self.event = event
+            self.touchpoint = touchpoint
+            self.returns = returns
+            self.share = share
+        }
+    }
+
     /// What meeting a stage's conversion target would bring (`cjm.journey_map`).
     public struct Opportunity: Sendable, Equatable, Codable {
         public var rank: Int
@@ -139,8 +190,9 @@ public struct JourneyMapDocument: Sendable, Equatable, Codable {
 
     public init(
         journey: String, persona: String? = nil, period: Period = .allTime, watermark: String?,
-        generatedAt: String, stages: [Stage], opportunities: [Opportunity] = []
+        generatedAt: String, stages: [Stage], opportunities: [Opportunity] = [], loop: Loop? = nil
     ) {
+        self.loop = loop
         self.journey = journey
         self.persona = persona
         self.period = period

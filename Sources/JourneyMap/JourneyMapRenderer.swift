@@ -79,6 +79,7 @@ public enum JourneyMapRenderer {
     ) {
         header(&html, map, who: who, links: links, chooser: chooser)
         stageHeader(&html, map)
+        loopLane(&html, map)
         reachLane(&html, map)
         dropOffLane(&html, map)
         timeLane(&html, map)
@@ -148,6 +149,59 @@ public enum JourneyMapRenderer {
             html.raw("</text></svg></div>\n")
         }
         html.raw("</section>\n")
+    }
+
+    /// The loop from the last stage back to the first: an arrow under the stages carrying the
+    /// return rate, and the numbers beside it.
+    private static func loopLane(_ html: inout HTMLBuilder, _ map: JourneyMapDocument) {
+        guard let loop = map.loop, loop.converted > 0, let last = map.stages.last, let first = map.stages.first else {
+            return
+        }
+        lane(&html, "Repeat loop", id: "loop")
+        html.raw("<div class=\"cell wide loop\">")
+        html.raw("<svg viewBox=\"0 0 1000 26\" role=\"img\" aria-labelledby=\"lt\">")
+        html.raw("<title id=\"lt\">")
+        html.text("From \(last.name) back to \(first.name)")
+        html.raw("</title><desc>")
+        html.text(
+            "Of \(MapFormat.count(loop.converted - loop.pending)) conversions whose repeat window is over, "
+                + "\(MapFormat.percent(loop.returnRate)) came back within \(MapFormat.duration(loop.repeatWindow)) "
+                + "(\(MapFormat.count(loop.pending)) still within it)")
+        html.raw("</desc>")
+        html.raw(
+            "<path d=\"M 990 0 L 990 22 L 10 22 L 10 8\" fill=\"none\" stroke=\"\(Palette.time)\" stroke-width=\"3\"/>"
+        )
+        html.raw("<polygon points=\"3,9 10,0 17,9\" fill=\"\(Palette.time)\"/>")
+        html.raw(
+            "<text x=\"500\" y=\"17\" text-anchor=\"middle\" font-size=\"13\" fill=\"\(Palette.ink)\">")
+        html.text(
+            "\(MapFormat.percent(loop.returnRate)) return within \(MapFormat.duration(loop.repeatWindow))"
+                + " · median \(MapFormat.duration(loop.medianTimeToReturn)) after converting")
+        html.raw("</text></svg>")
+        numbers(
+            &html,
+            [
+                ("converted", MapFormat.count(loop.converted)),
+                ("returned", MapFormat.count(loop.returned)),
+                ("did not return", MapFormat.count(loop.didNotReturn)),
+                ("pending (window open)", MapFormat.count(loop.pending)),
+                ("return rate", MapFormat.percent(loop.returnRate)),
+                (
+                    "median / p90 to return",
+                    "\(MapFormat.duration(loop.medianTimeToReturn)) / \(MapFormat.duration(loop.p90TimeToReturn))"
+                ),
+            ])
+        if !loop.triggers.isEmpty {
+            // cjm.repeat_triggers counts every customer's returns, whoever the map is for.
+            html.raw("<p class=\"sub\">")
+            html.text(map.persona == nil ? "Brought back by: " : "Brought back (every customer) by: ")
+            html.text(
+                loop.triggers.map {
+                    "\($0.event) @ \($0.touchpoint): \(MapFormat.count($0.returns)) (\(MapFormat.percent($0.share)))"
+                }.joined(separator: " · "))
+            html.raw("</p>")
+        }
+        html.raw("</div>\n</section>\n")
     }
 
     private static func reachLane(_ html: inout HTMLBuilder, _ map: JourneyMapDocument) {
@@ -408,6 +462,8 @@ public enum JourneyMapRenderer {
         .cell { min-width: 0; }
         svg { display: block; width: 100%; height: auto; }
         .cell.wide { grid-column: 2 / -1; }
+        .loop dl { grid-template-columns: repeat(6, auto auto); gap: 0 8px; justify-content: start; }
+        .loop .sub { margin: 0; }
         dl { display: grid; grid-template-columns: auto auto; gap: 0 6px; margin: 2px 0; }
         dt { color: \(Palette.muted); }
         dd { margin: 0; text-align: right; font-variant-numeric: tabular-nums; }

@@ -80,21 +80,37 @@ public struct JourneySimulator {
         var time = start
         var entries = 0
         var persona = drawPersona()
+        var comesBack = 0.25
+        var returning = false
         repeat {
             entries += 1
             let first = events.count
             let converted = simulateInstance(
                 of: journey, customerID: customerID, persona: persona, from: &time, into: &events)
-            if let persona, first < events.count { events[first].persona = persona.name }
-            if converted, let next = persona?.becomesAfterConverting {
-                persona = options.personas.first { $0.name == next } ?? persona
+            if let persona, first < events.count {
+                events[first].persona = persona.name
+                // Most customers who come back after buying answer a win-back e-mail: the
+                // repeat loop's triggers (cjm.repeat_triggers) then show one that stands out.
+                if returning, journey.stages[0].touchpoints?.contains("email") ?? true,
+                    let literal = journey.stages[0].events.first(where: \.isLiteral), rng.chance(0.6)
+                {
+                    events[first].name = literal.text
+                    events[first].touchpoint = "email"
+                }
+            }
+            returning = converted
+            if converted, let profile = persona {
+                // With personas, who comes back after buying, and how soon, depends on who
+                // they were when they bought (without, the lines stay as they always were).
+                comesBack = profile.returnsAfterConverting
+                if let next = profile.becomesAfterConverting {
+                    persona = options.personas.first { $0.name == next } ?? persona
+                }
             }
             guard converted || rng.chance(0.3) else { break }
-            time =
-                time
-                + TimeSpan(
-                    microseconds: Int64(rng.exponential(mean: Double(journey.conversionWindow.microseconds) / 3)))
-        } while entries < 3 && rng.chance(0.25)
+            let gapWindow = converted && persona != nil ? journey.repeatWindow : journey.conversionWindow
+            time = time + TimeSpan(microseconds: Int64(rng.exponential(mean: Double(gapWindow.microseconds) / 3)))
+        } while entries < 3 && rng.chance(comesBack)
         return events
     }
 

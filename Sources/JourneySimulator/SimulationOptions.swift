@@ -47,11 +47,15 @@ public struct SimulationOptions: Sendable {
         public var unhappyRate: Double
         /// After converting, the customer becomes this persona (nil: stays).
         public var becomesAfterConverting: String?
+        /// The chance that a customer of this kind who converted comes back for another
+        /// instance of the journey, within the journey's repeat window (the repeat loop).
+        public var returnsAfterConverting: Double
 
         public init(
             name: String, share: Double, progressionFactor: Double, unhappyRate: Double,
-            becomesAfterConverting: String? = nil
+            becomesAfterConverting: String? = nil, returnsAfterConverting: Double = 0.25
         ) {
+            self.returnsAfterConverting = returnsAfterConverting
             self.name = name
             self.share = share
             self.progressionFactor = progressionFactor
@@ -60,14 +64,18 @@ public struct SimulationOptions: Sendable {
         }
     }
 
-    /// Three kinds of customer that behave visibly differently: loyal ones who go far, bargain
-    /// hunters in the middle, first-timers who give up more and become loyal once they buy.
+    /// Three kinds of customer that behave visibly differently: loyal ones who go far and come
+    /// back most, bargain hunters in the middle, first-timers who give up more and become loyal
+    /// once they buy.
     public static let standardPersonas = [
-        PersonaProfile(name: "loyalist", share: 0.25, progressionFactor: 1.35, unhappyRate: 0.12),
-        PersonaProfile(name: "bargain_hunter", share: 0.45, progressionFactor: 0.95, unhappyRate: 0.3),
+        PersonaProfile(
+            name: "loyalist", share: 0.25, progressionFactor: 1.35, unhappyRate: 0.12, returnsAfterConverting: 0.75),
+        PersonaProfile(
+            name: "bargain_hunter", share: 0.45, progressionFactor: 0.95, unhappyRate: 0.3,
+            returnsAfterConverting: 0.35),
         PersonaProfile(
             name: "first_timer", share: 0.3, progressionFactor: 0.7, unhappyRate: 0.45,
-            becomesAfterConverting: "loyalist"),
+            becomesAfterConverting: "loyalist", returnsAfterConverting: 0.5),
     ]
 
     /// A temporary collapse of one stage's progression, for alert tests and demos.

@@ -129,12 +129,25 @@ public enum JourneyMapQuery {
             stages[index].painPoints = try moments.int64(row: row, column: 3) ?? 0
         }
 
+        var loop: JourneyMapDocument.Loop? = nil
+        if entered == nil,
+            let row = try RepeatLoopQuery.loop(connection, journey: journey, persona: persona ?? "*").first
+        {
+            loop = JourneyMapDocument.Loop(
+                converted: row.converted, returned: row.returned, pending: row.pending, didNotReturn: row.didNotReturn,
+                returnRate: row.returnRate, medianTimeToReturn: row.medianTimeToReturn,
+                p90TimeToReturn: row.p90TimeToReturn, repeatWindow: row.repeatWindowSeconds,
+                triggers: try RepeatLoopQuery.triggers(connection, journey: journey, limit: 3).map {
+                    .init(event: $0.event, touchpoint: $0.touchpoint, returns: $0.returns, share: $0.share)
+                })
+        }
+
         let state = try connection.execute("SELECT watermark FROM cjm.engine_state WHERE id = 1")
         let watermark = try state.rowCount > 0 ? state.timestampMicroseconds(row: 0, column: 0) : nil
         return JourneyMapDocument(
             journey: journey, persona: persona,
             period: entered.map { .entered(from: RFC3339.format($0.from), to: RFC3339.format($0.to)) } ?? .allTime,
             watermark: watermark.map { RFC3339.format(EventTime(microseconds: $0)) },
-            generatedAt: RFC3339.format(now), stages: stages, opportunities: opportunities)
+            generatedAt: RFC3339.format(now), stages: stages, opportunities: opportunities, loop: loop)
     }
 }

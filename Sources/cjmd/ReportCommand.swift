@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JourneyStore
+import PostgresClient
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,6 +28,12 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "persona: one funnel per persona (cjm.funnel_by_persona).")
     var by: Split?
 
+    @Flag(
+        help:
+            "The repeat loop instead of the funnel: conversions, returns within repeat_window, return rate and time (cjm.repeat_loop), and the events that brought customers back (cjm.repeat_triggers)."
+    )
+    var loop = false
+
     @Option(help: "table, json or csv.")
     var format: Format = .table
 
@@ -34,11 +41,15 @@ struct ReportCommand: ParsableCommand {
         if persona != nil, by != nil {
             throw ValidationError("--persona and --by persona exclude each other: one persona, or each of them")
         }
+        if loop, by != nil {
+            throw ValidationError("--loop shows every persona already; leave out --by")
+        }
     }
 
     func run() throws {
         let configuration = try CommandSupport.loadConfiguration(options.config)
         let connection = try CommandSupport.connect(configuration, configPath: options.config)
+        if loop { return try printLoop(connection) }
         let rows: [FunnelRow]
         let perPersona = persona != nil || by == .persona
         do {
@@ -66,6 +77,34 @@ struct ReportCommand: ParsableCommand {
         case .table: print(FunnelFormatter.table(rows), terminator: "")
         case .json: print(FunnelFormatter.json(rows))
         case .csv: print(FunnelFormatter.csv(rows), terminator: "")
+        }
+    }
+}
+
+extension ReportCommand {
+    /// `--loop`: the repeat loop of each journey (or one), every persona or one.
+    func printLoop(_ connection: PostgresConnection) throws {
+        let rows: [RepeatLoopRow]
+        let triggers: [RepeatTriggerRow]
+        do {
+            rows = try RepeatLoopQuery.loop(connection, journey: journey, persona: persona)
+            triggers = format == .table ? try RepeatLoopQuery.triggers(connection, journey: journey, limit: 5) : []
+        } catch {
+            throw CommandSupport.databaseFailure(error, doing: "reading cjm.repeat_loop (run `cjmd migrate` first?)")
+        }
+        if let journey, rows.isEmpty, try FunnelQuery.funnel(connection, journey: journey).isEmpty {
+            printError("cjmd: no journey named \(journey) in the configuration the database was last given")
+            throw ExitStatus.dataError
+        }
+        if let persona, rows.isEmpty {
+            printError(
+                "cjmd: no converted instance of persona \(persona)\(journey.map { " in journey \($0)" } ?? "") yet")
+            throw ExitStatus.dataError
+        }
+        switch format {
+        case .table: print(RepeatLoopFormatter.table(rows, triggers: triggers), terminator: "")
+        case .json: print(RepeatLoopFormatter.json(rows))
+        case .csv: print(RepeatLoopFormatter.csv(rows), terminator: "")
         }
     }
 }

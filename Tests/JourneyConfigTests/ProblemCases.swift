@@ -339,6 +339,24 @@ let problemCases: [ProblemCase] = [
             """, keyPath: "journeys[0].conversion_window", marker: "conversion_window",
         messageContains: ["must be longer than zero"]),
     ProblemCase(
+        label: "zero repeat window",
+        yaml: """
+            journeys:
+              - name: purchase
+                repeat_window: 0s
+                stages: [{name: a, events: [x]}, {name: b, events: [y]}]
+            """, keyPath: "journeys[0].repeat_window", marker: "repeat_window",
+        messageContains: ["must be longer than zero"]),
+    ProblemCase(
+        label: "repeat window in words",
+        yaml: """
+            journeys:
+              - name: purchase
+                repeat_window: a quarter
+                stages: [{name: a, events: [x]}, {name: b, events: [y]}]
+            """, keyPath: "journeys[0].repeat_window", marker: "repeat_window",
+        messageContains: ["expected a duration such as 90s, 15m, 36h or 7d"]),
+    ProblemCase(
         label: "conversion window with no value",
         yaml: """
             journeys:

@@ -33,6 +33,7 @@ struct ValidConfigurationTests {
         #expect(config.journeys.count == 1)
         #expect(journey.name == "purchase")
         #expect(journey.conversionWindow == .days(30))
+        #expect(journey.repeatWindow == .days(90))
         #expect(journey.stages.map(\.name) == ["awareness", "consideration", "purchase", "loyalty"])
         #expect(journey.stages[0].events.map(\.text) == ["ad_impression", "email_open", "landing_*"])
         #expect(journey.stages.map(\.abandonAfter) == [.days(7), .days(3), nil, nil])
@@ -87,6 +88,7 @@ struct ValidConfigurationTests {
         #expect(config.service.metricsListen == "127.0.0.1:9464")
         let journey = try #require(config.journeys.first)
         #expect(journey.conversionWindow == .days(30))
+        #expect(journey.repeatWindow == journey.conversionWindow, "the repeat window defaults to the conversion window")
         #expect(journey.stages.allSatisfy { $0.abandonAfter == nil && $0.touchpoints == nil })
         #expect(journey.critical == CriticalRules())
     }

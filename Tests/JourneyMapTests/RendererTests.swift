@@ -12,9 +12,15 @@ struct RendererTests {
     /// A map with every lane filled, names chosen to break markup.
     static func sample(journey: String = "purchase", stage: (Int) -> String = { "stage \($0)" }) -> JourneyMapDocument {
         let stages = (0..<4).map { index in Self.stage(index, name: stage(index)) }
+        let trigger = JourneyMapDocument.Trigger(
+            event: "email_open <i>", touchpoint: "email", returns: 700, share: 700.0 / 1_200)
+        let loop = JourneyMapDocument.Loop(
+            converted: 2_500, returned: 1_200, pending: 300, didNotReturn: 1_000, returnRate: 1_200.0 / 2_200,
+            medianTimeToReturn: 259_200, p90TimeToReturn: 1_728_000, repeatWindow: 7_776_000, triggers: [trigger])
         return JourneyMapDocument(
             journey: journey, watermark: "2026-04-02T07:30:19Z", generatedAt: "2026-12-07T08:00:00Z", stages: stages,
-            opportunities: [.init(rank: 1, stage: stage(1), missingToTarget: 26, revenue: "243.750000")])
+            opportunities: [.init(rank: 1, stage: stage(1), missingToTarget: 26, revenue: "243.750000")],
+            loop: loop)
     }
 
     private static func stage(_ index: Int, name: String) -> JourneyMapDocument.Stage {
@@ -98,6 +104,21 @@ struct RendererTests {
         let html = JourneyMapRenderer.render(map)
         #expect(html.contains("email_open &lt;b&gt; @ support &amp; co: 78 (3.5 %)"))
         #expect(html.contains("<td>26</td><td>243.75</td>"))
+        // The loop from the last stage back to the first.
+        let loop = try #require(lanes["loop"]?.first)
+        #expect(loop["converted"] == "2,500" && loop["returned"] == "1,200" && loop["pending (window open)"] == "300")
+        #expect(loop["did not return"] == "1,000" && loop["return rate"] == "54.5 %")
+        #expect(loop["median / p90 to return"] == "3.0 d / 20.0 d")
+        #expect(html.contains(">54.5 % return within 90.0 d · median 3.0 d after converting</text>"))
+        #expect(html.contains("email_open &lt;i&gt; @ email: 700 (58.3 %)"))
+    }
+
+    @Test func aJourneyNobodyConvertedInHasNoLoop() throws {
+        var map = Self.sample()
+        map.loop?.converted = 0
+        #expect(try MapReading.lanes(of: JourneyMapRenderer.render(map))["loop"] == nil)
+        map.loop = nil
+        #expect(try MapReading.lanes(of: JourneyMapRenderer.render(map))["loop"] == nil)
     }
 }
 

@@ -113,6 +113,32 @@ struct JourneyMapQueryTests {
             for touchpoint in touchpoints {
                 #expect(html.contains(">\(touchpoint[0] ?? "") \(count(touchpoint[1]))</text>"))
             }
+            // The loop back from the last stage: cjm.repeat_loop's numbers and the top trigger.
+            let loopRow = try #require(
+                try harness.rows(
+                    """
+                    SELECT converted, returned, pending, did_not_return, return_rate, median_time_to_return,
+                           p90_time_to_return
+                    FROM cjm.repeat_loop WHERE journey = 'purchase' AND persona = '*'
+                    """
+                ).first)
+            #expect((Int(loopRow[1] ?? "") ?? 0) > 0, "simulated customers come back")
+            let loop = try #require(lanes["loop"]?.first)
+            #expect(loop["converted"] == count(loopRow[0]))
+            #expect(loop["returned"] == count(loopRow[1]))
+            #expect(loop["pending (window open)"] == count(loopRow[2]))
+            #expect(loop["did not return"] == count(loopRow[3]))
+            #expect(loop["return rate"] == MapFormat.percent(loopRow[4].flatMap(Double.init)))
+            #expect(
+                loop["median / p90 to return"]
+                    == "\(MapFormat.duration(loopRow[5].flatMap(Double.init))) / \(MapFormat.duration(loopRow[6].flatMap(Double.init)))"
+            )
+            #expect(html.contains(">\(MapFormat.percent(loopRow[4].flatMap(Double.init))) return within 90.0 d"))
+            let trigger = try #require(
+                try harness.rows(
+                    "SELECT event, touchpoint, returns FROM cjm.repeat_triggers WHERE journey = 'purchase' LIMIT 1"
+                ).first)
+            #expect(html.contains("\(trigger[0] ?? "") @ \(trigger[1] ?? ""): \(count(trigger[2]))"))
             #expect(map.watermark != nil)
             #expect(html.contains("Complete up to: \(map.watermark ?? "?")"))
             for pattern in ["http:", "https:", "//", "src=", "href=", "url("] {
