@@ -92,7 +92,8 @@ public struct JourneySimulator {
                 // Most customers who come back after buying answer a win-back e-mail: the
                 // repeat loop's triggers (cjm.repeat_triggers) then show one that stands out.
                 if returning, journey.stages[0].touchpoints?.contains("email") ?? true,
-                    let literal = journey.stages[0].events.first(where: \.isLiteral), rng.chance(0.6)
+                    let literal = journey.stages[0].events.first(where: { $0.isLiteral && $0.text.contains("email") })
+                        ?? journey.stages[0].events.first(where: \.isLiteral), rng.chance(0.6)
                 {
                     events[first].name = literal.text
                     events[first].touchpoint = "email"

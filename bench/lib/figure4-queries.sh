@@ -62,6 +62,10 @@ figure_queries_at() {
     log "timing cjm.funnel_by_persona ($funnel_runs runs)"
     f_persona=$(time_query "$db" "$funnel_runs" "SELECT * FROM cjm.funnel_by_persona WHERE journey = '$journey';")
     record "funnel_by_persona_ms events=$stored $(tr '\n' ' ' <<<"$f_persona")"
+    local f_loop
+    log "timing cjm.repeat_loop ($funnel_runs runs)"
+    f_loop=$(time_query "$db" "$funnel_runs" "SELECT * FROM cjm.repeat_loop;")
+    record "repeat_loop_ms events=$stored $(tr '\n' ' ' <<<"$f_loop")"
     log "timing the ad-hoc funnel over all events ($adhoc_runs runs)"
     a_all=$(time_query "$db" "$adhoc_runs" "$adhoc_all")
     log "timing the ad-hoc funnel for one day of entries ($adhoc_runs runs)"
@@ -100,6 +104,13 @@ figure_queries_at() {
     ratio=$(calc "$aa50 / $fp50")
     row "4. cjm.funnel_by_persona p50 / p99 ms ($(grouped "$stored") events)" "$(fmt 1 "$fp50") / $(fmt 1 "$fp99")" \
         "ad-hoc SQL funnel $(fmt 0 "$aa50") / $(fmt 0 "$aa99")" "$(ratio_text "$ratio")" "" ""
+    # The repeat loop reads running totals too.
+    local fl50 fl99
+    fl50=$(percentile 0.5 <<<"$f_loop") fl99=$(percentile 0.99 <<<"$f_loop")
+    ratio=$(calc "$aa50 / $fl50")
+    row "4. cjm.repeat_loop p50 / p99 ms ($(grouped "$stored") events)" \
+        "$(fmt 1 "$fl50") / $(fmt 1 "$fl99")" "ad-hoc SQL funnel $(fmt 0 "$aa50") / $(fmt 0 "$aa99")" \
+        "$(ratio_text "$ratio")" "" ""
 }
 
 # After every scale: does the funnel's time grow with the events?
