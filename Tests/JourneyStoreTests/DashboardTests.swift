@@ -67,15 +67,16 @@ struct DashboardTests {
                     // timestamptz: Grafana reads the time column as a time.
                     #expect(result.columnTypeOID(0) == 1184, "\(title): time is not a timestamptz")
                 } else {
-                    // Tables lead with what a row is about: its stage, or its time.
+                    // Tables lead with what a row is about: its stage or its time (the loop's:
+                    // its persona, or the event that brought customers back).
                     #expect(columns.count >= 3, "\(title): \(columns)")
-                    #expect(["stage", "time"].contains(columns.first ?? ""), "\(title): \(columns)")
+                    #expect(["stage", "time", "persona", "event"].contains(columns.first ?? ""), "\(title): \(columns)")
                 }
                 #expect(Set(columns).count == columns.count, "\(title): duplicate column names")
             }
             for wanted in [
                 "Funnel", "Drop-off rate per hour", "Drop-off alerts", "Touchpoints", "Exit points",
-                "Critical moments", "To-be gaps and opportunities",
+                "Critical moments", "To-be gaps and opportunities", "Repeat loop", "What brings customers back",
             ] {
                 #expect(titles.contains(wanted), "no panel \(wanted)")
             }

@@ -60,7 +60,7 @@ struct LiveEarlyAdvanceTests {
     /// Batches of 40 rows end before the first slice of the advance (every 256 rows), so
     /// the advance is done after the COPY; batches of 300 do part of it after the first 256 rows
     /// (in scenarios long enough for several batches).
-    @Test(arguments: [7, 19, 23, 101, 4242] as [UInt64], [false, true])
+    @Test(arguments: [7, 19, 23, 102, 4242] as [UInt64], [false, true])
     func advancingDuringTheCopyChangesNoTable(seed: UInt64, tightLateness: Bool) throws {
         for batchSize in [40, 300] {
             try Self.compare(seed: seed, tightLateness: tightLateness, batchSize: batchSize)
