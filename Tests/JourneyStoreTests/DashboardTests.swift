@@ -70,7 +70,8 @@ struct DashboardTests {
                     // Tables lead with what a row is about: its stage or its time (the loop's:
                     // its persona, or the event that brought customers back).
                     #expect(columns.count >= 3, "\(title): \(columns)")
-                    #expect(["stage", "time", "persona", "event"].contains(columns.first ?? ""), "\(title): \(columns)")
+                    #expect(
+                        ["stage", "time", "persona", "event"].contains(columns.first ?? ""), "\(title): \(columns)")
                 }
                 #expect(Set(columns).count == columns.count, "\(title): duplicate column names")
             }
