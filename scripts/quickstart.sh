@@ -169,6 +169,7 @@ Open the journey maps (one self-contained page each; \`cjmd map --help\`):
 Explore the tables and views:
   psql "$conninfo" -c 'SELECT * FROM cjm.funnel'
   psql "$conninfo" -c 'SELECT * FROM cjm.funnel_by_persona'
+  psql "$conninfo" -c 'SELECT * FROM cjm.repeat_loop'
   psql "$conninfo" -c 'SELECT * FROM cjm.critical_moments ORDER BY detected_at DESC LIMIT 10'
   $cjmd report --config $config --format json
 Run the daemon again on this database:
