@@ -197,6 +197,25 @@ import Testing
             try CommandRunner.run(["report", "--config", config, "--persona", "a", "--by", "persona"]).status == 64)
         #expect(try CommandRunner.run(["report", "--config", config, "--journey", "nope"]).status == 65)
 
+        // The repeat loop: the view's rows, as CSV, and as a table with what brought customers back.
+        let loop = try CommandRunner.run(["report", "--config", config, "--loop", "--format", "csv"])
+        #expect(loop.status == 0, "\(loop.stderr)")
+        let loopRows = loop.stdout.split(separator: "\n").map {
+            $0.split(separator: ",", omittingEmptySubsequences: false)
+        }
+        #expect(loopRows.first?.joined(separator: ",") == RepeatLoopRow.columns.joined(separator: ","))
+        let everyone = try #require(try RepeatLoopQuery.loop(connection, journey: "shop", persona: "*").first)
+        #expect(everyone.converted > 0 && everyone.returned > 0, "simulated customers buy and come back")
+        #expect(
+            loopRows.dropFirst().first.map { $0.prefix(6).joined(separator: ",") }
+                == "shop,*,\(everyone.converted),\(everyone.returned),\(everyone.pending),\(everyone.didNotReturn)")
+        let loopTable = try CommandRunner.run(["report", "--config", config, "--loop"])
+        #expect(loopTable.stdout.contains("journey shop · repeat loop"), "\(loopTable.stdout)")
+        let trigger = try #require(try RepeatLoopQuery.triggers(connection, journey: "shop", limit: 1).first)
+        #expect(loopTable.stdout.contains("brought back by: \(trigger.event) @ \(trigger.touchpoint)"))
+        #expect(try CommandRunner.run(["report", "--config", config, "--loop", "--by", "persona"]).status == 64)
+        #expect(try CommandRunner.run(["report", "--config", config, "--loop", "--persona", "nobody"]).status == 65)
+
         // The map: to a file, or to standard output; for a period; refused without a journey.
         let mapFile = CommandRunner.temporaryFile("", suffix: ".html")
         defer { try? FileManager.default.removeItem(atPath: mapFile) }
