@@ -22,10 +22,12 @@ figure_memory() {
     # batch buffers) are not charged to the instances; then the measured instances. Every
     # instance is one stage-0 event of a new customer, stamped now, acknowledged.
     open_and_settle "$socket" "$metrics" "$open_warmup" "$open_warmup" w "$lateness" >/dev/null
+    wait_for_instance_rows "$db" "$open_warmup"
     local rss_before
     rss_before=$(rss_kb "$daemon_pid")
     local output
     output=$(open_and_settle "$socket" "$metrics" "$open_instances" $((open_warmup + open_instances)) m "$lateness")
+    wait_for_instance_rows "$db" $((open_warmup + open_instances))
     local rss_after hwm open_sql
     rss_after=$(rss_kb "$daemon_pid")
     hwm=$(rss_kb "$daemon_pid" VmHWM)
@@ -64,4 +66,17 @@ open_and_settle() {
     # One more idle commit round, so that what the last batch allocated is settled.
     sleep 2
     printf '%s\n' "$output"
+}
+
+# wait_for_instance_rows DB COUNT: waits until the derived rows of COUNT open instances are
+# written (the engine applied them before; the write of a burst of a million takes seconds),
+# then for the idle commit round after it, in which the daemon hands freed memory back: the
+# reading is of settled memory, not of a write's buffers.
+wait_for_instance_rows() {
+    local db=$1 count=$2 waited=0
+    until (($(sql_value "$db" "SELECT count(*) FROM cjm.instance_rows WHERE exited_at IS NULL") >= count)); do
+        ((waited++ < 600)) || die "the derived rows of $count open instances were not written within 5 minutes"
+        sleep 0.5
+    done
+    sleep 3
 }
