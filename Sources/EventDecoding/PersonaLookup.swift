@@ -78,12 +78,13 @@ extension JSONScanner {
         return found
     }
 
-    /// A string of 1 to ``PersonaSettings/maxLength`` characters without NUL; nil otherwise.
+    /// A string of 1 to ``PersonaSettings/maxLength`` characters without NUL, other than
+    /// ``PersonaSettings/all`` (`*`, which the views' rows of every persona use); nil otherwise.
     private func personaValue(_ token: JSONToken) -> String? {
         guard token.kind == .string, token.count > 0 else { return nil }
         let bytes = token.hasEscapes ? unescapedBytes(token) : Array(rawBytes(token))
         guard !bytes.contains(0) else { return nil }
         let value = String(decoding: bytes, as: UTF8.self)
-        return PersonaSettings.isValid(value) ? value : nil
+        return PersonaSettings.isValid(value) && value != PersonaSettings.all ? value : nil
     }
 }

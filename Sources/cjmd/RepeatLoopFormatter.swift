@@ -33,8 +33,9 @@ enum RepeatLoopFormatter {
     }
 
     /// One block per journey: a line per persona (`*` first), then the events that brought
-    /// customers back most.
-    static func table(_ rows: [RepeatLoopRow], triggers: [RepeatTriggerRow]) -> String {
+    /// customers back most. `ofEveryCustomer`: the rows are one persona's, and the triggers
+    /// (counted per journey only) are labelled as every customer's.
+    static func table(_ rows: [RepeatLoopRow], triggers: [RepeatTriggerRow], ofEveryCustomer: Bool = false) -> String {
         let header = [
             "persona", "converted", "returned", "pending", "did not return", "return rate", "median→return",
             "p90→return",
@@ -68,7 +69,7 @@ enum RepeatLoopFormatter {
             let brought = triggers.filter { $0.journey == journey }
             if !brought.isEmpty {
                 out +=
-                    "brought back by: "
+                    (ofEveryCustomer ? "brought back (every customer) by: " : "brought back by: ")
                     + brought.map { "\($0.event) @ \($0.touchpoint) \(FunnelFormatter.percent($0.share))" }.joined(
                         separator: " · ") + "\n"
             }

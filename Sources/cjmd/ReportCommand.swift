@@ -102,7 +102,8 @@ extension ReportCommand {
             throw ExitStatus.dataError
         }
         switch format {
-        case .table: print(RepeatLoopFormatter.table(rows, triggers: triggers), terminator: "")
+        case .table:
+            print(RepeatLoopFormatter.table(rows, triggers: triggers, ofEveryCustomer: persona != nil), terminator: "")
         case .json: print(RepeatLoopFormatter.json(rows))
         case .csv: print(RepeatLoopFormatter.csv(rows), terminator: "")
         }

@@ -47,7 +47,7 @@ struct PersonaLookupTests {
     @Test func valuesThatAreNoPersonaAreIgnoredNotRefused() {
         for value in [
             "42", "true", #""""#, "[\"a\"]", #"{"name": "x"}"#, "\"" + String(repeating: "q", count: 65) + "\"",
-            #""a\u0000b""#,
+            #""a\u0000b""#, #""*""#, #""\u002a""#,
         ] {
             let found = lookUp(lineWith(#""traits": {"persona": "# + value + "}"))
             #expect(found.ok, "\(value)")

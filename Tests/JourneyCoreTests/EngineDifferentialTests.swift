@@ -79,6 +79,7 @@ import Testing
     /// the reference.
     @Test func personaTiesGoToTheLaterArrival() {
         var tiedEntries = 0
+        var immediateReturns = 0
         for seed in 0..<UInt64(Self.scenarioCount / 5) {
             let scenario = RandomScenario.make(seed: seed &+ 50_000, personaTies: true)
             let expected = scenario.reference()
@@ -88,7 +89,12 @@ import Testing
             let instancesMatch = Self.sameInstances(actual.sortedInstances, expected.instances)
             let momentsMatch = actual.sortedMoments == expected.moments
             let touchpointsMatch = actual.sortedTouchpoints == expected.touchpoints
-            let funnelProblems = actual.funnelDisagreements(with: expected)
+            let funnelProblems =
+                actual.funnelDisagreements(with: expected)
+                + actual.repeatDisagreements(with: expected, journeys: scenario.journeys)
+            immediateReturns += expected.repeatLoop.filter { $0.persona == "*" }.map {
+                $0.timesToReturn.filter { $0 == .zero }.count
+            }.reduce(0, +)
             if !instancesMatch || !momentsMatch || !touchpointsMatch || !funnelProblems.isEmpty {
                 let difference = Self.firstDifference(actual: actual, expected: expected)
                 let summary =
@@ -102,6 +108,8 @@ import Testing
         }
         // Instances entered at a tie: there the arrival order decides the persona.
         #expect(tiedEntries > 20)
+        // Returns at the very time of the conversion: their arrival order decides too.
+        #expect(immediateReturns > 20)
     }
 
     @Test func anyArrivalOrderWithinLatenessGivesTheSameResult() {

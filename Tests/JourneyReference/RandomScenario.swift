@@ -38,7 +38,7 @@ public enum RandomScenario {
         }
 
         addPersonas(to: &events, seed: seed, ties: personaTies)
-        addRepeatEdges(to: &events, journeys: journeys, customers: customers, seed: seed)
+        addRepeatEdges(to: &events, journeys: journeys, customers: customers, seed: seed, ties: personaTies)
         let prefix = String(seed, radix: 16)
         for index in events.indices where random.chance(0.85) {
             events[index].eventID = random.chance(0.7) ? "evt-\(prefix)-\(index)" : uuidLike(using: &random)
@@ -129,9 +129,12 @@ public enum RandomScenario {
     /// The edges of the repeat loop (docs/semantics.md): some customers enter again exactly as
     /// the repeat window after a conversion ends (a return, by a microsecond), and some
     /// scenarios end exactly when, or a microsecond before, a pending conversion's window
-    /// ends (a clock event of a customer of no journey sets the end).
+    /// ends (a clock event of a customer of no journey sets the end). With `ties`, some
+    /// customers also enter again at the very time they converted (a return after 0 s, or,
+    /// arriving first, activity in the instance that then converts).
     private static func addRepeatEdges(
-        to events: inout [TouchpointEvent], journeys: [JourneyDefinition], customers: ScenarioCustomers, seed: UInt64
+        to events: inout [TouchpointEvent], journeys: [JourneyDefinition], customers: ScenarioCustomers, seed: UInt64,
+        ties: Bool
     ) {
         var random = SplitMix64(seed: seed ^ 0x7F4A_7C15_9E37_79B9)
         let names = journeys.map(\.name)
@@ -150,9 +153,10 @@ public enum RandomScenario {
             guard let j = names.firstIndex(of: converted.journey), let exit = converted.exitedAt,
                 let entry = customers.entryEvent(journey: j, using: &random)
             else { continue }
-            let time = exit + journeys[j].repeatWindow
-            // Every customer's events keep distinct times.
-            guard !taken.contains("\(converted.customerID)\u{0}\(time.microseconds)") else { continue }
+            let atExit = ties && random.chance(0.5)
+            let time = atExit ? exit : exit + journeys[j].repeatWindow
+            // Every customer's events keep distinct times (but the ties asked for).
+            guard atExit || !taken.contains("\(converted.customerID)\u{0}\(time.microseconds)") else { continue }
             events.append(
                 event(customer: converted.customerID, name: entry.name, touchpoint: entry.touchpoint, at: time))
         }

@@ -115,9 +115,9 @@ CREATE VIEW cjm.repeat_triggers AS
     SELECT t.journey, t.event, t.touchpoint, t.returns,
            t.returns::double precision / sum(t.returns) OVER (PARTITION BY t.journey) AS share
     FROM cjm.repeat_trigger_stats t
-    LEFT JOIN cjm.journey_stages s ON s.journey = t.journey AND s.stage_index = 0
+    JOIN cjm.journey_stages s ON s.journey = t.journey AND s.stage_index = 0
     WHERE t.returns > 0
-    ORDER BY s.journey_order, t.journey COLLATE "C", t.returns DESC, t.event COLLATE "C", t.touchpoint COLLATE "C";
+    ORDER BY s.journey_order, t.returns DESC, t.event COLLATE "C", t.touchpoint COLLATE "C";
 COMMENT ON VIEW cjm.repeat_triggers IS
     'Per journey: the events that opened returning instances, with their count and share (docs/sql.md).';
 
