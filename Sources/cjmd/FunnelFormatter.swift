@@ -17,16 +17,18 @@ enum FunnelFormatter {
         return withPersona ? [fields[0], row.persona] + fields.dropFirst() : fields
     }
 
+    /// A CSV field: quoted when it holds a comma, quote or line break (RFC 4180).
+    static func csvField(_ s: String) -> String {
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+            ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
     static func csv(_ rows: [FunnelRow]) -> String {
-        func quote(_ s: String) -> String {
-            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-                ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-        }
         let names = header(rows)
         let withPersona = names.count > csvHeader.count
         var out = names.joined(separator: ",") + "\n"
         for r in rows {
-            out += fields(r, withPersona: withPersona).map { quote($0 ?? "") }.joined(separator: ",") + "\n"
+            out += fields(r, withPersona: withPersona).map { csvField($0 ?? "") }.joined(separator: ",") + "\n"
         }
         return out
     }

@@ -6,12 +6,7 @@ enum RepeatLoopFormatter {
     static func csv(_ rows: [RepeatLoopRow]) -> String {
         var out = RepeatLoopRow.columns.joined(separator: ",") + "\n"
         for row in rows {
-            out +=
-                row.fields.map { field in
-                    let s = field ?? ""
-                    return s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-                        ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-                }.joined(separator: ",") + "\n"
+            out += row.fields.map { FunnelFormatter.csvField($0 ?? "") }.joined(separator: ",") + "\n"
         }
         return out
     }
