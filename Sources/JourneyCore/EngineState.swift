@@ -15,8 +15,8 @@ struct ScheduledDeadline {
 /// is touched by each of the customer's events, so theirs are always the customer's.
 struct CustomerState {
     var lastSeen: EventTime = .distantPast
-    var lastEvent = ""
-    var lastTouchpoint = ""
+    /// The last event's name and touchpoint, as their number in ``LastEventNames``.
+    var lastEventCode = LastEventNames.noneCode
     /// The customer's persona (``PersonaTable`` number; 0 is the default persona): that of
     /// the latest event by time that carried one. No time is kept with it: an event applied
     /// in time order is the customer's latest, and a late one (behind an applied event of the
@@ -49,6 +49,11 @@ struct JourneySlot {
 }
 
 /// The state of an open instance that is not the customer's (see ``CustomerState``).
+///
+/// 64 bytes: what every instance has inline, and one reference to what most never have
+/// (stages past the first, pain points, the moment of a flagged abandonment), so that an
+/// instance still in its first stage — most of them — costs no allocation, and the three
+/// cost 8 bytes rather than 24 (figure 3 of `bench/run`).
 struct OpenInstance {
     var instance: Int32
     /// Critical moments written for this instance so far.
@@ -59,18 +64,16 @@ struct OpenInstance {
     /// the padding after `status`, so it costs no memory).
     var isNew = false
     var enteredAt: EventTime
-    /// Tallies of the stages reached so far (later ones are all zero).
-    var stages: StageTallies
-    var painPoints: [PainPoint] = []
-    /// Boxed: only flagged instances have one, and inline it would almost double the size of
-    /// every open instance held in memory.
-    private var flaggedBox: FlaggedMomentBox?
+    /// The first stage's tally.
+    private var firstStage: StageTally
+    /// Copy on write: shared by copies of the instance until one of them changes it.
+    private var extras: InstanceExtras?
 
     /// A new instance entering stage 0 at `time`.
     init(instance: Int32, enteredAt time: EventTime) {
         self.instance = instance
         self.enteredAt = time
-        self.stages = StageTallies(first: StageTally(reachedAt: time))
+        self.firstStage = StageTally(reachedAt: time)
     }
 
     /// An instance restored from its stored record (its persona is its slot's: ``SlotPersonas``).
@@ -80,9 +83,11 @@ struct OpenInstance {
         stageIndex32 = Int32(record.stageIndex)
         status = record.status
         enteredAt = record.enteredAt
-        stages = StageTallies(restoring: record.stages, through: record.stageIndex)
-        painPoints = record.painPoints
-        flaggedBox = flaggedMoment.map(FlaggedMomentBox.init)
+        let tallies = StageTallies(restoring: record.stages, through: record.stageIndex)
+        firstStage = tallies.first
+        if !tallies.rest.isEmpty || !record.painPoints.isEmpty || flaggedMoment != nil {
+            extras = InstanceExtras(laterStages: tallies.rest, painPoints: record.painPoints, flagged: flaggedMoment)
+        }
     }
 
     /// A free slot of the pool.
@@ -94,13 +99,39 @@ struct OpenInstance {
         set { stageIndex32 = Int32(newValue) }
     }
 
+    /// Tallies of the stages reached so far (later ones are all zero).
+    var stages: StageTallies {
+        get { StageTallies(first: firstStage, rest: extras?.laterStages ?? []) }
+        _modify {
+            var tallies = StageTallies(first: firstStage, rest: [])
+            if extras != nil { swap(&tallies.rest, &uniqueExtras().laterStages) }
+            defer {
+                firstStage = tallies.first
+                if extras != nil || !tallies.rest.isEmpty { swap(&tallies.rest, &uniqueExtras().laterStages) }
+            }
+            yield &tallies
+        }
+    }
+
+    /// The latest pain points (at most ``PainPoint/retained``).
+    var painPoints: [PainPoint] {
+        get { extras?.painPoints ?? [] }
+        _modify { yield &uniqueExtras().painPoints }
+    }
+
+    /// Whether the instance holds anything beyond its first stage's tally (tests).
+    var hasExtras: Bool { extras != nil }
+
     /// Whether the instance is flagged abandoned (cheaper than reading the moment).
-    var isFlagged: Bool { flaggedBox != nil }
+    var isFlagged: Bool { extras?.flagged != nil }
 
     /// The unrecovered `inactive` moment while the instance is flagged abandoned.
     var flaggedMoment: CriticalMomentRecord? {
-        get { flaggedBox?.moment }
-        set { flaggedBox = newValue.map(FlaggedMomentBox.init) }
+        get { extras?.flagged }
+        set {
+            guard newValue != nil || extras != nil else { return }
+            uniqueExtras().flagged = newValue
+        }
     }
 
     /// Moves on to `stage` (the next one), reached at `time`.
@@ -109,29 +140,52 @@ struct OpenInstance {
         stages[stage].reachedAt = time
         stageIndex = stage
     }
+
+    /// The extras, created when missing and copied first when shared, ready to change.
+    private mutating func uniqueExtras() -> InstanceExtras {
+        // Checked before binding it: a bound copy would be a second reference.
+        if extras != nil, isKnownUniquelyReferenced(&extras!) { return extras! }
+        let copy = extras.map(InstanceExtras.init(copying:)) ?? InstanceExtras()
+        extras = copy
+        return copy
+    }
 }
 
-/// An immutable box, so `OpenInstance` keeps value semantics.
-final class FlaggedMomentBox: Sendable {
-    let moment: CriticalMomentRecord
-    init(_ moment: CriticalMomentRecord) { self.moment = moment }
+/// What an open instance holds beyond its first stage: boxed, since most instances have none
+/// of it. Only ``OpenInstance`` changes it, and only when it holds the sole reference (copy
+/// on write, as the standard library's collections do), hence `@unchecked Sendable`.
+final class InstanceExtras: @unchecked Sendable {
+    var laterStages: [StageTally]
+    var painPoints: [PainPoint]
+    var flagged: CriticalMomentRecord?
+
+    init(laterStages: [StageTally] = [], painPoints: [PainPoint] = [], flagged: CriticalMomentRecord? = nil) {
+        self.laterStages = laterStages
+        self.painPoints = painPoints
+        self.flagged = flagged
+    }
+
+    convenience init(copying other: InstanceExtras) {
+        self.init(laterStages: other.laterStages, painPoints: other.painPoints, flagged: other.flagged)
+    }
 }
 
-/// The stage tallies of an instance, up to the furthest stage it reached: the first inline,
-/// so that an instance that never got past its first stage — most of them — needs no
-/// allocation for them.
+/// The stage tallies of an instance, up to the furthest stage it reached.
 struct StageTallies {
-    private var first: StageTally
-    private var rest: [StageTally] = []
+    fileprivate(set) var first: StageTally
+    fileprivate var rest: [StageTally]
 
-    init(first: StageTally) { self.first = first }
+    fileprivate init(first: StageTally, rest: [StageTally]) {
+        self.first = first
+        self.rest = rest
+    }
 
     /// The tallies of `stored` through `stage`, and beyond while not all zero.
-    init(restoring stored: [StageTally], through stage: Int) {
+    fileprivate init(restoring stored: [StageTally], through stage: Int) {
         var end = min(stage + 1, stored.count)
         while end < stored.count, stored[end...].contains(where: { $0 != StageTally() }) { end += 1 }
         first = stored.first ?? StageTally()
-        if end > 1 { rest = Array(stored[1..<end]) }
+        rest = end > 1 ? Array(stored[1..<end]) : []
     }
 
     var count: Int { 1 + rest.count }
@@ -174,6 +228,14 @@ struct InstancePool {
         }
         storage.append(instance)
         return Int32(storage.count - 1)
+    }
+
+    /// Moves the instance at `index` out, leaving a vacant one in its place (still taken),
+    /// so that the caller holds the only copy and changes it without copying what it shares.
+    mutating func take(_ index: Int32) -> OpenInstance {
+        var taken = OpenInstance.vacant
+        swap(&taken, &storage[Int(index)])
+        return taken
     }
 
     /// Frees the place `index` (releasing what its instance held).

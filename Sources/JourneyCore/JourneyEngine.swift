@@ -37,6 +37,8 @@ public struct JourneyEngine: ~Copyable {
     private var slotPersonas = SlotPersonas()
     /// Conversions waiting for their customer's return, and the loop's running totals.
     private var repeatLoop = RepeatLoop()
+    /// Every customer's last event name and touchpoint (``CustomerState/lastEventCode``).
+    private var lastEventNames = LastEventNames()
 
     /// Creates an engine continuing from a snapshot (an empty snapshot starts fresh).
     public init(
@@ -88,8 +90,7 @@ public struct JourneyEngine: ~Copyable {
             let idx = customer(record.customerID)
             if record.lastSeen >= customers[Int(idx)].lastSeen {
                 customers[Int(idx)].lastSeen = record.lastSeen
-                customers[Int(idx)].lastEvent = record.lastEvent
-                customers[Int(idx)].lastTouchpoint = record.lastTouchpoint
+                setLastEvent(of: idx, name: record.lastEvent, touchpoint: record.lastTouchpoint)
             }
             let s = slotIndex(idx, record.journey)
             slots[s].history.instances = max(slots[s].history.instances, record.instance)
@@ -117,6 +118,13 @@ public struct JourneyEngine: ~Copyable {
         for pending in snapshot.pendingEvents {
             buffer.push(pending.event, sequence: pending.sequence, stages: catalog.stageMap(for: pending.event))
         }
+    }
+
+    /// Bounds the table of last-event names to `capacity` pairs, so that tests reach the
+    /// customers whose pair is kept beside it. Before the first event only.
+    mutating func boundLastEventNames(to capacity: Int) {
+        precondition(customers.isEmpty, "bound the table of last-event names before any event")
+        lastEventNames = LastEventNames(capacity: capacity)
     }
 
     // MARK: Input
@@ -357,6 +365,13 @@ public struct JourneyEngine: ~Copyable {
         return index < 0 ? nil : instances[index]
     }
 
+    /// The open instance of `slot`, moved out of the pool (see ``InstancePool/take(_:)``):
+    /// the caller must ``store(_:at:)`` it back or ``close(at:)`` the slot.
+    private mutating func takeOpenInstance(at slot: Int) -> OpenInstance? {
+        let index = slots[slot].open
+        return index < 0 ? nil : instances.take(index)
+    }
+
     /// Keeps `instance` as the open one of `slot`.
     private mutating func store(_ instance: OpenInstance, at slot: Int) {
         let index = slots[slot].open
@@ -366,6 +381,12 @@ public struct JourneyEngine: ~Copyable {
         } else {
             instances[index] = instance
         }
+    }
+
+    /// Remembers `name` at `touchpoint` as the customer's last event.
+    private mutating func setLastEvent(of idx: Int32, name: String, touchpoint: String) {
+        customers[Int(idx)].lastEventCode = lastEventNames.code(
+            event: name, touchpoint: touchpoint, customer: idx, previous: customers[Int(idx)].lastEventCode)
     }
 
     /// Forgets the open instance of `slot`, if any.
@@ -404,6 +425,7 @@ public struct JourneyEngine: ~Copyable {
         -> InstanceRecord
     {
         let state = customers[Int(customer)]
+        let last = lastEventNames.pair(state.lastEventCode, customer: customer)
         let slot = slotIndex(customer, journey)
         let firstCodes = changes.firstTouches.removeValue(forKey: slot)?.codes ?? []
         let personaCodes = changes.personaFirstTouches.removeValue(forKey: slot)?.codes
@@ -411,8 +433,8 @@ public struct JourneyEngine: ~Copyable {
         return InstanceRecord(
             journey: journey, customerID: directory.id(customer), instance: open.instance, enteredAt: open.enteredAt,
             stageIndex: open.stageIndex, status: open.status, lastSeen: state.lastSeen, exitedAt: exitedAt,
-            stages: open.stages.padded(to: catalog.journeys[journey].stages.count), lastEvent: state.lastEvent,
-            lastTouchpoint: state.lastTouchpoint, painPoints: open.painPoints, moments: open.moments,
+            stages: open.stages.padded(to: catalog.journeys[journey].stages.count), lastEvent: last.event,
+            lastTouchpoint: last.touchpoint, painPoints: open.painPoints, moments: open.moments,
             firstTouches: firstTouches, persona: personas.name(slotPersonas.latest(slot)),
             personaFirstTouches: slotPersonas.keepsPairsPerPersona(slot)
                 ? (personaCodes ?? []).map { marks.pair(journey: journey, code: $0) } : nil)
@@ -424,8 +446,7 @@ public struct JourneyEngine: ~Copyable {
         changes.appliedEvents += 1
         if event.time >= customers[Int(idx)].lastSeen {
             customers[Int(idx)].lastSeen = event.time
-            customers[Int(idx)].lastEvent = event.name
-            customers[Int(idx)].lastTouchpoint = event.touchpoint
+            setLastEvent(of: idx, name: event.name, touchpoint: event.touchpoint)
             // The persona of the latest event by time that carried one; at the same time,
             // the later one processed. Before the journeys: an entering event's own persona
             // counts. A late event behind the customer's latest changes nothing.
@@ -439,7 +460,8 @@ public struct JourneyEngine: ~Copyable {
         for j in 0..<catalog.journeys.count {
             let journey = catalog.journeys[j]
             let slot = slotIndex(idx, j)
-            var open = openInstance(at: slot)
+            // Moved out, and stored back or closed below: changed in place, not copied.
+            var open = takeOpenInstance(at: slot)
             var exitedAt: EventTime? = nil
             if open != nil, var moment = open!.flaggedMoment {
                 moment.recoveredAt = event.time
@@ -500,7 +522,7 @@ public struct JourneyEngine: ~Copyable {
                     }
                 }
             }
-            if var current = open {
+            if var current = open.take() {
                 if restriction == nil || restriction == j {
                     attribute(event, to: &current, journey: j, customer: idx)
                 }
@@ -629,9 +651,10 @@ public struct JourneyEngine: ~Copyable {
                 changes.move(journey: j, stage: k, persona: persona, from: open.status, to: .abandoned)
                 open.status = .abandoned
                 open.moments += 1
+                let last = lastEventNames.pair(state.lastEventCode, customer: idx)
                 let moment = CriticalMomentRecord(
                     journey: j, customerID: directory.id(idx), instance: open.instance, moment: open.moments,
-                    stageIndex: k, reason: .inactive, lastEvent: state.lastEvent, lastTouchpoint: state.lastTouchpoint,
+                    stageIndex: k, reason: .inactive, lastEvent: last.event, lastTouchpoint: last.touchpoint,
                     lastSeen: state.lastSeen, timeInStage: d - (open.stages[k].reachedAt ?? open.enteredAt),
                     painPoints: open.painPoints, detectedAt: d, recoveredAt: nil, persona: personas.name(persona))
                 open.flaggedMoment = moment
@@ -655,11 +678,12 @@ public struct JourneyEngine: ~Copyable {
                     open.status = .expired
                     open.moments += 1
                     decide(journey: j, stage: k, at: d, abandoned: true, persona: persona)
+                    let last = lastEventNames.pair(state.lastEventCode, customer: idx)
                     changes.record(
                         CriticalMomentRecord(
                             journey: j, customerID: directory.id(idx), instance: open.instance, moment: open.moments,
-                            stageIndex: k, reason: .windowExpired, lastEvent: state.lastEvent,
-                            lastTouchpoint: state.lastTouchpoint, lastSeen: state.lastSeen,
+                            stageIndex: k, reason: .windowExpired, lastEvent: last.event,
+                            lastTouchpoint: last.touchpoint, lastSeen: state.lastSeen,
                             timeInStage: d - (open.stages[k].reachedAt ?? open.enteredAt),
                             painPoints: open.painPoints, detectedAt: d, recoveredAt: nil,
                             persona: personas.name(persona)), isNew: true)

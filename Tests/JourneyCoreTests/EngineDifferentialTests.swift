@@ -18,15 +18,20 @@ import Testing
         var personaInstances = 0
         var customersWithTwoPersonas = 0
         var loop = RepeatCoverage()
+        var momentsWithFewNames = 0
         for seed in 0..<UInt64(Self.scenarioCount) {
             let scenario = RandomScenario.make(seed: seed)
             let expected = scenario.reference()
             let batch = 1 + Int(seed % 97)
             // Two scenarios in three begin each advance in slices, as a replay does.
             let slice = seed % 3 == 0 ? 0 : 1 + Int(seed % 5)
+            // One scenario in four with a table of last-event names too small for its pairs
+            // (1: every customer's is kept beside it).
+            let nameCapacity: Int? = seed % 4 == 1 ? [1, 2, 3, 5][Int(seed / 4 % 4)] : nil
             let actual = EngineHarness.run(
                 journeys: scenario.journeys, lateness: scenario.allowedLateness,
-                arrivals: scenario.arrivals, batchSize: batch, slice: slice)
+                arrivals: scenario.arrivals, batchSize: batch, slice: slice, lastEventNameCapacity: nameCapacity)
+            if nameCapacity != nil { momentsWithFewNames += expected.moments.count }
             checkedInstances += expected.instances.count
             checkedMoments += expected.moments.count
             personaInstances += expected.instances.filter { $0.persona != Scenario.defaultPersona }.count
@@ -71,6 +76,8 @@ import Testing
         #expect(checkedTouchpoints > Self.scenarioCount * 3)
         #expect(personaInstances > Self.scenarioCount * 2)
         #expect(customersWithTwoPersonas > Self.scenarioCount / 2)
+        // Moments name the last event and touchpoint; these came partly from beside the table.
+        #expect(momentsWithFewNames > Self.scenarioCount / 8)
         loop.expectEveryPath(scenarios: Self.scenarioCount)
     }
 

@@ -1,5 +1,6 @@
-import JourneyCore
 import JourneyReference
+
+@testable import JourneyCore
 
 /// Drives a ``JourneyEngine`` the way the store does (dedupe by id, batches, replay watermark,
 /// finish) and keeps the latest version of every instance and moment it reported, converted
@@ -29,16 +30,21 @@ struct EngineHarness {
     /// The waiting conversions per "journey|customer", as `cjm.repeat_pending` holds them.
     var repeatPending: [String: RepeatPendingRecord] = [:]
 
-    /// - Parameter slice: when above 0, each batch's advance is begun with slices of
-    ///   `beginAdvance(to:limit:)` of this many steps, as a replay does between chunks
-    ///   of its COPY; the result must not change.
+    /// - Parameters:
+    ///   - slice: when above 0, each batch's advance is begun with slices of
+    ///     `beginAdvance(to:limit:)` of this many steps, as a replay does between chunks
+    ///     of its COPY; the result must not change.
+    ///   - lastEventNameCapacity: when set, the engine's table of last-event names holds
+    ///     that many pairs at most (the rest are kept beside it); the result must not change.
     static func run(
         journeys: [JourneyDefinition], lateness: TimeSpan, arrivals: [TouchpointEvent],
-        batchSize: Int, asOf: EventTime? = nil, slice: Int = 0, defaultPersona: String = "unknown"
+        batchSize: Int, asOf: EventTime? = nil, slice: Int = 0, defaultPersona: String = "unknown",
+        lastEventNameCapacity: Int? = nil
     ) -> EngineHarness {
         var harness = EngineHarness()
         var engine = JourneyEngine(
             catalog: JourneyCatalog(journeys: journeys), allowedLateness: lateness, defaultPersona: defaultPersona)
+        if let lastEventNameCapacity { engine.boundLastEventNames(to: lastEventNameCapacity) }
         var seen = Set<String>()
         var sequence: Int64 = 0
         for (index, event) in arrivals.enumerated() {
