@@ -31,6 +31,15 @@ let package = Package(
         ),
         // A thin, typed libpq client: connections, parameters, transactions, COPY, LISTEN/NOTIFY.
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        // nats.c, from the system (Debian: libnats-dev).
+        .systemLibrary(
+            name: "CNATS",
+            pkgConfig: "libnats",
+            providers: [.apt(["libnats-dev"])]
+        ),
+        // A thin, typed nats.c client: connections, JetStream streams, acknowledged publishes,
+        // durable pull consumers.
+        .target(name: "NATSClient", dependencies: ["CNATS"]),
         // Pure journey logic: events, configuration model, stage matching, reorder buffer,
         // instance state machine. No I/O.
         .target(name: "JourneyCore", dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
@@ -143,6 +152,8 @@ let package = Package(
         // It uses JourneyCore's data types only, never its matching or engine code.
         .target(name: "JourneyReference", dependencies: ["JourneyCore"], path: "Tests/JourneyReference"),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
+        // Against real nats-server processes (JetStream on loopback).
+        .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "JourneyCore"]),
         .testTarget(name: "SystemdSupportTests", dependencies: ["SystemdSupport"]),
         .testTarget(
             name: "ServiceMetricsTests",

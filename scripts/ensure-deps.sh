@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing cjmd needs on Debian 12 (PostgreSQL server, libpq
-# headers, pkg-config, zlib; with --tests also prometheus-alertmanager, netcat-openbsd,
-# curl, nginx, openssl and chromium), and
+# and nats.c headers, pkg-config, zlib; with --tests also prometheus-alertmanager,
+# netcat-openbsd, curl, nginx, openssl, chromium and nats-server), and
 # only what is missing:
 # a no-op on a prepared machine.
 set -euo pipefail
@@ -37,6 +37,10 @@ fi
 if $for_tests && ! command -v chromium >/dev/null 2>&1; then
     missing+=(chromium)
 fi
+# nats-server: the JetStream bus source's tests run real servers (docs/scaling.md).
+if $for_tests && ! command -v nats-server >/dev/null 2>&1 && [[ ! -x /usr/sbin/nats-server ]]; then
+    missing+=(nats-server)
+fi
 # zlib: compress-nio links it for gzip request bodies.
 if ! dpkg-query -W -f='${Status}' zlib1g-dev 2>/dev/null | grep -q 'ok installed'; then
     missing+=(zlib1g-dev)
@@ -44,6 +48,10 @@ fi
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libpq; then
     missing+=(libpq-dev)
+fi
+# nats.c: the JetStream bus source links it.
+if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libnats; then
+    missing+=(libnats-dev)
 fi
 if ! pg_bindir >/dev/null || ! id -u postgres >/dev/null 2>&1; then
     missing+=(postgresql)
@@ -70,6 +78,10 @@ if ! bindir=$(pg_bindir); then
 fi
 if ! pkg-config --exists libpq; then
     echo "ensure-deps: pkg-config cannot find libpq after installing libpq-dev" >&2
+    exit 1
+fi
+if ! pkg-config --exists libnats; then
+    echo "ensure-deps: pkg-config cannot find libnats after installing libnats-dev" >&2
     exit 1
 fi
 echo "ensure-deps: ok (PostgreSQL binaries in $bindir)" >&2

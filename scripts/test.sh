@@ -47,6 +47,8 @@ export CJM_TEST_DATABASE_URL
 export CJM_REQUIRE_DATABASE=1
 # ensure-deps installed chromium: the screenshot test must not skip.
 export CJM_REQUIRE_CHROMIUM=1
+# ... and nats-server: the JetStream tests must not skip either.
+export CJM_REQUIRE_NATS=1
 
 status=0
 # Release mode: the differential tests run thousands of random scenarios, which a debug
