@@ -74,3 +74,40 @@ struct JetStreamTests {
         }
     }
 }
+
+/// Batches as the gateway publishes them.
+@Suite("JetStream batch publisher", .enabled(if: NATSServerProcess.testsRun, "nats-server is not installed"))
+struct JetStreamBatchPublisherTests {
+    static func batch(_ range: ClosedRange<Int>, partitions: Int = 4) -> [JetStreamBatchPublisher.Message] {
+        range.map { n in
+            JetStreamBatchPublisher.Message(
+                subject: "cjm.p.\(n % partitions).c\(n)", payload: Array("event \(n)".utf8), id: "e\(n)")
+        }
+    }
+
+    @Test func aBatchReturnsOnceEveryMessageIsStoredAndARepublishStoresNothing() throws {
+        let server = try NATSServerProcess()
+        let connection = try NATSConnection(servers: [server.url], name: "cjm-test")
+        let jetStream = try connection.jetStream()
+        for p in 0..<4 {
+            try jetStream.ensureStream(.init(name: "CJM_\(p)", subjects: ["cjm.p.\(p).>"], replicas: 1))
+        }
+        let publisher = try JetStreamBatchPublisher(connection: connection)
+        #expect(try publisher.publish(Self.batch(1...20_000)) == .init(stored: 20_000, duplicates: 0))
+        // A batch published again after a failure: half of it was stored before.
+        #expect(try publisher.publish(Self.batch(10_001...30_000)) == .init(stored: 10_000, duplicates: 10_000))
+        let counts = try (0..<4).map { try jetStream.streamMessages("CJM_\($0)")?.messages ?? 0 }
+        #expect(counts == [7_500, 7_500, 7_500, 7_500])
+    }
+
+    @Test func aMessageNoStreamTakesFailsTheBatch() throws {
+        let server = try NATSServerProcess()
+        let connection = try NATSConnection(servers: [server.url], name: "cjm-test")
+        try connection.jetStream().ensureStream(.init(name: "CJM_0", subjects: ["cjm.p.0.>"], replicas: 1))
+        let publisher = try JetStreamBatchPublisher(connection: connection, timeoutMilliseconds: 2_000)
+        #expect(throws: NATSError.self) { try publisher.publish(Self.batch(1...100, partitions: 2)) }
+        // The publisher stays usable: the batch again, all to the stream that exists, stores
+        // the half it had not stored (odd numbers) and drops the rest as duplicates.
+        #expect(try publisher.publish(Self.batch(1...100, partitions: 1)) == .init(stored: 50, duplicates: 50))
+    }
+}
