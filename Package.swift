@@ -86,7 +86,7 @@ let package = Package(
             name: "Ingest",
             dependencies: [
                 "JourneyCore", "DaemonSettings", "EventDecoding", "IngestEnvelope", "JourneyStore", "PostgresClient",
-                "FileTail",
+                "FileTail", "NATSClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -152,8 +152,9 @@ let package = Package(
         // It uses JourneyCore's data types only, never its matching or engine code.
         .target(name: "JourneyReference", dependencies: ["JourneyCore"], path: "Tests/JourneyReference"),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
-        // Against real nats-server processes (JetStream on loopback).
-        .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "JourneyCore"]),
+        // Real nats-server processes (JetStream on loopback) for the tests.
+        .target(name: "NATSTestServer", dependencies: ["NATSClient"], path: "Tests/NATSTestServer"),
+        .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "JourneyCore", "NATSTestServer"]),
         .testTarget(name: "SystemdSupportTests", dependencies: ["SystemdSupport"]),
         .testTarget(
             name: "ServiceMetricsTests",
@@ -164,7 +165,8 @@ let package = Package(
         ),
         // Drives the real `cjmd` binary: exit codes, messages, output formats.
         .testTarget(
-            name: "CJMDTests", dependencies: ["cjmd", "JourneyStore", "PostgresClient", "JourneyMap"],
+            name: "CJMDTests",
+            dependencies: ["cjmd", "JourneyStore", "PostgresClient", "JourneyMap", "NATSClient", "NATSTestServer", "JourneyCore"],
             // Run by the SDK tests with the SDKs' own Python, not built.
             exclude: ["sdk"]),
         .testTarget(name: "JourneyCoreTests", dependencies: ["JourneyCore", "JourneyReference"]),

@@ -134,7 +134,8 @@ public final class HTTPSources: SourceService, Sendable {
                             return $0[name]!
                         })
                 }
-                let reader = SDKRequestReader(source: name, settings: settings, ingest: ingest)
+                let reader = SDKRequestReader(
+                    source: name, settings: settings, ingest: ingest, forwards: pipeline.forwards(source: name))
                 return channel.eventLoop.makeCompletedFuture {
                     let handlers = channel.pipeline.syncOperations
                     if ingest.idleTimeout > .zero {

@@ -40,11 +40,11 @@ final class LineConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     init(
         source: String, settings: IngestSettings, queue: CommitQueue, clock: @escaping @Sendable () -> EventTime,
         now: @escaping @Sendable () -> NIODeadline = { .now() },
-        maxAcksAwaitingCommit: Int = 1024,
+        maxAcksAwaitingCommit: Int = 1024, forwards: Bool = false,
         onIdleClose: @escaping @Sendable () -> Void = {}
     ) {
         self.framer = LineFramer(maxLineBytes: settings.maxLineBytes)
-        self.decoder = RecordDecoder(source: source, settings: settings)
+        self.decoder = RecordDecoder(source: source, settings: settings, keepsLines: forwards)
         self.queue = queue
         self.clock = clock
         self.now = now

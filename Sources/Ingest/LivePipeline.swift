@@ -140,6 +140,7 @@ public final class LivePipeline: Service, Sendable {
     /// Returns nil once everything accepted is committed, or what a shutdown gave up on.
     private func commitLoop() -> UncommittedAtShutdown? {
         var session: Session? = nil
+        var forwarders = BusForwarders()
         var state = CommitLoopState(drainTimeout: drainTimeout)
         var memoryTrim = MemoryTrimSchedule()
         var storageMeasure = StorageMeasureSchedule()
@@ -189,6 +190,7 @@ public final class LivePipeline: Service, Sendable {
             for item in taken.items { batch.append(item) }
             batch.token = Int64.random(in: 1...Int64.max)
             state.batchStarted()
+            if let abandoned = forward(&batch, with: &forwarders, configuration: configuration) { return abandoned }
             while true {
                 do {
                     if session == nil {
@@ -286,6 +288,57 @@ public final class LivePipeline: Service, Sendable {
         }
         logger.info("committed everything accepted; commit loop stopped")
         return nil
+    }
+
+    /// Publishes the batch's events of sources with `forward_to` to their bus and takes them
+    /// out of the batch (gateway mode), retrying while the bus is unavailable; nil once done,
+    /// or what a shutdown gave up on after ``drainTimeout``.
+    private func forward(
+        _ batch: inout IngestBatch, with forwarders: inout BusForwarders, configuration: CJMConfiguration
+    ) -> UncommittedAtShutdown? {
+        var delay = 0.25
+        var failingSince: Double? = nil
+        var drainingSince: Double? = nil
+        while true {
+            do {
+                _ = try forwarders.forward(&batch, configuration: configuration)
+                if failingSince != nil { logger.notice("the bus took the held events; forwarding again") }
+                return nil
+            } catch {
+                let now = Self.monotonicSeconds()
+                if failingSince == nil {
+                    failingSince = now
+                    logger.error(
+                        "bus unavailable; holding accepted events and retrying (clients get no acknowledgement meanwhile)",
+                        metadata: ["error": "\(error)", "queued": "\(queue.depth + batch.count)"])
+                }
+                if queue.isClosed || draining.withLockedValue({ $0 }) {
+                    drainingSince = drainingSince ?? now
+                    if now - drainingSince! >= drainTimeout {
+                        let abandoned = UncommittedAtShutdown(
+                            items: queue.depth + batch.count, seconds: drainTimeout, lastError: "\(error)")
+                        logger.critical(
+                            "stopping with accepted lines not forwarded",
+                            metadata: [
+                                "items": "\(abandoned.items)", "error": "\(error)",
+                                "hint": "\(UncommittedAtShutdown.consequences)",
+                            ])
+                        queue.close()
+                        queue.abandon()
+                        return abandoned
+                    }
+                }
+                observer.onQueue(queue.depth + batch.count, queue.isFull)
+                heartbeat.withLockedValue { $0 = DispatchTime.now().uptimeNanoseconds }
+                Thread.sleep(forTimeInterval: delay)
+                delay = min(delay * 2, 5)
+            }
+        }
+    }
+
+    /// Whether `source` forwards its events to a bus under the configuration in force.
+    public func forwards(source: String) -> Bool {
+        configuration.sources.contains { $0.name == source && $0.forwardTo != nil }
     }
 
     /// Reports what schema `cjm` takes on disk. A failure only costs this measurement: the

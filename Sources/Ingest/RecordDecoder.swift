@@ -18,10 +18,13 @@ public struct RecordDecoder: Sendable {
     /// The source's name, stored with each event and dead letter.
     public let source: String
     public let decoder: EventDecoder
+    /// The source forwards its events to a bus: each accepted event keeps its line.
+    public let keepsLines: Bool
 
-    public init(source: String, settings: IngestSettings) {
+    public init(source: String, settings: IngestSettings, keepsLines: Bool = false) {
         self.source = source
         self.decoder = EventDecoder(settings: settings)
+        self.keepsLines = keepsLines
     }
 
     /// The longest line kept; a longer one is dead-lettered with its first this many bytes.
@@ -33,7 +36,9 @@ public struct RecordDecoder: Sendable {
         switch decoder.decode(line, now: receivedAt, ignoredPersona: &ignoredPersona) {
         case .event(let event):
             return .event(
-                AcceptedEvent(event: event, source: source, receivedAt: receivedAt, ignoredPersona: ignoredPersona))
+                AcceptedEvent(
+                    event: event, source: source, receivedAt: receivedAt, ignoredPersona: ignoredPersona,
+                    line: keepsLines ? Array(line) : nil))
         case .rejected(let rejection):
             return .rejection(
                 RejectedLine(

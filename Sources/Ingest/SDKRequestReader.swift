@@ -48,9 +48,9 @@ struct SDKRequestReader: Sendable {
     let decoder: RecordDecoder
     let payloads: SDKPayloadDecoder
 
-    init(source: String, settings: HTTPSourceSettings, ingest: IngestSettings) {
+    init(source: String, settings: HTTPSourceSettings, ingest: IngestSettings, forwards: Bool = false) {
         self.settings = settings
-        self.decoder = RecordDecoder(source: source, settings: ingest)
+        self.decoder = RecordDecoder(source: source, settings: ingest, keepsLines: forwards)
         self.payloads = SDKPayloadDecoder(clockSkewTolerance: ingest.clockSkewTolerance)
     }
 

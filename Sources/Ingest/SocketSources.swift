@@ -50,7 +50,7 @@ public final class SocketSources: SourceService, Sendable {
     public static func runs(_ kind: SourceSettings.Kind) -> Bool {
         switch kind {
         case .unix, .tcp: true
-        case .tail, .http: false
+        case .tail, .http, .jetstream: false
         }
     }
 
@@ -184,7 +184,8 @@ public final class SocketSources: SourceService, Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         LineConnectionHandler(
-                            source: name, settings: settings, queue: queue, clock: clock, onIdleClose: onIdleClose))
+                            source: name, settings: settings, queue: queue, clock: clock,
+                            forwards: pipeline.forwards(source: name), onIdleClose: onIdleClose))
                 }
             }
         if let fd = inherited[source.name] {
@@ -206,7 +207,7 @@ public final class SocketSources: SourceService, Sendable {
             return channel
         case .tcp(let host, let port):
             return try await bootstrap.bind(host: host, port: port).get()
-        case .tail, .http:
+        case .tail, .http, .jetstream:
             preconditionFailure("SocketSources.runs(_:) admits no tail source")
         }
     }

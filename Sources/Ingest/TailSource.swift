@@ -91,7 +91,7 @@ final class TailSource: Sendable {
                 "pattern": "\(pattern)", "checkpoints": "\(checkpoints.count)",
                 "change_detection": "\(follower.usesInotify ? "inotify" : "polling")",
             ])
-        let decoder = RecordDecoder(source: settings.name, settings: ingest)
+        let decoder = RecordDecoder(source: settings.name, settings: ingest, keepsLines: settings.forwardTo != nil)
         var failing = false
         while !isStopping {
             if queue.depth >= queue.capacity {

@@ -36,7 +36,7 @@ public final class TailSources: SourceService, Sendable {
     public static func runs(_ kind: SourceSettings.Kind) -> Bool {
         switch kind {
         case .tail: true
-        case .unix, .tcp, .http: false
+        case .unix, .tcp, .http, .jetstream: false
         }
     }
 

@@ -10,11 +10,18 @@ public struct AcceptedEvent: Sendable {
     public var receivedAt: EventTime
     /// A `personas.from` path led to a value that is not a persona (counted, then ignored).
     public var ignoredPersona: Bool
+    /// The line as decoded, kept only for a source that forwards its events to a bus
+    /// (`forward_to`): what is published is what was received.
+    public var line: [UInt8]?
 
-    public init(event: TouchpointEvent, source: String, receivedAt: EventTime, ignoredPersona: Bool = false) {
+    public init(
+        event: TouchpointEvent, source: String, receivedAt: EventTime, ignoredPersona: Bool = false,
+        line: [UInt8]? = nil
+    ) {
         self.event = event
         self.source = source
         self.receivedAt = receivedAt
         self.ignoredPersona = ignoredPersona
+        self.line = line
     }
 }

@@ -5,13 +5,17 @@ import Yams
 extension ConfigReader {
     /// The keys each source type takes.
     static let sourceKeysByType: [(type: String, keys: [String])] = [
-        ("unix", ["type", "name", "path", "mode"]),
-        ("tcp", ["type", "name", "listen"]),
-        ("tail", ["type", "name", "path", "start_at"]),
-        ("http", ["type", "name", "listen", "write_keys", "max_body_bytes"]),
+        ("unix", ["type", "name", "path", "mode", "forward_to"]),
+        ("tcp", ["type", "name", "listen", "forward_to"]),
+        ("tail", ["type", "name", "path", "start_at", "forward_to"]),
+        ("http", ["type", "name", "listen", "write_keys", "max_body_bytes", "forward_to"]),
+        ("jetstream", ["type", "name", "servers", "stream", "subject", "partitions", "owned_partitions", "replicas"]),
     ]
     static let sourceTypes = sourceKeysByType.map(\.type)
-    static let allSourceKeys = ["type", "name", "path", "mode", "listen", "start_at", "write_keys", "max_body_bytes"]
+    static let allSourceKeys = [
+        "type", "name", "path", "mode", "listen", "start_at", "write_keys", "max_body_bytes", "forward_to", "servers",
+        "stream", "subject", "partitions", "owned_partitions", "replicas",
+    ]
     /// Bounds of `max_body_bytes`: below 1 KiB no SDK's batch fits; above 1 GiB a few
     /// concurrent requests could exhaust memory.
     static let bodyBytesRange = 1024...(1 << 30)
@@ -29,8 +33,13 @@ extension ConfigReader {
         else { return [] }
         var sources: [SourceSettings] = []
         var firstLineByName: [String: Int] = [:]
+        var forwardFields: [String: Field] = [:]
         for item in items {
             guard let (source, nameField) = readSource(item) else { continue }
+            if source.forwardTo != nil, case .mapping = item.node {
+                forwardFields[source.name] = Field(
+                    node: Self.peekNode("forward_to", in: item.node)!, path: item.path.appending(key: "forward_to"))
+            }
             let line = item.node.mark?.line ?? 1
             if let firstLine = firstLineByName[source.name] {
                 if let nameField {
@@ -47,6 +56,18 @@ extension ConfigReader {
             firstLineByName[source.name] = line
             sources.append(source)
         }
+        let buses = Set(sources.filter { if case .jetstream = $0.kind { true } else { false } }.map(\.name))
+        for source in sources {
+            guard let target = source.forwardTo, !buses.contains(target), let field = forwardFields[source.name] else {
+                continue
+            }
+            var message = "no jetstream source is named \(Self.quoted(target))"
+            message +=
+                buses.isEmpty
+                ? "; add one (type: jetstream) for this source to publish its events to"
+                : "; the jetstream sources are " + buses.sorted().map(Self.quoted).joined(separator: ", ")
+            report(message, at: field)
+        }
         return sources
     }
 
@@ -56,7 +77,7 @@ extension ConfigReader {
         let typeKeys = Self.sourceKeysByType.first { $0.type == declaredType }?.keys
         guard
             let source = mapping(
-                item, expecting: "a source as key: value lines starting with type: unix, tcp, tail or http",
+                item, expecting: "a source as key: value lines starting with type: unix, tcp, tail, http or jetstream",
                 knownKeys: typeKeys ?? Self.allSourceKeys,
                 misplacedAdvice: { key in
                     guard let typeKeys, let declaredType, Self.allSourceKeys.contains(key) else { return nil }
@@ -75,9 +96,10 @@ extension ConfigReader {
                     + "(systemd's limit for FileDescriptorName=); shorten it", at: nameField)
         }
         let kind: SourceSettings.Kind?
-        switch text(source["type"], expecting: "a source type: unix, tcp, tail or http") {
+        switch text(source["type"], expecting: "a source type: unix, tcp, tail, http or jetstream") {
         case .absent:
-            reportMissing("type", in: source, advice: "write type: unix, type: tcp, type: tail or type: http")
+            reportMissing(
+                "type", in: source, advice: "write type: unix, type: tcp, type: tail, type: http or type: jetstream")
             kind = nil
         case .invalid:
             kind = nil
@@ -87,8 +109,9 @@ extension ConfigReader {
             case "tcp": kind = readTCPSource(source)
             case "tail": kind = readTailSource(source)
             case "http": kind = readHTTPSource(source)
+            case "jetstream": kind = readJetStreamSource(source)
             default:
-                var message = "unknown source type \(Self.quoted(type)); expected unix, tcp, tail or http"
+                var message = "unknown source type \(Self.quoted(type)); expected unix, tcp, tail, http or jetstream"
                 if let suggestion = Suggestion.closest(to: type, among: Self.sourceTypes) {
                     message += " (did you mean \(Self.quoted(suggestion))?)"
                 }
@@ -96,8 +119,9 @@ extension ConfigReader {
                 kind = nil
             }
         }
+        let forwardTo = text(source["forward_to"], expecting: "the name of a jetstream source").value
         guard let kind, problems.count == problemsBefore else { return nil }
-        return (SourceSettings(kind: kind, name: name.value), source["name"])
+        return (SourceSettings(kind: kind, name: name.value, forwardTo: forwardTo), source["name"])
     }
 
     private func readUnixSource(_ source: MappingView) -> SourceSettings.Kind? {
@@ -214,6 +238,15 @@ extension ConfigReader {
         }
         guard let pathText = path.value else { return nil }
         return .tail(path: pathText, startAtBeginning: startAtBeginning)
+    }
+
+    /// The node under `key` when `node` is a mapping.
+    static func peekNode(_ key: String, in node: Node) -> Node? {
+        guard case .mapping(let mapping) = node else { return nil }
+        for (keyNode, value) in mapping {
+            if case .scalar(let keyScalar) = keyNode, keyScalar.string == key { return value }
+        }
+        return nil
     }
 
     /// The text of a scalar under `key` when `node` is a mapping, read before the mapping is

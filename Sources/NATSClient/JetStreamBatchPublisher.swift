@@ -16,11 +16,14 @@ public final class JetStreamBatchPublisher: @unchecked Sendable {
         /// Unique per message (cjmd: the event id); the stream keeps one message per id
         /// within its duplicate window.
         public var id: String
+        /// Further headers (name, value).
+        public var headers: [(name: String, value: String)]
 
-        public init(subject: String, payload: [UInt8], id: String) {
+        public init(subject: String, payload: [UInt8], id: String, headers: [(name: String, value: String)] = []) {
             self.subject = subject
             self.payload = payload
             self.id = id
+            self.headers = headers
         }
     }
 
@@ -92,15 +95,8 @@ public final class JetStreamBatchPublisher: @unchecked Sendable {
     public func publish(_ messages: [Message]) throws(NATSError) -> Outcome {
         guard !messages.isEmpty else { return Outcome(stored: 0, duplicates: 0) }
         acknowledgements.begin()
-        var options = jsPubOptions()
-        try NATSError.check(jsPubOptions_Init(&options), "initialising publish options")
         for message in messages {
-            let status = message.id.withCString { id in
-                options.MsgId = id
-                return message.payload.withUnsafeBytes {
-                    js_PublishAsync(handle, message.subject, $0.baseAddress, Int32($0.count), &options)
-                }
-            }
+            let status = Self.publishAsync(message, on: handle)
             guard status == NATS_OK else {
                 abandonPending()
                 throw NATSError(status: status, operation: "publishing to \(message.subject)")
@@ -126,6 +122,25 @@ public final class JetStreamBatchPublisher: @unchecked Sendable {
                     "waiting for JetStream to acknowledge \(messages.count) messages (\(result.answered) answered)")
         }
         return Outcome(stored: result.stored, duplicates: result.duplicates)
+    }
+
+    /// Hands one message to nats.c, which owns it from then on.
+    private static func publishAsync(_ message: Message, on context: OpaquePointer) -> natsStatus {
+        var handle: OpaquePointer?
+        var status = message.payload.withUnsafeBytes { bytes in
+            natsMsg_Create(
+                &handle, message.subject, nil, bytes.baseAddress?.assumingMemoryBound(to: CChar.self),
+                Int32(bytes.count))
+        }
+        guard status == NATS_OK else { return status }
+        status = natsMsgHeader_Set(handle, "Nats-Msg-Id", message.id)
+        for header in message.headers where status == NATS_OK {
+            status = natsMsgHeader_Set(handle, header.name, header.value)
+        }
+        if status == NATS_OK { status = js_PublishMsgAsync(context, &handle, nil) }
+        // Left to us when nats.c did not take it (the pointer is cleared when it did).
+        natsMsg_Destroy(handle)
+        return status
     }
 
     /// Takes back what is still unacknowledged (a later acknowledgement of it is dropped):

@@ -14,14 +14,15 @@ final class DaemonHarness: @unchecked Sendable {
     var process: Process?
     let logPath: String
 
-    /// - Parameter extraSourcesYAML: more entries of `sources:` (indented by 2 spaces).
     /// - Parameters:
+    ///   - extraSourcesYAML: more entries of `sources:` (indented by 2 spaces).
+    ///   - unixSourceExtraYAML: one more key of the Unix source (e.g. `forward_to: bus`).
     ///   - tcpListen: the TCP source's `listen` as written (default `127.0.0.1:<tcpPort>`).
     ///   - routeDatabase: the daemon's database URL for the test database's name (default:
     ///     the test cluster directly); queries of the harness always go directly.
     init(
         journeyYAML: String, ingestYAML: String = "", sourceNames: (unix: String, tcp: String)? = nil,
-        extraSourcesYAML: String = "", tcpListen: ((Int) -> String)? = nil,
+        extraSourcesYAML: String = "", unixSourceExtraYAML: String = "", tcpListen: ((Int) -> String)? = nil,
         routeDatabase: ((String) -> String)? = nil, metricsPort: Int? = nil
     ) throws {
         let base = try #require(ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"])
@@ -43,6 +44,7 @@ final class DaemonHarness: @unchecked Sendable {
                 path: \(socketPath)
                 mode: "0600"
                 name: \(sourceNames?.unix ?? "unix-test")
+                \(unixSourceExtraYAML)
               - type: tcp
                 listen: "\(tcpListen?(tcpPort) ?? "127.0.0.1:\(tcpPort)")"
                 name: \(sourceNames?.tcp ?? "tcp-test")

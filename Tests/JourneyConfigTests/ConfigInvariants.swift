@@ -222,6 +222,26 @@ enum ConfigInvariants {
                 if !(1024...(1 << 30)).contains(http.maxBodyBytes) {
                     found.append("http max_body_bytes \(http.maxBodyBytes)")
                 }
+            case .jetstream(let bus):
+                if bus.servers.isEmpty || !bus.servers.allSatisfy({ $0.hasPrefix("nats://") || $0.hasPrefix("tls://") })
+                {
+                    found.append("jetstream servers \(bus.servers)")
+                }
+                if !(1...1024).contains(bus.partitions) { found.append("jetstream partitions \(bus.partitions)") }
+                if !(1...5).contains(bus.replicas) { found.append("jetstream replicas \(bus.replicas)") }
+                if case .some(let list) = bus.ownedPartitions,
+                    list.isEmpty || list.contains(where: { $0 >= bus.partitions })
+                {
+                    found.append("jetstream owned partitions \(list) of \(bus.partitions)")
+                }
+                if source.forwardTo != nil { found.append("a jetstream source forwards") }
+            }
+            if let target = source.forwardTo,
+                !configuration.sources.contains(where: {
+                    if case .jetstream = $0.kind { $0.name == target } else { false }
+                })
+            {
+                found.append("\(source.name) forwards to \(target), which is no jetstream source")
             }
         }
     }

@@ -492,7 +492,49 @@ let problemCases: [ProblemCase] = [
         marker: "tpc", "unknown source type \"tpc\"", "did you mean \"tcp\"?"),
     .source(
         "source without a type", ["path: /var/log/x"], keyPath: "sources[0].type", marker: "path:",
-        "missing", "type: unix, type: tcp, type: tail or type: http"),
+        "missing", "type: unix, type: tcp, type: tail, type: http or type: jetstream"),
+    // The bus (docs/scaling.md).
+    .source(
+        "jetstream source without servers", ["type: jetstream", "partitions: 16"], keyPath: "sources[0].servers",
+        marker: "type: jetstream", "missing", "servers: [\"nats://127.0.0.1:4222\"]"),
+    .source(
+        "jetstream server that is no NATS URL", ["type: jetstream", "servers: [\"http://x:4222\"]", "partitions: 4"],
+        keyPath: "sources[0].servers[0]", marker: "http://x", "not a NATS server URL", "nats://host:port"),
+    .source(
+        "jetstream source without partitions", ["type: jetstream", "servers: [\"nats://127.0.0.1:4222\"]"],
+        keyPath: "sources[0].partitions", marker: "type: jetstream", "missing", "partitions: 16"),
+    .source(
+        "no partitions", ["type: jetstream", "servers: [\"nats://127.0.0.1:4222\"]", "partitions: 0"],
+        keyPath: "sources[0].partitions", marker: "partitions", "out of range", "1 to 1024"),
+    .source(
+        "owned partition beyond the partitions",
+        ["type: jetstream", "servers: [\"nats://127.0.0.1:4222\"]", "partitions: 16", "owned_partitions: \"0-20\""],
+        keyPath: "sources[0].owned_partitions", marker: "owned_partitions", "partition 20 does not exist", "0 to 15"),
+    .source(
+        "owned partitions in words",
+        ["type: jetstream", "servers: [\"nats://127.0.0.1:4222\"]", "partitions: 16", "owned_partitions: some"],
+        keyPath: "sources[0].owned_partitions", marker: "owned_partitions", "expected all, none", "\"0-7\""),
+    .source(
+        "seven replicas",
+        ["type: jetstream", "servers: [\"nats://127.0.0.1:4222\"]", "partitions: 16", "replicas: 7"],
+        keyPath: "sources[0].replicas", marker: "replicas", "out of range", "1 to 5 replicas"),
+    .source(
+        "stream name with a dot",
+        ["type: jetstream", "servers: [\"nats://127.0.0.1:4222\"]", "partitions: 16", "stream: CJM.X"],
+        keyPath: "sources[0].stream", marker: "stream: CJM.X", "cannot name streams"),
+    .source(
+        "subject prefix with a wildcard",
+        ["type: jetstream", "servers: [\"nats://127.0.0.1:4222\"]", "partitions: 16", "subject: \"cjm.*\""],
+        keyPath: "sources[0].subject", marker: "subject", "not a subject prefix", "without wildcards"),
+    .source(
+        "forward_to names no jetstream source", ["type: unix", "path: /run/cjmd/e.sock", "forward_to: bus"],
+        keyPath: "sources[0].forward_to", marker: "forward_to", "no jetstream source is named \"bus\"",
+        "add one (type: jetstream)"),
+    .source(
+        "a jetstream source that forwards",
+        ["type: jetstream", "servers: [\"nats://127.0.0.1:4222\"]", "partitions: 16", "forward_to: bus"],
+        keyPath: "sources[0].forward_to", marker: "forward_to", "applies to unix and tcp and tail and http sources only"
+    ),
     .source(
         "empty source name", ["type: tcp", "name: \"\"", "listen: 127.0.0.1:1"], keyPath: "sources[0].name",
         marker: "name: \"\"", "must not be empty"),

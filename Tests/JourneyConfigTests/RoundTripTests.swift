@@ -88,6 +88,33 @@ enum RandomConfiguration {
             let name = Bool.random(using: &random) ? "n\(index) " + text(maxLength: 12, using: &random) : nil
             sources.append(SourceSettings(kind: kind, name: name))
         }
+        // A bus half of the time, with some of the other sources publishing to it.
+        if Bool.random(using: &random) {
+            let partitions = Int.random(in: 1...64, using: &random)
+            let owned: PartitionSelection
+            switch Int.random(in: 0..<3, using: &random) {
+            case 0: owned = .all
+            case 1: owned = .none
+            default:
+                owned = .some(
+                    Array(
+                        Set(
+                            (0..<Int.random(in: 1...4, using: &random)).map { _ in
+                                Int.random(in: 0..<partitions, using: &random)
+                            })
+                    ).sorted())
+            }
+            let bus = SourceSettings(
+                kind: .jetstream(
+                    JetStreamSourceSettings(
+                        servers: (0..<Int.random(in: 1...3, using: &random)).map { "nats://127.0.0.1:\(4222 + $0)" },
+                        stream: ["CJM", "events_bus", "B-2"].randomElement(using: &random)!,
+                        subject: ["cjm.p", "shop.events.part"].randomElement(using: &random)!, partitions: partitions,
+                        ownedPartitions: owned, replicas: Int.random(in: 1...5, using: &random))),
+                name: Bool.random(using: &random) ? "bus" : nil)
+            for index in sources.indices where Bool.random(using: &random) { sources[index].forwardTo = bus.name }
+            sources.insert(bus, at: Int.random(in: 0...sources.count, using: &random))
+        }
 
         var ingest = IngestSettings()
         ingest.maxLineBytes = Int.random(in: 256...(64 << 20), using: &random)
@@ -167,6 +194,19 @@ enum RandomConfiguration {
 /// A test-side YAML writer, varying style (block or flow lists, quoted or plain text,
 /// optional keys left out when they equal the default) so the loader meets many spellings.
 enum YAMLWriter {
+    /// Sorted partitions as ranges: [0, 1, 2, 5] is "0-2,5".
+    static func ranges(_ list: [Int]) -> String {
+        var parts: [String] = []
+        var index = 0
+        while index < list.count {
+            var end = index
+            while end + 1 < list.count, list[end + 1] == list[end] + 1 { end += 1 }
+            parts.append(end == index ? "\(list[index])" : "\(list[index])-\(list[end])")
+            index = end + 1
+        }
+        return parts.joined(separator: ",")
+    }
+
     static func render<R: RandomNumberGenerator>(_ config: CJMConfiguration, using random: inout R) -> String {
         var out = "# generated\n"
         out += "database:\n  url: \(string(config.database.url, using: &random))\n"
@@ -193,7 +233,24 @@ enum YAMLWriter {
                     if http.maxBodyBytes != HTTPSourceSettings.defaultMaxBodyBytes || Bool.random(using: &random) {
                         out += "    max_body_bytes: \(http.maxBodyBytes)\n"
                     }
+                case .jetstream(let bus):
+                    out += "  - type: jetstream\n    servers:\n"
+                    for server in bus.servers { out += "      - \(string(server, using: &random))\n" }
+                    if bus.stream != "CJM" || Bool.random(using: &random) {
+                        out += "    stream: \(string(bus.stream, using: &random))\n"
+                    }
+                    if bus.subject != "cjm.p" || Bool.random(using: &random) {
+                        out += "    subject: \(string(bus.subject, using: &random))\n"
+                    }
+                    out += "    partitions: \(bus.partitions)\n"
+                    switch bus.ownedPartitions {
+                    case .all: if Bool.random(using: &random) { out += "    owned_partitions: all\n" }
+                    case .none: out += "    owned_partitions: none\n"
+                    case .some(let list): out += "    owned_partitions: \"\(Self.ranges(list))\"\n"
+                    }
+                    if bus.replicas != 1 || Bool.random(using: &random) { out += "    replicas: \(bus.replicas)\n" }
                 }
+                if let target = source.forwardTo { out += "    forward_to: \(string(target, using: &random))\n" }
                 if source.name != SourceSettings(kind: source.kind).name {
                     out += "    name: \(string(source.name, using: &random))\n"
                 }

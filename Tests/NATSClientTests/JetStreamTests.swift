@@ -1,5 +1,6 @@
 import Foundation
 import NATSClient
+import NATSTestServer
 import Testing
 
 /// The JetStream calls cjmd's bus source stands on, against a real nats-server.

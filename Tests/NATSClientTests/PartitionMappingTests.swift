@@ -1,6 +1,7 @@
 import Foundation
 import JourneyCore
 import NATSClient
+import NATSTestServer
 import Testing
 
 /// cjmd's partition of a customer against nats-server's own `{{partition(N,1)}}` mapping: a

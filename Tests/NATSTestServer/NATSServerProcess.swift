@@ -3,15 +3,16 @@ import NATSClient
 
 /// A real `nats-server` (Debian's package) with JetStream on loopback, in a temporary
 /// directory, stopped when the value is released.
-final class NATSServerProcess: @unchecked Sendable {
-    let port: Int
-    let directory: URL
-    private let process: Process
+public final class NATSServerProcess: @unchecked Sendable {
+    public let port: Int
+    public let directory: URL
+    private var process: Process
+    private let configurationFile: URL
 
-    var url: String { "nats://127.0.0.1:\(port)" }
+    public var url: String { "nats://127.0.0.1:\(port)" }
 
     /// Starts a server; `extraConfiguration` is appended to its configuration file.
-    init(extraConfiguration: String = "") throws {
+    public init(extraConfiguration: String = "") throws {
         port = freeLoopbackPort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("cjm-nats-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -20,16 +21,36 @@ final class NATSServerProcess: @unchecked Sendable {
             jetstream { store_dir: "\(directory.path)/store" }
             \(extraConfiguration)
             """
-        let file = directory.appendingPathComponent("nats.conf")
-        try configuration.write(to: file, atomically: true, encoding: .utf8)
+        configurationFile = directory.appendingPathComponent("nats.conf")
+        try configuration.write(to: configurationFile, atomically: true, encoding: .utf8)
         process = Process()
+        try launch()
+    }
+
+    /// Stops the server (SIGTERM) and waits for it to exit; its store stays.
+    public func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// Starts the server again on the same port, with the same store.
+    public func restart() throws { try launch() }
+
+    private func launch() throws {
+        let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["-c", file.path]
+        process.arguments = ["-c", configurationFile.path]
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         let log = directory.appendingPathComponent("nats.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: log)
+        if !FileManager.default.fileExists(atPath: log.path) {
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        }
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.standardError = handle
         try process.run()
+        self.process = process
         try waitUntilReachable()
     }
 
@@ -42,7 +63,7 @@ final class NATSServerProcess: @unchecked Sendable {
     }
 
     /// Debian installs it in /usr/sbin, which may not be on root's PATH in a test runner.
-    static let binary: String = {
+    public static let binary: String = {
         for candidate in ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"]
         where FileManager.default.isExecutableFile(atPath: candidate) {
             return candidate
@@ -53,7 +74,7 @@ final class NATSServerProcess: @unchecked Sendable {
     /// Whether the tests that need nats-server run: when it is installed, and always under
     /// `CJM_REQUIRE_NATS=1` (the test script's, after scripts/ensure-deps.sh --tests
     /// installed it), so that they fail rather than skip where it should be.
-    static var testsRun: Bool {
+    public static var testsRun: Bool {
         FileManager.default.isExecutableFile(atPath: binary)
             || ProcessInfo.processInfo.environment["CJM_REQUIRE_NATS"] == "1"
     }
@@ -80,7 +101,7 @@ final class NATSServerProcess: @unchecked Sendable {
 }
 
 /// A free TCP port on loopback (bound and released; good enough for tests).
-func freeLoopbackPort() -> Int {
+public func freeLoopbackPort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()

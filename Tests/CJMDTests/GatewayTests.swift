@@ -1,0 +1,145 @@
+import Foundation
+import JourneyCore
+import NATSClient
+import NATSTestServer
+import Testing
+
+/// Gateway mode (docs/scaling.md): a source with `forward_to` publishes every accepted event
+/// to its customer's partition of a real JetStream bus and acknowledges its client only after
+/// JetStream did; bad lines are dead-lettered as before; nothing is processed locally.
+@Suite(
+    .enabled(if: ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"] != nil),
+    .enabled(if: NATSServerProcess.testsRun, "nats-server is not installed"))
+struct GatewayTests {
+    static let partitions = 4
+
+    static func harness(bus: NATSServerProcess) throws -> DaemonHarness {
+        try DaemonHarness(
+            journeyYAML: DaemonTests.journey,
+            extraSourcesYAML: """
+                  - type: jetstream
+                    name: bus
+                    servers: ["\(bus.url)"]
+                    partitions: \(partitions)
+                    owned_partitions: none
+                """,
+            unixSourceExtraYAML: "forward_to: bus")
+    }
+
+    /// Every message of the bus's streams, by event id: (subject, payload, source header).
+    static func messagesOnTheBus(_ bus: NATSServerProcess) throws -> [String: (
+        subject: String, payload: String, source: String?
+    )] {
+        let connection = try NATSConnection(servers: [bus.url], name: "cjm-test-reader")
+        let jetStream = try connection.jetStream()
+        var found: [String: (String, String, String?)] = [:]
+        for partition in 0..<partitions {
+            let stored = try jetStream.streamMessages("CJM_\(partition)")?.messages ?? 0
+            let consumer = try jetStream.pullConsumer(
+                stream: "CJM_\(partition)", subject: "cjm.p.\(partition).>",
+                durable: "reader\(UInt32.random(in: 0...UInt32.max))")
+            var read = 0
+            while read < stored {
+                let batch = try consumer.fetch(count: 500, timeoutMilliseconds: 2_000)
+                if batch.isEmpty { break }
+                for message in batch {
+                    let id = try #require(message.header("Nats-Msg-Id"))
+                    #expect(found[id] == nil, "event \(id) is on the bus twice")
+                    found[id] = (
+                        message.subject, String(decoding: message.payload, as: UTF8.self), message.header("Cjm-Source")
+                    )
+                    read += 1
+                }
+            }
+            #expect(read == stored)
+        }
+        return found
+    }
+
+    @Test func acknowledgedEventsAreOnTheBusOnceInTheirCustomersPartition() throws {
+        let bus = try NATSServerProcess()
+        let daemon = try Self.harness(bus: bus)
+        try daemon.start()
+        let client = try LineClient(unixPath: daemon.socketPath)
+        var sent: [String: String] = [:]
+        let now = Date()
+        for n in 0..<600 {
+            let customer = n % 3 == 0 ? "user\(n % 50)@example.com" : "c\(n % 70)"
+            let line = DaemonTests.line("g\(n)", customer: customer, event: n % 4 == 0 ? "buy" : "visit", at: now)
+            sent["g\(n)"] = line
+            try client.send(line)
+            if n % 200 == 0 { try client.send("{\"not\": \"an event\"}\n") }
+        }
+        #expect(try client.ack() == 603)
+
+        let onBus = try Self.messagesOnTheBus(bus)
+        #expect(onBus.count == sent.count)
+        for (id, line) in sent {
+            guard let message = onBus[id] else {
+                Issue.record("event \(id) was acknowledged but is not on the bus")
+                continue
+            }
+            #expect(message.payload + "\n" == line)
+            #expect(message.source == "unix-test")
+            let customer = try #require(
+                (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["customer_id"] as? String)
+            let token = CustomerPartition.token(for: customer)
+            let partition = CustomerPartition.partition(ofToken: token, partitions: Self.partitions)
+            #expect(message.subject == "cjm.p.\(partition).\(token)")
+        }
+        // Forwarded, not processed here; the bad lines are dead letters here.
+        #expect(try daemon.query("SELECT count(*) FROM cjm.events").int64(row: 0, column: 0) == 0)
+        #expect(
+            try daemon.query("SELECT count(*) FROM cjm.rejected_events WHERE source = 'unix-test'").int64(
+                row: 0, column: 0) == 3)
+        #expect(daemon.terminate() == 0)
+    }
+
+    /// A daemon that would process partitions (a shard) is not in this version: it says so
+    /// and exits with the configuration status rather than taking the bus and doing nothing.
+    @Test func aShardConfigurationIsRefusedWithWhatToWrite() throws {
+        let daemon = try DaemonHarness(
+            journeyYAML: DaemonTests.journey,
+            extraSourcesYAML: """
+                  - type: jetstream
+                    name: bus
+                    servers: ["nats://127.0.0.1:4222"]
+                    partitions: 16
+                    owned_partitions: "0-7"
+                """)
+        let result = try CommandRunner.run(["run", "--config", daemon.configPath])
+        #expect(result.status == 78)
+        #expect(result.stderr.contains("owned_partitions: none"))
+    }
+
+    @Test func whileTheBusIsDownClientsWaitAndNothingIsLostOrDoubled() throws {
+        let bus = try NATSServerProcess()
+        let daemon = try Self.harness(bus: bus)
+        try daemon.start()
+        let first = try LineClient(unixPath: daemon.socketPath)
+        for n in 0..<100 {
+            try first.send(DaemonTests.line("a\(n)", customer: "c\(n % 9)", event: "visit", at: Date()))
+        }
+        #expect(try first.ack() == 100)
+
+        bus.stop()
+        let second = try LineClient(unixPath: daemon.socketPath)
+        for n in 0..<50 {
+            try second.send(DaemonTests.line("b\(n)", customer: "c\(n % 9)", event: "visit", at: Date()))
+        }
+        try second.send("{\"ack\": true}\n")
+        // Longer than a batch waits for its acknowledgements (10 s): the publish fails, the
+        // gateway reconnects and publishes the batch again once the bus is back.
+        Thread.sleep(forTimeInterval: 12)
+        #expect(second.nothingToRead(), "acknowledged while the bus was down")
+        try bus.restart()
+        let reply = try second.readLine()
+        #expect(reply.contains("\"acked\":50") || reply.contains("\"acked\": 50"), "\(reply)")
+
+        let onBus = try Self.messagesOnTheBus(bus)
+        #expect(Set(onBus.keys) == Set((0..<100).map { "a\($0)" } + (0..<50).map { "b\($0)" }))
+        #expect(daemon.log().contains("bus unavailable"))
+        #expect(daemon.log().contains("forwarding again"))
+        #expect(daemon.terminate() == 0)
+    }
+}
