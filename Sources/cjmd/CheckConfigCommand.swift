@@ -10,6 +10,7 @@ struct CheckConfigCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try CommandSupport.loadConfiguration(options.config)
+        try CommandSupport.refuseWhatRunCannotDo(configuration, path: options.config)
         print("\(options.config): OK: \(configuration.logSummary)")
         print(configuration.alertSummary)
         print(configuration.retentionSummary)

@@ -32,6 +32,19 @@ enum CommandSupport {
         }
     }
 
+    /// Exits 78 when the configuration asks `cjmd run` for what this version does not do:
+    /// processing partitions of a jetstream bus (a shard; gateways are in).
+    static func refuseWhatRunCannotDo(_ configuration: CJMConfiguration, path: String) throws {
+        for source in configuration.sources {
+            guard case .jetstream(let bus) = source.kind, !bus.ownedPartitions.partitions(of: bus.partitions).isEmpty
+            else { continue }
+            printError(
+                "cjmd: \(path): source \"\(source.name)\": this version of cjmd publishes to a jetstream bus "
+                    + "(forward_to) but does not process its partitions yet; set owned_partitions: none")
+            throw ExitStatus.configuration
+        }
+    }
+
     /// Connects to the configured database, or exits 69 saying what to check.
     static func connect(_ configuration: CJMConfiguration, configPath: String) throws -> PostgresConnection {
         do {

@@ -42,15 +42,7 @@ struct RunCommand: AsyncParsableCommand {
         JournalAwareLogHandler.bootstrap(logLevel: level)
         let logger = Logger(label: "cjmd")
         let configuration = try CommandSupport.loadConfiguration(options.config)
-        for source in configuration.sources {
-            // A shard (a daemon processing partitions of the bus) is not in this version.
-            if case .jetstream(let bus) = source.kind, !bus.ownedPartitions.partitions(of: bus.partitions).isEmpty {
-                printError(
-                    "cjmd: \(options.config): source \"\(source.name)\": this version of cjmd publishes to a jetstream bus "
-                        + "(forward_to) but does not process its partitions yet; set owned_partitions: none")
-                throw ExitStatus.configuration
-            }
-        }
+        try CommandSupport.refuseWhatRunCannotDo(configuration, path: options.config)
         Self.checkDescriptorLimit(configuration, logger: logger)
         FreedMemory.configureAllocator(environment: ProcessInfo.processInfo.environment)
         let notifier: SystemdNotifier

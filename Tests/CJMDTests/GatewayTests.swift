@@ -95,6 +95,51 @@ struct GatewayTests {
         #expect(daemon.terminate() == 0)
     }
 
+    /// An SDK's batch through an `http` source with `forward_to`: the 200 comes after
+    /// JetStream stored every message, each the line the gateway made of the SDK message.
+    @Test func sdkBatchesAreForwardedBeforeTheirAnswer() throws {
+        let bus = try NATSServerProcess()
+        let port = freeTCPPort()
+        let daemon = try DaemonHarness(
+            journeyYAML: HTTPSourceTests.journey,
+            extraSourcesYAML: """
+                  - type: jetstream
+                    name: bus
+                    servers: ["\(bus.url)"]
+                    partitions: \(Self.partitions)
+                    owned_partitions: none
+                  - type: http
+                    name: sdk
+                    listen: "127.0.0.1:\(port)"
+                    write_keys: [\(HTTPSourceTests.key)]
+                    forward_to: bus
+                """)
+        try daemon.start()
+        let base = "http://127.0.0.1:\(port)"
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, (try? HTTPPost.send(base + "/v1/batch", body: Data("{}".utf8)))?.status ?? 0 == 0 {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let batch = HTTPSourceTests.segmentBatch(customers: 0..<30, tag: "s")
+        let answer = try HTTPPost.send(base + "/v1/batch", body: batch.body, user: HTTPSourceTests.key)
+        #expect(answer.status == 200)
+        let onBus = try Self.messagesOnTheBus(bus)
+        #expect(onBus.count == batch.events)
+        #expect(onBus.values.allSatisfy { $0.source == "sdk" })
+        // The payload is the line a local source would have decoded (the SDK message with
+        // `ts` and `touchpoint` added; its `userId` is the customer): its customer decides
+        // the partition.
+        for message in onBus.values {
+            let object = try JSONSerialization.jsonObject(with: Data(message.payload.utf8)) as? [String: Any]
+            let customer = try #require((object?["customer_id"] ?? object?["userId"]) as? String)
+            let token = CustomerPartition.token(for: customer)
+            let partition = CustomerPartition.partition(ofToken: token, partitions: Self.partitions)
+            #expect(message.subject == "cjm.p.\(partition).\(token)")
+        }
+        #expect(try daemon.query("SELECT count(*) FROM cjm.events").int64(row: 0, column: 0) == 0)
+        #expect(daemon.terminate() == 0)
+    }
+
     /// A daemon that would process partitions (a shard) is not in this version: it says so
     /// and exits with the configuration status rather than taking the bus and doing nothing.
     @Test func aShardConfigurationIsRefusedWithWhatToWrite() throws {
@@ -107,9 +152,11 @@ struct GatewayTests {
                     partitions: 16
                     owned_partitions: "0-7"
                 """)
-        let result = try CommandRunner.run(["run", "--config", daemon.configPath])
-        #expect(result.status == 78)
-        #expect(result.stderr.contains("owned_partitions: none"))
+        for command in ["run", "check-config"] {
+            let result = try CommandRunner.run([command, "--config", daemon.configPath])
+            #expect(result.status == 78, "\(command)")
+            #expect(result.stderr.contains("owned_partitions: none"), "\(command)")
+        }
     }
 
     @Test func whileTheBusIsDownClientsWaitAndNothingIsLostOrDoubled() throws {
