@@ -82,16 +82,18 @@ struct BusForwarders {
     private var byName: [String: BusForwarder] = [:]
 
     /// Publishes the batch's events whose source forwards to a bus under `configuration` and
-    /// removes them from the batch; the rest stays for the database. On a throw the batch is
-    /// unchanged.
-    mutating func forward(_ batch: inout IngestBatch, configuration: CJMConfiguration) throws(NATSError) -> Int {
+    /// removes them from the batch; the rest stays for the database. Returns the events
+    /// published, by source. On a throw the batch is unchanged.
+    mutating func forward(_ batch: inout IngestBatch, configuration: CJMConfiguration) throws(NATSError)
+        -> [String: Int]
+    {
         var targets: [String: String] = [:]
         var buses: [String: JetStreamSourceSettings] = [:]
         for source in configuration.sources {
             if let bus = source.forwardTo { targets[source.name] = bus }
             if case .jetstream(let settings) = source.kind { buses[source.name] = settings }
         }
-        guard !targets.isEmpty else { return 0 }
+        guard !targets.isEmpty else { return [:] }
         var outgoing: [String: [AcceptedEvent]] = [:]
         var forwardedIndices: [Int] = []
         for (index, event) in batch.events.enumerated() where event.line != nil {
@@ -99,7 +101,7 @@ struct BusForwarders {
             outgoing[bus, default: []].append(event)
             forwardedIndices.append(index)
         }
-        guard !forwardedIndices.isEmpty else { return 0 }
+        guard !forwardedIndices.isEmpty else { return [:] }
         for (bus, events) in outgoing.sorted(by: { $0.key < $1.key }) {
             let settings = buses[bus]!
             if byName[bus]?.settings != settings {
@@ -108,8 +110,12 @@ struct BusForwarders {
             }
             _ = try byName[bus]!.publish(events)
         }
+        var bySource: [String: Int] = [:]
+        for events in outgoing.values {
+            for event in events { bySource[event.source, default: 0] += 1 }
+        }
         let forwarded = Set(forwardedIndices)
         batch.events = batch.events.enumerated().filter { !forwarded.contains($0.offset) }.map(\.element)
-        return forwarded.count
+        return bySource
     }
 }

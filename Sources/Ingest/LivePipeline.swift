@@ -301,7 +301,8 @@ public final class LivePipeline: Service, Sendable {
         var drainingSince: Double? = nil
         while true {
             do {
-                _ = try forwarders.forward(&batch, configuration: configuration)
+                let forwarded = try forwarders.forward(&batch, configuration: configuration)
+                if !forwarded.isEmpty { observer.onForward(forwarded) }
                 if failingSince != nil { logger.notice("the bus took the held events; forwarding again") }
                 return nil
             } catch {
@@ -448,6 +449,9 @@ public struct PipelineObserver: Sendable {
     public var onCommit: @Sendable (_ batch: IngestBatch, _ outcome: BatchOutcome, _ seconds: Double) -> Void = {
         _, _, _ in
     }
+    /// Events a batch published to a bus (gateway mode), by source, once JetStream has them;
+    /// they are not in the batch ``onCommit`` sees.
+    public var onForward: @Sendable (_ eventsBySource: [String: Int]) -> Void = { _ in }
     public var onState: @Sendable (PipelineState) -> Void = { _ in }
     public var onDatabase: @Sendable (_ up: Bool) -> Void = { _ in }
     /// Bytes schema `cjm` takes on disk (`cjm.storage`), after a commit about once a minute.

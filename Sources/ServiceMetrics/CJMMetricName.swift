@@ -7,6 +7,9 @@
 public enum CJMMetricName: String, CaseIterable, Sendable {
     /// Counter `{source}`: events accepted into the pipeline.
     case eventsAccepted = "cjmd_events_accepted_total"
+    /// Counter `{source}`: accepted events published to a bus (gateway mode, `forward_to`)
+    /// and acknowledged by JetStream; they count as accepted too.
+    case eventsForwarded = "cjmd_events_forwarded_total"
     /// Counter `{source, reason}`: lines sent to the dead-letter table.
     case eventsRejected = "cjmd_events_rejected_total"
     /// Counter `{source}`: events whose id was already accepted; they changed nothing.

@@ -97,6 +97,11 @@ public final class CJMMetrics: Sendable {
         self.source(source).recordAccepted(count: count)
     }
 
+    /// Counts events of `source` published to a bus and acknowledged by it.
+    public func recordForwarded(source: String, count: Int = 1) {
+        self.source(source).recordForwarded(count: count)
+    }
+
     /// Counts lines of `source` sent to the dead-letter table for `reason`.
     public func recordRejected(source: String, reason: RejectionReason, count: Int = 1) {
         self.source(source).recordRejected(reason: reason, count: count)

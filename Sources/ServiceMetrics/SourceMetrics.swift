@@ -9,6 +9,7 @@ public final class SourceMetrics: Sendable {
     /// The `source` label value of every series here.
     public let source: String
     private let accepted: Counter
+    private let forwarded: Counter
     private let duplicate: Counter
     private let late: Counter
     private let ignoredPersonas: Counter
@@ -26,6 +27,7 @@ public final class SourceMetrics: Sendable {
         self.source = source
         let sourceLabel = [(CJMMetricLabel.source, source)]
         accepted = Counter(label: CJMMetricName.eventsAccepted.rawValue, dimensions: sourceLabel, factory: factory)
+        forwarded = Counter(label: CJMMetricName.eventsForwarded.rawValue, dimensions: sourceLabel, factory: factory)
         duplicate = Counter(label: CJMMetricName.eventsDuplicate.rawValue, dimensions: sourceLabel, factory: factory)
         late = Counter(label: CJMMetricName.eventsLate.rawValue, dimensions: sourceLabel, factory: factory)
         ignoredPersonas = Counter(
@@ -69,6 +71,12 @@ public final class SourceMetrics: Sendable {
     public func recordAccepted(count: Int = 1) {
         guard count > 0 else { return }
         accepted.increment(by: count)
+    }
+
+    /// Counts events published to a bus and acknowledged by it.
+    public func recordForwarded(count: Int = 1) {
+        guard count > 0 else { return }
+        forwarded.increment(by: count)
     }
 
     /// Counts lines sent to the dead-letter table for `reason`.

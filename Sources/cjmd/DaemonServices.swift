@@ -52,6 +52,12 @@ enum MetricsObserver {
             for (source, n) in outcome.lateBySource { metrics.recordLate(source: source, count: n) }
             if batch.count > 0 { metrics.observeCommit(seconds: seconds, events: batch.count) }
         }
+        observer.onForward = { bySource in
+            for (source, n) in bySource {
+                metrics.recordAccepted(source: source, count: n)
+                metrics.recordForwarded(source: source, count: n)
+            }
+        }
         observer.onState = { state in
             metrics.setWatermark(
                 microsecondsSinceEpoch: state.watermark > .distantPast ? state.watermark.microseconds : nil)

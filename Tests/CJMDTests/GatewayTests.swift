@@ -13,7 +13,7 @@ import Testing
 struct GatewayTests {
     static let partitions = 4
 
-    static func harness(bus: NATSServerProcess) throws -> DaemonHarness {
+    static func harness(bus: NATSServerProcess, metricsPort: Int? = nil) throws -> DaemonHarness {
         try DaemonHarness(
             journeyYAML: DaemonTests.journey,
             extraSourcesYAML: """
@@ -23,7 +23,7 @@ struct GatewayTests {
                     partitions: \(partitions)
                     owned_partitions: none
                 """,
-            unixSourceExtraYAML: "forward_to: bus")
+            unixSourceExtraYAML: "forward_to: bus", metricsPort: metricsPort)
     }
 
     /// Every message of the bus's streams, by event id: (subject, payload, source header).
@@ -58,7 +58,8 @@ struct GatewayTests {
 
     @Test func acknowledgedEventsAreOnTheBusOnceInTheirCustomersPartition() throws {
         let bus = try NATSServerProcess()
-        let daemon = try Self.harness(bus: bus)
+        let metricsPort = freeTCPPort()
+        let daemon = try Self.harness(bus: bus, metricsPort: metricsPort)
         try daemon.start()
         let client = try LineClient(unixPath: daemon.socketPath)
         var sent: [String: String] = [:]
@@ -92,6 +93,10 @@ struct GatewayTests {
         #expect(
             try daemon.query("SELECT count(*) FROM cjm.rejected_events WHERE source = 'unix-test'").int64(
                 row: 0, column: 0) == 3)
+        // Counted as accepted and as forwarded.
+        let page = try DaemonMetricsTests.scrape(port: metricsPort)
+        #expect(page.contains(#"cjmd_events_forwarded_total{source="unix-test"} 600"#), "\(page)")
+        #expect(page.contains(#"cjmd_events_accepted_total{source="unix-test"} 600"#))
         #expect(daemon.terminate() == 0)
     }
 
