@@ -145,6 +145,70 @@ struct GatewayTests {
         #expect(daemon.terminate() == 0)
     }
 
+    /// A tailed file with `forward_to`: its position is committed only after JetStream has the
+    /// lines before it, so while the bus is down the position stays, and after it returns
+    /// every line is on the bus once.
+    @Test func aTailedFilesPositionFollowsTheBus() throws {
+        let bus = try NATSServerProcess()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cjm-gw-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("events.ndjson").path
+        let daemon = try DaemonHarness(
+            journeyYAML: DaemonTests.journey,
+            extraSourcesYAML: """
+                  - type: jetstream
+                    name: bus
+                    servers: ["\(bus.url)"]
+                    partitions: \(Self.partitions)
+                    owned_partitions: none
+                  - type: tail
+                    name: tail-gw
+                    path: \(file)
+                    start_at: beginning
+                    forward_to: bus
+                """)
+        func write(_ range: Range<Int>) throws {
+            let text = range.map { DaemonTests.line("t\($0)", customer: "c\($0 % 11)", event: "visit", at: Date()) }
+                .joined()
+            if !FileManager.default.fileExists(atPath: file) {
+                _ = FileManager.default.createFile(atPath: file, contents: nil)
+            }
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+            handle.seekToEndOfFile()
+            handle.write(Data(text.utf8))
+            try handle.close()
+        }
+        func committedOffset() throws -> Int64 {
+            try daemon.query(
+                "SELECT coalesce(max(\"offset\"), 0) FROM cjm.source_checkpoints WHERE source = 'tail-gw'"
+            ).int64(row: 0, column: 0) ?? 0
+        }
+        func waitForOffset(_ expected: Int64, seconds: Double) throws -> Int64 {
+            let deadline = Date().addingTimeInterval(seconds)
+            var offset = try committedOffset()
+            while offset < expected, Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.1)
+                offset = try committedOffset()
+            }
+            return offset
+        }
+        try write(0..<200)
+        try daemon.start()
+        let firstSize = Int64(try FileManager.default.attributesOfItem(atPath: file)[.size] as! UInt64)
+        #expect(try waitForOffset(firstSize, seconds: 20) == firstSize)
+
+        bus.stop()
+        try write(200..<300)
+        Thread.sleep(forTimeInterval: 3)
+        #expect(try committedOffset() == firstSize, "the position moved past lines the bus does not have")
+        try bus.restart()
+        let secondSize = Int64(try FileManager.default.attributesOfItem(atPath: file)[.size] as! UInt64)
+        #expect(try waitForOffset(secondSize, seconds: 40) == secondSize)
+        #expect(Set(try Self.messagesOnTheBus(bus).keys) == Set((0..<300).map { "t\($0)" }))
+        #expect(daemon.terminate() == 0)
+    }
+
     /// A daemon that would process partitions (a shard) is not in this version: it says so
     /// and exits with the configuration status rather than taking the bus and doing nothing.
     @Test func aShardConfigurationIsRefusedWithWhatToWrite() throws {
