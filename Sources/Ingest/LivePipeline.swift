@@ -261,17 +261,7 @@ public final class LivePipeline: Service, Sendable {
                         Thread.sleep(forTimeInterval: seconds)
                     case .giveUp:
                         observer.onQueue(queue.depth + batch.count, queue.isFull)
-                        let abandoned = UncommittedAtShutdown(
-                            items: queue.depth + batch.count, seconds: drainTimeout, lastError: "\(error)")
-                        logger.critical(
-                            "stopping with accepted lines not committed",
-                            metadata: [
-                                "items": "\(abandoned.items)", "error": "\(error)",
-                                "hint": "\(UncommittedAtShutdown.consequences)",
-                            ])
-                        queue.close()
-                        queue.abandon()
-                        return abandoned
+                        return giveUp(batch, error: error, left: "committed")
                     }
                 }
             }
@@ -297,37 +287,25 @@ public final class LivePipeline: Service, Sendable {
         _ batch: inout IngestBatch, with forwarders: inout BusForwarders, configuration: CJMConfiguration
     ) -> UncommittedAtShutdown? {
         var delay = 0.25
-        var failingSince: Double? = nil
+        var failing = false
         var drainingSince: Double? = nil
         while true {
             do {
                 let forwarded = try forwarders.forward(&batch, configuration: configuration)
                 if !forwarded.isEmpty { observer.onForward(forwarded) }
-                if failingSince != nil { logger.notice("the bus took the held events; forwarding again") }
+                if failing { logger.notice("the bus took the held events; forwarding again") }
                 return nil
             } catch {
                 let now = Self.monotonicSeconds()
-                if failingSince == nil {
-                    failingSince = now
+                if !failing {
+                    failing = true
                     logger.error(
                         "bus unavailable; holding accepted events and retrying (clients get no acknowledgement meanwhile)",
                         metadata: ["error": "\(error)", "queued": "\(queue.depth + batch.count)"])
                 }
                 if queue.isClosed || draining.withLockedValue({ $0 }) {
                     drainingSince = drainingSince ?? now
-                    if now - drainingSince! >= drainTimeout {
-                        let abandoned = UncommittedAtShutdown(
-                            items: queue.depth + batch.count, seconds: drainTimeout, lastError: "\(error)")
-                        logger.critical(
-                            "stopping with accepted lines not forwarded",
-                            metadata: [
-                                "items": "\(abandoned.items)", "error": "\(error)",
-                                "hint": "\(UncommittedAtShutdown.consequences)",
-                            ])
-                        queue.close()
-                        queue.abandon()
-                        return abandoned
-                    }
+                    if now - drainingSince! >= drainTimeout { return giveUp(batch, error: error, left: "forwarded") }
                 }
                 observer.onQueue(queue.depth + batch.count, queue.isFull)
                 heartbeat.withLockedValue { $0 = DispatchTime.now().uptimeNanoseconds }
@@ -335,6 +313,21 @@ public final class LivePipeline: Service, Sendable {
                 delay = min(delay * 2, 5)
             }
         }
+    }
+
+    /// A shutdown gives up on `batch` and what is queued, not `left` ("committed",
+    /// "forwarded") after ``drainTimeout``: says so, and closes the queue.
+    private func giveUp(_ batch: IngestBatch, error: any Error, left: String) -> UncommittedAtShutdown {
+        let abandoned = UncommittedAtShutdown(
+            items: queue.depth + batch.count, seconds: drainTimeout, lastError: "\(error)")
+        logger.critical(
+            "stopping with accepted lines not \(left)",
+            metadata: [
+                "items": "\(abandoned.items)", "error": "\(error)", "hint": "\(UncommittedAtShutdown.consequences)",
+            ])
+        queue.close()
+        queue.abandon()
+        return abandoned
     }
 
     /// Whether `source` forwards its events to a bus under the configuration in force.
