@@ -40,5 +40,6 @@ public enum SchemaMigrations {
         Migration(18, "journey_map", PackageResources._18_journey_map_sql),
         Migration(19, "personas", PackageResources._19_personas_sql),
         Migration(20, "repeat_loop", PackageResources._20_repeat_loop_sql),
+        Migration(21, "partitions", PackageResources._21_partitions_sql),
     ]
 }

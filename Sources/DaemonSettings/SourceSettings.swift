@@ -1,3 +1,5 @@
+import JourneyCore
+
 /// One input of events.
 public struct SourceSettings: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
@@ -48,11 +50,19 @@ public struct JetStreamSourceSettings: Sendable, Equatable {
     public var ownedPartitions: PartitionSelection
     /// Replicas of the streams cjmd creates when they are missing.
     public var replicas: Int
+    /// A shard's partition that has no message for this long, all read, moves its watermark
+    /// by the wall clock (event time otherwise): abandonments still fire on quiet partitions,
+    /// and a backlog gives what a replay of it gives.
+    public var idleAfter: TimeSpan
+
+    /// ``idleAfter`` unless configured.
+    public static let defaultIdleAfter = TimeSpan.seconds(5)
 
     public init(
         servers: [String], stream: String, subject: String, partitions: Int,
-        ownedPartitions: PartitionSelection = .all, replicas: Int = 1
+        ownedPartitions: PartitionSelection = .all, replicas: Int = 1, idleAfter: TimeSpan = defaultIdleAfter
     ) {
+        self.idleAfter = idleAfter
         self.servers = servers
         self.stream = stream
         self.subject = subject

@@ -330,6 +330,18 @@ public final class LivePipeline: Service, Sendable {
         return abandoned
     }
 
+    /// What the commit loop's sink keeps: nothing but dead letters and file positions when
+    /// the daemon has a bus and every other source forwards to it (a gateway, a shard: the
+    /// journeys are the shards' partitions'), the whole database's journeys otherwise.
+    public static func sinkScope(for configuration: CJMConfiguration) -> SinkScope {
+        let hasBus = configuration.sources.contains { if case .jetstream = $0.kind { true } else { false } }
+        let processesHere = configuration.sources.contains { source in
+            if case .jetstream = source.kind { return false }
+            return source.forwardTo == nil
+        }
+        return hasBus && !processesHere ? .deadLettersOnly : .whole
+    }
+
     /// Whether `source` forwards its events to a bus under the configuration in force.
     public func forwards(source: String) -> Bool {
         configuration.sources.contains { $0.name == source && $0.forwardTo != nil }
@@ -420,7 +432,8 @@ public final class LivePipeline: Service, Sendable {
             try JourneySink.publishJourneys(configuration, on: connection)
             sink = try JourneySink(
                 configuration: configuration, connection: connection, logger: logger,
-                policy: .live(clock: clock, spacing: LivePipeline.derivedWriteSpacing))
+                policy: .live(clock: clock, spacing: LivePipeline.derivedWriteSpacing),
+                scope: LivePipeline.sinkScope(for: configuration))
             self.configuration = configuration
         }
 

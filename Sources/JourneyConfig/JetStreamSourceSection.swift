@@ -76,11 +76,15 @@ extension ConfigReader {
             case .absent, .invalid: break
             }
         }
+        var idleAfter = JetStreamSourceSettings.defaultIdleAfter
+        if let field = source["idle_after"], let value = duration(field, positive: true).value {
+            idleAfter = value
+        }
         guard !servers.isEmpty, let partitions = partitions.value else { return nil }
         return .jetstream(
             JetStreamSourceSettings(
                 servers: servers, stream: stream, subject: subject, partitions: partitions, ownedPartitions: owned,
-                replicas: replicas))
+                replicas: replicas, idleAfter: idleAfter))
     }
 
     /// `all`, `none`, or a comma list of partitions and ranges (`0-7`, `0,2,4-6`) below `partitions`.

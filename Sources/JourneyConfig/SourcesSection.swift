@@ -9,12 +9,18 @@ extension ConfigReader {
         ("tcp", ["type", "name", "listen", "forward_to"]),
         ("tail", ["type", "name", "path", "start_at", "forward_to"]),
         ("http", ["type", "name", "listen", "write_keys", "max_body_bytes", "forward_to"]),
-        ("jetstream", ["type", "name", "servers", "stream", "subject", "partitions", "owned_partitions", "replicas"]),
+        (
+            "jetstream",
+            [
+                "type", "name", "servers", "stream", "subject", "partitions", "owned_partitions", "replicas",
+                "idle_after",
+            ]
+        ),
     ]
     static let sourceTypes = sourceKeysByType.map(\.type)
     static let allSourceKeys = [
         "type", "name", "path", "mode", "listen", "start_at", "write_keys", "max_body_bytes", "forward_to", "servers",
-        "stream", "subject", "partitions", "owned_partitions", "replicas",
+        "stream", "subject", "partitions", "owned_partitions", "replicas", "idle_after",
     ]
     /// Bounds of `max_body_bytes`: below 1 KiB no SDK's batch fits; above 1 GiB a few
     /// concurrent requests could exhaust memory.

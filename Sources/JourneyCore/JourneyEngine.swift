@@ -40,11 +40,18 @@ public struct JourneyEngine: ~Copyable {
     /// Every customer's last event name and touchpoint (``CustomerState/lastEventCode``).
     private var lastEventNames = LastEventNames()
 
+    /// Whether this engine judges drop-off alerts. A shard's engine sees one partition's
+    /// customers: it counts the decisions (``EngineChanges/decisions``) and leaves judging to
+    /// the daemon that judges over every partition (docs/scaling.md).
+    public let judgesAlerts: Bool
+
     /// Creates an engine continuing from a snapshot (an empty snapshot starts fresh).
     public init(
         catalog: JourneyCatalog, allowedLateness: TimeSpan, alerts: AlertSettings = AlertSettings(),
-        defaultPersona: String = PersonaSettings.standardDefault, restoring snapshot: EngineSnapshot = .init()
+        defaultPersona: String = PersonaSettings.standardDefault, restoring snapshot: EngineSnapshot = .init(),
+        judgesAlerts: Bool = true
     ) {
+        self.judgesAlerts = judgesAlerts
         self.catalog = catalog
         self.allowedLateness = allowedLateness
         self.personas = PersonaTable(defaultPersona: defaultPersona)
@@ -162,7 +169,7 @@ public struct JourneyEngine: ~Copyable {
         fireDeadlines(before: newWatermark)
         repeatLoop.expire(before: newWatermark, journeyCount: catalog.journeys.count)
         watermark = newWatermark
-        detector.evaluate(through: watermark)
+        if judgesAlerts { detector.evaluate(through: watermark) }
     }
 
     /// Does part of ``advanceWatermark(to:)``: at most `limit` of its steps — applying a
@@ -203,7 +210,7 @@ public struct JourneyEngine: ~Copyable {
         // Every event up to `asOf` is applied: a repeat window ending at `asOf` is over.
         repeatLoop.expire(before: after, journeyCount: catalog.journeys.count)
         if after > watermark { watermark = after }
-        detector.evaluate(through: watermark)
+        if judgesAlerts { detector.evaluate(through: watermark) }
     }
 
     /// Events waiting in the reorder buffer.
@@ -575,11 +582,13 @@ public struct JourneyEngine: ~Copyable {
         let key = StageDecisionKey(journey: journey, stageIndex: stage, minute: time.minuteIndex)
         changes.decisions[key, default: DecisionCounts()] += counts
         guard detector.settings.byPersona else {
-            detector.record(journey: journey, stage: stage, at: time, abandoned: abandoned)
+            if judgesAlerts { detector.record(journey: journey, stage: stage, at: time, abandoned: abandoned) }
             return
         }
         let name = personas.name(persona)
-        detector.record(journey: journey, stage: stage, at: time, abandoned: abandoned, persona: name)
+        if judgesAlerts {
+            detector.record(journey: journey, stage: stage, at: time, abandoned: abandoned, persona: name)
+        }
         var personaKey = key
         personaKey.persona = name
         changes.decisions[personaKey, default: DecisionCounts()] += counts

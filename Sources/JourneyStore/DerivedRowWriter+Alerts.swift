@@ -7,7 +7,7 @@ import PostgresClient
 /// listener hears of an alert exactly when its row becomes visible, and never of one that
 /// was rolled back.
 extension DerivedRowWriter {
-    /// Adds the decision counts to `cjm.stage_decisions`. Minutes after the newest one stored
+    /// Adds the decision counts to `cjm.stage_decisions_by_part` (this writer's `part`). Minutes after the newest one stored
     /// for their stage are COPYed straight into the table, in key order; the others (a live
     /// write's current minute, a replay continuing where the last ended) go through staging
     /// and one upsert. In a replay nearly all are new: the upsert took 0.7 s of a 1M-event
@@ -23,18 +23,19 @@ extension DerivedRowWriter {
         let newCount = rows.partition { row in
             newest[stage(of: row.key)].map { row.key.minute <= $0 } ?? false
         }
-        let upserted = try insertingNew(rows, newCount: newCount, into: "cjm.stage_decisions", copy: copyDecisions)
+        let upserted = try insertingNew(
+            rows, newCount: newCount, into: "cjm.stage_decisions_by_part", copy: copyDecisions)
         guard !upserted.isEmpty else { return }
         try copyDecisions(upserted, into: "pg_temp.stage_decisions")
         _ = try connection.execute(
             """
-            INSERT INTO cjm.stage_decisions AS d SELECT * FROM pg_temp.stage_decisions
-            ON CONFLICT (journey, stage_index, minute, persona) DO UPDATE SET
+            INSERT INTO cjm.stage_decisions_by_part AS d SELECT * FROM pg_temp.stage_decisions
+            ON CONFLICT (journey, stage_index, persona, minute, part) DO UPDATE SET
                 abandoned = d.abandoned + EXCLUDED.abandoned, advanced = d.advanced + EXCLUDED.advanced
             """)
     }
 
-    /// The newest minute in `cjm.stage_decisions` of each stage in `stages` (keys with minute
+    /// The newest minute in this writer's part of `cjm.stage_decisions` of each stage in `stages` (keys with minute
     /// 0), by one backward probe of the primary key per stage; stages without rows are absent.
     /// Exact within the batch's transaction: every writer holds the fence row
     /// (`cjm.engine_state`) while it writes.
@@ -42,14 +43,16 @@ extension DerivedRowWriter {
         let list = Array(stages)
         let result = try connection.execute(
             """
-            SELECT (SELECT max(d.minute) FROM cjm.stage_decisions d
-                    WHERE d.journey = p.journey AND d.stage_index = p.stage_index AND d.persona = p.persona)
+            SELECT (SELECT max(d.minute) FROM cjm.stage_decisions_by_part d
+                    WHERE d.journey = p.journey AND d.stage_index = p.stage_index AND d.persona = p.persona
+                      AND d.part = $4)
             FROM unnest($1::text[], $2::int[], $3::text[]) WITH ORDINALITY AS p(journey, stage_index, persona, n)
             ORDER BY p.n
             """,
             [
                 .text(SQLText.textArray(list.map { catalog.journeys[$0.journey].name })),
                 .text(SQLText.array(list.map { "\($0.stageIndex)" })), .text(SQLText.textArray(list.map(\.persona))),
+                .int(Int64(part)),
             ])
         var newest: [StageDecisionKey: Int64] = [:]
         for (row, stage) in list.enumerated() {
@@ -60,7 +63,7 @@ extension DerivedRowWriter {
         return newest
     }
 
-    /// COPYs decision rows into `table` (`cjm.stage_decisions` or its staging twin) in
+    /// COPYs decision rows into `table` (`cjm.stage_decisions_by_part` or its staging twin) in
     /// (journey, stage, minute) order.
     func copyDecisions(_ rows: ArraySlice<(key: StageDecisionKey, counts: DecisionCounts)>, into table: String) throws {
         let names = catalog.journeys.map(\.name)
@@ -80,6 +83,7 @@ extension DerivedRowWriter {
                 writer.appendInteger(counts.abandoned)
                 writer.appendInteger(counts.advanced)
                 writer.appendText(key.persona)
+                writer.appendInteger(part)
                 try writer.endRow()
             }
         }

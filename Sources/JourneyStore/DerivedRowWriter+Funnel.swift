@@ -27,11 +27,11 @@ extension DerivedRowWriter {
             }
             _ = try connection.execute(
                 """
-                INSERT INTO cjm.funnel_stats AS f
-                    (journey, stage_index, reached, customers, active, abandoned, expired, persona)
-                SELECT * FROM unnest($1::text[], $2::int[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[],
-                                     $8::text[])
-                ON CONFLICT (journey, stage_index, persona) DO UPDATE SET
+                INSERT INTO cjm.funnel_stats_by_part AS f
+                    (journey, stage_index, reached, customers, active, abandoned, expired, persona, part)
+                SELECT *, $9::smallint FROM unnest($1::text[], $2::int[], $3::int8[], $4::int8[], $5::int8[], $6::int8[],
+                                                   $7::int8[], $8::text[])
+                ON CONFLICT (journey, stage_index, persona, part) DO UPDATE SET
                     reached = f.reached + EXCLUDED.reached, customers = f.customers + EXCLUDED.customers,
                     active = f.active + EXCLUDED.active, abandoned = f.abandoned + EXCLUDED.abandoned,
                     expired = f.expired + EXCLUDED.expired
@@ -39,7 +39,7 @@ extension DerivedRowWriter {
                 [
                     .text(SQLText.textArray(journeys)), .text(SQLText.array(indexes)), .text(SQLText.array(reached)),
                     .text(SQLText.array(customers)), .text(SQLText.array(active)), .text(SQLText.array(abandoned)),
-                    .text(SQLText.array(expired)), .text(SQLText.textArray(personas)),
+                    .text(SQLText.array(expired)), .text(SQLText.textArray(personas)), .int(Int64(part)),
                 ])
         }
         let buckets = timeToNext.filter { $0.value != 0 }
@@ -58,14 +58,15 @@ extension DerivedRowWriter {
             }
             _ = try connection.execute(
                 """
-                INSERT INTO cjm.time_to_next AS t (journey, stage_index, bucket, instances, persona)
-                SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int8[], $5::text[])
-                ON CONFLICT (journey, stage_index, bucket, persona) DO UPDATE SET instances = t.instances + EXCLUDED.instances
+                INSERT INTO cjm.time_to_next_by_part AS t (journey, stage_index, bucket, instances, persona, part)
+                SELECT *, $6::smallint FROM unnest($1::text[], $2::int[], $3::int[], $4::int8[], $5::text[])
+                ON CONFLICT (journey, stage_index, bucket, persona, part) DO UPDATE SET
+                    instances = t.instances + EXCLUDED.instances
                 """,
                 [
                     .text(SQLText.textArray(journeys)), .text(SQLText.array(indexes)),
                     .text(SQLText.array(bucketNumbers)),
-                    .text(SQLText.array(counts)), .text(SQLText.textArray(personas)),
+                    .text(SQLText.array(counts)), .text(SQLText.textArray(personas)), .int(Int64(part)),
                 ])
         }
     }

@@ -101,6 +101,7 @@ extension DerivedRowWriter {
                 } else {
                     writer.appendNull()
                 }
+                writer.appendInt16(part)
                 try writer.endRow()
             }
         }
@@ -230,6 +231,7 @@ extension DerivedRowWriter {
                 writer.appendText(persona.customerID)
                 writer.appendText(persona.persona)
                 writer.appendTimestamp(microsecondsSinceEpoch: persona.setAt.microseconds)
+                writer.appendInt16(part)
                 try writer.endRow()
             }
         }
@@ -241,7 +243,7 @@ extension DerivedRowWriter {
     }
 
     /// Adds each touchpoint's activity, and its customers met there for the first time, to
-    /// `cjm.touchpoint_stats`.
+    /// `cjm.touchpoint_stats_by_part` (this writer's `part`).
     func writeTouchpoints(_ tallies: [TouchpointKey: TouchpointTally]) throws {
         guard !tallies.isEmpty else { return }
         try connection.copyIn("COPY pg_temp.stage_touchpoints FROM STDIN") { writer in
@@ -256,13 +258,14 @@ extension DerivedRowWriter {
                 writer.appendText(tally.revenue.description)
                 writer.appendInteger(tally.customers)
                 writer.appendText(key.persona)
+                writer.appendInteger(part)
                 try writer.endRow()
             }
         }
         _ = try connection.execute(
             """
-            INSERT INTO cjm.touchpoint_stats AS t SELECT * FROM pg_temp.stage_touchpoints
-            ON CONFLICT (journey, stage_index, touchpoint, persona) DO UPDATE SET
+            INSERT INTO cjm.touchpoint_stats_by_part AS t SELECT * FROM pg_temp.stage_touchpoints
+            ON CONFLICT (journey, stage_index, touchpoint, persona, part) DO UPDATE SET
                 events = t.events + EXCLUDED.events, sentiment_count = t.sentiment_count + EXCLUDED.sentiment_count,
                 sentiment_sum = t.sentiment_sum + EXCLUDED.sentiment_sum, revenue = t.revenue + EXCLUDED.revenue,
                 customers = t.customers + EXCLUDED.customers

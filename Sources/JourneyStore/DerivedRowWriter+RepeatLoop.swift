@@ -12,9 +12,9 @@ extension DerivedRowWriter {
         if !tallies.isEmpty {
             _ = try connection.execute(
                 """
-                INSERT INTO cjm.repeat_stats AS r (journey, persona, converted, returned, did_not_return)
-                SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[])
-                ON CONFLICT (journey, persona) DO UPDATE SET
+                INSERT INTO cjm.repeat_stats_by_part AS r (journey, persona, converted, returned, did_not_return, part)
+                SELECT *, $6::smallint FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[])
+                ON CONFLICT (journey, persona, part) DO UPDATE SET
                     converted = r.converted + EXCLUDED.converted, returned = r.returned + EXCLUDED.returned,
                     did_not_return = r.did_not_return + EXCLUDED.did_not_return
                 """,
@@ -23,37 +23,37 @@ extension DerivedRowWriter {
                     .text(SQLText.textArray(tallies.map(\.key.persona))),
                     .text(SQLText.array(tallies.map { "\($0.value.converted)" })),
                     .text(SQLText.array(tallies.map { "\($0.value.returned)" })),
-                    .text(SQLText.array(tallies.map { "\($0.value.didNotReturn)" })),
+                    .text(SQLText.array(tallies.map { "\($0.value.didNotReturn)" })), .int(Int64(part)),
                 ])
         }
         let buckets = changes.returnTimes.filter { $0.value != 0 }
         if !buckets.isEmpty {
             _ = try connection.execute(
                 """
-                INSERT INTO cjm.return_time AS t (journey, persona, bucket, instances)
-                SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int8[])
-                ON CONFLICT (journey, persona, bucket) DO UPDATE SET instances = t.instances + EXCLUDED.instances
+                INSERT INTO cjm.return_time_by_part AS t (journey, persona, bucket, instances, part)
+                SELECT *, $5::smallint FROM unnest($1::text[], $2::text[], $3::int[], $4::int8[])
+                ON CONFLICT (journey, persona, bucket, part) DO UPDATE SET instances = t.instances + EXCLUDED.instances
                 """,
                 [
                     .text(SQLText.textArray(buckets.map { name($0.key.journey) })),
                     .text(SQLText.textArray(buckets.map(\.key.persona))),
                     .text(SQLText.array(buckets.map { "\($0.key.bucket)" })),
-                    .text(SQLText.array(buckets.map { "\($0.value)" })),
+                    .text(SQLText.array(buckets.map { "\($0.value)" })), .int(Int64(part)),
                 ])
         }
         let triggers = changes.repeatTriggers.filter { $0.value != 0 }
         if !triggers.isEmpty {
             _ = try connection.execute(
                 """
-                INSERT INTO cjm.repeat_trigger_stats AS t (journey, event, touchpoint, returns)
-                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[])
-                ON CONFLICT (journey, event, touchpoint) DO UPDATE SET returns = t.returns + EXCLUDED.returns
+                INSERT INTO cjm.repeat_trigger_stats_by_part AS t (journey, event, touchpoint, returns, part)
+                SELECT *, $5::smallint FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[])
+                ON CONFLICT (journey, event, touchpoint, part) DO UPDATE SET returns = t.returns + EXCLUDED.returns
                 """,
                 [
                     .text(SQLText.textArray(triggers.map { name($0.key.journey) })),
                     .text(SQLText.textArray(triggers.map(\.key.event))),
                     .text(SQLText.textArray(triggers.map(\.key.touchpoint))),
-                    .text(SQLText.array(triggers.map { "\($0.value)" })),
+                    .text(SQLText.array(triggers.map { "\($0.value)" })), .int(Int64(part)),
                 ])
         }
         if !changes.repeatDecided.isEmpty {
@@ -72,8 +72,8 @@ extension DerivedRowWriter {
             let waiting = changes.repeatPending
             _ = try connection.execute(
                 """
-                INSERT INTO cjm.repeat_pending AS p (journey, customer_id, instance, exited_at, persona)
-                SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::text[])
+                INSERT INTO cjm.repeat_pending AS p (journey, customer_id, instance, exited_at, persona, part)
+                SELECT *, $6::smallint FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::text[])
                 ON CONFLICT (journey, customer_id) DO UPDATE SET
                     instance = EXCLUDED.instance, exited_at = EXCLUDED.exited_at, persona = EXCLUDED.persona
                 """,
@@ -82,7 +82,7 @@ extension DerivedRowWriter {
                     .text(SQLText.textArray(waiting.map(\.customerID))),
                     .text(SQLText.array(waiting.map { "\($0.instance)" })),
                     .text(SQLText.timestampArray(waiting.map(\.exitedAt))),
-                    .text(SQLText.textArray(waiting.map(\.persona))),
+                    .text(SQLText.textArray(waiting.map(\.persona))), .int(Int64(part)),
                 ])
         }
     }

@@ -18,12 +18,19 @@ final class DerivedRowWriter {
     /// ``JourneySink/WritePolicy/announcesAlerts``.
     let announcesAlerts: Bool
     let logger: Logger
+    /// The `part` column of every row written: the bus partition of a shard's sink, -1 for a
+    /// single daemon's (docs/scaling.md).
+    let part: Int16
 
-    init(connection: PostgresConnection, catalog: JourneyCatalog, announcesAlerts: Bool, logger: Logger) {
+    init(
+        connection: PostgresConnection, catalog: JourneyCatalog, announcesAlerts: Bool, logger: Logger,
+        part: Int16 = -1
+    ) {
         self.connection = connection
         self.catalog = catalog
         self.announcesAlerts = announcesAlerts
         self.logger = logger
+        self.part = part
     }
 
     /// Writes `changes`; returns the alert transitions among them (in the tables and, when
@@ -40,7 +47,8 @@ final class DerivedRowWriter {
             marks.append(("instances", .now))
             try writeMoments(changes.moments, newCount: changes.newMomentCount)
             marks.append(("moments", .now))
-            try queueForSealing(changes.instances)
+            // A shard never seals (see ``JourneySink/init``): nothing to queue.
+            if part < 0 { try queueForSealing(changes.instances) }
             marks.append(("queue", .now))
         }
         try writeTouchpoints(changes.touchpoints)

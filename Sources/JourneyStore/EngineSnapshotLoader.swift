@@ -9,12 +9,18 @@ enum EngineSnapshotLoader {
         var nextSequence: Int64
     }
 
-    static func load(catalog: JourneyCatalog, alerts: AlertSettings, from connection: PostgresConnection) throws
-        -> Loaded
-    {
+    /// `scope`: a partition's state is its customers' rows alone (`part`), its events those it
+    /// numbered (``SinkScope/ownsEvents(alias:)``), and no alerts (a shard judges none).
+    static func load(
+        catalog: JourneyCatalog, alerts: AlertSettings, from connection: PostgresConnection, scope: SinkScope = .whole
+    ) throws -> Loaded {
         var snapshot = EngineSnapshot()
+        let partition = scope.partition
+        let alertsColumn = partition == nil ? "alerts_evaluated_through" : "NULL::timestamptz"
+        // Of the rows per customer, those of the scope's partition (a single daemon's: all).
+        let ownRows = { (alias: String) in partition.map { " AND \(alias)part = \($0.index)" } ?? "" }
         let state = try connection.execute(
-            "SELECT watermark, max_event_time, pending_from, next_seq, alerts_evaluated_through FROM cjm.engine_state WHERE id = 1"
+            "SELECT watermark, max_event_time, pending_from, next_seq, \(alertsColumn) FROM \(scope.stateRow)"
         )
         guard state.rowCount == 1 else {
             throw StoreError(
@@ -28,8 +34,10 @@ enum EngineSnapshotLoader {
         let pendingFrom = try state.timestampMicroseconds(row: 0, column: 2)
         let nextSequence = try state.int64(row: 0, column: 3) ?? 1
         let evaluatedThrough = try state.timestampMicroseconds(row: 0, column: 4).map { EventTime(microseconds: $0) }
-        snapshot.alerts = try AlertStateLoader.load(
-            catalog: catalog, settings: alerts, evaluatedThrough: evaluatedThrough, from: connection)
+        if partition == nil {
+            snapshot.alerts = try AlertStateLoader.load(
+                catalog: catalog, settings: alerts, evaluatedThrough: evaluatedThrough, from: connection)
+        }
 
         let names = catalog.journeys.map(\.name)
         func journeyIndex(_ result: QueryResult, _ row: Int) -> Int? {
@@ -46,8 +54,8 @@ enum EngineSnapshotLoader {
                    string_agg(first_touches, '') FILTER (WHERE first_touches <> ''), persona,
                    string_agg(coalesce(persona_first_touches, first_touches), '')
                        FILTER (WHERE coalesce(persona_first_touches, first_touches) <> '')
-            FROM cjm.journey_instances
-            WHERE journey = ANY($1::text[]) GROUP BY 1, 2, persona ORDER BY 1, 2
+            FROM \(partition == nil ? "cjm.journey_instances" : "cjm.instance_rows")
+            WHERE journey = ANY($1::text[])\(ownRows("")) GROUP BY 1, 2, persona ORDER BY 1, 2
             """,
             [.text(SQLText.textArray(names))])
         snapshot.customerJourneys.reserveCapacity(histories.rowCount)
@@ -87,7 +95,8 @@ enum EngineSnapshotLoader {
             snapshot.customerJourneys.append(stored)
         }
 
-        let personas = try connection.execute("SELECT customer_id, persona, set_at FROM cjm.customer_personas")
+        let personas = try connection.execute(
+            "SELECT customer_id, persona, set_at FROM cjm.customer_personas WHERE true\(ownRows(""))")
         snapshot.customerPersonas.reserveCapacity(personas.rowCount)
         for row in 0..<personas.rowCount {
             snapshot.customerPersonas.append(
@@ -100,7 +109,7 @@ enum EngineSnapshotLoader {
         let waiting = try connection.execute(
             """
             SELECT journey, customer_id, instance, exited_at, persona FROM cjm.repeat_pending
-            WHERE journey = ANY($1::text[])
+            WHERE journey = ANY($1::text[])\(ownRows(""))
             """, [.text(SQLText.textArray(names))])
         snapshot.repeatPending.reserveCapacity(waiting.rowCount)
         for row in 0..<waiting.rowCount {
@@ -113,7 +122,8 @@ enum EngineSnapshotLoader {
                     persona: waiting.string(row: row, column: 4) ?? PersonaSettings.standardDefault))
         }
 
-        snapshot.openInstances = try loadOpenInstances(catalog: catalog, names: names, connection: connection)
+        snapshot.openInstances = try loadOpenInstances(
+            catalog: catalog, names: names, connection: connection, ownRows: ownRows(""))
 
         // Driven from the open abandoned instances, each looking up its moments by primary
         // key: the LATERAL subquery (kept one by OFFSET 0) fixes that order. As a plain join,
@@ -130,7 +140,7 @@ enum EngineSnapshotLoader {
                 WHERE m.journey = i.journey AND m.customer_id = i.customer_id AND m.instance = i.instance
                   AND m.reason = 'inactive' AND m.recovered_at IS NULL
                 OFFSET 0) m
-            WHERE i.exited_at IS NULL AND i.status = 'abandoned' AND i.journey = ANY($1::text[])
+            WHERE i.exited_at IS NULL AND i.status = 'abandoned' AND i.journey = ANY($1::text[])\(ownRows("i."))
             """, [.text(SQLText.textArray(names))])
         for row in 0..<moments.rowCount {
             guard let j = journeyIndex(moments, row) else { continue }
@@ -156,9 +166,10 @@ enum EngineSnapshotLoader {
             let pending = try connection.execute(
                 """
                 SELECT \(StoredEventRow.columns) FROM cjm.event_rows
-                WHERE ts >= $1 AND seq < coalesce((SELECT min(first_seq) FROM cjm.batch_journal), 9223372036854775807)
+                WHERE ts >= $1 AND \(scope.ownsEvents())
+                  AND seq < coalesce((SELECT min(first_seq) FROM cjm.batch_journal WHERE part = $2), 9223372036854775807)
                 ORDER BY seq
-                """, [.timestamp(microsecondsSinceEpoch: pendingFrom)])
+                """, [.timestamp(microsecondsSinceEpoch: pendingFrom), .int(Int64(scope.part))])
             for row in 0..<pending.rowCount {
                 snapshot.pendingEvents.append(try StoredEventRow.decode(pending, row: row))
             }
@@ -167,7 +178,7 @@ enum EngineSnapshotLoader {
     }
 
     private static func loadOpenInstances(
-        catalog: JourneyCatalog, names: [String], connection: PostgresConnection
+        catalog: JourneyCatalog, names: [String], connection: PostgresConnection, ownRows: String
     ) throws -> [InstanceRecord] {
         let rows = try connection.execute(
             """
@@ -178,7 +189,7 @@ enum EngineSnapshotLoader {
                    array_to_string(stage_events, ','), array_to_string(stage_sentiment_count, ','),
                    array_to_string(stage_sentiment_sum, ','), array_to_string(stage_revenue, ','), persona
             FROM cjm.instance_rows
-            WHERE exited_at IS NULL AND journey = ANY($1::text[])
+            WHERE exited_at IS NULL AND journey = ANY($1::text[])\(ownRows)
             ORDER BY journey, customer_id, instance
             """, [.text(SQLText.textArray(names))])
         var records: [InstanceRecord] = []

@@ -22,6 +22,10 @@ public struct IngestBatch: Sendable {
     /// Identifies the batch across retries: committed with it (`cjm.engine_state`), so that
     /// after a connection lost during COMMIT the batch is known to be committed or not.
     public var token: Int64? = nil
+    /// A shard's batch: the stream sequence of its partition's last message. Committed with
+    /// the batch (`cjm.partition_state`) on condition that the partition still stands where
+    /// this sink last committed it; see ``PartitionMoved``.
+    public var streamSequence: Int64? = nil
     public init() {}
 
     public var isEmpty: Bool { events.isEmpty && rejections.isEmpty && checkpoints.isEmpty && forgottenFiles.isEmpty }

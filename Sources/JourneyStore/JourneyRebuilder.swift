@@ -70,12 +70,17 @@ public enum JourneyRebuilder {
             try connection.executeScript(
                 """
                 TRUNCATE cjm.instance_rows, cjm.moment_rows, cjm.seal_queue, cjm.sealed_instances, cjm.sealed_moments,
-                         cjm.touchpoint_stats,
-                         cjm.alerts, cjm.stage_decisions, cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal,
-                         cjm.customer_personas, cjm.repeat_stats, cjm.return_time, cjm.repeat_trigger_stats,
-                         cjm.repeat_pending;
+                         cjm.touchpoint_stats_by_part,
+                         cjm.alerts, cjm.stage_decisions_by_part, cjm.funnel_stats_by_part, cjm.time_to_next_by_part, cjm.batch_journal,
+                         cjm.customer_personas, cjm.repeat_stats_by_part, cjm.return_time_by_part, cjm.repeat_trigger_stats_by_part,
+                         cjm.repeat_pending, cjm.partition_state;
+                UPDATE cjm.alert_judge_state SET evaluated_through = NULL, updated_at = now();
+                -- Shards' events are numbered per partition (docs/scaling.md): what this
+                -- database's single daemon numbers next comes after all of them.
                 UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL,
-                       alerts_evaluated_through = NULL, updated_at = now() WHERE id = 1;
+                       alerts_evaluated_through = NULL, updated_at = now(),
+                       next_seq = greatest(next_seq, (SELECT coalesce(max(seq), 0) + 1 FROM cjm.event_rows))
+                WHERE id = 1;
                 CREATE TEMP TABLE IF NOT EXISTS rebuild_stages (event_key bytea, ts timestamptz, stage_ids bytea)
                     ON COMMIT DROP;
                 DECLARE rebuild_events NO SCROLL CURSOR FOR

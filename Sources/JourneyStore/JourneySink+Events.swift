@@ -69,11 +69,12 @@ extension JourneySink {
             to = max(to, stored.event.time.microseconds)
         }
         guard first <= last else { return }
+        // A shard's range holds other partitions' numbers too: it merges its own events only.
         _ = try connection.execute(
-            "SELECT cjm.merge_customer_traits($1, $2, $3, $4)",
+            "SELECT cjm.merge_customer_traits($1, $2, $3, $4, $5)",
             [
                 .int(first), .int(last), .timestamp(microsecondsSinceEpoch: from),
-                .timestamp(microsecondsSinceEpoch: to),
+                .timestamp(microsecondsSinceEpoch: to), .int(Int64(scope.part)),
             ])
     }
 
@@ -103,7 +104,7 @@ extension JourneySink {
         let firstSequence = nextSequence
         let fresh = unique.enumerated().map { (offset, accepted) in
             StoredEvent(
-                event: accepted.event, sequence: firstSequence + Int64(offset),
+                event: accepted.event, sequence: firstSequence + Int64(offset) * scope.sequenceStride,
                 stages: catalog.stageMap(for: accepted.event), source: accepted.source)
         }
         ingestEvents(fresh, outcome: &outcome)
@@ -164,7 +165,7 @@ extension JourneySink {
                 }
                 let e = accepted.event
                 let sequence = nextSequence
-                nextSequence += 1
+                nextSequence += scope.sequenceStride
                 let stages = matched?[index] ?? catalog.stageMap(for: e)
                 fresh.append(StoredEvent(event: e, sequence: sequence, stages: stages, source: accepted.source))
                 writer.appendTimestamp(microsecondsSinceEpoch: e.time.microseconds)

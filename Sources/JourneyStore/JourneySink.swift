@@ -17,6 +17,10 @@ import PostgresClient
 public final class JourneySink {
     public let configuration: CJMConfiguration
     public let catalog: JourneyCatalog
+    /// Which rows this sink keeps: the whole database's, a partition's, or none.
+    public let scope: SinkScope
+    /// A shard's: the partition's last stream sequence committed (`cjm.partition_state`).
+    public private(set) var committedStreamSequence: Int64 = 0
     let connection: PostgresConnection
     /// The journey state; replaced by a restored one after a failed transaction.
     var engine: JourneyEngine
@@ -73,9 +77,16 @@ public final class JourneySink {
     /// Connects the sink to a migrated database and restores the engine from it.
     public init(
         configuration: CJMConfiguration, connection: PostgresConnection, logger: Logger,
-        policy: WritePolicy = WritePolicy()
+        policy: WritePolicy = WritePolicy(), scope: SinkScope = .whole
     ) throws {
         self.configuration = configuration
+        self.scope = scope
+        var policy = policy
+        if scope.partition != nil {
+            // Sealed chunks mix the customers of a journey; a partition's restore reads its
+            // own rows (docs/scaling.md: shards keep closed instances as rows).
+            policy.sealAfterClosedInstances = .max
+        }
         self.schedule = DerivedWriteSchedule(policy: policy)
         self.catalog = JourneyCatalog(journeys: configuration.journeys)
         self.connection = connection
@@ -83,21 +94,27 @@ public final class JourneySink {
         self.retention = RetentionKeeper(settings: configuration.retention)
         self.sourceRows = SourceRowWriter(connection: connection)
         self.derivedRows = DerivedRowWriter(
-            connection: connection, catalog: catalog, announcesAlerts: policy.announcesAlerts, logger: logger)
+            connection: connection, catalog: catalog, announcesAlerts: policy.announcesAlerts, logger: logger,
+            part: scope.part)
         try Self.prepareStaging(connection)
+        committedStreamSequence = try Self.claimScope(scope, on: connection)
         self.stageCodes = try StageCodes(registering: catalog, on: connection)
         self.closedInstanceRows = Int(
             try connection.execute("SELECT count(*) FROM cjm.seal_queue").int64(row: 0, column: 0) ?? 0)
         // Read before the state: should another process commit while it loads, the next
         // batch finds a newer count and restores again.
-        self.fence = WriterFence(seen: try Self.committedBatches(connection))
-        let loaded = try EngineSnapshotLoader.load(catalog: catalog, alerts: configuration.alerts, from: connection)
+        self.fence = WriterFence(seen: try Self.committedBatches(connection, scope: scope))
+        let loaded =
+            scope.keepsJourneys
+            ? try EngineSnapshotLoader.load(
+                catalog: catalog, alerts: configuration.alerts, from: connection, scope: scope)
+            : EngineSnapshotLoader.Loaded(snapshot: EngineSnapshot(), nextSequence: 1)
         self.engine = JourneyEngine(
             catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
             alerts: configuration.alerts, defaultPersona: configuration.personas.defaultPersona,
-            restoring: loaded.snapshot)
+            restoring: loaded.snapshot, judgesAlerts: scope.partition == nil)
         self.nextSequence = loaded.nextSequence
-        try applyJournal()
+        if scope.keepsJourneys { try applyJournal() }
         if !loaded.snapshot.pendingEvents.isEmpty || !loaded.snapshot.openInstances.isEmpty {
             logger.info(
                 "restored journey state",
@@ -136,6 +153,7 @@ public final class JourneySink {
                 outcome = try connection.transaction { try write(batch, rule: rule) }
             }
             fence.committed()
+            if let sequence = batch.streamSequence { committedStreamSequence = sequence }
             if policy.announcesAlerts { derivedRows.logAlerts(outcome.alertTransitions) }
             return outcome
         } catch {
@@ -151,12 +169,17 @@ public final class JourneySink {
 
     /// Replaces the engine with one restored from the database (snapshot and journal).
     private func restoreEngine() throws {
-        fence.restored(seen: try Self.committedBatches(connection))
-        let loaded = try EngineSnapshotLoader.load(catalog: catalog, alerts: configuration.alerts, from: connection)
+        guard scope.keepsJourneys else { return }
+        fence.restored(seen: try Self.committedBatches(connection, scope: scope))
+        if scope.partition != nil {
+            committedStreamSequence = try Self.streamSequence(of: scope, on: connection)
+        }
+        let loaded = try EngineSnapshotLoader.load(
+            catalog: catalog, alerts: configuration.alerts, from: connection, scope: scope)
         engine = JourneyEngine(
             catalog: catalog, allowedLateness: configuration.ingest.allowedLateness,
             alerts: configuration.alerts, defaultPersona: configuration.personas.defaultPersona,
-            restoring: loaded.snapshot)
+            restoring: loaded.snapshot, judgesAlerts: scope.partition == nil)
         nextSequence = loaded.nextSequence
         try applyJournal()
     }
@@ -174,6 +197,7 @@ public final class JourneySink {
     // MARK: The transaction
 
     private func write(_ batch: IngestBatch, rule: WatermarkRule) throws -> BatchOutcome {
+        guard scope.keepsJourneys else { return try writeDeadLettersOnly(batch) }
         try claimBatch()
         var outcome = BatchOutcome()
         var batch = batch
@@ -218,7 +242,7 @@ public final class JourneySink {
             let started = ContinuousClock.now
             try writeDerived(outcome: &outcome)
             try saveEngineState(batchToken: batch.token)
-            if journalHadRows { _ = try connection.execute("DELETE FROM cjm.batch_journal") }
+            if journalHadRows { try emptyJournal() }
             if policy.derivedWriteInterval > 0 || policy.liveDerivedWriteSpacing != nil {
                 logger.debug(
                     "derived rows written with the batch",
@@ -228,6 +252,28 @@ public final class JourneySink {
             schedule.wroteDerivedRows(rule: rule)
         } else {
             try journal(firstSequence: firstSequence, batchToken: batch.token)
+        }
+        if let sequence = batch.streamSequence {
+            _ = try connection.execute(
+                "UPDATE cjm.partition_state SET stream_sequence = $1 WHERE \(scope.stateKey)", [.int(sequence)])
+        }
+        return outcome
+    }
+
+    /// A gateway's batch: dead letters and file positions (its events went to the bus).
+    private func writeDeadLettersOnly(_ batch: IngestBatch) throws -> BatchOutcome {
+        guard batch.events.isEmpty else {
+            throw StoreError(
+                message: "a gateway's sink was handed \(batch.events.count) events to store",
+                hint: "every event source of a gateway forwards to the bus (forward_to); this is a bug in cjmd")
+        }
+        var outcome = BatchOutcome()
+        try partitions.ensure(.rejectedEvents, covering: batch.rejections.lazy.map(\.receivedAt), on: connection)
+        outcome.rejected = try sourceRows.storeRejections(batch.rejections)
+        try sourceRows.writeCheckpoints(batch.checkpoints, forgetting: batch.forgottenFiles)
+        if let token = batch.token {
+            _ = try connection.execute(
+                "UPDATE cjm.engine_state SET last_batch_token = $1 WHERE id = 1", [.int(token)])
         }
         return outcome
     }
@@ -266,7 +312,7 @@ public final class JourneySink {
                 try claimBatch()
                 try writeDerived(outcome: &outcome)
                 try saveEngineState()
-                _ = try connection.execute("DELETE FROM cjm.batch_journal")
+                try emptyJournal()
             }
             fence.committed()
             schedule.wroteDerivedRows(rule: nil)
@@ -287,9 +333,25 @@ public final class JourneySink {
     /// So two writers on one database (a replay into a running daemon's database, say) stay
     /// correct, each batch applied to the state all earlier ones left; each restore costs
     /// time, which is why one writer per database is the way to run.
+    ///
+    /// A shard's claim is also conditional on its partition's stream sequence: should it have
+    /// moved since this sink last committed (another daemon took the partition over while this
+    /// one's session was gone), the claim throws ``PartitionMoved`` and nothing is written.
     private func claimBatch() throws {
-        let claimed = try connection.execute(
-            "UPDATE cjm.engine_state SET commits = commits + 1 WHERE id = 1 RETURNING commits")
+        let claimed: QueryResult
+        if scope.partition != nil {
+            claimed = try connection.execute(
+                """
+                UPDATE cjm.partition_state SET commits = commits + 1
+                WHERE \(scope.stateKey) AND stream_sequence = $1 RETURNING commits
+                """, [.int(committedStreamSequence)])
+            guard claimed.rowCount == 1 else {
+                throw PartitionMoved(partition: scope.partition!, expected: committedStreamSequence)
+            }
+        } else {
+            claimed = try connection.execute(
+                "UPDATE cjm.engine_state SET commits = commits + 1 WHERE id = 1 RETURNING commits")
+        }
         let claim = fence.claimed(try claimed.int64(row: 0, column: 0) ?? 0)
         guard claim.otherWriterCommitted else { return }
         if claim.report {
@@ -305,22 +367,33 @@ public final class JourneySink {
     }
 
     /// The database's count of batch transactions (`cjm.engine_state.commits`).
-    private static func committedBatches(_ connection: PostgresConnection) throws -> Int64 {
-        try connection.execute("SELECT commits FROM cjm.engine_state WHERE id = 1").int64(row: 0, column: 0) ?? 0
+    private static func committedBatches(_ connection: PostgresConnection, scope: SinkScope) throws -> Int64 {
+        try connection.execute("SELECT commits FROM \(scope.stateRow)").int64(row: 0, column: 0) ?? 0
+    }
+
+    /// The stream sequence the partition of `scope` has committed.
+    private static func streamSequence(of scope: SinkScope, on connection: PostgresConnection) throws -> Int64 {
+        try connection.execute("SELECT stream_sequence FROM \(scope.stateRow)").int64(row: 0, column: 0) ?? 0
+    }
+
+    /// Empties this sink's rows of `cjm.batch_journal`.
+    private func emptyJournal() throws {
+        _ = try connection.execute("DELETE FROM cjm.batch_journal WHERE part = $1", [.int(Int64(scope.part))])
     }
 
     /// Records a batch whose derived rows wait (see ``WritePolicy/derivedWriteInterval``).
     private func journal(firstSequence: Int64, batchToken: Int64?) throws {
         _ = try connection.execute(
             """
-            WITH j AS (INSERT INTO cjm.batch_journal (first_seq, end_seq, watermark) VALUES ($1, $2, $3))
-            UPDATE cjm.engine_state SET next_seq = $2, last_batch_token = $4, updated_at = now() WHERE id = 1
+            WITH j AS (INSERT INTO cjm.batch_journal (first_seq, end_seq, watermark, part) VALUES ($1, $2, $3, $5))
+            UPDATE \(scope.stateTable) SET next_seq = $2, last_batch_token = $4, updated_at = now()
+            WHERE \(scope.stateKey)
             """,
             [
                 .int(firstSequence), .int(nextSequence),
                 engine.watermark > .distantPast
                     ? .timestamp(microsecondsSinceEpoch: engine.watermark.microseconds) : nil,
-                batchToken.map { .int($0) },
+                batchToken.map { .int($0) }, .int(Int64(scope.part)),
             ])
         schedule.journaled()
     }
@@ -332,13 +405,17 @@ public final class JourneySink {
     private func applyJournal() throws {
         schedule.restored(journaledBatches: 0, journaledEvents: 0)
         let batches = try connection.execute(
-            "SELECT first_seq, end_seq, watermark FROM cjm.batch_journal ORDER BY id")
+            "SELECT first_seq, end_seq, watermark FROM cjm.batch_journal WHERE part = $1 ORDER BY id",
+            [.int(Int64(scope.part))])
         guard batches.rowCount > 0 else { return }
         schedule.restored(journaledBatches: batches.rowCount, journaledEvents: 0)
         let from = try batches.int64(row: 0, column: 0) ?? 0
         let through = try batches.int64(row: batches.rowCount - 1, column: 1) ?? 0
         let events = try connection.execute(
-            "SELECT \(StoredEventRow.columns) FROM cjm.event_rows WHERE seq >= $1 AND seq < $2 ORDER BY seq",
+            """
+            SELECT \(StoredEventRow.columns) FROM cjm.event_rows
+            WHERE seq >= $1 AND seq < $2 AND \(scope.ownsEvents()) ORDER BY seq
+            """,
             [.int(from), .int(through)])
         var next = 0
         for row in 0..<batches.rowCount {
@@ -441,28 +518,28 @@ public final class JourneySink {
     }
 
     private func saveEngineState(batchToken: Int64? = nil) throws {
+        func time(_ value: EventTime?) -> PostgresValue? {
+            value.flatMap { $0 > .distantPast ? .timestamp(microsecondsSinceEpoch: $0.microseconds) : nil }
+        }
+        // A shard's engine judges no alerts (see ``JourneyEngine/judgesAlerts``).
+        let alertsColumn = scope.partition == nil ? "alerts_evaluated_through = $6," : ""
         _ = try connection.execute(
             """
-            UPDATE cjm.engine_state SET watermark = $1, max_event_time = $2, pending_from = $3, next_seq = $4,
-                   alerts_evaluated_through = $5, last_batch_token = coalesce($6, last_batch_token), updated_at = now() WHERE id = 1
+            UPDATE \(scope.stateTable) SET watermark = $1, max_event_time = $2, pending_from = $3, next_seq = $4,
+                   last_batch_token = coalesce($5, last_batch_token), \(alertsColumn) updated_at = now()
+            WHERE \(scope.stateKey)
             """,
             [
-                engine.watermark > .distantPast
-                    ? .timestamp(microsecondsSinceEpoch: engine.watermark.microseconds) : nil,
-                engine.maxEventTime > .distantPast
-                    ? .timestamp(microsecondsSinceEpoch: engine.maxEventTime.microseconds) : nil,
-                engine.pendingFrom.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) },
-                .int(nextSequence),
-                engine.alertsEvaluatedThrough.map { .timestamp(microsecondsSinceEpoch: $0.microseconds) },
+                time(engine.watermark), time(engine.maxEventTime), time(engine.pendingFrom), .int(nextSequence),
                 batchToken.map { .int($0) },
-            ])
+            ] + (scope.partition == nil ? [time(engine.alertsEvaluatedThrough)] : []))
     }
 
     /// Whether the batch with `token` is the last one committed: asked after a connection was
     /// lost during a commit, whose outcome the client cannot know.
     public func isLastCommitted(batchToken token: Int64) throws -> Bool {
         let result = try connection.execute(
-            "SELECT last_batch_token = $1 FROM cjm.engine_state WHERE id = 1", [.int(token)])
+            "SELECT last_batch_token = $1 FROM \(scope.stateRow)", [.int(token)])
         return result.string(row: 0, column: 0) == "t"
     }
 
@@ -475,8 +552,8 @@ public final class JourneySink {
             CREATE TEMP TABLE IF NOT EXISTS stage_moments (LIKE cjm.moment_rows INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE IF NOT EXISTS closing_instances (LIKE cjm.instance_rows) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE IF NOT EXISTS closing_moments (LIKE cjm.moment_rows) ON COMMIT DELETE ROWS;
-            CREATE TEMP TABLE IF NOT EXISTS stage_touchpoints (LIKE cjm.touchpoint_stats) ON COMMIT DELETE ROWS;
-            CREATE TEMP TABLE IF NOT EXISTS stage_decisions (LIKE cjm.stage_decisions) ON COMMIT DELETE ROWS;
+            CREATE TEMP TABLE IF NOT EXISTS stage_touchpoints (LIKE cjm.touchpoint_stats_by_part) ON COMMIT DELETE ROWS;
+            CREATE TEMP TABLE IF NOT EXISTS stage_decisions (LIKE cjm.stage_decisions_by_part) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE IF NOT EXISTS stage_personas (LIKE cjm.customer_personas) ON COMMIT DELETE ROWS;
             """)
     }
@@ -513,6 +590,8 @@ extension JourneySink {
     @discardableResult
     public func maintainRetention(now: EventTime) -> RetentionRun {
         // While batches wait in the journal, their events are what a restart applies again.
+        // Of the shards, partition 0's runs it (docs/scaling.md); a gateway leaves it to them.
+        guard scope == .whole || scope.partition?.index == 0 else { return RetentionRun() }
         guard !schedule.journalHasRows, retention.isDue(watermark: engine.watermark, now: now) else {
             return RetentionRun()
         }
@@ -570,5 +649,76 @@ public struct RetentionRun: Sendable, Equatable {
     public init(eventDays: Int = 0, rejectedDays: Int = 0) {
         self.eventDays = eventDays
         self.rejectedDays = rejectedDays
+    }
+}
+
+// MARK: Shards
+
+/// The partition a shard's sink writes moved since the sink last committed it: another
+/// daemon took it over (this one's database session was gone long enough for the standby to
+/// take the partition's lock). Nothing of the batch was written; the shard gives the
+/// partition up and waits for its lock again.
+public struct PartitionMoved: Error, CustomStringConvertible, Sendable {
+    public var partition: BusPartition
+    /// The stream sequence this sink had committed.
+    public var expected: Int64
+
+    public var description: String {
+        "partition \(partition.index) moved past stream sequence \(expected) under another daemon; "
+            + "this one gives it up and waits for its lock again"
+    }
+}
+
+extension JourneySink {
+    /// Checks that the database may be written in `scope` and, for a partition, makes its row
+    /// in `cjm.partition_state`; returns the partition's committed stream sequence (0 else).
+    /// A database is written either by one daemon or by shards (docs/scaling.md).
+    static func claimScope(_ scope: SinkScope, on connection: PostgresConnection) throws -> Int64 {
+        switch scope {
+        case .deadLettersOnly:
+            return 0
+        case .whole:
+            let shards =
+                try connection.execute("SELECT count(*) FROM cjm.partition_state").int64(row: 0, column: 0) ?? 0
+            guard shards == 0 else {
+                throw StoreError(
+                    message: "this database is written by shards: cjm.partition_state holds \(shards) partitions",
+                    hint:
+                        "point this command at a database of its own, or run cjmd as a shard (a jetstream source with owned_partitions; docs/scaling.md); `cjmd rebuild` makes the database a single daemon's again"
+                )
+            }
+            return 0
+        case .partition(let partition):
+            let stored =
+                try connection.execute("SELECT next_seq FROM cjm.engine_state WHERE id = 1")
+                .int64(row: 0, column: 0) ?? 1
+            guard stored <= 1 else {
+                throw StoreError(
+                    message: "this database holds events a single daemon stored (cjmd run or replay)",
+                    hint: "shards write a database of their own: point the shards' database.url at an empty one")
+            }
+            _ = try connection.execute(
+                """
+                INSERT INTO cjm.partition_state (part, partitions, next_seq) VALUES ($1, $2, $3)
+                ON CONFLICT (part) DO NOTHING
+                """,
+                [
+                    .int(Int64(partition.index)), .int(Int64(partition.count)),
+                    .int(Int64(BusPartition.maximumCount + partition.index)),
+                ])
+            let counts = try connection.execute("SELECT DISTINCT partitions FROM cjm.partition_state ORDER BY 1")
+            for row in 0..<counts.rowCount {
+                let count = try counts.int64(row: row, column: 0) ?? 0
+                guard count == partition.count else {
+                    throw StoreError(
+                        message:
+                            "the bus had \(count) partitions when this database was first written; the configuration says \(partition.count)",
+                        hint:
+                            "partitions is fixed for the life of the data (a customer's partition depends on it): set it back to \(count)"
+                    )
+                }
+            }
+            return try streamSequence(of: scope, on: connection)
+        }
     }
 }

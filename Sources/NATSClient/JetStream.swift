@@ -102,15 +102,30 @@ public final class JetStream: @unchecked Sendable {
     /// when missing: what is not acknowledged within `ackWaitSeconds` is delivered again.
     /// Created apart from the subscription, so that closing the subscription leaves it (and
     /// its position) to the next daemon.
-    public func pullConsumer(stream: String, subject: String, durable: String, ackWaitSeconds: Int64 = 30)
-        throws(NATSError) -> JetStreamPullConsumer
-    {
+    ///
+    /// `startingAfter`: the consumer is made anew (an existing one of that name deleted) to
+    /// deliver from the message after that stream sequence, and an acknowledgement covers
+    /// every message before it too (`AckAll`): a shard's position is the one it committed,
+    /// whatever the old consumer had acknowledged, and it acknowledges a batch at once.
+    public func pullConsumer(
+        stream: String, subject: String, durable: String, ackWaitSeconds: Int64 = 30, startingAfter: UInt64? = nil,
+        maxAckPending: Int64 = 1000
+    ) throws(NATSError) -> JetStreamPullConsumer {
         var existing: UnsafeMutablePointer<jsConsumerInfo>?
         var code = jsErrCode(0)
-        let lookup = js_GetConsumerInfo(&existing, handle, stream, durable, nil, &code)
+        var lookup = js_GetConsumerInfo(&existing, handle, stream, durable, nil, &code)
         if lookup == NATS_OK {
             jsConsumerInfo_Destroy(existing)
-        } else if lookup == NATS_NOT_FOUND {
+            if startingAfter != nil {
+                let deleted = js_DeleteConsumer(handle, stream, durable, nil, &code)
+                if deleted != NATS_NOT_FOUND {
+                    try NATSError.check(
+                        deleted, "deleting consumer \(durable) of stream \(stream)", jetStreamCode: code)
+                }
+                lookup = NATS_NOT_FOUND
+            }
+        }
+        if lookup == NATS_NOT_FOUND {
             var config = jsConsumerConfig()
             try NATSError.check(jsConsumerConfig_Init(&config), "initialising a consumer configuration")
             var created: UnsafeMutablePointer<jsConsumerInfo>?
@@ -118,9 +133,16 @@ public final class JetStream: @unchecked Sendable {
                 subject.withCString { filter in
                     config.Durable = durableName
                     config.FilterSubject = filter
-                    config.AckPolicy = js_AckExplicit
                     config.AckWait = ackWaitSeconds * 1_000_000_000
-                    config.DeliverPolicy = js_DeliverAll
+                    config.MaxAckPending = maxAckPending
+                    if let after = startingAfter {
+                        config.AckPolicy = js_AckAll
+                        config.DeliverPolicy = js_DeliverByStartSequence
+                        config.OptStartSeq = after + 1
+                    } else {
+                        config.AckPolicy = js_AckExplicit
+                        config.DeliverPolicy = js_DeliverAll
+                    }
                     return js_AddConsumer(&created, handle, stream, &config, nil, &code)
                 }
             }

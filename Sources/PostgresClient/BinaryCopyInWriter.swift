@@ -31,6 +31,8 @@ public struct BinaryCopyInWriter: ~Copyable {
     public mutating func appendInt64(_ value: Int64) { encoder.appendInt64(value) }
     /// Appends an `int4` value.
     public mutating func appendInt32(_ value: Int32) { encoder.appendInt32(value) }
+    /// Appends an `int2` value.
+    public mutating func appendInt16(_ value: Int16) { encoder.appendInt16(value) }
     /// Appends a `float8` value, or `NULL` for `nil`.
     public mutating func appendDouble(_ value: Double?) { encoder.appendDouble(value) }
     /// Appends a `timestamptz` value given in microseconds since 1970.

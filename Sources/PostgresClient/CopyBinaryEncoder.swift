@@ -110,6 +110,13 @@ public struct CopyBinaryEncoder: Sendable {
         appendBigEndian(value)
     }
 
+    /// Appends an `int2` value.
+    public mutating func appendInt16(_ value: Int16) {
+        startField()
+        appendBigEndian(Int32(2))
+        appendBigEndian(value)
+    }
+
     /// Appends an `int4` value.
     public mutating func appendInt32(_ value: Int32) {
         startField()

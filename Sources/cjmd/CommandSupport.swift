@@ -1,6 +1,7 @@
 import ArgumentParser
 import DaemonSettings
 import Foundation
+import Ingest
 import JourneyConfig
 import JourneyCore
 import JourneyStore
@@ -32,15 +33,17 @@ enum CommandSupport {
         }
     }
 
-    /// Exits 78 when the configuration asks `cjmd run` for what this version does not do:
-    /// processing partitions of a jetstream bus (a shard; gateways are in).
+    /// Exits 78 when the configuration asks `cjmd run` for what cannot be: a shard (a jetstream
+    /// source owning partitions) with a source that processes its events itself. A shard's
+    /// database is written by shards only (docs/scaling.md); its other sources forward to the bus.
     static func refuseWhatRunCannotDo(_ configuration: CJMConfiguration, path: String) throws {
-        for source in configuration.sources {
-            guard case .jetstream(let bus) = source.kind, !bus.ownedPartitions.partitions(of: bus.partitions).isEmpty
-            else { continue }
+        guard let shard = ShardWorkers.ownedPartitions(configuration).first else { return }
+        for source in configuration.sources where source.forwardTo == nil {
+            if case .jetstream = source.kind { continue }
             printError(
-                "cjmd: \(path): source \"\(source.name)\": this version of cjmd publishes to a jetstream bus "
-                    + "(forward_to) but does not process its partitions yet; set owned_partitions: none")
+                "cjmd: \(path): source \"\(source.name)\" processes its events here, but this daemon is a shard "
+                    + "(source \"\(shard.source)\" owns partitions), whose database shards write alone; "
+                    + "add forward_to: \(shard.source) to the source, or set owned_partitions: none")
             throw ExitStatus.configuration
         }
     }

@@ -174,3 +174,28 @@ struct ReloadService: Service {
         }
     }
 }
+
+/// A shard's partitions and alert judge (docs/scaling.md): started with the daemon; at
+/// shutdown each partition finishes its batch (committed, acknowledged) and gives its lock up.
+struct ShardService: Service {
+    let workers: ShardWorkers
+    let drainTimeout: Double
+    let logger: Logger
+
+    func run() async throws {
+        workers.start()
+        try? await gracefulShutdown()
+        workers.stop()
+        let limit = drainTimeout + 10
+        let stopped = await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: workers.wait(seconds: limit)) }
+        }
+        if !stopped {
+            logger.warning(
+                "partitions still committing after \(Int(limit)) s; stopping without them",
+                metadata: [
+                    "hint": "what they did not commit is not acknowledged on the bus: the next owner processes it"
+                ])
+        }
+    }
+}

@@ -172,6 +172,14 @@ struct RunCommand: AsyncParsableCommand {
         // Shutdown runs in reverse order: STOPPING=1 first, then sources stop and hand over,
         // then the pipeline drains; metrics stay up until the end.
         services.insert(.init(service: pipeline), at: 0)
+        if let shards = ShardWorkers(
+            configuration: configuration, connect: { try PostgresConnection(conninfo: configuration.database.url) },
+            clock: CommandSupport.now, logger: logger, observer: observer,
+            onAlertTransitions: { [webhook] transitions in transitions.forEach { webhook?.send($0) } })
+        {
+            services.insert(
+                .init(service: ShardService(workers: shards, drainTimeout: drainTimeout, logger: logger)), at: 0)
+        }
         // The webhook stops last: transitions of the final commits still go out.
         if let webhook { services.insert(.init(service: webhook), at: 0) }
         if let watchdog {

@@ -17,12 +17,14 @@ final class DaemonHarness: @unchecked Sendable {
     /// - Parameters:
     ///   - extraSourcesYAML: more entries of `sources:` (indented by 2 spaces).
     ///   - unixSourceExtraYAML: one more key of the Unix source (e.g. `forward_to: bus`).
+    ///   - tcpSourceExtraYAML: one more key of the TCP source.
     ///   - tcpListen: the TCP source's `listen` as written (default `127.0.0.1:<tcpPort>`).
     ///   - routeDatabase: the daemon's database URL for the test database's name (default:
     ///     the test cluster directly); queries of the harness always go directly.
     init(
         journeyYAML: String, ingestYAML: String = "", sourceNames: (unix: String, tcp: String)? = nil,
-        extraSourcesYAML: String = "", unixSourceExtraYAML: String = "", tcpListen: ((Int) -> String)? = nil,
+        extraSourcesYAML: String = "", unixSourceExtraYAML: String = "", tcpSourceExtraYAML: String = "",
+        tcpListen: ((Int) -> String)? = nil,
         routeDatabase: ((String) -> String)? = nil, metricsPort: Int? = nil
     ) throws {
         let base = try #require(ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"])
@@ -48,6 +50,7 @@ final class DaemonHarness: @unchecked Sendable {
               - type: tcp
                 listen: "\(tcpListen?(tcpPort) ?? "127.0.0.1:\(tcpPort)")"
                 name: \(sourceNames?.tcp ?? "tcp-test")
+                \(tcpSourceExtraYAML)
             \(extraSourcesYAML)
             service:
               metrics_listen: \(metricsPort.map { "127.0.0.1:\($0)" } ?? "off")

@@ -10,15 +10,61 @@ enum SchemaDowngrade {
         return String(sql[start..<sql.range(of: terminator, range: start..<sql.endIndex)!.upperBound])
     }
 
-    /// Version 20 → 19: no repeat loop.
-    static var toVersion19: String {
-        """
-        DROP VIEW cjm.repeat_loop, cjm.repeat_triggers, cjm.return_time_percentiles;
-        DROP TABLE cjm.repeat_stats, cjm.return_time, cjm.repeat_trigger_stats, cjm.repeat_pending;
-        ALTER TABLE cjm.journey_stages DROP COLUMN repeat_window;
-        DELETE FROM cjm.schema_migrations WHERE version >= 20;
+    /// Version 21 → 20: no partitions. The summing views go (with the views over them, made
+    /// again as versions 19 and 20 made them); the `*_by_part` tables take their old names.
+    static var toVersion20: String {
+        var sql = """
+            DROP VIEW cjm.funnel_stats, cjm.time_to_next, cjm.touchpoint_stats, cjm.stage_decisions, cjm.repeat_stats,
+                      cjm.return_time, cjm.repeat_trigger_stats CASCADE;
+            DROP TABLE cjm.partition_state, cjm.alert_judge_state;
+            DROP FUNCTION cjm.merge_customer_traits(bigint, bigint, timestamptz, timestamptz, integer);
+            DROP INDEX cjm.instance_rows_open_part;
+            ALTER TABLE cjm.instance_rows DROP COLUMN part;
+            ALTER TABLE cjm.customer_personas DROP COLUMN part;
+            ALTER TABLE cjm.repeat_pending DROP COLUMN part;
+            ALTER TABLE cjm.batch_journal DROP COLUMN part;
+            \(statement(19, "CREATE OR REPLACE FUNCTION cjm.seal_closed_instances", through: "$$;\n"))
 
-        """
+            """
+        let keys = [
+            ("funnel_stats", "journey, stage_index, persona"),
+            ("time_to_next", "journey, stage_index, bucket, persona"),
+            ("touchpoint_stats", "journey, stage_index, touchpoint, persona"),
+            ("stage_decisions", "journey, stage_index, persona, minute"), ("repeat_stats", "journey, persona"),
+            ("return_time", "journey, persona, bucket"), ("repeat_trigger_stats", "journey, event, touchpoint"),
+        ]
+        for (table, key) in keys {
+            sql += """
+                ALTER TABLE cjm.\(table)_by_part RENAME TO \(table);
+                ALTER TABLE cjm.\(table) DROP CONSTRAINT \(table)_by_part_pkey, DROP COLUMN part, ADD PRIMARY KEY (\(key));
+
+                """
+        }
+        sql += """
+            \(statement(19, "CREATE OR REPLACE VIEW cjm.time_to_next_percentiles AS"))
+            \(statement(19, "CREATE OR REPLACE VIEW cjm.funnel AS"))
+            \(statement(19, "CREATE VIEW cjm.funnel_by_persona AS"))
+            \(statement(19, "CREATE OR REPLACE VIEW cjm.touchpoints AS"))
+            \(statement(19, "CREATE OR REPLACE VIEW cjm.journey_map AS"))
+            \(statement(19, "CREATE OR REPLACE VIEW cjm.dropoff_hourly AS"))
+            \(statement(20, "CREATE VIEW cjm.return_time_percentiles AS"))
+            \(statement(20, "CREATE VIEW cjm.repeat_loop AS"))
+            \(statement(20, "CREATE VIEW cjm.repeat_triggers AS"))
+            DELETE FROM cjm.schema_migrations WHERE version >= 21;
+
+            """
+        return sql
+    }
+
+    /// Version 20 → 19 (after ``toVersion20``): no repeat loop.
+    static var toVersion19: String {
+        toVersion20 + """
+            DROP VIEW cjm.repeat_loop, cjm.repeat_triggers, cjm.return_time_percentiles;
+            DROP TABLE cjm.repeat_stats, cjm.return_time, cjm.repeat_trigger_stats, cjm.repeat_pending;
+            ALTER TABLE cjm.journey_stages DROP COLUMN repeat_window;
+            DELETE FROM cjm.schema_migrations WHERE version >= 20;
+
+            """
     }
 
     /// Version 19 → 18 (after ``toVersion19``): no personas. The running totals keep their '*' rows, the views and

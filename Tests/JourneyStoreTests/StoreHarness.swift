@@ -132,10 +132,12 @@ final class StoreHarness {
             """
             TRUNCATE cjm.event_rows, cjm.rejected_events, cjm.instance_rows, cjm.moment_rows, cjm.seal_queue,
                      cjm.sealed_instances, cjm.sealed_moments, cjm.customer_traits,
-                     cjm.touchpoint_stats,
-                     cjm.alerts, cjm.source_checkpoints, cjm.stage_decisions,
-                     cjm.funnel_stats, cjm.time_to_next, cjm.batch_journal, cjm.customer_personas,
-                     cjm.repeat_stats, cjm.return_time, cjm.repeat_trigger_stats, cjm.repeat_pending;
+                     cjm.touchpoint_stats_by_part,
+                     cjm.alerts, cjm.source_checkpoints, cjm.stage_decisions_by_part,
+                     cjm.funnel_stats_by_part, cjm.time_to_next_by_part, cjm.batch_journal, cjm.customer_personas,
+                     cjm.repeat_stats_by_part, cjm.return_time_by_part, cjm.repeat_trigger_stats_by_part, cjm.repeat_pending,
+                     cjm.partition_state;
+            UPDATE cjm.alert_judge_state SET evaluated_through = NULL;
             TRUNCATE cjm.sources, cjm.stage_ids RESTART IDENTITY;
             UPDATE cjm.engine_state SET watermark = NULL, max_event_time = NULL, pending_from = NULL, next_seq = 1,
                    alerts_evaluated_through = NULL;

@@ -1,0 +1,193 @@
+import Foundation
+import NATSTestServer
+import PostgresClient
+import Testing
+
+/// Shards (docs/scaling.md): a gateway publishes a generated day of events to a 16-partition
+/// bus; two shard daemons (partitions 0-7 and 8-15) and a standby (all of them) process it
+/// into one database. Every table equals what one `cjmd replay` of the same events gives,
+/// also when a shard is killed with SIGKILL mid-stream and the standby takes its partitions.
+@Suite(
+    .serialized,
+    .enabled(if: ProcessInfo.processInfo.environment["CJM_TEST_DATABASE_URL"] != nil),
+    .enabled(if: NATSServerProcess.testsRun, "nats-server is not installed"))
+struct ShardTests {
+    static let partitions = 16
+
+    /// The daemons of one deployment, all writing the gateway's database.
+    struct Deployment {
+        let bus: NATSServerProcess
+        let gateway: DaemonHarness
+        let shards: [DaemonHarness]
+        let standby: DaemonHarness
+
+        init() throws {
+            let bus = try NATSServerProcess()
+            let gateway = try ShardTests.daemon(bus: bus, owned: "none", database: nil)
+            self.bus = bus
+            self.gateway = gateway
+            shards = try ["0-7", "8-15"].map { try ShardTests.daemon(bus: bus, owned: $0, database: gateway) }
+            standby = try ShardTests.daemon(bus: bus, owned: "all", database: gateway)
+        }
+
+        func start() throws {
+            try gateway.start()
+            for shard in shards { try shard.start() }
+            // After the shards: it finds every partition's lock taken and stands by.
+            Thread.sleep(forTimeInterval: 2)
+            try standby.start()
+        }
+
+        func terminate() {
+            for daemon in [standby] + shards + [gateway] {
+                #expect(daemon.terminate() == 0, "\(daemon.log().suffix(2000))")
+            }
+        }
+    }
+
+    /// A daemon whose Unix and TCP sources forward to the bus and which owns `owned`,
+    /// writing `database`'s database (its own when nil).
+    static func daemon(bus: NATSServerProcess, owned: String, database: DaemonHarness?) throws -> DaemonHarness {
+        try DaemonHarness(
+            journeyYAML: TailCrashTests.journeyYAML,
+            ingestYAML: """
+                ingest:
+                  batch_max_delay: 100ms
+                """,
+            extraSourcesYAML: """
+                  - type: jetstream
+                    name: bus
+                    servers: ["\(bus.url)"]
+                    partitions: \(partitions)
+                    owned_partitions: "\(owned)"
+                    idle_after: 8s
+                """,
+            unixSourceExtraYAML: "forward_to: bus", tcpSourceExtraYAML: "forward_to: bus",
+            routeDatabase: database.map { shared in { _ in shared.conninfo } })
+    }
+
+    /// A day of events, a year ago (so that every deadline has passed by now).
+    static func generatedDay(_ harness: DaemonHarness, customers: Int, seed: Int) throws -> (
+        path: String, lines: [String]
+    ) {
+        let path = harness.directory.appendingPathComponent("day.ndjson").path
+        let start = RFC3339Text.format(Date().addingTimeInterval(-365 * 86_400))
+        let simulated = try CommandRunner.run([
+            "simulate", "--config", harness.configPath, "--customers", "\(customers)", "--seed", "\(seed)",
+            "--start", start, "--duration", "1d", "--duplicates", "0.01", "--personas", "--output", path,
+        ])
+        try #require(simulated.status == 0, "\(simulated.stderr)")
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { String($0) + "\n" }
+        return (path, lines)
+    }
+
+    /// Sends `lines` through the gateway's Unix socket in chunks, each acknowledged.
+    static func send(_ lines: ArraySlice<String>, to gateway: DaemonHarness) throws {
+        let client = try LineClient(unixPath: gateway.socketPath)
+        var sent = 0
+        for chunk in stride(from: lines.startIndex, to: lines.endIndex, by: 500) {
+            let end = min(chunk + 500, lines.endIndex)
+            try client.send(lines[chunk..<end].joined())
+            sent += end - chunk
+            #expect(try client.ack() == sent)
+        }
+    }
+
+    /// The tables compared: those of ``TailCrashTests/comparedTables`` without the `part`
+    /// column (a shard's rows carry their partition), and the views over the running totals.
+    static let comparedTables: [(String, String)] =
+        TailCrashTests.comparedTables.map { name, sql in
+            switch name {
+            case "customer_personas": return (name, "SELECT customer_id, persona, set_at FROM cjm.customer_personas")
+            case "repeat_pending":
+                return (name, "SELECT journey, customer_id, instance, exited_at, persona FROM cjm.repeat_pending")
+            default: return (name, sql)
+            }
+        } + [
+            ("funnel_daily", "SELECT * FROM cjm.funnel_daily"), ("dropoff_hourly", "SELECT * FROM cjm.dropoff_hourly"),
+            ("time_to_next_percentiles", "SELECT * FROM cjm.time_to_next_percentiles"),
+            ("journey_map", "SELECT * FROM cjm.journey_map"), ("funnel_stats", "SELECT * FROM cjm.funnel_stats"),
+            ("touchpoint_stats", "SELECT * FROM cjm.touchpoint_stats"),
+            ("repeat_stats", "SELECT * FROM cjm.repeat_stats"),
+        ]
+
+    /// Waits until the shards have committed `events` events and every partition's watermark
+    /// has moved to the wall clock (all read, `idle_after` passed), and the alerts are judged
+    /// through the slowest; then compares every table with `replayed`'s. Differences left
+    /// after `seconds` are returned, table by table.
+    static func differences(_ shards: DaemonHarness, _ replayed: DaemonHarness, events: Int64, seconds: Double) throws
+        -> [String]
+    {
+        let deadline = Date().addingTimeInterval(seconds)
+        var differences: [String] = []
+        repeat {
+            Thread.sleep(forTimeInterval: 2)
+            let state = try shards.query(
+                """
+                SELECT (SELECT count(*) FROM cjm.events),
+                       (SELECT count(*) FROM cjm.partition_state WHERE watermark > now() - interval '1 day'),
+                       (SELECT evaluated_through >= date_trunc('minute', (SELECT min(watermark) FROM cjm.partition_state))
+                        FROM cjm.alert_judge_state)
+                """)
+            guard try state.int64(row: 0, column: 0) == events, try state.int64(row: 0, column: 1) == Int64(partitions)
+            else {
+                differences = [
+                    "not settled: \(state.string(row: 0, column: 0) ?? "") of \(events) events, "
+                        + "\(state.string(row: 0, column: 1) ?? "") partitions at the wall clock"
+                ]
+                continue
+            }
+            differences = try comparedTables.compactMap { name, sql in
+                let mine = try TailCrashTests.digest(shards, sql)
+                let theirs = try TailCrashTests.digest(replayed, sql)
+                return mine == theirs ? nil : "\(name): shards \(mine), replay \(theirs)"
+            }
+        } while !differences.isEmpty && Date() < deadline
+        return differences
+    }
+
+    static func replay(_ path: String) throws -> (DaemonHarness, Int64) {
+        let clean = try DaemonHarness(journeyYAML: TailCrashTests.journeyYAML)
+        let replayed = try CommandRunner.run([
+            "replay", "--config", clean.configPath, "--as-of", RFC3339Text.format(Date()), path,
+        ])
+        try #require(replayed.status == 0, "\(replayed.stderr)")
+        let events = try #require(try clean.query("SELECT count(*) FROM cjm.events").int64(row: 0, column: 0))
+        return (clean, events)
+    }
+
+    @Test func twoShardsAndAStandbyGiveWhatOneReplayGives() throws {
+        let deployment = try Deployment()
+        let day = try Self.generatedDay(deployment.gateway, customers: 4000, seed: 25)
+        try deployment.start()
+        try Self.send(day.lines[...], to: deployment.gateway)
+        let (replayed, events) = try Self.replay(day.path)
+        let differences = try Self.differences(deployment.gateway, replayed, events: events, seconds: 120)
+        #expect(differences.isEmpty, "\(differences)\n\(deployment.shards[0].log().suffix(3000))")
+        // Every partition was processed; the standby stood by.
+        let owners = try deployment.gateway.query(
+            "SELECT count(*) FROM cjm.partition_state WHERE stream_sequence > 0")
+        #expect(try owners.int64(row: 0, column: 0) == Int64(Self.partitions))
+        #expect(deployment.standby.log().contains("standing by"))
+        deployment.terminate()
+    }
+
+    @Test func theStandbyTakesOverAKilledShardAndNothingIsLostOrDoubled() throws {
+        let deployment = try Deployment()
+        let day = try Self.generatedDay(deployment.gateway, customers: 4000, seed: 26)
+        try deployment.start()
+        let half = day.lines.count / 2
+        try Self.send(day.lines[..<half], to: deployment.gateway)
+        // Mid-stream: shard 0-7 dies; the rest arrives while the standby takes its partitions.
+        Thread.sleep(forTimeInterval: Double.random(in: 0...1))
+        deployment.shards[0].kill9()
+        try Self.send(day.lines[half...], to: deployment.gateway)
+        let (replayed, events) = try Self.replay(day.path)
+        let differences = try Self.differences(deployment.gateway, replayed, events: events, seconds: 120)
+        #expect(differences.isEmpty, "\(differences)\n\(deployment.standby.log().suffix(3000))")
+        #expect(deployment.standby.log().contains("took the partition"))
+        for daemon in [deployment.standby, deployment.shards[1], deployment.gateway] {
+            #expect(daemon.terminate() == 0, "\(daemon.log().suffix(2000))")
+        }
+    }
+}
