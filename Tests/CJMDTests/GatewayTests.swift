@@ -209,23 +209,30 @@ struct GatewayTests {
         #expect(daemon.terminate() == 0)
     }
 
-    /// A daemon that would process partitions (a shard) is not in this version: it says so
-    /// and exits with the configuration status rather than taking the bus and doing nothing.
-    @Test func aShardConfigurationIsRefusedWithWhatToWrite() throws {
-        let daemon = try DaemonHarness(
-            journeyYAML: DaemonTests.journey,
-            extraSourcesYAML: """
-                  - type: jetstream
-                    name: bus
-                    servers: ["nats://127.0.0.1:4222"]
-                    partitions: 16
-                    owned_partitions: "0-7"
-                """)
+    /// A shard (a daemon owning partitions) whose other sources would process events
+    /// themselves is refused: a sharded database is written by shards alone. The message says
+    /// what to write; with every source forwarding, the same configuration is accepted.
+    @Test func aShardWithASourceProcessingItsOwnEventsIsRefusedWithWhatToWrite() throws {
+        let bus = """
+              - type: jetstream
+                name: bus
+                servers: ["nats://127.0.0.1:4222"]
+                partitions: 16
+                owned_partitions: "0-7"
+            """
+        let mixed = try DaemonHarness(
+            journeyYAML: DaemonTests.journey, extraSourcesYAML: bus, unixSourceExtraYAML: "forward_to: bus")
         for command in ["run", "check-config"] {
-            let result = try CommandRunner.run([command, "--config", daemon.configPath])
+            let result = try CommandRunner.run([command, "--config", mixed.configPath])
             #expect(result.status == 78, "\(command)")
-            #expect(result.stderr.contains("owned_partitions: none"), "\(command)")
+            #expect(result.stderr.contains("tcp-test"), "\(command): \(result.stderr)")
+            #expect(result.stderr.contains("forward_to: bus"), "\(command): \(result.stderr)")
         }
+        let forwarding = try DaemonHarness(
+            journeyYAML: DaemonTests.journey, extraSourcesYAML: bus, unixSourceExtraYAML: "forward_to: bus",
+            tcpSourceExtraYAML: "forward_to: bus")
+        let checked = try CommandRunner.run(["check-config", "--config", forwarding.configPath])
+        #expect(checked.status == 0, "\(checked.stderr)")
     }
 
     @Test func whileTheBusIsDownClientsWaitAndNothingIsLostOrDoubled() throws {

@@ -519,6 +519,10 @@ let problemCases: [ProblemCase] = [
         ["type: jetstream", "servers: [\"nats://127.0.0.1:4222\"]", "partitions: 16", "replicas: 7"],
         keyPath: "sources[0].replicas", marker: "replicas", "out of range", "1 to 5 replicas"),
     .source(
+        "idle time that is no duration",
+        ["type: jetstream", "servers: [\"nats://127.0.0.1:4222\"]", "partitions: 16", "idle_after: soon"],
+        keyPath: "sources[0].idle_after", marker: "idle_after", "soon"),
+    .source(
         "stream name with a dot",
         ["type: jetstream", "servers: [\"nats://127.0.0.1:4222\"]", "partitions: 16", "stream: CJM.X"],
         keyPath: "sources[0].stream", marker: "stream: CJM.X", "cannot name streams"),

@@ -110,7 +110,10 @@ enum RandomConfiguration {
                         servers: (0..<Int.random(in: 1...3, using: &random)).map { "nats://127.0.0.1:\(4222 + $0)" },
                         stream: ["CJM", "events_bus", "B-2"].randomElement(using: &random)!,
                         subject: ["cjm.p", "shop.events.part"].randomElement(using: &random)!, partitions: partitions,
-                        ownedPartitions: owned, replicas: Int.random(in: 1...5, using: &random))),
+                        ownedPartitions: owned, replicas: Int.random(in: 1...5, using: &random),
+                        idleAfter: Bool.random(using: &random)
+                            ? JetStreamSourceSettings.defaultIdleAfter
+                            : .seconds(Int64.random(in: 1...600, using: &random)))),
                 name: Bool.random(using: &random) ? "bus" : nil)
             for index in sources.indices where Bool.random(using: &random) { sources[index].forwardTo = bus.name }
             sources.insert(bus, at: Int.random(in: 0...sources.count, using: &random))
@@ -249,6 +252,9 @@ enum YAMLWriter {
                     case .some(let list): out += "    owned_partitions: \"\(Self.ranges(list))\"\n"
                     }
                     if bus.replicas != 1 || Bool.random(using: &random) { out += "    replicas: \(bus.replicas)\n" }
+                    if bus.idleAfter != JetStreamSourceSettings.defaultIdleAfter || Bool.random(using: &random) {
+                        out += "    idle_after: \(bus.idleAfter.microseconds / 1_000_000)s\n"
+                    }
                 }
                 if let target = source.forwardTo { out += "    forward_to: \(string(target, using: &random))\n" }
                 if source.name != SourceSettings(kind: source.kind).name {

@@ -48,7 +48,7 @@ struct CompactEventsMigrationTests {
             #expect(
                 try harness.rows("SELECT relkind::text FROM pg_class WHERE oid = 'cjm.events'::regclass") == [["p"]])
             #expect(try harness.rows(PartitionMigrationTests.allEvents) == events)
-            #expect(try Migrator.migrate(harness.connection) == [14, 15, 16, 17, 18, 19, 20])
+            #expect(try Migrator.migrate(harness.connection) == Array(14...Migrator.latestVersion))
 
             #expect(
                 try harness.rows("SELECT relkind::text FROM pg_class WHERE oid = 'cjm.events'::regclass") == [["v"]])

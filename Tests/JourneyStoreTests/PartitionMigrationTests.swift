@@ -28,7 +28,7 @@ struct PartitionMigrationTests {
                 try harness.rows("SELECT relkind::text FROM pg_class WHERE oid = 'cjm.events'::regclass") == [["r"]])
             #expect(try harness.rows(Self.allEvents) == events)
             let applied = try Migrator.migrate(harness.connection)
-            #expect(applied == [13, 14, 15, 16, 17, 18, 19, 20])
+            #expect(applied == Array(13...Migrator.latestVersion))
 
             #expect(
                 try harness.rows("SELECT relkind::text FROM pg_class WHERE oid = 'cjm.event_rows'::regclass") == [["p"]]

@@ -27,7 +27,7 @@ struct SealQueueMigrationTests {
 
             try harness.connection.executeScript(SchemaDowngrade.toVersion15)
             #expect(try harness.rows("SELECT to_regclass('cjm.seal_queue') IS NULL") == [["t"]])
-            #expect(try Migrator.migrate(harness.connection) == [16, 17, 18, 19, 20])
+            #expect(try Migrator.migrate(harness.connection) == Array(16...Migrator.latestVersion))
             #expect(try harness.rows(Self.queuedKeys) == closed)
             #expect(try harness.rows("SELECT to_regclass('cjm.instance_rows_closed') IS NULL") == [["t"]])
 
