@@ -71,7 +71,7 @@ extension JourneySink {
         guard first <= last else { return }
         // A shard's range holds other partitions' numbers too: it merges its own events only.
         _ = try connection.execute(
-            "SELECT cjm.merge_customer_traits($1, $2, $3, $4, $5)",
+            "SELECT cjm.merge_customer_traits($1, $2, $3, $4, $5::integer)",
             [
                 .int(first), .int(last), .timestamp(microsecondsSinceEpoch: from),
                 .timestamp(microsecondsSinceEpoch: to), .int(Int64(scope.part)),
