@@ -89,15 +89,19 @@ final class PartitionWorker: @unchecked Sendable {
             JetStream.StreamSettings(
                 name: stream, subjects: [bus.subjectFilter(partition: partition.index)], replicas: bus.replicas))
         let batchSize = max(1, configuration.ingest.batchMaxEvents)
-        let consumer = try jetStream.pullConsumer(
-            stream: stream, subject: bus.subjectFilter(partition: partition.index), durable: "cjmd_\(partition.index)",
-            startingAfter: UInt64(max(0, sink.committedStreamSequence)), maxAckPending: Int64(2 * batchSize))
+        let filter = bus.subjectFilter(partition: partition.index)
+        func consumerAfterCommitted() throws(NATSError) -> JetStreamPullConsumer {
+            try jetStream.pullConsumer(
+                stream: stream, subject: filter, durable: "cjmd_\(partition.index)",
+                startingAfter: UInt64(max(0, sink.committedStreamSequence)), maxAckPending: Int64(2 * batchSize))
+        }
+        var consumer = try consumerAfterCommitted()
         var decoders: [String: RecordDecoder] = [:]
         var lastMessage = ContinuousClock.now
         var lastIdleCommit = ContinuousClock.now - .seconds(3600)
         let idleAfter = Duration.microseconds(bus.idleAfter.microseconds)
         while !control.isStopped {
-            let messages = try consumer.fetch(count: batchSize, timeoutMilliseconds: 250)
+            let messages = try consumer.fetch(count: batchSize, timeoutMilliseconds: 500)
             if messages.isEmpty {
                 // Caught up (nothing to fetch) and quiet for `idle_after`: the wall clock moves
                 // the watermark, at most once a second.
@@ -112,31 +116,76 @@ final class PartitionWorker: @unchecked Sendable {
                 continue
             }
             lastMessage = ContinuousClock.now
+            let taken = try contiguousRun(
+                of: messages, after: UInt64(sink.committedStreamSequence), stream: stream, jetStream: jetStream)
             var batch = IngestBatch()
-            var last: (message: NATSMessage, position: JetStreamPosition)?
-            for message in messages {
-                let position = try message.jetStreamPosition()
-                if let previous = last?.position.streamSequence ?? Optional(UInt64(sink.committedStreamSequence)),
-                    position.streamSequence > previous + 1
-                {
-                    logger.warning(
-                        "the stream holds no messages between these sequences (removed by its limits?)",
-                        metadata: ["after": "\(previous)", "before": "\(position.streamSequence)"])
-                }
-                last = (message, position)
-                // Committed before (a redelivery): its effect is in the database already.
-                guard position.streamSequence > UInt64(sink.committedStreamSequence) else { continue }
-                decode(message, into: &batch, decoders: &decoders)
-            }
-            guard let last else { continue }
-            if last.position.streamSequence > UInt64(sink.committedStreamSequence) {
-                batch.streamSequence = Int64(last.position.streamSequence)
+            for message in taken.fresh { decode(message, into: &batch, decoders: &decoders) }
+            if let through = taken.through {
+                batch.streamSequence = Int64(through)
                 batch.token = Int64.random(in: 1...Int64.max)
                 try commit(batch, rule: .replay, sink: sink)
             }
-            // After COMMIT: one acknowledgement covers the batch (AckAll).
-            try last.message.acknowledge()
+            // After COMMIT, every message taken (skipped redeliveries too); waiting for the last
+            // one's confirmation confirms those sent before it.
+            if let lastTaken = taken.acknowledged.last {
+                for message in taken.acknowledged.dropLast() { try message.acknowledgeWithoutWaiting() }
+                try lastTaken.acknowledge()
+            }
+            if taken.strayed {
+                // A delivery went astray (a pull request given up while a server was slow, its
+                // messages delivered after): the consumer is made anew after the committed
+                // sequence, so that the partition is read in order, every message once.
+                logger.notice(
+                    "messages came out of order; reading the partition again from its committed sequence",
+                    metadata: ["committed": "\(sink.committedStreamSequence)"])
+                consumer = try consumerAfterCommitted()
+            }
         }
+    }
+
+    /// What of a fetched list goes into the next batch.
+    struct ContiguousRun {
+        /// Messages after the committed sequence, in stream order without a gap.
+        var fresh: [NATSMessage] = []
+        /// The sequence of the last of them (nil: none).
+        var through: UInt64?
+        /// Every message dealt with: `fresh` and the redeliveries skipped.
+        var acknowledged: [NATSMessage] = []
+        /// A message came after a gap the stream does not have: the rest was left.
+        var strayed = false
+    }
+
+    /// The messages that follow the committed sequence `committed` one by one. A message at or
+    /// below what is taken is a redelivery, skipped; one past a gap ends the run, unless the
+    /// stream no longer holds the messages of the gap (removed by its limits: said, and
+    /// passed over). The stream's sequences are the truth; the consumer only delivers them.
+    private func contiguousRun(
+        of messages: [NATSMessage], after committed: UInt64, stream: String, jetStream: JetStream
+    ) throws -> ContiguousRun {
+        var run = ContiguousRun()
+        var expected = committed + 1
+        for message in messages {
+            let sequence = try message.jetStreamPosition().streamSequence
+            if sequence < expected {
+                run.acknowledged.append(message)
+                continue
+            }
+            if sequence > expected {
+                let first = try jetStream.streamFirstSequence(stream) ?? 0
+                guard first > expected, sequence <= first else {
+                    run.strayed = true
+                    break
+                }
+                logger.warning(
+                    "the stream no longer holds these messages (removed by its limits); going on after them",
+                    metadata: ["from": "\(expected)", "to": "\(first - 1)"])
+            }
+            run.fresh.append(message)
+            run.acknowledged.append(message)
+            run.through = sequence
+            expected = sequence + 1
+        }
+        return run
     }
 
     private func commit(_ batch: IngestBatch, rule: WatermarkRule, sink: JourneySink) throws {

@@ -10,7 +10,7 @@ enum EngineSnapshotLoader {
     }
 
     /// `scope`: a partition's state is its customers' rows alone (`part`), its events those it
-    /// numbered (``SinkScope/ownsEvents(alias:)``), and no alerts (a shard judges none).
+    /// numbered (``SinkScope/ownsEvents()``), and no alerts (a shard judges none).
     static func load(
         catalog: JourneyCatalog, alerts: AlertSettings, from connection: PostgresConnection, scope: SinkScope = .whole
     ) throws -> Loaded {

@@ -198,7 +198,7 @@ public final class JourneySink {
 
     private func write(_ batch: IngestBatch, rule: WatermarkRule) throws -> BatchOutcome {
         guard scope.keepsJourneys else { return try writeDeadLettersOnly(batch) }
-        try claimBatch()
+        try claimBatch(advancingStreamTo: batch.streamSequence)
         var outcome = BatchOutcome()
         var batch = batch
         setAsideBehindRetention(&batch, outcome: &outcome)
@@ -252,10 +252,6 @@ public final class JourneySink {
             schedule.wroteDerivedRows(rule: rule)
         } else {
             try journal(firstSequence: firstSequence, batchToken: batch.token)
-        }
-        if let sequence = batch.streamSequence {
-            _ = try connection.execute(
-                "UPDATE cjm.partition_state SET stream_sequence = $1 WHERE \(scope.stateKey)", [.int(sequence)])
         }
         return outcome
     }
@@ -337,14 +333,16 @@ public final class JourneySink {
     /// A shard's claim is also conditional on its partition's stream sequence: should it have
     /// moved since this sink last committed (another daemon took the partition over while this
     /// one's session was gone), the claim throws ``PartitionMoved`` and nothing is written.
-    private func claimBatch() throws {
+    /// Otherwise it moves the sequence to the batch's last message (`streamSequence`), which
+    /// then commits with the batch or not at all.
+    private func claimBatch(advancingStreamTo streamSequence: Int64? = nil) throws {
         let claimed: QueryResult
         if scope.partition != nil {
             claimed = try connection.execute(
                 """
-                UPDATE cjm.partition_state SET commits = commits + 1
+                UPDATE cjm.partition_state SET commits = commits + 1, stream_sequence = coalesce($2, stream_sequence)
                 WHERE \(scope.stateKey) AND stream_sequence = $1 RETURNING commits
-                """, [.int(committedStreamSequence)])
+                """, [.int(committedStreamSequence), streamSequence.map { .int($0) }])
             guard claimed.rowCount == 1 else {
                 throw PartitionMoved(partition: scope.partition!, expected: committedStreamSequence)
             }

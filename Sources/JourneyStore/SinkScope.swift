@@ -65,10 +65,9 @@ public enum SinkScope: Sendable, Hashable {
         partition == nil ? 1 : Int64(BusPartition.maximumCount)
     }
 
-    /// An SQL condition on `cjm.event_rows` (aliased `alias`) keeping this scope's events.
-    func ownsEvents(alias: String = "") -> String {
+    /// An SQL condition on `cjm.event_rows` keeping this scope's events.
+    func ownsEvents() -> String {
         guard let p = partition else { return "true" }
-        let column = alias.isEmpty ? "seq" : "\(alias).seq"
-        return "\(column) % \(BusPartition.maximumCount) = \(p.index)"
+        return "seq % \(BusPartition.maximumCount) = \(p.index)"
     }
 }

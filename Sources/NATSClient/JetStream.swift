@@ -75,6 +75,30 @@ public final class JetStream: @unchecked Sendable {
         return (state.Msgs, state.LastSeq)
     }
 
+    /// The sequence of the stream's oldest message (the last one's + 1 when empty), nil when
+    /// there is no such stream. Below it, messages were removed by the stream's limits.
+    public func streamFirstSequence(_ name: String) throws(NATSError) -> UInt64? {
+        var info: UnsafeMutablePointer<jsStreamInfo>?
+        var code = jsErrCode(0)
+        let status = js_GetStreamInfo(&info, handle, name, nil, &code)
+        if status == NATS_NOT_FOUND { return nil }
+        try NATSError.check(status, "reading stream \(name)", jetStreamCode: code)
+        defer { jsStreamInfo_Destroy(info) }
+        return info!.pointee.State.FirstSeq
+    }
+
+    /// The `server_name` of the server leading the stream in a cluster; nil for a stream of
+    /// one replica, or while it has no leader.
+    public func streamLeader(_ name: String) throws(NATSError) -> String? {
+        var info: UnsafeMutablePointer<jsStreamInfo>?
+        var code = jsErrCode(0)
+        try NATSError.check(
+            js_GetStreamInfo(&info, handle, name, nil, &code), "reading stream \(name)", jetStreamCode: code)
+        defer { jsStreamInfo_Destroy(info) }
+        guard let cluster = info!.pointee.Cluster, let leader = cluster.pointee.Leader else { return nil }
+        return String(cString: leader)
+    }
+
     /// Publishes `payload` on `subject` and waits for JetStream's acknowledgement: after a
     /// return the message is stored (on a majority of the stream's replicas). `messageID`
     /// (`Nats-Msg-Id`) makes a republish within the duplicate window a no-op, reported as
@@ -104,26 +128,27 @@ public final class JetStream: @unchecked Sendable {
     /// its position) to the next daemon.
     ///
     /// `startingAfter`: the consumer is made anew (an existing one of that name deleted) to
-    /// deliver from the message after that stream sequence, and an acknowledgement covers
-    /// every message before it too (`AckAll`): a shard's position is the one it committed,
-    /// whatever the old consumer had acknowledged, and it acknowledges a batch at once.
+    /// deliver from the message after that stream sequence: a shard's position is the one it
+    /// committed, whatever the old consumer had acknowledged.
     public func pullConsumer(
         stream: String, subject: String, durable: String, ackWaitSeconds: Int64 = 30, startingAfter: UInt64? = nil,
         maxAckPending: Int64 = 1000
     ) throws(NATSError) -> JetStreamPullConsumer {
-        var existing: UnsafeMutablePointer<jsConsumerInfo>?
         var code = jsErrCode(0)
-        var lookup = js_GetConsumerInfo(&existing, handle, stream, durable, nil, &code)
-        if lookup == NATS_OK {
-            jsConsumerInfo_Destroy(existing)
-            if startingAfter != nil {
-                let deleted = js_DeleteConsumer(handle, stream, durable, nil, &code)
-                if deleted != NATS_NOT_FOUND {
-                    try NATSError.check(
-                        deleted, "deleting consumer \(durable) of stream \(stream)", jetStreamCode: code)
-                }
-                lookup = NATS_NOT_FOUND
+        var lookup: natsStatus
+        if startingAfter != nil {
+            // Whatever consumer of that name exists goes, unlooked-at: asking it first goes to
+            // its leader, and one left without a leader by a lost server answers "JetStream
+            // temporarily unavailable" for good, while the stream's meta leader deletes it.
+            let deleted = js_DeleteConsumer(handle, stream, durable, nil, &code)
+            if deleted != NATS_OK && deleted != NATS_NOT_FOUND {
+                try NATSError.check(deleted, "deleting consumer \(durable) of stream \(stream)", jetStreamCode: code)
             }
+            lookup = NATS_NOT_FOUND
+        } else {
+            var existing: UnsafeMutablePointer<jsConsumerInfo>?
+            lookup = js_GetConsumerInfo(&existing, handle, stream, durable, nil, &code)
+            if lookup == NATS_OK { jsConsumerInfo_Destroy(existing) }
         }
         if lookup == NATS_NOT_FOUND {
             var config = jsConsumerConfig()
@@ -135,12 +160,11 @@ public final class JetStream: @unchecked Sendable {
                     config.FilterSubject = filter
                     config.AckWait = ackWaitSeconds * 1_000_000_000
                     config.MaxAckPending = maxAckPending
+                    config.AckPolicy = js_AckExplicit
                     if let after = startingAfter {
-                        config.AckPolicy = js_AckAll
                         config.DeliverPolicy = js_DeliverByStartSequence
                         config.OptStartSeq = after + 1
                     } else {
-                        config.AckPolicy = js_AckExplicit
                         config.DeliverPolicy = js_DeliverAll
                     }
                     return js_AddConsumer(&created, handle, stream, &config, nil, &code)

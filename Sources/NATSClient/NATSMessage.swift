@@ -40,6 +40,13 @@ public final class NATSMessage: @unchecked Sendable {
             pending: m.NumPending)
     }
 
+    /// Acknowledges a JetStream message without waiting for the server. Acknowledgements go
+    /// out in order on the connection: a later ``acknowledge()`` that returns means this one
+    /// reached the server too.
+    public func acknowledgeWithoutWaiting() throws(NATSError) {
+        try NATSError.check(natsMsg_Ack(handle, nil), "acknowledging a JetStream message")
+    }
+
     /// Acknowledges a JetStream message and waits for the server to confirm it (so that
     /// after a return the server will not redeliver it).
     public func acknowledge() throws(NATSError) {

@@ -16,15 +16,14 @@ struct ShardTests {
 
     /// The daemons of one deployment, all writing the gateway's database.
     struct Deployment {
-        let bus: NATSServerProcess
         let gateway: DaemonHarness
         let shards: [DaemonHarness]
         let standby: DaemonHarness
 
-        init() throws {
-            let bus = try NATSServerProcess()
+        /// `servers`: the bus's; `replicas` of its streams; `idleAfter` of its partitions.
+        init(servers: [String], replicas: Int = 1, idleAfter: String = "8s") throws {
+            let bus = Bus(servers: servers, replicas: replicas, idleAfter: idleAfter)
             let gateway = try ShardTests.daemon(bus: bus, owned: "none", database: nil)
-            self.bus = bus
             self.gateway = gateway
             shards = try ["0-7", "8-15"].map { try ShardTests.daemon(bus: bus, owned: $0, database: gateway) }
             standby = try ShardTests.daemon(bus: bus, owned: "all", database: gateway)
@@ -45,9 +44,16 @@ struct ShardTests {
         }
     }
 
+    /// The `jetstream` source's settings the daemons share.
+    struct Bus {
+        var servers: [String]
+        var replicas: Int
+        var idleAfter: String
+    }
+
     /// A daemon whose Unix and TCP sources forward to the bus and which owns `owned`,
     /// writing `database`'s database (its own when nil).
-    static func daemon(bus: NATSServerProcess, owned: String, database: DaemonHarness?) throws -> DaemonHarness {
+    static func daemon(bus: Bus, owned: String, database: DaemonHarness?) throws -> DaemonHarness {
         try DaemonHarness(
             journeyYAML: TailCrashTests.journeyYAML,
             ingestYAML: """
@@ -57,10 +63,11 @@ struct ShardTests {
             extraSourcesYAML: """
                   - type: jetstream
                     name: bus
-                    servers: ["\(bus.url)"]
+                    servers: [\(bus.servers.map { "\"\($0)\"" }.joined(separator: ", "))]
                     partitions: \(partitions)
                     owned_partitions: "\(owned)"
-                    idle_after: 8s
+                    replicas: \(bus.replicas)
+                    idle_after: \(bus.idleAfter)
                 """,
             unixSourceExtraYAML: "forward_to: bus", tcpSourceExtraYAML: "forward_to: bus",
             routeDatabase: database.map { shared in { _ in shared.conninfo } })
@@ -157,7 +164,8 @@ struct ShardTests {
     }
 
     @Test func twoShardsAndAStandbyGiveWhatOneReplayGives() throws {
-        let deployment = try Deployment()
+        let bus = try NATSServerProcess()
+        let deployment = try Deployment(servers: [bus.url])
         let day = try Self.generatedDay(deployment.gateway, customers: 4000, seed: 25)
         try deployment.start()
         try Self.send(day.lines[...], to: deployment.gateway)
@@ -173,7 +181,8 @@ struct ShardTests {
     }
 
     @Test func theStandbyTakesOverAKilledShardAndNothingIsLostOrDoubled() throws {
-        let deployment = try Deployment()
+        let bus = try NATSServerProcess()
+        let deployment = try Deployment(servers: [bus.url])
         let day = try Self.generatedDay(deployment.gateway, customers: 4000, seed: 26)
         try deployment.start()
         let half = day.lines.count / 2

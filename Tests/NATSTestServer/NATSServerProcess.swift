@@ -11,20 +11,22 @@ public final class NATSServerProcess: @unchecked Sendable {
 
     public var url: String { "nats://127.0.0.1:\(port)" }
 
-    /// Starts a server; `extraConfiguration` is appended to its configuration file.
-    public init(extraConfiguration: String = "") throws {
-        port = freeLoopbackPort()
+    /// Starts a server; `extraConfiguration` is appended to its configuration file. `port`:
+    /// the client port (a free one when nil); `waitsUntilReachable` false returns at once (a
+    /// cluster's nodes wait for one another).
+    public init(extraConfiguration: String = "", port: Int? = nil, waitsUntilReachable: Bool = true) throws {
+        self.port = port ?? freeLoopbackPort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("cjm-nats-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let configuration = """
-            listen: 127.0.0.1:\(port)
+            listen: 127.0.0.1:\(self.port)
             jetstream { store_dir: "\(directory.path)/store" }
             \(extraConfiguration)
             """
         configurationFile = directory.appendingPathComponent("nats.conf")
         try configuration.write(to: configurationFile, atomically: true, encoding: .utf8)
         process = Process()
-        try launch()
+        try launch(waitsUntilReachable: waitsUntilReachable)
     }
 
     /// Stops the server (SIGTERM) and waits for it to exit; its store stays.
@@ -35,9 +37,24 @@ public final class NATSServerProcess: @unchecked Sendable {
     }
 
     /// Starts the server again on the same port, with the same store.
-    public func restart() throws { try launch() }
+    public func restart() throws { try launch(waitsUntilReachable: true) }
 
-    private func launch() throws {
+    /// Kills the server with SIGKILL (no chance to flush or say goodbye) and waits for it.
+    public func kill9() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// SIGSTOP: the server freezes, its connections stay open and unanswered.
+    public func pause() { kill(process.processIdentifier, SIGSTOP) }
+
+    /// SIGCONT after ``pause()``.
+    public func resume() { kill(process.processIdentifier, SIGCONT) }
+
+    public var isRunning: Bool { process.isRunning }
+
+    private func launch(waitsUntilReachable: Bool) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["-c", configurationFile.path]
@@ -51,11 +68,12 @@ public final class NATSServerProcess: @unchecked Sendable {
         process.standardError = handle
         try process.run()
         self.process = process
-        try waitUntilReachable()
+        if waitsUntilReachable { try waitUntilReachable() }
     }
 
     deinit {
         if process.isRunning {
+            resume()
             process.terminate()
             process.waitUntilExit()
         }
@@ -79,7 +97,7 @@ public final class NATSServerProcess: @unchecked Sendable {
             || ProcessInfo.processInfo.environment["CJM_REQUIRE_NATS"] == "1"
     }
 
-    private func waitUntilReachable() throws {
+    func waitUntilReachable() throws {
         var lastError: NATSError?
         for _ in 0..<100 {
             do {
