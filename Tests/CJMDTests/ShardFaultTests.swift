@@ -24,11 +24,11 @@ struct ShardFaultTests {
         let cluster = try NATSCluster()
         // Longer than any stall below: a partition moves by the wall clock only once the
         // whole day is in (what a replay of it gives is then well defined).
-        let deployment = try ShardTests.Deployment(servers: cluster.urls, replicas: 3, idleAfter: "45s")
+        let deployment = try ShardTests.Deployment(servers: cluster.urls, replicas: 3, idleAfter: "25s")
         let day = try ShardTests.generatedDay(deployment.gateway, customers: 4000, seed: 27)
         try deployment.start()
 
-        let sender = ResendingSender(lines: day.lines, gateway: deployment.gateway, seconds: 30.0 * Double(Self.rounds))
+        let sender = ResendingSender(lines: day.lines, gateway: deployment.gateway, seconds: 20.0 * Double(Self.rounds))
         let sending = Thread { sender.run() }
         sending.start()
         var rng = SystemRandomNumberGenerator()

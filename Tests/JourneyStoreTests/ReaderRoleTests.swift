@@ -29,7 +29,8 @@ struct ReaderRoleTests {
                 "cjm.moment_rows", "cjm.sealed_instances", "cjm.sealed_moments", "cjm.funnel_by_persona",
                 "cjm.customer_personas", "cjm.journey_map", "cjm.repeat_loop", "cjm.repeat_triggers",
                 "cjm.repeat_stats", "cjm.return_time", "cjm.repeat_trigger_stats", "cjm.repeat_pending",
-                "cjm.return_time_percentiles",
+                "cjm.return_time_percentiles", "cjm.funnel_stats_by_part", "cjm.stage_decisions_by_part",
+                "cjm.touchpoint_stats_by_part", "cjm.partition_state", "cjm.alert_judge_state",
             ] {
                 #expect(throws: Never.self, "\(readable)") { _ = try c.execute("SELECT * FROM \(readable) LIMIT 1") }
             }
@@ -53,7 +54,8 @@ struct ReaderRoleTests {
                 refused(
                     "INSERT INTO cjm.event_rows (event_key, customer_id, ts, event, touchpoint, source_id, received_at, seq) VALUES ('\\x78ff', 'x', now(), 'x', 'x', 1, now(), 0)"
                 ))
-            #expect(refused("UPDATE cjm.funnel_stats SET reached = 0"))
+            #expect(refused("UPDATE cjm.funnel_stats_by_part SET reached = 0"))
+            #expect(refused("UPDATE cjm.partition_state SET stream_sequence = 0"))
             #expect(refused("DELETE FROM cjm.instance_rows"))
             #expect(refused("DELETE FROM cjm.sealed_instances"))
             #expect(refused("TRUNCATE cjm.alerts"))
