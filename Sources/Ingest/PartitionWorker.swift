@@ -79,7 +79,8 @@ final class PartitionWorker: @unchecked Sendable {
         guard try waitForLock(on: connection) else { return }
         logger.info("took the partition")
         let sink = try JourneySink(
-            configuration: configuration, connection: connection, logger: logger, scope: .partition(partition))
+            configuration: configuration, connection: connection, logger: logger,
+            policy: .shard(clock: clock, spacing: LivePipeline.derivedWriteSpacing), scope: .partition(partition))
         let nats = try NATSConnection(
             servers: bus.servers, name: "cjmd shard (\(sourceName) partition \(partition.index))")
         defer { nats.close() }
@@ -103,8 +104,10 @@ final class PartitionWorker: @unchecked Sendable {
         while !control.isStopped {
             let messages = try consumer.fetch(count: batchSize, timeoutMilliseconds: 500)
             if messages.isEmpty {
-                // Caught up (nothing to fetch) and quiet for `idle_after`: the wall clock moves
-                // the watermark, at most once a second.
+                // Caught up: what the journal holds is written now, so that it shows.
+                try sink.writeWaitingDerivedRows()
+                // Quiet for `idle_after` too: the wall clock moves the watermark, at most once
+                // a second.
                 let now = ContinuousClock.now
                 if now - lastMessage >= idleAfter, now - lastIdleCommit >= .seconds(1) {
                     lastIdleCommit = now

@@ -69,10 +69,17 @@ public final class JourneySink {
     public private(set) var liveBatchesAdvancedDuringCopy = 0
 
     /// Writes the configured journeys into `cjm.journey_stages` (call once at start, outside
-    /// any transaction, before creating sinks).
+    /// any transaction, before creating sinks). Daemons starting together (shards) take turns:
+    /// the second finds the first's rows instead of inserting them again.
     public static func publishJourneys(_ configuration: CJMConfiguration, on connection: PostgresConnection) throws {
-        try connection.transaction { try JourneyStages.synchronize(configuration.journeys, on: connection) }
+        try connection.transaction {
+            _ = try connection.execute("SELECT pg_advisory_xact_lock($1::bigint)", [.int(journeysLockKey)])
+            try JourneyStages.synchronize(configuration.journeys, on: connection)
+        }
     }
+
+    /// The advisory lock (`pg_advisory_xact_lock(bigint)`) of ``publishJourneys(_:on:)``.
+    static let journeysLockKey: Int64 = 0x636A_6D5F_6A6F_7572  // "cjm_jour"
 
     /// Connects the sink to a migrated database and restores the engine from it.
     public init(

@@ -8,6 +8,7 @@
 
 shard_partitions=16
 nats_pid=""
+shard_pids=()
 
 # start_nats: a nats-server with JetStream in $bench_dir/nats on a free port; sets nats_url.
 start_nats() {
@@ -28,7 +29,16 @@ start_nats() {
     done
 }
 
+# Stops the shard daemons still running (a failed run's included).
+stop_shards() {
+    local pid
+    for pid in "${shard_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${shard_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    shard_pids=()
+}
+
 stop_nats() {
+    stop_shards
     [[ -n $nats_pid ]] || return 0
     kill -TERM "$nats_pid" 2>/dev/null || true
     wait "$nats_pid" 2>/dev/null || true
@@ -140,6 +150,7 @@ EOF
             "$cjmd" run --config "$bench_dir/config/shard$shards-$index.yaml" \
                 >"$bench_dir/logs/shard$shards-$index.log" 2>&1 &
             pids+=($!)
+            shard_pids+=($!)
         done
         local stored=0 deadline=$((SECONDS + 1800))
         until ((stored >= lines)); do
@@ -154,8 +165,7 @@ EOF
         seconds=$(calc "$(now) - $started")
         for pid in "${pids[@]}"; do cjmd_ticks=$((cjmd_ticks + $(cpu_ticks "$pid"))); done
         nats_ticks=$(($(cpu_ticks "$nats_pid") - nats_before))
-        for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-        for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+        stop_shards
         settle_cluster
         local postgres_ticks=$(($(cluster_cpu_ticks) - postgres_before))
         local per_event="* 1000000 / $tick / $lines"
