@@ -78,9 +78,10 @@ final class PartitionWorker: @unchecked Sendable {
         defer { connection.close() }
         guard try waitForLock(on: connection) else { return }
         logger.info("took the partition")
+        // Derived rows with every batch: the batch's one transaction holds its events, their
+        // derived rows and the partition's stream sequence.
         let sink = try JourneySink(
-            configuration: configuration, connection: connection, logger: logger,
-            policy: .shard(clock: clock, spacing: LivePipeline.derivedWriteSpacing), scope: .partition(partition))
+            configuration: configuration, connection: connection, logger: logger, scope: .partition(partition))
         let nats = try NATSConnection(
             servers: bus.servers, name: "cjmd shard (\(sourceName) partition \(partition.index))")
         defer { nats.close() }
@@ -104,10 +105,8 @@ final class PartitionWorker: @unchecked Sendable {
         while !control.isStopped {
             let messages = try consumer.fetch(count: batchSize, timeoutMilliseconds: 500)
             if messages.isEmpty {
-                // Caught up: what the journal holds is written now, so that it shows.
-                try sink.writeWaitingDerivedRows()
-                // Quiet for `idle_after` too: the wall clock moves the watermark, at most once
-                // a second.
+                // Caught up (nothing to fetch) and quiet for `idle_after`: the wall clock moves
+                // the watermark, at most once a second.
                 let now = ContinuousClock.now
                 if now - lastMessage >= idleAfter, now - lastIdleCommit >= .seconds(1) {
                     lastIdleCommit = now

@@ -46,18 +46,9 @@ struct DerivedWriteSchedule {
     mutating func wroteDerivedRows(rule: WatermarkRule?) {
         unwrittenEvents = 0
         journalHasRows = false
-        switch rule {
-        case .live(let now)?:
+        if case .live(let now)? = rule {
             lastLiveWrite = now
             lastLiveWriteEnd = policy.liveClock?()
-        case .replay?:
-            // A shard's backlog (see ``isDue(_:pendingChangeBytes:)``): spaced by the clock too.
-            if policy.liveDerivedWriteSpacing != nil, let now = policy.liveClock?() {
-                lastLiveWrite = now
-                lastLiveWriteEnd = now
-            }
-        default:
-            break
         }
     }
 
@@ -74,16 +65,8 @@ struct DerivedWriteSchedule {
             }
             return now >= next
         case .replay:
-            if policy.derivedWriteInterval <= 0 || unwrittenEvents >= policy.derivedWriteInterval
+            return policy.derivedWriteInterval <= 0 || unwrittenEvents >= policy.derivedWriteInterval
                 || pendingChangeBytes >= policy.derivedWriteBudget
-            {
-                return true
-            }
-            // A shard reads its partition in event time (rule `.replay`) but is live: with a
-            // spacing and a clock, the derived rows are also written once the spacing passed.
-            guard let spacing = policy.liveDerivedWriteSpacing, let now = policy.liveClock?() else { return false }
-            guard let last = lastLiveWrite, now >= last else { return true }
-            return now >= last + spacing
         }
     }
 

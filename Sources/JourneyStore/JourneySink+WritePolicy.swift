@@ -72,22 +72,6 @@ extension JourneySink {
         /// Derived rows with every batch.
         public init() {}
 
-        /// A shard's partition (docs/scaling.md): its batches follow event time (rule
-        /// `.replay`); the derived rows are written every `spacing` by `clock`, or after
-        /// `interval` events or `budget` bytes of changes, whichever comes first — a backlog
-        /// writes them once per many batches, live traffic about as often as the daemon's.
-        public static func shard(
-            clock: @escaping @Sendable () -> EventTime, spacing: TimeSpan, interval: Int = 50_000,
-            budget: Int = 32 << 20
-        ) -> WritePolicy {
-            var policy = WritePolicy()
-            policy.liveDerivedWriteSpacing = spacing
-            policy.liveClock = clock
-            policy.derivedWriteInterval = interval
-            policy.derivedWriteBudget = budget
-            return policy
-        }
-
         /// The daemon's: derived rows at most every `spacing` by the live `clock`.
         public static func live(clock: @escaping @Sendable () -> EventTime, spacing: TimeSpan) -> WritePolicy {
             var policy = WritePolicy()

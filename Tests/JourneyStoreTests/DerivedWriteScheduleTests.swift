@@ -31,28 +31,6 @@ import Testing
         #expect(schedule.unwrittenEvents == 0 && !schedule.isDue(.replay, pendingChangeBytes: 0))
     }
 
-    /// A shard's partition (`WritePolicy.shard`): event-time batches (`.replay`) write after
-    /// the interval, the budget, or once the spacing has passed by the clock, whichever first.
-    @Test func aShardsBatchesWriteByCountOrBySpacing() {
-        let clock = ShardClock(start: t0)
-        var schedule = DerivedWriteSchedule(
-            policy: .shard(clock: { clock.now }, spacing: .milliseconds(500), interval: 100, budget: 1_000))
-        #expect(schedule.isDue(.replay, pendingChangeBytes: 0), "the first batch writes")
-        schedule.wroteDerivedRows(rule: .replay)
-        schedule.applied(99)
-        clock.now = t0 + .milliseconds(499)
-        #expect(!schedule.isDue(.replay, pendingChangeBytes: 999), "neither count, budget nor spacing reached")
-        #expect(schedule.isDue(.replay, pendingChangeBytes: 1_000))
-        schedule.applied(1)
-        #expect(schedule.isDue(.replay, pendingChangeBytes: 0), "100 events")
-        schedule.tookChanges()
-        schedule.wroteDerivedRows(rule: .replay)
-        clock.now = t0 + .milliseconds(998)
-        #expect(!schedule.isDue(.replay, pendingChangeBytes: 0))
-        clock.now = t0 + .milliseconds(999)
-        #expect(schedule.isDue(.replay, pendingChangeBytes: 0), "500 ms after the last write")
-    }
-
     @Test func liveWritesAreSpacedFromTheStartOfTheLastWrite() {
         var schedule = DerivedWriteSchedule(policy: .spaced(.milliseconds(500)))
         #expect(schedule.isDue(.live(now: t0), pendingChangeBytes: 0), "the first live batch writes")
@@ -109,10 +87,4 @@ import Testing
         #expect(reports == [2, 4, 8], "logged the first time, then at 2, 4, 8 … restores")
         #expect(fence.restoresForOtherWriters == 9)
     }
-}
-
-/// A clock a test moves by hand.
-private final class ShardClock: @unchecked Sendable {
-    var now: EventTime
-    init(start: EventTime) { now = start }
 }
