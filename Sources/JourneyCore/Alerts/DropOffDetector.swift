@@ -37,6 +37,9 @@ public struct DropOffDetector: Sendable {
     private let blocks: [BaselineBlock]
     /// How far back an evaluation looks: the oldest block's start.
     private let lookBack: Int64
+    /// How many minutes before a judged window's end a bucket changes something: it enters
+    /// the window, leaves it, enters or leaves a baseline block, or is forgotten.
+    private let edges: [Int64]
     /// The p-value an evaluation must reach (nil: the z rule).
     private let level: Double?
     private var series: [StageSeries]
@@ -56,6 +59,10 @@ public struct DropOffDetector: Sendable {
     /// The minute of the first decision ever counted: judging starts a window and a baseline later.
     public private(set) var historyStart: Int64?
 
+    /// Visits every series at every boundary, as before boundaries were skipped: the plain
+    /// form the skipping one is tested against.
+    var visitsEveryBoundary = false
+
     private var transitions: [AlertTransition] = []
     private var changedAlerts: [DropOffAlert.Episode: DropOffAlert] = [:]
 
@@ -66,6 +73,7 @@ public struct DropOffDetector: Sendable {
         self.windowMinutes = max(1, Self.wholeMinutes(settings.window))
         self.blocks = settings.baseline.blocks(windowMinutes: windowMinutes)
         self.lookBack = Self.lookBack(settings)
+        self.edges = Array(Set([0, windowMinutes, lookBack] + blocks.flatMap { [$0.start, $0.end] })).sorted()
         self.level = settings.level
         var series: [StageSeries] = []
         var slots: [[Int?]] = []
@@ -90,7 +98,7 @@ public struct DropOffDetector: Sendable {
         self.historyStart = snapshot.historyStart?.minuteIndex
         for (key, counts) in snapshot.decisions {
             guard let slot = slot(key.journey, key.stageIndex, persona: key.persona) else { continue }
-            addToBuckets(slot, minute: key.minute, counts)
+            self.series[slot].add(counts, minute: key.minute)
         }
         if let end = evaluatedThrough {
             for slot in self.series.indices {
@@ -174,7 +182,11 @@ public struct DropOffDetector: Sendable {
         guard counts.decided > 0 else { return }
         // History starts at the oldest decision ever stored, at any stage (watched or not)
         // and late ones included: what a restarted detector reads back from the database.
-        historyStart = min(historyStart ?? minute, minute)
+        if historyStart.map({ minute < $0 }) ?? true {
+            historyStart = minute
+            // Judging may start sooner: every series is looked at again.
+            for slot in series.indices { visitNext(slot) }
+        }
         guard let slot = slot(journey, stage, persona: persona) else { return }
         if let evaluated = evaluatedThrough {
             let end = evaluated - series[slot].lag
@@ -187,11 +199,13 @@ public struct DropOffDetector: Sendable {
                 }
             }
         }
-        addToBuckets(slot, minute: minute, counts)
+        series[slot].add(counts, minute: minute)
+        visitNext(slot)
     }
 
-    private mutating func addToBuckets(_ slot: Int, minute: Int64, _ counts: DecisionCounts) {
-        series[slot].buckets[minute, default: DecisionCounts()] += counts
+    /// Makes the next evaluation visit `slot` at its first boundary: its counts changed.
+    private mutating func visitNext(_ slot: Int) {
+        series[slot].nextVisit = min(series[slot].nextVisit, (evaluatedThrough ?? Int64.min) &+ 1)
     }
 
     // MARK: Evaluation
@@ -203,22 +217,32 @@ public struct DropOffDetector: Sendable {
         let target = watermark.minuteIndex
         if evaluatedThrough == nil || historyStart == nil {
             // Start at the first minute that holds a decision: nothing before it can fire.
-            guard let first = series.compactMap({ $0.buckets.keys.min() }).min() else { return }
+            guard let first = series.compactMap(\.oldestMinute).min() else { return }
             if evaluatedThrough == nil {
                 guard first <= target else { return }
                 evaluatedThrough = first
             }
             historyStart = historyStart.map { min($0, first) } ?? first
+            for slot in series.indices { series[slot].nextVisit = Int64.min }
         }
         let judgedFrom = (historyStart ?? Int64.max - lookBack) + lookBack
         guard var boundary = evaluatedThrough, boundary < target else { return }
         while boundary < target {
-            boundary += 1
-            for slot in series.indices {
+            // Boundaries no series needs are skipped: they would change no sum and fire nothing
+            // (StageSeries).
+            var next = target
+            for slot in series.indices where series[slot].nextVisit < next {
+                next = max(series[slot].nextVisit, boundary + 1)
+            }
+            boundary = next
+            for slot in series.indices where series[slot].nextVisit <= boundary {
                 // A stage's window ends `lag` before the evaluation: its give-ups are known by then.
                 let judged = boundary - series[slot].lag
                 series[slot].step(to: judged, window: windowMinutes, blocks: blocks, lookBack: lookBack)
                 if judged >= judgedFrom { judge(slot, at: boundary, windowEnd: judged) }
+                series[slot].nextVisit =
+                    visitsEveryBoundary
+                    ? boundary + 1 : series[slot].nextChange(after: boundary, offsets: edges, judgedFrom: judgedFrom)
             }
         }
         evaluatedThrough = target
@@ -324,57 +348,5 @@ public struct DropOffDetector: Sendable {
     ) -> Int64 {
         let lags = catalog.journeys.flatMap { $0.stages.map(lag(of:)) }
         return evaluatedThrough.minuteIndex - lookBack(settings) - (lags.max() ?? 0)
-    }
-}
-
-/// Per-stage minute buckets with running sums for the window and the baseline ending at the
-/// last evaluated boundary.
-private struct StageSeries: Sendable {
-    let journey: Int
-    let journeyName: String
-    let stageIndex: Int
-    let stageName: String
-    /// The persona whose instances these are (``PersonaSettings/all``: every instance).
-    var persona = PersonaSettings.all
-    /// Minutes between the end of the judged window and the evaluation (``DropOffDetector/lag(of:)``).
-    let lag: Int64
-    var buckets: [Int64: DecisionCounts] = [:]
-    var window = DecisionCounts()
-    var baseline = DecisionCounts()
-    var firing: DropOffAlert?
-
-    init(journey: Int, journeyName: String, stageIndex: Int, stageName: String, lag: Int64) {
-        self.journey = journey
-        self.journeyName = journeyName
-        self.stageIndex = stageIndex
-        self.stageName = stageName
-        self.lag = lag
-    }
-
-    /// Moves the sums from boundary `end − 1` to `end`: minute end−1 enters the window and
-    /// each block of the baseline moves on by a minute; what no evaluation looks at any more
-    /// is forgotten.
-    mutating func step(to end: Int64, window w: Int64, blocks: [BaselineBlock], lookBack: Int64) {
-        if let entering = buckets[end - 1] { window += entering }
-        if let leaving = buckets[end - 1 - w] { window -= leaving }
-        for block in blocks {
-            if let entering = buckets[end - 1 - block.end] { baseline += entering }
-            if let leaving = buckets[end - 1 - block.start] { baseline -= leaving }
-        }
-        buckets.removeValue(forKey: end - 1 - lookBack)
-    }
-
-    /// Recomputes the sums for boundary `end` from the buckets (after a restore).
-    mutating func resum(through end: Int64, window w: Int64, blocks: [BaselineBlock], lookBack: Int64) {
-        window = DecisionCounts()
-        baseline = DecisionCounts()
-        for (minute, counts) in buckets {
-            if minute < end - lookBack {
-                buckets[minute] = nil
-                continue
-            }
-            if minute >= end - w && minute < end { window += counts }
-            for block in blocks where block.contains(minute, evaluatedAt: end) { baseline += counts }
-        }
     }
 }
