@@ -18,6 +18,14 @@ extension ConfigReader {
         ),
     ]
     static let sourceTypes = sourceKeysByType.map(\.type)
+    /// Stream and consumer settings that nats-server 2.9 does not know (it drops them from a
+    /// request silently), by the release that brought them: a jetstream source refuses them.
+    static let newerNATSSettings: [String: String] = [
+        "compression": "2.10", "subject_transform": "2.10", "subject_transforms": "2.10", "first_seq": "2.10",
+        "metadata": "2.10", "filter_subjects": "2.10", "consumer_limits": "2.10",
+        "allow_msg_ttl": "2.11", "subject_delete_marker_ttl": "2.11",
+        "pause_until": "2.11", "priority_groups": "2.11", "priority_policy": "2.11",
+    ]
     static let allSourceKeys = [
         "type", "name", "path", "mode", "listen", "start_at", "write_keys", "max_body_bytes", "forward_to", "servers",
         "stream", "subject", "partitions", "owned_partitions", "replicas", "idle_after",
@@ -86,6 +94,14 @@ extension ConfigReader {
                 item, expecting: "a source as key: value lines starting with type: unix, tcp, tail, http or jetstream",
                 knownKeys: typeKeys ?? Self.allSourceKeys,
                 misplacedAdvice: { key in
+                    if declaredType == "jetstream", let version = Self.newerNATSSettings[key] {
+                        return
+                            "\(Self.quoted(key)) is a setting of nats-server \(version) and later, which cjmd does not "
+                            + "pass on: nats-server 2.9 (Debian 12's) drops settings it does not know without a word, "
+                            + "so a stream or consumer would silently run without it. cjmd uses only what 2.9 has; "
+                            + "set it on the streams yourself with nats-server \(version) or later (cjmd leaves "
+                            + "existing streams as they are, docs/scaling.md)"
+                    }
                     guard let typeKeys, let declaredType, Self.allSourceKeys.contains(key) else { return nil }
                     let owners = Self.sourceKeysByType.filter { $0.keys.contains(key) }.map(\.type)
                     return "\(Self.quoted(key)) applies to \(owners.joined(separator: " and ")) sources only; "

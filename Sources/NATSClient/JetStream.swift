@@ -60,7 +60,32 @@ public final class JetStream: @unchecked Sendable {
         // Another daemon may have created it meanwhile: that is as good.
         if status != NATS_OK, try streamMessages(settings.name) != nil { return false }
         try NATSError.check(status, "creating stream \(settings.name)", jetStreamCode: code)
+        if let created = info?.pointee.Config?.pointee {
+            let subjects = (0..<Int(created.SubjectsLen)).compactMap {
+                created.Subjects[$0].map { String(cString: $0) }
+            }
+            try Self.refuseIgnored(
+                [
+                    ("subjects", settings.subjects.joined(separator: ","), subjects.joined(separator: ",")),
+                    ("num_replicas", "\(settings.replicas)", "\(created.Replicas)"),
+                    ("duplicate_window", "\(settings.duplicateWindowSeconds * 1_000_000_000)", "\(created.Duplicates)"),
+                    ("storage", "file", created.Storage == js_FileStorage ? "file" : "memory"),
+                ], creating: "stream \(settings.name)")
+        }
         return true
+    }
+
+    /// Throws when the server's answer to a create request shows a setting other than asked
+    /// (`settings`: name, asked, answered): a server that does not know a setting drops it
+    /// from the request without a word, and cjmd will not run on settings it did not get.
+    static func refuseIgnored(_ settings: [(name: String, asked: String, answered: String)], creating what: String)
+        throws(NATSError)
+    {
+        let ignored = settings.filter { $0.asked != $0.answered }
+        guard !ignored.isEmpty else { return }
+        throw NATSError(
+            settingsIgnored: ignored.map { "\($0.name) (asked \($0.asked), got \($0.answered))" },
+            operation: "creating \(what)")
     }
 
     /// The stream's message count and last sequence, nil when there is no such stream.
@@ -170,8 +195,21 @@ public final class JetStream: @unchecked Sendable {
                     return js_AddConsumer(&created, handle, stream, &config, nil, &code)
                 }
             }
-            if let created { jsConsumerInfo_Destroy(created) }
+            defer { if let created { jsConsumerInfo_Destroy(created) } }
             try NATSError.check(status, "creating consumer \(durable) of stream \(stream)", jetStreamCode: code)
+            if let answered = created?.pointee.Config?.pointee {
+                try Self.refuseIgnored(
+                    [
+                        ("filter_subject", subject, answered.FilterSubject.map { String(cString: $0) } ?? ""),
+                        ("ack_policy", "explicit", answered.AckPolicy == js_AckExplicit ? "explicit" : "other"),
+                        ("ack_wait", "\(ackWaitSeconds * 1_000_000_000)", "\(answered.AckWait)"),
+                        ("max_ack_pending", "\(maxAckPending)", "\(answered.MaxAckPending)"),
+                        (
+                            "opt_start_seq", startingAfter.map { "\($0 + 1)" } ?? "none",
+                            startingAfter == nil ? "none" : "\(answered.OptStartSeq)"
+                        ),
+                    ], creating: "consumer \(durable) of stream \(stream)")
+            }
         } else {
             try NATSError.check(lookup, "reading consumer \(durable) of stream \(stream)", jetStreamCode: code)
         }

@@ -22,7 +22,15 @@ public struct NATSError: Error, CustomStringConvertible, Sendable {
         .map { Int32(bitPattern: $0.rawValue) }.contains(status)
     }
 
+    /// Settings the server answered without, as it would if it did not know them (an older
+    /// nats-server drops unknown fields silently); empty for every other failure.
+    public var settingsIgnored: [String] = []
+
     public var description: String {
+        if !settingsIgnored.isEmpty {
+            return "NATS: \(operation): the server did not take " + settingsIgnored.joined(separator: ", ")
+                + "; cjmd needs nats-server 2.9 or later, and streams it creates exactly as asked"
+        }
         var text = "NATS: \(operation) failed: \(message)"
         if jetStreamCode != 0 { text += " (JetStream error \(jetStreamCode))" }
         if isUnavailable {
@@ -39,6 +47,14 @@ public struct NATSError: Error, CustomStringConvertible, Sendable {
     {
         guard status != NATS_OK else { return }
         throw NATSError(status: status, operation: operation(), jetStreamCode: jetStreamCode)
+    }
+
+    init(settingsIgnored: [String], operation: String) {
+        self.operation = operation
+        self.status = Int32(bitPattern: NATS_ERR.rawValue)
+        self.jetStreamCode = 0
+        self.message = "settings ignored"
+        self.settingsIgnored = settingsIgnored
     }
 
     init(status: natsStatus, operation: String, jetStreamCode: jsErrCode = jsErrCode(0)) {

@@ -80,6 +80,13 @@ struct RunCommand: AsyncParsableCommand {
         }
         let watchdog = try? WatchdogSettings.fromEnvironment(unset: true)
 
+        do {
+            try BusStartCheck.check(configuration, logger: logger)
+        } catch {
+            printError("cjmd: \(options.config): \(error)")
+            throw ExitStatus.configuration
+        }
+
         notifier.status("waiting for the database")
         try await Self.waitForDatabase(configuration, configPath: options.config, logger: logger)
 

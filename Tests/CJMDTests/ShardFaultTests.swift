@@ -68,6 +68,7 @@ struct ShardFaultTests {
         #expect(restartedShard)
 
         let (replayed, events) = try ShardTests.replay(day.path)
+        try ShardTests.expectTheSpikesAlerts(replayed)
         let differences = try ShardTests.differences(deployment.gateway, replayed, events: events, seconds: 240)
         #expect(
             differences.isEmpty,

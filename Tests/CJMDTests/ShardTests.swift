@@ -55,7 +55,7 @@ struct ShardTests {
     /// writing `database`'s database (its own when nil).
     static func daemon(bus: Bus, owned: String, database: DaemonHarness?) throws -> DaemonHarness {
         try DaemonHarness(
-            journeyYAML: TailCrashTests.journeyYAML,
+            journeyYAML: journeyYAML,
             ingestYAML: """
                 ingest:
                   batch_max_delay: 100ms
@@ -73,15 +73,36 @@ struct ShardTests {
             routeDatabase: database.map { shared in { _ in shared.conninfo } })
     }
 
-    /// A day of events, a year ago (so that every deadline has passed by now).
+    /// The journeys of the crash tests, with give-ups known within hours and alerts sensitive
+    /// enough that the day's drop-off spike fires and resolves: the judge over all partitions
+    /// is compared too.
+    static let journeyYAML =
+        TailCrashTests.journeyYAML
+        .replacingOccurrences(of: "abandon_after: 7d", with: "abandon_after: 2h")
+        .replacingOccurrences(of: "abandon_after: 3d", with: "abandon_after: 1h")
+            + """
+
+            alerts:
+              window: 1h
+              baseline: 4h
+              min_decided: 20
+              z: 3
+              min_delta: 0.15
+              by_persona: true
+            """
+
+    /// A day of events, a year ago (so that every deadline has passed by now), with a
+    /// drop-off spike at consideration from noon for three hours.
     static func generatedDay(_ harness: DaemonHarness, customers: Int, seed: Int) throws -> (
         path: String, lines: [String]
     ) {
         let path = harness.directory.appendingPathComponent("day.ndjson").path
-        let start = RFC3339Text.format(Date().addingTimeInterval(-365 * 86_400))
+        let day = Date().addingTimeInterval(-365 * 86_400)
+        let spike = "purchase:consideration:\(RFC3339Text.format(day.addingTimeInterval(12 * 3600))):3h:0.05"
         let simulated = try CommandRunner.run([
             "simulate", "--config", harness.configPath, "--customers", "\(customers)", "--seed", "\(seed)",
-            "--start", start, "--duration", "1d", "--duplicates", "0.01", "--personas", "--output", path,
+            "--start", RFC3339Text.format(day), "--duration", "1d", "--duplicates", "0.01", "--personas",
+            "--spike", spike, "--output", path,
         ])
         try #require(simulated.status == 0, "\(simulated.stderr)")
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { String($0) + "\n" }
@@ -106,6 +127,15 @@ struct ShardTests {
         TailCrashTests.comparedTables.map { name, sql in
             switch name {
             case "customer_personas": return (name, "SELECT customer_id, persona, set_at FROM cjm.customer_personas")
+            case "alerts":
+                return (
+                    name,
+                    """
+                    SELECT journey, stage_index, persona, window_start, window_end, decided, abandoned, rate,
+                           baseline_rate, baseline_decided, z, fired_at, calm_since, resolved_at
+                    FROM cjm.alerts
+                    """
+                )
             case "repeat_pending":
                 return (name, "SELECT journey, customer_id, instance, exited_at, persona FROM cjm.repeat_pending")
             default: return (name, sql)
@@ -153,8 +183,22 @@ struct ShardTests {
         return differences
     }
 
+    /// The replay's alerts include the spike's (by persona too), fired and resolved: the judge
+    /// is compared on an alert episode, not on an empty table.
+    static func expectTheSpikesAlerts(_ replayed: DaemonHarness) throws {
+        let alerts = try replayed.query(
+            """
+            SELECT count(*) FILTER (WHERE persona = '*'), count(*) FILTER (WHERE persona <> '*'),
+                   count(*) FILTER (WHERE resolved_at IS NULL)
+            FROM cjm.alerts WHERE stage = 'consideration'
+            """)
+        #expect(try alerts.int64(row: 0, column: 0) ?? 0 >= 1, "no alert for every instance")
+        #expect(try alerts.int64(row: 0, column: 1) ?? 0 >= 1, "no alert for a persona")
+        #expect(try alerts.int64(row: 0, column: 2) == 0, "an alert not resolved")
+    }
+
     static func replay(_ path: String) throws -> (DaemonHarness, Int64) {
-        let clean = try DaemonHarness(journeyYAML: TailCrashTests.journeyYAML)
+        let clean = try DaemonHarness(journeyYAML: journeyYAML)
         let replayed = try CommandRunner.run([
             "replay", "--config", clean.configPath, "--as-of", RFC3339Text.format(Date()), path,
         ])
@@ -170,6 +214,7 @@ struct ShardTests {
         try deployment.start()
         try Self.send(day.lines[...], to: deployment.gateway)
         let (replayed, events) = try Self.replay(day.path)
+        try Self.expectTheSpikesAlerts(replayed)
         let differences = try Self.differences(deployment.gateway, replayed, events: events, seconds: 120)
         #expect(differences.isEmpty, "\(differences)\n\(deployment.shards[0].log().suffix(3000))")
         // Every partition was processed; the standby stood by.

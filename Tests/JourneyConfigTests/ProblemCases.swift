@@ -519,6 +519,15 @@ let problemCases: [ProblemCase] = [
         ["type: jetstream", "servers: [\"nats://127.0.0.1:4222\"]", "partitions: 16", "replicas: 7"],
         keyPath: "sources[0].replicas", marker: "replicas", "out of range", "1 to 5 replicas"),
     .source(
+        "a stream setting of NATS 2.10",
+        ["type: jetstream", "servers: [\"nats://127.0.0.1:4222\"]", "partitions: 16", "compression: s2"],
+        keyPath: "sources[0].compression", marker: "compression", "nats-server 2.10 and later",
+        "2.9 (Debian 12's) drops settings it does not know"),
+    .source(
+        "a consumer setting of NATS 2.10",
+        ["type: jetstream", "servers: [\"nats://127.0.0.1:4222\"]", "partitions: 16", "filter_subjects: [a, b]"],
+        keyPath: "sources[0].filter_subjects", marker: "filter_subjects", "nats-server 2.10 and later"),
+    .source(
         "idle time that is no duration",
         ["type: jetstream", "servers: [\"nats://127.0.0.1:4222\"]", "partitions: 16", "idle_after: soon"],
         keyPath: "sources[0].idle_after", marker: "idle_after", "soon"),
