@@ -41,5 +41,6 @@ public enum SchemaMigrations {
         Migration(19, "personas", PackageResources._19_personas_sql),
         Migration(20, "repeat_loop", PackageResources._20_repeat_loop_sql),
         Migration(21, "partitions", PackageResources._21_partitions_sql),
+        Migration(22, "partition_sealing", PackageResources._22_partition_sealing_sql),
     ]
 }

@@ -144,7 +144,8 @@ extension DerivedRowWriter {
         if !closing.isEmpty { try copyInstances(closing[...], into: "pg_temp.closing_instances") }
         if !closingMoments.isEmpty { try copyMoments(closingMoments[...], into: "pg_temp.closing_moments") }
         _ = try connection.execute(
-            "SELECT cjm.seal_closed_instances($1::integer)", [.int(Int64(max(1, chunkSize)))])
+            "SELECT cjm.seal_closed_instances($1::integer, $2::integer)",
+            [.int(Int64(max(1, chunkSize))), .int(Int64(part))])
     }
 
     /// Lists the closed instances among `instances`, just written as rows, in
@@ -152,11 +153,12 @@ extension DerivedRowWriter {
     /// many instances are open.
     func queueForSealing(_ instances: [InstanceRecord]) throws {
         guard instances.contains(where: { $0.exitedAt != nil }) else { return }
-        try connection.copyIn("COPY cjm.seal_queue FROM STDIN") { writer in
+        try connection.copyIn("COPY cjm.seal_queue (journey, customer_id, instance, part) FROM STDIN") { writer in
             for record in instances where record.exitedAt != nil {
                 writer.appendText(catalog.journeys[record.journey].name)
                 writer.appendText(record.customerID)
                 writer.appendInteger(Int(record.instance))
+                writer.appendInteger(part)
                 try writer.endRow()
             }
         }

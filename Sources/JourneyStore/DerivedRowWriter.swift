@@ -47,8 +47,7 @@ final class DerivedRowWriter {
             marks.append(("instances", .now))
             try writeMoments(changes.moments, newCount: changes.newMomentCount)
             marks.append(("moments", .now))
-            // A shard never seals (see ``JourneySink/init``): nothing to queue.
-            if part < 0 { try queueForSealing(changes.instances) }
+            try queueForSealing(changes.instances)
             marks.append(("queue", .now))
         }
         try writeTouchpoints(changes.touchpoints)

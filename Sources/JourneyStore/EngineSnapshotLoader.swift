@@ -54,8 +54,8 @@ enum EngineSnapshotLoader {
                    string_agg(first_touches, '') FILTER (WHERE first_touches <> ''), persona,
                    string_agg(coalesce(persona_first_touches, first_touches), '')
                        FILTER (WHERE coalesce(persona_first_touches, first_touches) <> '')
-            FROM \(partition == nil ? "cjm.journey_instances" : "cjm.instance_rows")
-            WHERE journey = ANY($1::text[])\(ownRows("")) GROUP BY 1, 2, persona ORDER BY 1, 2
+            FROM \(partition.map { Self.partitionHistory(part: $0.index) } ?? "cjm.journey_instances")
+            WHERE journey = ANY($1::text[]) GROUP BY 1, 2, persona ORDER BY 1, 2
             """,
             [.text(SQLText.textArray(names))])
         snapshot.customerJourneys.reserveCapacity(histories.rowCount)
@@ -175,6 +175,19 @@ enum EngineSnapshotLoader {
             }
         }
         return Loaded(snapshot: snapshot, nextSequence: nextSequence)
+    }
+
+    /// A partition's instances, open and closed: its rows and its sealed chunks (the columns
+    /// the restore reads).
+    static func partitionHistory(part: Int) -> String {
+        """
+        (SELECT journey, customer_id, instance, stage_index, first_touches, persona, persona_first_touches
+         FROM cjm.instance_rows WHERE part = \(part)
+         UNION ALL
+         SELECT s.journey, r.customer_id, r.instance, r.stage_index, r.first_touches, coalesce(r.persona, 'unknown'),
+                r.persona_first_touches
+         FROM cjm.sealed_instances s CROSS JOIN LATERAL unnest(s.instance_rows) AS r WHERE s.part = \(part)) history
+        """
     }
 
     private static func loadOpenInstances(

@@ -88,12 +88,6 @@ public final class JourneySink {
     ) throws {
         self.configuration = configuration
         self.scope = scope
-        var policy = policy
-        if scope.partition != nil {
-            // Sealed chunks mix the customers of a journey; a partition's restore reads its
-            // own rows (docs/scaling.md: shards keep closed instances as rows).
-            policy.sealAfterClosedInstances = .max
-        }
         self.schedule = DerivedWriteSchedule(policy: policy)
         self.catalog = JourneyCatalog(journeys: configuration.journeys)
         self.connection = connection
@@ -107,7 +101,8 @@ public final class JourneySink {
         committedStreamSequence = try Self.claimScope(scope, on: connection)
         self.stageCodes = try StageCodes(registering: catalog, on: connection)
         self.closedInstanceRows = Int(
-            try connection.execute("SELECT count(*) FROM cjm.seal_queue").int64(row: 0, column: 0) ?? 0)
+            try connection.execute("SELECT count(*) FROM cjm.seal_queue WHERE part = $1", [.int(Int64(scope.part))])
+                .int64(row: 0, column: 0) ?? 0)
         // Read before the state: should another process commit while it loads, the next
         // batch finds a newer count and restores again.
         self.fence = WriterFence(seen: try Self.committedBatches(connection, scope: scope))

@@ -10,22 +10,37 @@ enum SchemaDowngrade {
         return String(sql[start..<sql.range(of: terminator, range: start..<sql.endIndex)!.upperBound])
     }
 
-    /// Version 21 → 20: no partitions. The summing views go (with the views over them, made
+    /// Version 22 → 21: sealed chunks and the seal queue without a partition.
+    static var toVersion21: String {
+        """
+        \(statement(21, "CREATE OR REPLACE FUNCTION cjm.seal_closed_instances", through: "$$;\n"))
+        DROP FUNCTION cjm.seal_closed_instances(integer, integer);
+        DROP INDEX cjm.sealed_instances_part;
+        ALTER TABLE cjm.seal_queue DROP COLUMN part;
+        ALTER TABLE cjm.sealed_instances DROP COLUMN part;
+        ALTER TABLE cjm.sealed_moments DROP COLUMN part;
+        DELETE FROM cjm.schema_migrations WHERE version >= 22;
+
+        """
+    }
+
+    /// Version 21 → 20 (after ``toVersion21``): no partitions. The summing views go (with the views over them, made
     /// again as versions 19 and 20 made them); the `*_by_part` tables take their old names.
     static var toVersion20: String {
-        var sql = """
-            DROP VIEW cjm.funnel_stats, cjm.time_to_next, cjm.touchpoint_stats, cjm.stage_decisions, cjm.repeat_stats,
-                      cjm.return_time, cjm.repeat_trigger_stats CASCADE;
-            DROP TABLE cjm.partition_state, cjm.alert_judge_state;
-            DROP FUNCTION cjm.merge_customer_traits(bigint, bigint, timestamptz, timestamptz, integer);
-            DROP INDEX cjm.instance_rows_open_part;
-            ALTER TABLE cjm.instance_rows DROP COLUMN part;
-            ALTER TABLE cjm.customer_personas DROP COLUMN part;
-            ALTER TABLE cjm.repeat_pending DROP COLUMN part;
-            ALTER TABLE cjm.batch_journal DROP COLUMN part;
-            \(statement(19, "CREATE OR REPLACE FUNCTION cjm.seal_closed_instances", through: "$$;\n"))
+        var sql =
+            toVersion21 + """
+                DROP VIEW cjm.funnel_stats, cjm.time_to_next, cjm.touchpoint_stats, cjm.stage_decisions, cjm.repeat_stats,
+                          cjm.return_time, cjm.repeat_trigger_stats CASCADE;
+                DROP TABLE cjm.partition_state, cjm.alert_judge_state;
+                DROP FUNCTION cjm.merge_customer_traits(bigint, bigint, timestamptz, timestamptz, integer);
+                DROP INDEX cjm.instance_rows_open_part;
+                ALTER TABLE cjm.instance_rows DROP COLUMN part;
+                ALTER TABLE cjm.customer_personas DROP COLUMN part;
+                ALTER TABLE cjm.repeat_pending DROP COLUMN part;
+                ALTER TABLE cjm.batch_journal DROP COLUMN part;
+                \(statement(19, "CREATE OR REPLACE FUNCTION cjm.seal_closed_instances", through: "$$;\n"))
 
-            """
+                """
         let keys = [
             ("funnel_stats", "journey, stage_index, persona"),
             ("time_to_next", "journey, stage_index, bucket, persona"),

@@ -28,8 +28,10 @@
 /// to a window already evaluated; it counts for later evaluations only.
 ///
 /// The window and baseline are whole minutes (rounded up). Running sums make an evaluation
-/// O(1) per stage and baseline block, so replaying months of history evaluates every minute
-/// cheaply; the exact test runs only when the rise is large enough to matter.
+/// O(1) per stage and baseline block, and a series is visited only at the minutes where a
+/// decision enters or leaves its sums (``StageSeries``), so replaying months of sparse history
+/// costs its decisions, not its minutes; the exact test runs only when the rise is large
+/// enough to matter.
 public struct DropOffDetector: Sendable {
     public let settings: AlertSettings
     private let windowMinutes: Int64
