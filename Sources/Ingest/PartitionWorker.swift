@@ -99,17 +99,28 @@ final class PartitionWorker: @unchecked Sendable {
         }
         var consumer = try consumerAfterCommitted()
         var decoders: [String: RecordDecoder] = [:]
-        var lastMessage = ContinuousClock.now
-        var lastIdleCommit = ContinuousClock.now - .seconds(3600)
+        var lastIdleCheck = ContinuousClock.now - .seconds(3600)
+        // Since when the partition has been seen caught up without a break (nil: not now).
+        var caughtUpSince: ContinuousClock.Instant? = nil
         let idleAfter = Duration.microseconds(bus.idleAfter.microseconds)
         while !control.isStopped {
             let messages = try consumer.fetch(count: batchSize, timeoutMilliseconds: 500)
             if messages.isEmpty {
-                // Caught up (nothing to fetch) and quiet for `idle_after`: the wall clock moves
-                // the watermark, at most once a second.
+                // Caught up for `idle_after` without a break: the wall clock moves the
+                // watermark, at most once a second. Caught up means the stream holds nothing
+                // after the committed sequence, as its leader says: an empty fetch alone is
+                // also what a stalled server or a leaderless stream gives, and moving to the
+                // wall clock then would make the backlog behind the outage late.
                 let now = ContinuousClock.now
-                if now - lastMessage >= idleAfter, now - lastIdleCommit >= .seconds(1) {
-                    lastIdleCommit = now
+                guard now - lastIdleCheck >= .seconds(1) else { continue }
+                lastIdleCheck = now
+                let last = try? jetStream.streamMessages(stream)?.lastSequence
+                if let last, last <= UInt64(max(0, sink.committedStreamSequence)) {
+                    caughtUpSince = caughtUpSince ?? now
+                } else {
+                    caughtUpSince = nil
+                }
+                if let since = caughtUpSince, now - since >= idleAfter {
                     let wall = clock()
                     if wall - configuration.ingest.allowedLateness > sink.watermark {
                         try commit(IngestBatch(), rule: .live(now: wall), sink: sink)
@@ -117,7 +128,7 @@ final class PartitionWorker: @unchecked Sendable {
                 }
                 continue
             }
-            lastMessage = ContinuousClock.now
+            caughtUpSince = nil
             let taken = try contiguousRun(
                 of: messages, after: UInt64(sink.committedStreamSequence), stream: stream, jetStream: jetStream)
             var batch = IngestBatch()

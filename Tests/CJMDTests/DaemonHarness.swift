@@ -163,6 +163,12 @@ final class DaemonHarness: @unchecked Sendable {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+        // CJM_TEST_KEEP_DAEMONS=1 leaves the database and the directory (logs, configuration)
+        // of every harness for a look after a failure.
+        guard ProcessInfo.processInfo.environment["CJM_TEST_KEEP_DAEMONS"] != "1" else {
+            print("kept: database \(databaseName), directory \(directory.path)")
+            return
+        }
         try? admin.executeScript("DROP DATABASE IF EXISTS \(databaseName) WITH (FORCE)")
         try? FileManager.default.removeItem(at: directory)
     }
