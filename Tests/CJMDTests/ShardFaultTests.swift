@@ -23,11 +23,8 @@ struct ShardFaultTests {
         let clusterDir = try #require(ProcessInfo.processInfo.environment["CJM_TEST_CLUSTER_DIR"])
         let cluster = try NATSCluster()
         // Longer than any stall below: a partition moves by the wall clock only once the
-        // whole day is in (what a replay of it gives is then well defined). Rounds of faults
-        // follow one another closely, so that several can hold the acknowledgements up for
-        // longer than one does.
-        let idleAfter = Self.rounds == 1 ? 25 : 60
-        let deployment = try ShardTests.Deployment(servers: cluster.urls, replicas: 3, idleAfter: "\(idleAfter)s")
+        // whole day is in (what a replay of it gives is then well defined).
+        let deployment = try ShardTests.Deployment(servers: cluster.urls, replicas: 3, idleAfter: "25s")
         let day = try ShardTests.generatedDay(deployment.gateway, customers: 4000, seed: 27)
         try deployment.start()
 
