@@ -64,12 +64,7 @@ final class BusForwarder {
         if let publisher { return publisher }
         let connection = try NATSConnection(servers: settings.servers, name: "cjmd gateway (\(name))")
         let jetStream = try connection.jetStream()
-        for partition in 0..<settings.partitions {
-            try jetStream.ensureStream(
-                JetStream.StreamSettings(
-                    name: settings.streamName(partition: partition),
-                    subjects: [settings.subjectFilter(partition: partition)], replicas: settings.replicas))
-        }
+        try jetStream.ensureStreams(of: settings)
         let publisher = try JetStreamBatchPublisher(connection: connection)
         self.connection = connection
         self.publisher = publisher

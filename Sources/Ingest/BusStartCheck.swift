@@ -27,12 +27,7 @@ public enum BusStartCheck {
                     servers: bus.servers, name: "cjmd start check (\(source.name))", timeoutMilliseconds: 2_000)
                 defer { connection.close() }
                 let jetStream = try connection.jetStream()
-                for partition in 0..<bus.partitions {
-                    try jetStream.ensureStream(
-                        JetStream.StreamSettings(
-                            name: bus.streamName(partition: partition),
-                            subjects: [bus.subjectFilter(partition: partition)], replicas: bus.replicas))
-                }
+                try jetStream.ensureStreams(of: bus)
             } catch {
                 if !error.settingsIgnored.isEmpty { throw SettingsIgnored(source: source.name, error: error) }
                 logger.warning(

@@ -87,9 +87,7 @@ final class PartitionWorker: @unchecked Sendable {
         defer { nats.close() }
         let jetStream = try nats.jetStream()
         let stream = bus.streamName(partition: partition.index)
-        try jetStream.ensureStream(
-            JetStream.StreamSettings(
-                name: stream, subjects: [bus.subjectFilter(partition: partition.index)], replicas: bus.replicas))
+        try jetStream.ensureStream(bus.streamSettings(partition: partition.index))
         let batchSize = max(1, configuration.ingest.batchMaxEvents)
         let filter = bus.subjectFilter(partition: partition.index)
         func consumerAfterCommitted() throws(NATSError) -> JetStreamPullConsumer {
